@@ -1,0 +1,33 @@
+// The `lethe` command line: thin commands that parse flags, validate them and call the same
+// library functions that src/index.ts exports. Errors print one clear line and exit non-zero.
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { LetheError } from '../engine/errors.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('lethe')
+    .description('Make a language model forget what it should not know, and measure how well it forgot.')
+    .version(pkg.version, '-v, --version', 'print the version')
+    .showHelpAfterError()
+    .exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof LetheError) {
+      process.stderr.write(`lethe: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
