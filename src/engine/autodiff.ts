@@ -1,0 +1,223 @@
+// Reverse-mode autodiff over the graph. One rule per primitive (the table below, typed over every
+// OpName so that a missing rule is a compile error). Rules return gradients shaped like the op's
+// output broadcast; reducing them back to a broadcast input's shape and summing gradients from
+// several consumers happen once, in `grad`, not in the rules.
+
+import { isFloat } from './dtype.ts';
+import { ShapeError } from './errors.ts';
+import type { OpName } from './graph.ts';
+import { Tensor } from './graph.ts';
+import * as o from './ops.ts';
+import { END } from './ops.ts';
+import { fmt, sameShape, type Dim } from './shape.ts';
+
+type Grads = (Tensor | null)[];
+/** y is the node (its output), g the gradient flowing into it. */
+type Rule = (y: Tensor, g: Tensor) => Grads;
+
+const none: Rule = (y) => y.inputs.map(() => null);
+
+function restoreReducedAxes(y: Tensor, g: Tensor): Tensor {
+  // Reinsert the reduced axes as size 1 so g broadcasts against the input.
+  const x = y.inputs[0];
+  const { axes, keepdims } = y.attrs as { axes: number[]; keepdims: boolean };
+  return keepdims ? g : o.reshape(g, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+}
+
+const RULES: Record<OpName, Rule> = {
+  input: none,
+  constant: none,
+  add: (_y, g) => [g, g],
+  sub: (_y, g) => [g, o.neg(g)],
+  mul: (y, g) => [o.mul(g, y.inputs[1]), o.mul(g, y.inputs[0])],
+  div: (y, g) => {
+    const [a, b] = y.inputs;
+    return [o.div(g, b), o.neg(o.div(o.mul(g, a), o.mul(b, b)))];
+  },
+  max: (y, g) => minMaxRule(y, g),
+  min: (y, g) => minMaxRule(y, g),
+  pow: (y, g) => {
+    const x = y.inputs[0];
+    const c = y.attrs.exponent as number;
+    return [o.mul(g, o.mul(o.pow(x, c - 1), c)), null];
+  },
+  neg: (_y, g) => [o.neg(g)],
+  sqrt: (y, g) => [o.div(g, o.mul(y, 2))],
+  exp: (y, g) => [o.mul(g, y)],
+  log: (y, g) => [o.div(g, y.inputs[0])],
+  abs: (y, g) => [o.mul(g, o.sign(y.inputs[0]))],
+  sign: none,
+  tanh: (y, g) => [o.mul(g, o.sub(1, o.mul(y, y)))],
+  // d erf(x)/dx = 2/√π · exp(−x²)
+  erf: (y, g) => {
+    const x = y.inputs[0];
+    return [o.mul(g, o.mul(o.exp(o.neg(o.mul(x, x))), 2 / Math.sqrt(Math.PI)))];
+  },
+  sigmoid: (y, g) => [o.mul(g, o.mul(y, o.sub(1, y)))],
+  relu: (y, g) => [o.where(o.greater(y.inputs[0], 0), g, 0)],
+  reciprocal: (y, g) => [o.neg(o.mul(g, o.mul(y, y)))],
+  where: (y, g) => [null, o.where(y.inputs[0], g, 0), o.where(y.inputs[0], 0, g)],
+  clip: (y, g) => {
+    const x = y.inputs[0];
+    const { min, max } = y.attrs as { min: number; max: number };
+    return [o.where(o.and(o.greaterOrEqual(x, min), o.lessOrEqual(x, max)), g, 0)];
+  },
+  equal: none, less: none, greater: none, lessOrEqual: none, greaterOrEqual: none, and: none, or: none, not: none,
+  matmul: (y, g) => {
+    const [a, b] = y.inputs;
+    // A weight shared across the batch ([..., M, K] @ [K, N]): fold the batch into M so the
+    // weight gradient is one big matmul instead of a batched one summed afterwards.
+    if (b.rank === 2 && a.rank > 2) {
+      const k = a.shape[a.rank - 1];
+      const n = b.shape[1];
+      const a2 = o.reshape(a, [-1, k]);
+      const g2 = o.reshape(g, [-1, n]);
+      return [o.matmul(g, b, { transB: true }), o.matmul(a2, g2, { transA: true })];
+    }
+    return [o.matmul(g, b, { transB: true }), o.matmul(a, g, { transA: true })];
+  },
+  reshape: (y, g) => [o.reshape(g, y.inputs[0].shape)],
+  transpose: (y, g) => {
+    const perm = y.attrs.perm as number[];
+    const inverse = perm.map((_, i) => perm.indexOf(i));
+    return [o.transpose(g, inverse)];
+  },
+  expand: (_y, g) => [g], // reduced to the input's shape by `grad`
+  concat: (y, g) => {
+    const axis = y.attrs.axis as number;
+    let at = 0;
+    return y.inputs.map((x) => {
+      const d = x.shape[axis];
+      if (typeof d !== 'number' || typeof at !== 'number') throw new ShapeError(`gradient of concat: symbolic axis ${axis} (${fmt(x.shape)})`);
+      const piece = o.slice(g, { axes: [axis], starts: [at], ends: [at + d] });
+      at += d;
+      return piece;
+    });
+  },
+  slice: (y, g) => {
+    const x = y.inputs[0];
+    const { axes, starts, steps } = y.attrs as { axes: number[]; starts: number[]; steps: number[] };
+    const pads: [number, number][] = x.shape.map(() => [0, 0]);
+    axes.forEach((a, i) => {
+      if (steps[i] !== 1) throw new ShapeError(`gradient of slice: step ${steps[i]} is not supported`);
+      const d = x.shape[a];
+      const len = y.shape[a];
+      if (typeof d === 'number' && typeof len === 'number') pads[a] = [starts[i], d - starts[i] - len];
+      else if (d === len) pads[a] = [0, 0];
+      else throw new ShapeError(`gradient of slice: symbolic axis ${a} of ${fmt(x.shape)} sliced to ${len}`);
+    });
+    return [o.pad(g, pads, x.shape)];
+  },
+  pad: (y, g) => {
+    const pads = y.attrs.pads as [number, number][];
+    const x = y.inputs[0];
+    const axes = pads.map((_, i) => i).filter((i) => pads[i][0] !== 0 || pads[i][1] !== 0);
+    const ends: Dim[] = axes.map((a) => (typeof x.shape[a] === 'number' ? pads[a][0] + (x.shape[a] as number) : END));
+    return [o.slice(g, { axes, starts: axes.map((a) => pads[a][0]), ends })];
+  },
+  gather: (y, g) => {
+    const [data, indices] = y.inputs;
+    const idx = o.unsqueeze(o.cast(indices, 'int64'), -1);
+    return [o.scatterNDAdd(o.zerosLike(data), idx, g), null];
+  },
+  gatherElements: (y, g) => {
+    const [data, indices] = y.inputs;
+    return [o.scatterElementsAdd(o.zerosLike(data), indices, g, y.attrs.axis as number), null];
+  },
+  scatterNDAdd: (y, g) => {
+    // d/d data is g; d/d updates is g gathered at the rows.
+    const [, indices] = y.inputs;
+    return [g, null, o.gather(g, o.squeeze(indices, -1))];
+  },
+  scatterElementsAdd: (y, g) => [g, null, o.gatherElements(g, y.inputs[1], y.attrs.axis as number)],
+  reduceSum: (y, g) => [o.expand(restoreReducedAxes(y, g), y.inputs[0].shape)],
+  reduceMean: (y, g) => {
+    const x = y.inputs[0];
+    const axes = y.attrs.axes as number[];
+    const n = o.sizeOf(x.graph, axes.map((a) => x.shape[a]), x.dtype);
+    return [o.expand(o.div(restoreReducedAxes(y, g), n), x.shape)];
+  },
+  reduceMax: (y, g) => {
+    // Ties share the gradient equally, as PyTorch's amax does.
+    const x = y.inputs[0];
+    const axes = y.attrs.axes as number[];
+    const m = restoreReducedAxes(y, y);
+    const hit = o.cast(o.equal(x, m), x.dtype);
+    const count = o.sum(hit, axes, true);
+    return [o.mul(hit, o.div(restoreReducedAxes(y, g), count))];
+  },
+  // y = softmax(x): dx = y ⊙ (g − Σ g⊙y)
+  softmax: (y, g) => {
+    const axis = y.attrs.axis as number;
+    return [o.mul(y, o.sub(g, o.sum(o.mul(g, y), axis, true)))];
+  },
+  // y = log softmax(x): dx = g − softmax(x) · Σ g
+  logSoftmax: (y, g) => {
+    const axis = y.attrs.axis as number;
+    return [o.sub(g, o.mul(o.exp(y), o.sum(g, axis, true)))];
+  },
+  cast: (y, g) => (isFloat(y.inputs[0].dtype) ? [o.cast(g, y.inputs[0].dtype)] : [null]),
+  stopGradient: none,
+  range: none,
+  dimProduct: none,
+};
+
+function minMaxRule(y: Tensor, g: Tensor): Grads {
+  // Ties split the gradient in half, as PyTorch's maximum/minimum do.
+  const [a, b] = y.inputs;
+  const takeA = o.cast(o.equal(a, y), g.dtype);
+  const takeB = o.cast(o.equal(b, y), g.dtype);
+  const share = o.div(g, o.add(takeA, takeB));
+  return [o.mul(share, takeA), o.mul(share, takeB)];
+}
+
+/** Sum g (shaped like a broadcast result) back down to `shape`. */
+export function unbroadcast(g: Tensor, shape: readonly Dim[]): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  if (lead < 0) throw new ShapeError(`gradient: ${fmt(g.shape)} cannot reduce to ${fmt(shape)}`);
+  let r = lead > 0 ? o.sum(g, Array.from({ length: lead }, (_, i) => i), false) : g;
+  const ones = shape.map((d, i) => (d === 1 && r.shape[i] !== 1 ? i : -1)).filter((i) => i >= 0);
+  if (ones.length > 0) r = o.sum(r, ones, true);
+  if (!sameShape(r.shape, shape)) throw new ShapeError(`gradient: ${fmt(g.shape)} reduced to ${fmt(r.shape)}, expected ${fmt(shape)}`);
+  return r;
+}
+
+/**
+ * Gradients of the scalar `loss` with respect to each of `wrt` (float tensors). A tensor that
+ * `loss` does not depend on gets a zero gradient of its shape.
+ */
+export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
+  if (loss.rank !== 0) throw new ShapeError(`grad: loss must be a scalar, got ${fmt(loss.shape)}`);
+  if (!isFloat(loss.dtype)) throw new ShapeError(`grad: loss must be float, got ${loss.dtype}`);
+  const g = loss.graph;
+  for (const w of wrt) {
+    if (w.graph !== g) throw new ShapeError(`grad: ${w} belongs to another graph`);
+    if (!isFloat(w.dtype)) throw new ShapeError(`grad: no gradient for ${w.dtype} tensor ${w}`);
+  }
+  // Nodes on a path from some wrt to the loss.
+  const fromWrt = new Uint8Array(g.nodes.length);
+  for (const w of wrt) fromWrt[w.id] = 1;
+  for (let i = 0; i <= loss.id; i++) {
+    const n = g.nodes[i];
+    if (!fromWrt[i] && n.inputs.some((x) => fromWrt[x.id])) fromWrt[i] = 1;
+  }
+  const grads = new Map<number, Tensor>();
+  grads.set(loss.id, g.scalar(1, loss.dtype));
+  for (let i = loss.id; i >= 0; i--) {
+    const y = g.nodes[i];
+    const gy = grads.get(i);
+    if (!gy || y.inputs.length === 0) continue;
+    const wanted = y.inputs.map((x) => fromWrt[x.id] === 1 && isFloat(x.dtype));
+    if (!wanted.some(Boolean)) continue;
+    const gx = RULES[y.op](y, gy);
+    y.inputs.forEach((x, k) => {
+      const gk = gx[k];
+      if (!wanted[k] || !gk) return;
+      const reduced = unbroadcast(gk, x.shape);
+      const prev = grads.get(x.id);
+      grads.set(x.id, prev ? o.add(prev, reduced) : reduced);
+    });
+  }
+  return wrt.map((w) => grads.get(w.id) ?? o.zerosLike(w));
+}

@@ -1,0 +1,48 @@
+// Element types the engine knows, their typed arrays and their ONNX codes.
+
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
+
+export type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+
+export interface DTypeInfo {
+  onnx: number; // TensorProto.DataType
+  bytes: number;
+  float: boolean;
+  array: new (n: number) => TypedArray;
+}
+
+export const DTYPES: Record<DType, DTypeInfo> = {
+  float32: { onnx: 1, bytes: 4, float: true, array: Float32Array },
+  float64: { onnx: 11, bytes: 8, float: true, array: Float64Array },
+  int64: { onnx: 7, bytes: 8, float: false, array: BigInt64Array },
+  int32: { onnx: 6, bytes: 4, float: false, array: Int32Array },
+  bool: { onnx: 9, bytes: 1, float: false, array: Uint8Array },
+};
+
+export const isFloat = (d: DType): boolean => DTYPES[d].float;
+
+/** A tensor's values on the host: what programs take and return. `data` is row-major. */
+export interface HostTensor {
+  dtype: DType;
+  shape: number[];
+  data: TypedArray;
+}
+
+export function dtypeOfArray(a: TypedArray): DType {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof BigInt64Array) return 'int64';
+  if (a instanceof Int32Array) return 'int32';
+  return 'bool';
+}
+
+export function hostTensor(data: TypedArray, shape: number[]): HostTensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n !== data.length) throw new Error(`hostTensor: shape [${shape}] holds ${n} values, data has ${data.length}`);
+  return { dtype: dtypeOfArray(data), shape, data };
+}
+
+export function zerosHost(dtype: DType, shape: number[]): HostTensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { dtype, shape, data: new DTYPES[dtype].array(n) };
+}

@@ -1,0 +1,146 @@
+// A compiled program: a graph's outputs as one ONNX Runtime session. This is the only module
+// that imports onnxruntime-node. Sessions are created once per shape bucket (the values of the
+// symbolic dimensions) and cached; inputs are passed as views on the caller's typed arrays and
+// outputs can be written straight into caller-owned buffers, so a train step copies nothing.
+
+import { availableParallelism } from 'node:os';
+import ort from 'onnxruntime-node';
+import { DTYPES, type HostTensor, type TypedArray } from './dtype.ts';
+import { LetheError, ShapeError } from './errors.ts';
+import type { Tensor } from './graph.ts';
+import { exportOnnx } from './onnx-export.ts';
+import { fmt } from './shape.ts';
+
+export interface CompileOptions {
+  /** Bake the symbolic sizes of each call into its own session (faster runs, one compile per bucket). Default true. */
+  specialize?: boolean;
+  /** Intra-op threads; default all cores (or LETHE_THREADS). */
+  threads?: number;
+}
+
+export type Feeds = Record<string, HostTensor>;
+
+function threadCount(opt?: number): number {
+  const env = Number(process.env.LETHE_THREADS);
+  return opt ?? (Number.isInteger(env) && env > 0 ? env : availableParallelism());
+}
+
+export class Program {
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private readonly specialize: boolean;
+  private readonly threads: number;
+  /** Sessions created so far (one per shape bucket): visible so tests can count compilations. */
+  compiledBuckets = 0;
+
+  constructor(
+    readonly inputs: readonly Tensor[],
+    readonly outputs: Readonly<Record<string, Tensor>>,
+    options: CompileOptions = {},
+  ) {
+    this.specialize = options.specialize ?? true;
+    this.threads = threadCount(options.threads);
+    for (const t of inputs) if (t.op !== 'input' || !t.name) throw new ShapeError(`program: ${t} is not a named graph input`);
+  }
+
+  get outputNames(): string[] {
+    return Object.keys(this.outputs);
+  }
+
+  /** The ONNX model for one bucket (or fully symbolic), e.g. to inspect it with other tools. */
+  toOnnx(bindings?: ReadonlyMap<string, number>): Uint8Array {
+    return exportOnnx({ inputs: this.inputs, outputs: this.outputs, bindings });
+  }
+
+  /** Check feeds against the declared inputs; return the symbol values they imply. */
+  private bind(feeds: Feeds): Map<string, number> {
+    const bindings = new Map<string, number>();
+    for (const t of this.inputs) {
+      const f = feeds[t.name!];
+      if (!f) throw new LetheError(`program: missing input "${t.name}" ${fmt(t.shape)} ${t.dtype}`);
+      if (f.dtype !== t.dtype) throw new LetheError(`program: input "${t.name}" must be ${t.dtype}, got ${f.dtype}`);
+      if (f.shape.length !== t.rank) throw new LetheError(`program: input "${t.name}" must have shape ${fmt(t.shape)}, got ${fmt(f.shape)}`);
+      const n = f.shape.reduce((a, b) => a * b, 1);
+      if (f.data.length !== n) throw new LetheError(`program: input "${t.name}" has shape ${fmt(f.shape)} but ${f.data.length} values`);
+      t.shape.forEach((d, i) => {
+        const got = f.shape[i];
+        if (typeof d === 'number') {
+          if (d !== got) throw new LetheError(`program: input "${t.name}" must have shape ${fmt(t.shape)}, got ${fmt(f.shape)}`);
+        } else {
+          const prev = bindings.get(d);
+          if (prev !== undefined && prev !== got) throw new LetheError(`program: dimension ${d} is ${prev} in one input and ${got} in "${t.name}"`);
+          bindings.set(d, got);
+        }
+      });
+    }
+    return bindings;
+  }
+
+  private session(bindings: Map<string, number>): Promise<ort.InferenceSession> {
+    const key = this.specialize ? [...bindings].sort().map(([k, v]) => `${k}=${v}`).join(',') : '*';
+    let s = this.sessions.get(key);
+    if (!s) {
+      const model = this.toOnnx(this.specialize ? bindings : undefined);
+      s = ort.InferenceSession.create(model, {
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        intraOpNumThreads: this.threads,
+        interOpNumThreads: 1,
+      });
+      this.sessions.set(key, s);
+      this.compiledBuckets++;
+    }
+    return s;
+  }
+
+  /**
+   * Run the program. `into` may give, per output, a host tensor to write the result into
+   * (its shape must be the output's); other outputs come back in fresh arrays.
+   */
+  async run(feeds: Feeds, into: Partial<Record<string, HostTensor>> = {}): Promise<Record<string, HostTensor>> {
+    const bindings = this.bind(feeds);
+    const session = await this.session(bindings);
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const t of this.inputs) ortFeeds[t.name!] = toOrt(feeds[t.name!]);
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of this.outputNames) {
+      const buf = into[name];
+      fetches[name] = buf ? toOrt(buf) : null;
+    }
+    let results: ort.InferenceSession.OnnxValueMapType;
+    try {
+      results = await session.run(ortFeeds, fetches);
+    } catch (err) {
+      throw new LetheError(`program: ONNX Runtime failed: ${(err as Error).message}`);
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const name of this.outputNames) {
+      const buf = into[name];
+      if (buf) {
+        out[name] = buf;
+        continue;
+      }
+      const r = results[name] as ort.Tensor;
+      out[name] = { dtype: this.outputs[name].dtype, shape: [...r.dims], data: r.data as TypedArray };
+    }
+    return out;
+  }
+
+  /** Free the native sessions. */
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) await (await s).release();
+  }
+}
+
+const ORT_TYPE = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' } as const;
+
+function toOrt(t: HostTensor): ort.Tensor {
+  // ort.Tensor wraps the typed array without copying; bool travels as a Uint8Array view.
+  if (!(t.data instanceof DTYPES[t.dtype].array)) throw new LetheError(`program: ${t.dtype} tensor holds a ${t.data.constructor.name}`);
+  return new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, t.shape);
+}
+
+export function compile(inputs: readonly Tensor[], outputs: Readonly<Record<string, Tensor>>, options?: CompileOptions): Program {
+  return new Program(inputs, outputs, options);
+}
