@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/peers
 sys.path.insert(0, str(ROOT / 'bench' / 'peers'))
 from models import build_model, llama2c_forward, next_token_loss  # noqa: E402
 
