@@ -2,6 +2,7 @@
 // points down (engine → nn → models → data/unlearn/eval/attacks → report/cli).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const layers = ['engine', 'nn', 'models', 'data', 'unlearn', 'eval', 'attacks', 'report', 'cli'];
 // What each layer may NOT import (everything above it; data/unlearn/eval/attacks are siblings
@@ -23,6 +24,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
