@@ -56,14 +56,14 @@ export async function gradCheck(c: GradCheckCase): Promise<number> {
       feeds[`x${i}`] = { dtype: 'int64', shape: spec.shape, data };
       return g.input(`x${i}`, 'int64', spec.shape);
     }
-    const data = spec.values ? F.from(spec.values) : F.from({ length: n }, () => sample(rng, spec.domain ?? 'any'));
+    const data = F.from(spec.values ?? Array.from({ length: n }, () => sample(rng, spec.domain ?? 'any')));
     feeds[`x${i}`] = { dtype, shape: spec.shape, data };
     return g.input(`x${i}`, dtype, spec.shape);
   });
   const y = c.build(xs);
   // Weight every output element differently so that no error can cancel out.
   const n = y.shape.reduce<number>((a, b) => a * (b as number), 1);
-  const r = g.constant({ dtype, shape: y.shape as number[], data: F.from({ length: n }, () => 0.5 + rng.next()) });
+  const r = g.constant({ dtype, shape: y.shape as number[], data: F.from(Array.from({ length: n }, () => 0.5 + rng.next())) });
   const loss = o.sum(o.mul(y, r));
   const wrt = xs.filter((x) => x.dtype === dtype);
   const grads = grad(loss, wrt);

@@ -1,0 +1,92 @@
+// The in-graph optimisers against a direct transcription of PyTorch's update rules
+// (torch.optim.AdamW, torch.optim.SGD, torch.nn.utils.clip_grad_norm_) on a quadratic whose
+// gradient is known in closed form.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Graph } from '../../src/engine/graph.ts';
+import * as o from '../../src/engine/ops.ts';
+import { TrainStep, type OptimizerOptions } from '../../src/engine/optim.ts';
+
+// loss = Σ c ⊙ (w − target)²  ⇒  ∇ = 2c ⊙ (w − target)
+const target = [1, -2, 0.5, 3];
+const c = [1, 0.5, 2, 0.1];
+const w0 = [0.3, 0.2, -0.4, 1];
+
+function build(opt: OptimizerOptions): TrainStep {
+  const g = new Graph();
+  const w = g.input('w', 'float32', [4]);
+  const t = g.input('target', 'float32', [4]);
+  const k = g.constant({ dtype: 'float32', shape: [4], data: Float32Array.from(c) });
+  const loss = o.sum(o.mul(k, o.square(o.sub(w, t))));
+  return TrainStep.create({ loss, params: [w], data: [t], optimizer: opt }, new Map([['w', { dtype: 'float32', shape: [4], data: Float32Array.from(w0) }]]));
+}
+
+const feeds = { target: { dtype: 'float32' as const, shape: [4], data: Float32Array.from(target) } };
+const gradient = (w: number[]) => w.map((v, i) => 2 * c[i] * (v - target[i]));
+
+function clipScale(g: number[], maxNorm: number | null): [number, number] {
+  const norm = Math.sqrt(g.reduce((a, v) => a + v * v, 0));
+  return [norm, maxNorm === null ? 1 : Math.min(1, maxNorm / (norm + 1e-6))];
+}
+
+function assertClose(actual: Float32Array, expected: number[], tol: number, what: string): void {
+  expected.forEach((e, i) => assert.ok(Math.abs(actual[i] - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${actual[i]} vs ${e}`));
+}
+
+test('AdamW matches torch.optim.AdamW with clipping, 5 steps', async () => {
+  const [b1, b2, eps, wd, lr, maxNorm] = [0.9, 0.999, 1e-8, 0.01, 0.05, 1.0];
+  const ts = build({ kind: 'adamw', betas: [b1, b2], eps, weightDecay: wd, maxGradNorm: maxNorm });
+  let w = [...w0];
+  let m = [0, 0, 0, 0];
+  let v = [0, 0, 0, 0];
+  for (let t = 1; t <= 5; t++) {
+    const g0 = gradient(w);
+    const [norm, s] = clipScale(g0, maxNorm);
+    const g = g0.map((x) => x * s);
+    const r = await ts.run(feeds, lr);
+    assert.ok(Math.abs(r.gradNorm - norm) < 1e-4 * norm, `step ${t} grad norm ${r.gradNorm} vs ${norm}`);
+    w = w.map((x) => x * (1 - lr * wd));
+    m = m.map((x, i) => b1 * x + (1 - b1) * g[i]);
+    v = v.map((x, i) => b2 * x + (1 - b2) * g[i] * g[i]);
+    const bc1 = 1 - b1 ** t;
+    const bc2 = 1 - b2 ** t;
+    w = w.map((x, i) => x - (lr / bc1) * (m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + eps)));
+    assertClose(ts.get('w').data as Float32Array, w, 1e-5, `w after step ${t}`);
+    assertClose(ts.get('w.adam_m').data as Float32Array, m, 1e-5, `m after step ${t}`);
+    assertClose(ts.get('w.adam_v').data as Float32Array, v, 1e-5, `v after step ${t}`);
+  }
+  assert.equal(ts.step, 5);
+  await ts.dispose();
+});
+
+test('SGD with momentum and weight decay matches torch.optim.SGD, 4 steps', async () => {
+  const [lr, mu, wd] = [0.1, 0.9, 0.05];
+  const ts = build({ kind: 'sgd', momentum: mu, weightDecay: wd });
+  let w = [...w0];
+  let buf: number[] | null = null;
+  for (let t = 1; t <= 4; t++) {
+    const d = gradient(w).map((x, i) => x + wd * w[i]);
+    buf = buf === null ? d : buf.map((b, i) => mu * b + d[i]);
+    w = w.map((x, i) => x - lr * buf![i]);
+    await ts.run(feeds, lr);
+    assertClose(ts.get('w').data as Float32Array, w, 1e-5, `w after step ${t}`);
+  }
+  await ts.dispose();
+});
+
+test('plain SGD lowers the loss and leaves the caller\'s initial array untouched', async () => {
+  const init = Float32Array.from(w0);
+  const g = new Graph();
+  const w = g.input('w', 'float32', [4]);
+  const t = g.input('target', 'float32', [4]);
+  const loss = o.sum(o.square(o.sub(w, t)));
+  const ts = TrainStep.create({ loss, params: [w], data: [t], optimizer: { kind: 'sgd' } }, new Map([['w', { dtype: 'float32', shape: [4], data: init }]]));
+  const first = (await ts.run(feeds, 0.1)).loss;
+  let last = first;
+  for (let i = 0; i < 10; i++) last = (await ts.run(feeds, 0.1)).loss;
+  // Each step scales (w − target) by 1 − 2·lr = 0.8, so the loss by 0.64.
+  assert.ok(Math.abs(last / first - 0.64 ** 10) < 1e-4, `loss ${first} → ${last}`);
+  assert.deepEqual([...init], w0.map(Math.fround));
+  await ts.dispose();
+});
