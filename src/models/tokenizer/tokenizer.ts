@@ -1,0 +1,162 @@
+// The tokenizer every model uses: a Hugging Face `tokenizer.json` (+ `tokenizer_config.json`)
+// run by @huggingface/tokenizers (pure JS, synchronous, no native code), with the special-token
+// ids and the chat template read from the config. The objects are kept as loaded, so `save`
+// writes files that Hugging Face's Python and Rust tokenizers read back unchanged.
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LetheError } from '../../engine/errors.ts';
+import { renderChatTemplate, type ChatMessage } from './chat-template.ts';
+
+export type { ChatMessage } from './chat-template.ts';
+
+export interface EncodeOptions {
+  /** Add what the tokenizer's post-processor adds (BOS for Llama-style tokenizers). Default true. */
+  addSpecialTokens?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Drop special tokens (BOS, EOS, padding, chat markers) from the text. Default false. */
+  skipSpecialTokens?: boolean;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the opening of an assistant turn, so generation continues as the assistant. */
+  addGenerationPrompt?: boolean;
+}
+
+export interface Tokenizer {
+  /** Size of the id space: largest id (vocabulary or added token) + 1. */
+  readonly vocabSize: number;
+  readonly bosId: number | undefined;
+  readonly eosId: number | undefined;
+  readonly padId: number | undefined;
+  /** The Jinja chat template from the config, if any. */
+  readonly chatTemplate: string | undefined;
+  /** Where it came from (a tokenizer.json path, or a description), used in error messages. */
+  readonly source: string;
+  encode(text: string, options?: EncodeOptions): number[];
+  decode(ids: ArrayLike<number>, options?: DecodeOptions): string;
+  tokenToId(token: string): number | undefined;
+  idToToken(id: number): string | undefined;
+  /** Renders `messages` with the config's chat template; a LetheError when there is none. */
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string;
+  /** Writes tokenizer.json and tokenizer_config.json (each to a temporary name, then renamed). */
+  save(dir: string): void;
+}
+
+/** A config value for a special token: a string, or an AddedToken record `{ content }`. */
+function tokenText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value !== null && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
+    return (value as { content: string }).content;
+  }
+  return undefined;
+}
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+class HfBackedTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number | undefined;
+  readonly eosId: number | undefined;
+  readonly padId: number | undefined;
+  readonly chatTemplate: string | undefined;
+  private readonly hf: HfTokenizer;
+  private readonly specialTokens: Record<string, string | undefined>;
+
+  constructor(
+    private readonly tokenizerJson: Record<string, unknown>,
+    private readonly config: Record<string, unknown>,
+    readonly source: string,
+    configSource: string,
+  ) {
+    try {
+      this.hf = new HfTokenizer(tokenizerJson, config);
+    } catch (err) {
+      throw new LetheError(`${source}: cannot build a tokenizer from it: ${(err as Error).message}`);
+    }
+    let maxId = -1;
+    for (const id of this.hf.get_vocab(true).values()) maxId = Math.max(maxId, id);
+    this.vocabSize = maxId + 1;
+    this.specialTokens = {
+      bos_token: tokenText(config.bos_token),
+      eos_token: tokenText(config.eos_token),
+      pad_token: tokenText(config.pad_token),
+      unk_token: tokenText(config.unk_token),
+    };
+    const idOf = (field: string): number | undefined => {
+      const text = this.specialTokens[field];
+      if (text === undefined) return undefined;
+      const id = this.hf.token_to_id(text);
+      if (id === undefined) throw new LetheError(`${configSource}: ${field} "${text}" is not in the vocabulary of ${source}`);
+      return id;
+    };
+    this.bosId = idOf('bos_token');
+    this.eosId = idOf('eos_token');
+    this.padId = idOf('pad_token');
+    const template = config.chat_template;
+    if (typeof template === 'string') this.chatTemplate = template;
+    else if (Array.isArray(template)) {
+      // Several named templates: transformers uses the one named "default".
+      const named = (template as { name?: unknown; template?: unknown }[]).find((t) => t.name === 'default');
+      this.chatTemplate = typeof named?.template === 'string' ? named.template : undefined;
+    }
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    return this.hf.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+  }
+
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    // The library refuses an empty array; the empty sequence decodes to the empty text.
+    if (ids.length === 0) return '';
+    return this.hf.decode(Array.from(ids), { skip_special_tokens: options.skipSpecialTokens ?? false });
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.hf.token_to_id(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.hf.id_to_token(id);
+  }
+
+  applyChatTemplate(messages: ChatMessage[], options: ChatTemplateOptions = {}): string {
+    if (this.chatTemplate === undefined) {
+      throw new LetheError(`${this.source}: the tokenizer has no chat_template (tokenizer_config.json or chat_template.jinja)`);
+    }
+    return renderChatTemplate(this.chatTemplate, messages, {
+      ...this.specialTokens,
+      add_generation_prompt: options.addGenerationPrompt ?? false,
+    }, this.source);
+  }
+
+  save(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    writeAtomic(join(dir, 'tokenizer.json'), JSON.stringify(this.tokenizerJson, null, 2) + '\n');
+    writeAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
+  }
+}
+
+/**
+ * A tokenizer from the parsed contents of tokenizer.json and tokenizer_config.json. `source`
+ * and `configSource` name where they came from, for error messages.
+ */
+export function tokenizerFromJson(
+  tokenizerJson: unknown,
+  config: unknown = {},
+  source = 'tokenizer.json',
+  configSource = 'tokenizer_config.json',
+): Tokenizer {
+  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isRecord(tokenizerJson)) throw new LetheError(`${source}: expected a JSON object`);
+  if (!isRecord(tokenizerJson.model)) throw new LetheError(`${source}: missing the "model" object`);
+  if (!Array.isArray(tokenizerJson.added_tokens)) throw new LetheError(`${source}: missing the "added_tokens" array`);
+  if (!isRecord(config)) throw new LetheError(`${configSource}: expected a JSON object`);
+  return new HfBackedTokenizer(tokenizerJson, config, source, configSource);
+}
