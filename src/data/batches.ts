@@ -14,8 +14,8 @@
 // Rows are padded to the smallest length bucket that holds the batch's longest row, so the
 // engine compiles one program per bucket.
 import { LetheError } from '../engine/errors.ts';
+import { Rng } from '../engine/random.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { seededPermutation } from './rng.ts';
 import type { PromptPair } from './templates.ts';
 
 export interface EncodeOptions {
@@ -135,7 +135,7 @@ export function batchEncoded(encoded: readonly EncodedPair[], padId: number, opt
 
   const order = options.order ?? 'given';
   let indices = encoded.map((_, i) => i);
-  if (order === 'shuffle') indices = seededPermutation(encoded.length, options.seed ?? 0);
+  if (order === 'shuffle') indices = new Rng(options.seed ?? 0).permutation(encoded.length);
   else if (order === 'length') indices.sort((a, b) => encoded[a].ids.length - encoded[b].ids.length || a - b);
   else if (order !== 'given') throw new LetheError(`unknown batch order "${String(order)}" (known: given, shuffle, length)`);
 
