@@ -214,13 +214,17 @@ export function exportOnnx(spec: ExportSpec): Uint8Array {
     });
   }
   const e = new Emitter(bindings, symbolSource);
-  const nameOf = (t: Tensor): string => (t.op === 'input' ? t.name! : `t${t.id}`);
+  // A node that computes an output writes it under the output's name directly: an Identity
+  // into a graph output is a real copy in ORT (a parameter's worth of memory traffic per step).
+  const outputName = new Map<number, string>();
+  for (const [name, t] of outputs) if (t.op !== 'input' && !outputName.has(t.id)) outputName.set(t.id, name);
+  const nameOf = (t: Tensor): string => (t.op === 'input' ? t.name! : (outputName.get(t.id) ?? `t${t.id}`));
   for (let i = 0; i < graph.nodes.length; i++) {
     if (!needed[i]) continue;
     const t = graph.nodes[i];
     EMITTERS[t.op](e, t, t.inputs.map(nameOf), nameOf(t));
   }
-  for (const [name, t] of outputs) e.node('Identity', [nameOf(t)], {}, name);
+  for (const [name, t] of outputs) if (nameOf(t) !== name) e.node('Identity', [nameOf(t)], {}, name);
 
   const model = onnx.ModelProto.create({
     irVersion: 8,

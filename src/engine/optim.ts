@@ -67,40 +67,49 @@ export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): {
   const t = g.input('optim.step', 'float32', []);
   const grads = grad(loss, params);
 
-  // Global gradient norm, and clipping as torch.nn.utils.clip_grad_norm_ does it.
-  const sq = grads.map((gr) => o.sum(o.square(gr)));
-  const gradNorm = o.sqrt(sq.reduce((a, b) => o.add(a, b)));
+  // Global gradient norm, and clipping as torch.nn.utils.clip_grad_norm_ does it. The clip
+  // factor is a scalar folded into each optimiser's own scalars, not a pass over the gradients.
+  const squares = grads.map((gr) => o.square(gr));
+  const gradNorm = o.sqrt(squares.map((sq) => o.sum(sq)).reduce((a, b) => o.add(a, b)));
   const maxNorm = opt.maxGradNorm ?? null;
   const scale = maxNorm === null ? null : o.minimum(o.div(maxNorm, o.add(gradNorm, 1e-6)), 1);
-  const clipped = grads.map((gr) => (scale ? o.mul(gr, scale) : gr));
 
   const slots = slotNames(opt);
   const inputs: Tensor[] = [...params, ...spec.data, lr, t];
   const outputs: Record<string, Tensor> = { loss, gradNorm, ...(spec.report ?? {}) };
   params.forEach((p, i) => {
-    const gr = clipped[i];
     const state = slots.map((s) => g.input(`${p.name}.${s}`, 'float32', p.shape));
     inputs.push(...state);
-    const updated = opt.kind === 'adamw' ? adamw(opt, p, gr, state, lr, t) : sgd(opt, p, gr, state, lr);
+    const updated = opt.kind === 'adamw'
+      ? adamw(opt, p, grads[i], squares[i], scale, state, lr, t)
+      : sgd(opt, p, scale ? o.mul(grads[i], scale) : grads[i], state, lr);
     outputs[next(p.name!)] = updated.param;
     state.forEach((s, k) => (outputs[next(s.name!)] = updated.state[k]));
   });
   return { program: compile(inputs, outputs, options), slots, inputs, outputs };
 }
 
-function adamw(opt: AdamWOptions, p: Tensor, gr: Tensor, [m, v]: Tensor[], lr: Tensor, t: Tensor) {
+/**
+ * torch.optim.AdamW, with the clip factor s applied to g:
+ *   m ← β1·m + (1−β1)·s·g,  v ← β2·v + (1−β2)·s²·g²,  θ ← θ·(1 − lr·λ) − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
+ * rearranged so that every per-element pass is needed: the last term is
+ * (lr·√(1−β2ᵗ)/(1−β1ᵗ)) · m / (√v + ε·√(1−β2ᵗ)), with the scalars computed once.
+ */
+function adamw(opt: AdamWOptions, p: Tensor, gr: Tensor, grSquared: Tensor, scale: Tensor | null, [m, v]: Tensor[], lr: Tensor, t: Tensor) {
   const [b1, b2] = opt.betas ?? ADAMW_DEFAULTS.betas;
   const eps = opt.eps ?? ADAMW_DEFAULTS.eps;
   const wd = (opt.decays?.(p.name!) ?? true) ? (opt.weightDecay ?? ADAMW_DEFAULTS.weightDecay) : 0;
-  const m2 = o.add(o.mul(m, b1), o.mul(gr, 1 - b1)); // m ← β1·m + (1−β1)·g
-  const v2 = o.add(o.mul(v, b2), o.mul(o.square(gr), 1 - b2)); // v ← β2·v + (1−β2)·g²
+  const s1 = scale ? o.mul(scale, 1 - b1) : 1 - b1;
+  const s2 = scale ? o.mul(o.square(scale), 1 - b2) : 1 - b2;
+  const m2 = o.add(o.mul(m, b1), o.mul(gr, s1));
+  const v2 = o.add(o.mul(v, b2), o.mul(grSquared, s2));
   // Bias corrections 1 − βᵗ as scalars, from t: βᵗ = exp(t·ln β).
   const bc1 = o.sub(1, o.exp(o.mul(t, Math.log(b1))));
-  const bc2 = o.sub(1, o.exp(o.mul(t, Math.log(b2))));
-  const stepSize = o.div(lr, bc1);
-  const denom = o.add(o.div(o.sqrt(v2), o.sqrt(bc2)), eps);
+  const sqrtBc2 = o.sqrt(o.sub(1, o.exp(o.mul(t, Math.log(b2)))));
+  const stepSize = o.div(o.mul(lr, sqrtBc2), bc1);
+  const update = o.div(m2, o.add(o.sqrt(v2), o.mul(sqrtBc2, eps)));
   const decayed = wd === 0 ? p : o.mul(p, o.sub(1, o.mul(lr, wd)));
-  return { param: o.sub(decayed, o.mul(o.div(m2, denom), stepSize)), state: [m2, v2] };
+  return { param: o.sub(decayed, o.mul(update, stepSize)), state: [m2, v2] };
 }
 
 function sgd(opt: SgdOptions, p: Tensor, gr: Tensor, state: Tensor[], lr: Tensor) {

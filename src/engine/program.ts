@@ -80,11 +80,15 @@ export class Program {
     let s = this.sessions.get(key);
     if (!s) {
       const model = this.toOnnx(this.specialize ? bindings : undefined);
+      // LETHE_PROFILE=prefix writes ONNX Runtime's per-node profile (JSON) when the program is
+      // disposed; `node scripts/profile-summary.mjs FILE` totals it by op.
+      const profile = process.env.LETHE_PROFILE;
       s = ort.InferenceSession.create(model, {
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
         intraOpNumThreads: this.threads,
         interOpNumThreads: 1,
+        ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}),
       });
       this.sessions.set(key, s);
       this.compiledBuckets++;
@@ -129,7 +133,11 @@ export class Program {
   async dispose(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    for (const s of all) await (await s).release();
+    for (const s of all) {
+      const session = await s;
+      if (process.env.LETHE_PROFILE) session.endProfiling();
+      await session.release();
+    }
   }
 }
 
