@@ -1,0 +1,28 @@
+// The plain tensors the checkpoint readers return: a dtype, a row-major shape and a typed array.
+// Structural on purpose, so the engine's own host tensor type can take these as they are.
+
+export type HostDType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+
+export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+
+export interface HostTensor {
+  dtype: HostDType;
+  shape: number[];
+  /** Row-major values; `bool` is one byte per value (0 or 1), as in safetensors and ONNX. */
+  data: HostArray;
+}
+
+/** Number of values a shape holds (1 for a scalar `[]`). */
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** A float32 host tensor; checks that `data` fits `shape`. */
+export function float32Tensor(data: Float32Array, shape: number[]): HostTensor {
+  if (data.length !== shapeSize(shape)) {
+    throw new Error(`float32Tensor: shape [${shape}] holds ${shapeSize(shape)} values, data has ${data.length}`);
+  }
+  return { dtype: 'float32', shape, data };
+}

@@ -1,0 +1,216 @@
+// Read and write Hugging Face safetensors files (https://huggingface.co/docs/safetensors).
+//
+// Reading checks the whole header first (safetensors-header.ts), then reads each tensor's bytes
+// into an array of its own: F32/F64/I64/I32/U8/BOOL data is used as read, F16 and BF16 widen to
+// float32. From an in-memory file (`parseSafetensors`) tensors are views on its buffer when
+// aligned, copied only when not. Writing follows the `safetensors` package: tensors in
+// descending dtype order then by name (so every tensor stays aligned), the header padded with
+// spaces to 8 bytes, and the file written under a temporary name and renamed.
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { LetheError } from '../../engine/errors.ts';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half-float.ts';
+import type { HostDType, HostTensor } from './host-tensor.ts';
+import {
+  headerLength,
+  parseSafetensorsHeader,
+  SAFETENSORS_DTYPES,
+  type SafetensorsDtype,
+  type TensorEntry,
+} from './safetensors-header.ts';
+import { writeFileAtomic } from './write-file-atomic.ts';
+
+export type { SafetensorsDtype } from './safetensors-header.ts';
+
+export interface SafetensorsFile {
+  tensors: Map<string, HostTensor>;
+  /** The header's free-form `__metadata__` (HF writes `{"format": "pt"}`). */
+  metadata: Record<string, string>;
+  /** How each tensor was stored, e.g. to save it back in the same precision. */
+  storedDtypes: Map<string, SafetensorsDtype>;
+}
+
+/** The tensors of a safetensors file. */
+export async function readSafetensors(path: string): Promise<Map<string, HostTensor>> {
+  return (await readSafetensorsFile(path)).tensors;
+}
+
+/** Tensors, metadata and stored dtypes of a safetensors file. */
+export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+  const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw cannotRead(path, err);
+  });
+  try {
+    const size = (await handle.stat()).size;
+    const read = async (position: number, length: number): Promise<Uint8Array> => {
+      const bytes = new Uint8Array(length);
+      for (let got = 0; got < length; ) {
+        const { bytesRead } = await handle.read(bytes, got, length - got, position + got);
+        if (bytesRead === 0) throw new LetheError(`${path}: file ended while reading (changed while being read?)`);
+        got += bytesRead;
+      }
+      return bytes;
+    };
+    const n = headerLength(await read(0, Math.min(8, size)), size, path);
+    const header = parseSafetensorsHeader(await read(8, n), size - 8 - n, path);
+    const tensors = new Map<string, HostTensor>();
+    for (const e of header.entries) tensors.set(e.name, decodeTensor(e, await read(8 + n + e.begin, e.end - e.begin)));
+    return { tensors, metadata: header.metadata, storedDtypes: storedDtypes(header.entries) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The tensors of a safetensors file, read synchronously. */
+export function readSafetensorsSync(path: string): Map<string, HostTensor> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw cannotRead(path, err as NodeJS.ErrnoException);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const read = (position: number, length: number): Uint8Array => {
+      const bytes = new Uint8Array(length);
+      for (let got = 0; got < length; ) {
+        const bytesRead = readSync(fd, bytes, got, length - got, position + got);
+        if (bytesRead === 0) throw new LetheError(`${path}: file ended while reading (changed while being read?)`);
+        got += bytesRead;
+      }
+      return bytes;
+    };
+    const n = headerLength(read(0, Math.min(8, size)), size, path);
+    const header = parseSafetensorsHeader(read(8, n), size - 8 - n, path);
+    const tensors = new Map<string, HostTensor>();
+    for (const e of header.entries) tensors.set(e.name, decodeTensor(e, read(8 + n + e.begin, e.end - e.begin)));
+    return tensors;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A safetensors file already in memory; `file` names it in errors. */
+export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+  const n = headerLength(bytes, bytes.byteLength, file);
+  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.byteLength - 8 - n, file);
+  const data = bytes.subarray(8 + n);
+  const tensors = new Map<string, HostTensor>();
+  for (const e of header.entries) tensors.set(e.name, decodeTensor(e, data.subarray(e.begin, e.end)));
+  return { tensors, metadata: header.metadata, storedDtypes: storedDtypes(header.entries) };
+}
+
+function cannotRead(path: string, err: NodeJS.ErrnoException): LetheError {
+  return new LetheError(err.code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read the file (${err.code ?? err.message})`);
+}
+
+function storedDtypes(entries: TensorEntry[]): Map<string, SafetensorsDtype> {
+  return new Map(entries.map((e) => [e.name, e.dtype]));
+}
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type ArrayOf<T> = new (buffer: ArrayBuffer, byteOffset: number, length: number) => T;
+
+/** A typed view on `bytes`, or on a copy when they are not aligned to the element size. */
+function view<T>(ArrayType: ArrayOf<T>, itemBytes: number, bytes: Uint8Array): T {
+  const aligned = bytes.byteOffset % itemBytes === 0 && bytes.buffer instanceof ArrayBuffer;
+  const buffer = aligned ? bytes : bytes.slice();
+  return new ArrayType(buffer.buffer as ArrayBuffer, buffer.byteOffset, bytes.byteLength / itemBytes);
+}
+
+/** `bytes` holds exactly the tensor's data (its length was checked against the shape). */
+function decodeTensor(e: TensorEntry, bytes: Uint8Array): HostTensor {
+  if (!littleEndian) throw new LetheError('safetensors: reading needs a little-endian machine');
+  const shape = e.shape;
+  switch (e.dtype) {
+    case 'F32': return { dtype: 'float32', shape, data: view(Float32Array, 4, bytes) };
+    case 'F16': return { dtype: 'float32', shape, data: f16ToF32(view(Uint16Array, 2, bytes)) };
+    case 'BF16': return { dtype: 'float32', shape, data: bf16ToF32(view(Uint16Array, 2, bytes)) };
+    case 'F64': return { dtype: 'float64', shape, data: view(Float64Array, 8, bytes) };
+    case 'I64': return { dtype: 'int64', shape, data: view(BigInt64Array, 8, bytes) };
+    case 'I32': return { dtype: 'int32', shape, data: view(Int32Array, 4, bytes) };
+    case 'U8': return { dtype: 'uint8', shape, data: bytes };
+    case 'BOOL': return { dtype: 'bool', shape, data: bytes };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// writing
+
+export interface WriteSafetensorsOptions {
+  /** Free-form strings stored as `__metadata__`; `{format: 'pt'}` lets transformers load the file. */
+  metadata?: Record<string, string>;
+  /** Store float tensors as this type (F16/BF16 round to nearest even). Default: as they are. */
+  dtype?: 'F32' | 'F16' | 'BF16';
+}
+
+const STORED: Record<HostDType, SafetensorsDtype> = {
+  float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL',
+};
+
+const ARRAY_OF: Record<HostDType, new (n: number) => object> = {
+  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array,
+};
+
+/** Writes `tensors` to `path` atomically (temporary file, then rename). */
+export async function writeSafetensors(
+  path: string,
+  tensors: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>,
+  options: WriteSafetensorsOptions = {},
+): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, options, path));
+}
+
+/** The file's bytes as chunks: length and header first, then each tensor's data. */
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>,
+  options: WriteSafetensorsOptions = {},
+  file = 'safetensors',
+): Uint8Array[] {
+  const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  const encoded = entries.map(([name, t]) => ({ name, shape: t.shape, ...encodeTensor(name, t, options.dtype, file) }));
+  encoded.sort((a, b) => SAFETENSORS_DTYPES[b.dtype].order - SAFETENSORS_DTYPES[a.dtype].order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  const header: Record<string, unknown> = {};
+  if (options.metadata) {
+    for (const [k, v] of Object.entries(options.metadata)) {
+      if (typeof v !== 'string') throw new LetheError(`${file}: metadata '${k}' must be a string`);
+    }
+    header.__metadata__ = options.metadata;
+  }
+  let offset = 0;
+  for (const e of encoded) {
+    header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes.byteLength] };
+    offset += e.bytes.byteLength;
+  }
+  let json = Buffer.from(JSON.stringify(header), 'utf8');
+  const pad = (8 - (json.byteLength % 8)) % 8;
+  if (pad > 0) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.byteLength));
+  return [prefix, json, ...encoded.map((e) => e.bytes)];
+}
+
+function encodeTensor(
+  name: string,
+  t: HostTensor,
+  target: WriteSafetensorsOptions['dtype'],
+  file: string,
+): { dtype: SafetensorsDtype; bytes: Uint8Array } {
+  const where = `${file}: tensor '${name}'`;
+  if (name === '__metadata__') throw new LetheError(`${file}: '__metadata__' is reserved and cannot name a tensor`);
+  if (!Object.hasOwn(STORED, t.dtype)) throw new LetheError(`${where}: unknown dtype '${t.dtype}'`);
+  if (!(t.data instanceof ARRAY_OF[t.dtype])) throw new LetheError(`${where}: dtype ${t.dtype} does not match its ${t.data.constructor.name}`);
+  if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new LetheError(`${where}: bad shape [${t.shape}]`);
+  const values = t.shape.reduce((a, d) => a * d, 1);
+  if (values !== t.data.length) throw new LetheError(`${where}: shape [${t.shape}] holds ${values} values, data has ${t.data.length}`);
+  const isFloat = t.dtype === 'float32' || t.dtype === 'float64';
+  if (!isFloat || target === undefined || (target === 'F32' && t.dtype === 'float32')) {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    return { dtype: STORED[t.dtype], bytes };
+  }
+  const f32 = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array);
+  const out = target === 'F32' ? f32 : target === 'F16' ? f32ToF16(f32) : f32ToBf16(f32);
+  return { dtype: target, bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
+}
