@@ -18,7 +18,7 @@ import { Rng } from '../engine/random.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import type { PromptPair } from './templates.ts';
 
-export interface EncodeOptions {
+export interface PairEncodeOptions {
   /** Encode the prompt with the tokenizer's special tokens (BOS if it adds one). Default true. */
   promptSpecialTokens?: boolean;
   /** Append the tokenizer's EOS id to the target. Default true. */
@@ -32,7 +32,7 @@ export interface EncodedPair {
   promptLength: number;
 }
 
-export interface BatchOptions extends EncodeOptions {
+export interface BatchOptions extends PairEncodeOptions {
   /** Rows per batch (the last batch may have fewer, unless fillLastBatch). */
   batchSize: number;
   /** The model's context size: an item longer than this is an error. */
@@ -88,7 +88,7 @@ export function bucketFor(length: number, buckets: readonly number[]): number {
 export function encodePairs(
   tokenizer: Tokenizer,
   pairs: readonly PromptPair[],
-  options: EncodeOptions & { contextLength?: number } = {},
+  options: PairEncodeOptions & { contextLength?: number } = {},
 ): EncodedPair[] {
   if (pairs.length === 0) throw new LetheError('cannot tokenise an empty set of items');
   const appendEos = options.appendEos ?? true;
