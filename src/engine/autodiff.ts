@@ -202,11 +202,17 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     const n = g.nodes[i];
     if (!fromWrt[i] && n.inputs.some((x) => fromWrt[x.id])) fromWrt[i] = 1;
   }
-  const grads = new Map<number, Tensor>();
-  grads.set(loss.id, g.scalar(1, loss.dtype));
+  // Gradient contributions per tensor, combined when the reverse walk reaches the tensor (all
+  // its consumers have higher ids, so all contributions are in by then).
+  const parts = new Map<number, Tensor[]>();
+  parts.set(loss.id, [g.scalar(1, loss.dtype)]);
+  const total = (id: number): Tensor | undefined => {
+    const list = parts.get(id);
+    return list ? combine(list) : undefined;
+  };
   for (let i = loss.id; i >= 0; i--) {
     const y = g.nodes[i];
-    const gy = grads.get(i);
+    const gy = total(i);
     if (!gy || y.inputs.length === 0) continue;
     const wanted = y.inputs.map((x) => fromWrt[x.id] === 1 && isFloat(x.dtype));
     if (!wanted.some(Boolean)) continue;
@@ -215,9 +221,45 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
       const gk = gx[k];
       if (!wanted[k] || !gk) return;
       const reduced = unbroadcast(gk, x.shape);
-      const prev = grads.get(x.id);
-      grads.set(x.id, prev ? o.add(prev, reduced) : reduced);
+      const list = parts.get(x.id);
+      if (list) list.push(reduced);
+      else parts.set(x.id, [reduced]);
     });
   }
-  return wrt.map((w) => grads.get(w.id) ?? o.zerosLike(w));
+  return wrt.map((w) => total(w.id) ?? o.zerosLike(w));
+}
+
+/**
+ * Sum of gradient contributions. When they are the zero-padded gradients of slices that tile one
+ * axis (a split: q, k, v from one projection), concatenate the slices' gradients instead of
+ * padding each to full size and adding.
+ */
+function combine(list: Tensor[]): Tensor {
+  if (list.length === 1) return list[0];
+  const tiled = asTiling(list);
+  if (tiled) return o.concat(tiled.pieces, tiled.axis);
+  return list.reduce((a, b) => o.add(a, b));
+}
+
+function asTiling(list: Tensor[]): { axis: number; pieces: Tensor[] } | null {
+  if (!list.every((t) => t.op === 'pad')) return null;
+  let axis = -1;
+  const spans: [number, number, Tensor][] = [];
+  for (const t of list) {
+    const pads = t.attrs.pads as [number, number][];
+    const padded = pads.map((p, i) => (p[0] !== 0 || p[1] !== 0 ? i : -1)).filter((i) => i >= 0);
+    if (padded.length !== 1 || (axis >= 0 && padded[0] !== axis)) return null;
+    axis = padded[0];
+    const len = t.inputs[0].shape[axis];
+    if (typeof len !== 'number') return null;
+    spans.push([pads[axis][0], pads[axis][0] + len, t.inputs[0]]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const size = list[0].shape[axis];
+  let at = 0;
+  for (const [begin, end] of spans) {
+    if (begin !== at) return null;
+    at = end;
+  }
+  return at === size ? { axis, pieces: spans.map((s) => s[2]) } : null;
 }

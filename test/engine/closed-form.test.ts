@@ -92,3 +92,14 @@ test('mean over a symbolic axis divides by its run-time size', async () => {
   const r1 = await p.run({ x: f64([1, 2], [1, 2]) });
   close(r1.gx.data as Float64Array, [0.5, 0.5]);
 });
+
+test('the gradient of a split is one concat of the pieces\' gradients, not pads added up', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float64', [2, 6]);
+  const [a, b, c] = o.split(x, [1, 2, 3], 1);
+  const loss = o.add(o.add(o.sum(o.mul(a, 1)), o.sum(o.mul(b, 2))), o.sum(o.mul(c, 3)));
+  const [gx] = grad(loss, [x]);
+  assert.equal(gx.op, 'concat');
+  const r = await compile([x], { gx }).run({ x: f64([2, 6], Array(12).fill(0.5)) });
+  close(r.gx.data as Float64Array, [1, 2, 2, 3, 3, 3, 1, 2, 2, 3, 3, 3]);
+});
