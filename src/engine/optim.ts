@@ -1,42 +1,59 @@
 // Optimisers inside the step graph: gradients, global-norm clipping and the update are part of
 // the same compiled program as the forward pass. Parameters and optimiser state are program
 // inputs and the updated values are outputs; `TrainStep` keeps them in two sets of host buffers
-// and swaps them each step, so nothing is copied between steps.
+// and swaps them each step, so nothing is copied between steps. With gradient accumulation the
+// step is two programs: one adds a micro-batch's gradients into buffers, one applies them.
 
 import { grad } from './autodiff.ts';
 import { zerosHost, type HostTensor } from './dtype.ts';
 import { LetheError, ShapeError } from './errors.ts';
-import type { Tensor } from './graph.ts';
+import type { Graph, Tensor } from './graph.ts';
 import * as o from './ops.ts';
-import { compile, type CompileOptions, type Feeds, Program } from './program.ts';
+import { compile, type CompileOptions, type Feeds, type Program } from './program.ts';
 import { fmt } from './shape.ts';
 
-export interface SgdOptions {
-  kind: 'sgd';
-  /** Heavy-ball momentum as in torch.optim.SGD (buffer starts at the first gradient). */
-  momentum?: number;
+interface Common {
   weightDecay?: number;
-  maxGradNorm?: number | null;
-}
-
-export interface AdamWOptions {
-  kind: 'adamw';
-  betas?: [number, number];
-  eps?: number;
-  /** Decoupled weight decay (Loshchilov & Hutter): θ ← θ − lr·λ·θ before the Adam step. */
-  weightDecay?: number;
+  /** Global gradient-norm clipping (torch.nn.utils.clip_grad_norm_); null for none. */
   maxGradNorm?: number | null;
   /** Which parameters decay (default all). */
   decays?: (name: string) => boolean;
 }
 
-export type OptimizerOptions = SgdOptions | AdamWOptions;
+export interface SgdOptions extends Common {
+  kind: 'sgd';
+  /** Heavy-ball momentum as in torch.optim.SGD (buffer starts at the first gradient). */
+  momentum?: number;
+}
+
+export interface AdamWOptions extends Common {
+  kind: 'adamw';
+  betas?: [number, number];
+  eps?: number;
+}
+
+/**
+ * Sophia as SOUL uses it (Liu et al. 2023; Jia et al. 2024), with the Hessian diagonal estimated by
+ * an EMA of g² (Sophia-G style, every step): m ← β1·m + (1−β1)·g, h ← β2·h + (1−β2)·g²,
+ * θ ← θ·(1 − lr·λ) − lr · sign(m) · min(|m| / (ρ·bs·h + 1e-15), 1).
+ */
+export interface SophiaOptions extends Common {
+  kind: 'sophia';
+  betas?: [number, number];
+  rho?: number;
+  /** bs in the update: the number of samples per step. */
+  batchSize: number;
+}
+
+export type OptimizerOptions = SgdOptions | AdamWOptions | SophiaOptions;
 
 export const ADAMW_DEFAULTS = { betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.01 };
+export const SOPHIA_DEFAULTS = { betas: [0.9, 0.95] as [number, number], rho: 0.04, weightDecay: 0.01 };
 
 /** State slots per parameter, by optimiser. */
 function slotNames(opt: OptimizerOptions): string[] {
   if (opt.kind === 'adamw') return ['adam_m', 'adam_v'];
+  if (opt.kind === 'sophia') return ['sophia_m', 'sophia_h'];
   return (opt.momentum ?? 0) > 0 ? ['momentum'] : [];
 }
 
@@ -49,44 +66,56 @@ export interface TrainStepSpec {
   optimizer: OptimizerOptions;
   /** Extra scalar or tensor outputs to report each step (e.g. per-term losses). */
   report?: Readonly<Record<string, Tensor>>;
+  /**
+   * Per-parameter masks (same shape, 1 = trainable): only those weights change (saliency-masked
+   * unlearning). Parameters without a mask are fully trainable.
+   */
+  masks?: ReadonlySet<string>;
 }
 
 const next = (name: string): string => `${name}.next`;
+const maskName = (name: string): string => `${name}.mask`;
 
-/**
- * Build the step graph: loss, gradients, clipping and the update, with inputs `optim.lr` and
- * `optim.step` (1-based, for Adam's bias correction).
- */
-export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): { program: Program; slots: string[]; inputs: Tensor[] } & { outputs: Record<string, Tensor> } {
-  const { loss, params, optimizer: opt } = spec;
-  const g = loss.graph;
-  for (const p of params) {
-    if (p.op !== 'input' || p.dtype !== 'float32') throw new ShapeError(`train step: parameter ${p} must be a float32 graph input`);
-  }
+interface Update {
+  inputs: Tensor[]; // lr, step, state, masks
+  outputs: Record<string, Tensor>; // gradNorm, next params and state
+}
+
+/** Clipping and the optimiser update for `grads` of `params`, added to the graph. */
+function addUpdate(g: Graph, params: readonly Tensor[], grads: Tensor[], spec: Pick<TrainStepSpec, 'optimizer' | 'masks'>): Update {
+  const opt = spec.optimizer;
   const lr = g.input('optim.lr', 'float32', []);
   const t = g.input('optim.step', 'float32', []);
-  const grads = grad(loss, params);
-
+  const inputs: Tensor[] = [lr, t];
+  const masked = grads.map((gr, i) => {
+    if (!spec.masks?.has(params[i].name!)) return { gr, mask: null };
+    const mask = g.input(maskName(params[i].name!), 'float32', params[i].shape);
+    inputs.push(mask);
+    return { gr: o.mul(gr, mask), mask };
+  });
   // Global gradient norm, and clipping as torch.nn.utils.clip_grad_norm_ does it. The clip
   // factor is a scalar folded into each optimiser's own scalars, not a pass over the gradients.
-  const squares = grads.map((gr) => o.square(gr));
+  const squares = masked.map(({ gr }) => o.square(gr));
   const gradNorm = o.sqrt(squares.map((sq) => o.sum(sq)).reduce((a, b) => o.add(a, b)));
   const maxNorm = opt.maxGradNorm ?? null;
   const scale = maxNorm === null ? null : o.minimum(o.div(maxNorm, o.add(gradNorm, 1e-6)), 1);
-
+  const outputs: Record<string, Tensor> = { gradNorm };
   const slots = slotNames(opt);
-  const inputs: Tensor[] = [...params, ...spec.data, lr, t];
-  const outputs: Record<string, Tensor> = { loss, gradNorm, ...(spec.report ?? {}) };
   params.forEach((p, i) => {
     const state = slots.map((s) => g.input(`${p.name}.${s}`, 'float32', p.shape));
     inputs.push(...state);
-    const updated = opt.kind === 'adamw'
-      ? adamw(opt, p, grads[i], squares[i], scale, state, lr, t)
-      : sgd(opt, p, scale ? o.mul(grads[i], scale) : grads[i], state, lr);
+    const { gr, mask } = masked[i];
+    const wd = (opt.decays?.(p.name!) ?? true) ? (opt.weightDecay ?? (opt.kind === 'sgd' ? 0 : ADAMW_DEFAULTS.weightDecay)) : 0;
+    // Decoupled decay θ·(1 − lr·λ), restricted to the trainable weights when masked.
+    const decayed = wd === 0 ? p : mask ? o.sub(p, o.mul(o.mul(p, mask), o.mul(lr, wd))) : o.mul(p, o.sub(1, o.mul(lr, wd)));
+    let updated: { param: Tensor; state: Tensor[] };
+    if (opt.kind === 'adamw') updated = adamw(opt, decayed, gr, squares[i], scale, state, lr, t);
+    else if (opt.kind === 'sophia') updated = sophia(opt, decayed, gr, squares[i], scale, state, lr);
+    else updated = sgd(opt, p, scale ? o.mul(gr, scale) : gr, state, lr);
     outputs[next(p.name!)] = updated.param;
     state.forEach((s, k) => (outputs[next(s.name!)] = updated.state[k]));
   });
-  return { program: compile(inputs, outputs, options), slots, inputs, outputs };
+  return { inputs, outputs };
 }
 
 /**
@@ -95,10 +124,9 @@ export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): {
  * rearranged so that every per-element pass is needed: the last term is
  * (lr·√(1−β2ᵗ)/(1−β1ᵗ)) · m / (√v + ε·√(1−β2ᵗ)), with the scalars computed once.
  */
-function adamw(opt: AdamWOptions, p: Tensor, gr: Tensor, grSquared: Tensor, scale: Tensor | null, [m, v]: Tensor[], lr: Tensor, t: Tensor) {
+function adamw(opt: AdamWOptions, decayed: Tensor, gr: Tensor, grSquared: Tensor, scale: Tensor | null, [m, v]: Tensor[], lr: Tensor, t: Tensor) {
   const [b1, b2] = opt.betas ?? ADAMW_DEFAULTS.betas;
   const eps = opt.eps ?? ADAMW_DEFAULTS.eps;
-  const wd = (opt.decays?.(p.name!) ?? true) ? (opt.weightDecay ?? ADAMW_DEFAULTS.weightDecay) : 0;
   const s1 = scale ? o.mul(scale, 1 - b1) : 1 - b1;
   const s2 = scale ? o.mul(o.square(scale), 1 - b2) : 1 - b2;
   const m2 = o.add(o.mul(m, b1), o.mul(gr, s1));
@@ -108,16 +136,63 @@ function adamw(opt: AdamWOptions, p: Tensor, gr: Tensor, grSquared: Tensor, scal
   const sqrtBc2 = o.sqrt(o.sub(1, o.exp(o.mul(t, Math.log(b2)))));
   const stepSize = o.div(o.mul(lr, sqrtBc2), bc1);
   const update = o.div(m2, o.add(o.sqrt(v2), o.mul(sqrtBc2, eps)));
-  const decayed = wd === 0 ? p : o.mul(p, o.sub(1, o.mul(lr, wd)));
   return { param: o.sub(decayed, o.mul(update, stepSize)), state: [m2, v2] };
+}
+
+function sophia(opt: SophiaOptions, decayed: Tensor, gr: Tensor, grSquared: Tensor, scale: Tensor | null, [m, h]: Tensor[], lr: Tensor) {
+  const [b1, b2] = opt.betas ?? SOPHIA_DEFAULTS.betas;
+  const rho = opt.rho ?? SOPHIA_DEFAULTS.rho;
+  const s1 = scale ? o.mul(scale, 1 - b1) : 1 - b1;
+  const s2 = scale ? o.mul(o.square(scale), 1 - b2) : 1 - b2;
+  const m2 = o.add(o.mul(m, b1), o.mul(gr, s1));
+  const h2 = o.add(o.mul(h, b2), o.mul(grSquared, s2));
+  const ratio = o.minimum(o.div(o.abs(m2), o.add(o.mul(h2, rho * opt.batchSize), 1e-15)), 1);
+  return { param: o.sub(decayed, o.mul(o.mul(o.sign(m2), ratio), lr)), state: [m2, h2] };
 }
 
 function sgd(opt: SgdOptions, p: Tensor, gr: Tensor, state: Tensor[], lr: Tensor) {
   const wd = opt.weightDecay ?? 0;
+  // torch.optim.SGD's coupled decay: d = g + λ·θ.
   const d = wd === 0 ? gr : o.add(gr, o.mul(p, wd));
   if (state.length === 0) return { param: o.sub(p, o.mul(d, lr)), state: [] };
   const buf = o.add(o.mul(state[0], opt.momentum!), d);
   return { param: o.sub(p, o.mul(buf, lr)), state: [buf] };
+}
+
+function checkParams(params: readonly Tensor[]): void {
+  for (const p of params) {
+    if (p.op !== 'input' || p.dtype !== 'float32') throw new ShapeError(`train step: parameter ${p} must be a float32 graph input`);
+  }
+}
+
+/** The fused step graph: loss, gradients, clipping and update in one program. */
+export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): { program: Program; slots: string[] } {
+  checkParams(spec.params);
+  // SGD's coupled decay lives in `sgd`; the decoupled optimisers decay in `addUpdate`.
+  const grads = grad(spec.loss, spec.params);
+  const upd = addUpdate(spec.loss.graph, spec.params, grads, spec);
+  const inputs = [...spec.params, ...spec.data, ...upd.inputs];
+  return { program: compile(inputs, { loss: spec.loss, ...(spec.report ?? {}), ...upd.outputs }, options), slots: slotNames(spec.optimizer) };
+}
+
+/**
+ * Gradient accumulation as two programs: `accumulate` adds one micro-batch's gradients into
+ * `<param>.grad` buffers; `apply` updates from the buffers times `optim.gradScale` (1/k).
+ */
+function buildAccumulation(spec: TrainStepSpec, options?: CompileOptions): { accumulate: Program; apply: Program } {
+  checkParams(spec.params);
+  const g = spec.loss.graph;
+  const grads = grad(spec.loss, spec.params);
+  const buffers = spec.params.map((p) => g.input(`${p.name}.grad`, 'float32', p.shape));
+  const accOut: Record<string, Tensor> = { loss: spec.loss, ...(spec.report ?? {}) };
+  buffers.forEach((b, i) => (accOut[next(b.name!)] = o.add(b, grads[i])));
+  const accumulate = compile([...spec.params, ...spec.data, ...buffers], accOut, options);
+
+  const gradScale = g.input('optim.gradScale', 'float32', []);
+  const scaled = buffers.map((b) => o.mul(b, gradScale));
+  const upd = addUpdate(g, spec.params, scaled, spec);
+  const apply = compile([...spec.params, ...buffers, gradScale, ...upd.inputs], upd.outputs, options);
+  return { accumulate, apply };
 }
 
 /**
@@ -127,32 +202,44 @@ function sgd(opt: SgdOptions, p: Tensor, gr: Tensor, state: Tensor[], lr: Tensor
 export class TrainStep {
   private current = new Map<string, HostTensor>();
   private spare = new Map<string, HostTensor>();
+  private readonly masks = new Map<string, HostTensor>();
+  private fused: Program | null = null;
+  private accumulation: { accumulate: Program; apply: Program } | null = null;
+  private gradBuffers: Map<string, HostTensor[]> | null = null;
   /** Steps taken so far. */
   step = 0;
 
   private constructor(
-    readonly program: Program,
+    private readonly spec: TrainStepSpec,
+    private readonly options: CompileOptions | undefined,
     readonly paramNames: string[],
     readonly stateNames: string[],
   ) {}
 
+  /**
+   * `initial` holds every parameter's starting value (copied: the caller's arrays are never
+   * written) and, when the spec names masked parameters, `<name>.mask` tensors.
+   */
   static create(spec: TrainStepSpec, initial: ReadonlyMap<string, HostTensor>, options?: CompileOptions): TrainStep {
-    const { program, slots } = buildTrainStep(spec, options);
+    const slots = slotNames(spec.optimizer);
     const paramNames = spec.params.map((p) => p.name!);
-    const stateNames = paramNames.flatMap((n) => slots.map((s) => `${n}.${s}`));
-    const ts = new TrainStep(program, paramNames, stateNames);
+    const ts = new TrainStep(spec, options, paramNames, paramNames.flatMap((n) => slots.map((s) => `${n}.${s}`)));
     for (const p of spec.params) {
       const v = initial.get(p.name!);
       if (!v) throw new LetheError(`train step: no initial value for parameter "${p.name}"`);
       if (v.dtype !== 'float32' || v.shape.length !== p.rank || v.shape.some((d, i) => d !== p.shape[i])) {
         throw new LetheError(`train step: parameter "${p.name}" is ${fmt(p.shape)}, initial value is ${v.dtype} ${fmt(v.shape)}`);
       }
-      // Own copies: the caller's arrays are never written.
       ts.current.set(p.name!, { dtype: 'float32', shape: [...v.shape], data: Float32Array.from(v.data as Float32Array) });
       ts.spare.set(p.name!, zerosHost('float32', [...v.shape]));
       for (const s of slots) {
         ts.current.set(`${p.name}.${s}`, zerosHost('float32', [...v.shape]));
         ts.spare.set(`${p.name}.${s}`, zerosHost('float32', [...v.shape]));
+      }
+      if (spec.masks?.has(p.name!)) {
+        const m = initial.get(maskName(p.name!));
+        if (!m || m.data.length !== v.data.length) throw new LetheError(`train step: parameter "${p.name}" is masked but has no mask of its size`);
+        ts.masks.set(maskName(p.name!), m);
       }
     }
     return ts;
@@ -175,28 +262,70 @@ export class TrainStep {
     this.step = step;
   }
 
+  /** Parameters and optimiser state, by name. */
   get names(): string[] {
     return [...this.paramNames, ...this.stateNames];
   }
 
-  /** One optimisation step on a batch; returns the scalar outputs (loss, gradNorm, reports). */
-  async run(batch: Feeds, lr: number): Promise<Record<string, number>> {
-    const t = this.step + 1;
-    const feeds: Feeds = { ...batch };
-    for (const [name, v] of this.current) feeds[name] = v;
+  private stateFeeds(lr: number, t: number): Feeds {
+    const feeds: Feeds = { ...Object.fromEntries(this.current), ...Object.fromEntries(this.masks) };
     feeds['optim.lr'] = { dtype: 'float32', shape: [], data: Float32Array.of(lr) };
     feeds['optim.step'] = { dtype: 'float32', shape: [], data: Float32Array.of(t) };
-    const into: Record<string, HostTensor> = {};
-    for (const [name, v] of this.spare) into[next(name)] = v;
-    const out = await this.program.run(feeds, into);
+    return feeds;
+  }
+
+  private swap(outputs: Record<string, HostTensor>): Record<string, number> {
     [this.current, this.spare] = [this.spare, this.current];
-    this.step = t;
     const scalars: Record<string, number> = {};
-    for (const [name, v] of Object.entries(out)) if (v.shape.length === 0) scalars[name] = Number(v.data[0]);
+    for (const [name, v] of Object.entries(outputs)) if (v.shape.length === 0) scalars[name] = Number(v.data[0]);
     return scalars;
   }
 
-  dispose(): Promise<void> {
-    return this.program.dispose();
+  /**
+   * One optimisation step. Given several micro-batches, their gradients are accumulated and
+   * averaged (each micro-batch loss is already a mean, so this is the mean over all of them when
+   * they hold equal numbers of target tokens). Returns the scalar outputs (loss, gradNorm, reports).
+   */
+  async run(batch: Feeds | Feeds[], lr: number): Promise<Record<string, number>> {
+    const micro = Array.isArray(batch) ? batch : [batch];
+    if (micro.length === 0) throw new LetheError('train step: no batch');
+    const t = this.step + 1;
+    const into: Record<string, HostTensor> = {};
+    for (const [name, v] of this.spare) into[next(name)] = v;
+    if (micro.length === 1) {
+      this.fused ??= buildTrainStep(this.spec, this.options).program;
+      const out = await this.fused.run({ ...micro[0], ...this.stateFeeds(lr, t) }, into);
+      this.step = t;
+      return this.swap(out);
+    }
+    this.accumulation ??= buildAccumulation(this.spec, this.options);
+    this.gradBuffers ??= new Map(this.paramNames.map((n) => [n, [0, 1].map(() => zerosHost('float32', this.get(n).shape))]));
+    for (const [a] of this.gradBuffers.values()) (a.data as Float32Array).fill(0);
+    const sums: Record<string, number> = {};
+    let cur = 0;
+    for (const b of micro) {
+      const feeds: Feeds = { ...b, ...Object.fromEntries(this.paramNames.map((n) => [n, this.get(n)])) };
+      const out: Record<string, HostTensor> = {};
+      for (const [n, bufs] of this.gradBuffers) {
+        feeds[`${n}.grad`] = bufs[cur];
+        out[next(`${n}.grad`)] = bufs[1 - cur];
+      }
+      const r = await this.accumulation.accumulate.run(feeds, out);
+      for (const [k, v] of Object.entries(r)) if (v.shape.length === 0) sums[k] = (sums[k] ?? 0) + Number(v.data[0]);
+      cur = 1 - cur;
+    }
+    const feeds: Feeds = { ...this.stateFeeds(lr, t), 'optim.gradScale': { dtype: 'float32', shape: [], data: Float32Array.of(1 / micro.length) } };
+    for (const [n, bufs] of this.gradBuffers) feeds[`${n}.grad`] = bufs[cur];
+    const out = await this.accumulation.apply.run(feeds, into);
+    this.step = t;
+    const scalars = this.swap(out);
+    for (const [k, v] of Object.entries(sums)) scalars[k] = v / micro.length;
+    return scalars;
+  }
+
+  async dispose(): Promise<void> {
+    await this.fused?.dispose();
+    await this.accumulation?.accumulate.dispose();
+    await this.accumulation?.apply.dispose();
   }
 }

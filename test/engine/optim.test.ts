@@ -90,3 +90,64 @@ test('plain SGD lowers the loss and leaves the caller\'s initial array untouched
   assert.deepEqual([...init], w0.map(Math.fround));
   await ts.dispose();
 });
+
+test('Sophia matches its update rule (SOUL): sign(m)·min(|m|/(ρ·bs·h + 1e-15), 1)', async () => {
+  const [b1, b2, rho, bs, lr, wd] = [0.9, 0.95, 0.04, 4, 0.01, 0.1];
+  const ts = build({ kind: 'sophia', betas: [b1, b2], rho, batchSize: bs, weightDecay: wd });
+  let w = [...w0];
+  let m = [0, 0, 0, 0];
+  let h = [0, 0, 0, 0];
+  for (let t = 1; t <= 4; t++) {
+    const g = gradient(w);
+    m = m.map((x, i) => b1 * x + (1 - b1) * g[i]);
+    h = h.map((x, i) => b2 * x + (1 - b2) * g[i] * g[i]);
+    w = w.map((x, i) => x * (1 - lr * wd) - lr * Math.sign(m[i]) * Math.min(Math.abs(m[i]) / (rho * bs * h[i] + 1e-15), 1));
+    await ts.run(feeds, lr);
+    assertClose(ts.get('w').data as Float32Array, w, 1e-5, `w after step ${t}`);
+  }
+  await ts.dispose();
+});
+
+test('gradient accumulation over micro-batches equals one step on their mean', async () => {
+  // loss = mean over the batch rows of Σ (w − x_row)²: two micro-batches of 2 rows vs one of 4.
+  const make = () => {
+    const g = new Graph();
+    const w = g.input('w', 'float32', [4]);
+    const x = g.input('x', 'float32', ['N', 4]);
+    const loss = o.mean(o.sum(o.square(o.sub(w, x)), 1));
+    return TrainStep.create({ loss, params: [w], data: [x], optimizer: { kind: 'adamw', maxGradNorm: 0.5 } }, new Map([['w', { dtype: 'float32', shape: [4], data: Float32Array.from(w0) }]]));
+  };
+  const rows = [1, 2, 3, 4, -1, 0, 2, 1, 0.5, 0.5, -2, 3, 1, 1, 1, 1];
+  const x = (from: number, n: number) => ({ x: { dtype: 'float32' as const, shape: [n, 4], data: Float32Array.from(rows.slice(from * 4, (from + n) * 4)) } });
+  const whole = make();
+  const split = make();
+  for (let i = 0; i < 3; i++) {
+    const a = await whole.run(x(0, 4), 0.1);
+    const b = await split.run([x(0, 2), x(2, 2)], 0.1);
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-5 && Math.abs(a.gradNorm - b.gradNorm) < 1e-5, `step ${i}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    assertClose(split.get('w').data as Float32Array, [...(whole.get('w').data as Float32Array)], 1e-6, `w after step ${i}`);
+    assertClose(split.get('w.adam_v').data as Float32Array, [...(whole.get('w.adam_v').data as Float32Array)], 1e-6, `v after step ${i}`);
+  }
+  await whole.dispose();
+  await split.dispose();
+});
+
+test('a mask keeps the masked-out weights exactly where they were (decay included)', async () => {
+  const g = new Graph();
+  const w = g.input('w', 'float32', [4]);
+  const t = g.input('target', 'float32', [4]);
+  const loss = o.sum(o.square(o.sub(w, t)));
+  const mask = Float32Array.from([1, 0, 1, 0]);
+  const init = new Map([
+    ['w', { dtype: 'float32' as const, shape: [4], data: Float32Array.from(w0) }],
+    ['w.mask', { dtype: 'float32' as const, shape: [4], data: mask }],
+  ]);
+  const ts = TrainStep.create({ loss, params: [w], data: [t], optimizer: { kind: 'adamw', weightDecay: 0.1 }, masks: new Set(['w']) }, init);
+  for (let i = 0; i < 3; i++) await ts.run(feeds, 0.1);
+  const now = ts.get('w').data as Float32Array;
+  assert.equal(now[1], Math.fround(w0[1]));
+  assert.equal(now[3], Math.fround(w0[3]));
+  assert.notEqual(now[0], Math.fround(w0[0]));
+  assert.notEqual(now[2], Math.fround(w0[2]));
+  await ts.dispose();
+});
