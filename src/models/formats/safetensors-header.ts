@@ -122,7 +122,7 @@ function parseEntry(name: string, info: unknown, dataLength: number, file: strin
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (typeof dtype !== 'string') throw new LetheError(`${where}: dtype: expected a string, found ${show(dtype)}`);
   if (!isDtype(dtype)) {
-    const supported = Object.keys(SAFETENSORS_DTYPES).join(', ');
+    const supported = 'F32, F16, BF16, F64, I64, I32, U8, BOOL';
     const what = UNSUPPORTED.has(dtype) ? 'is not supported' : 'is not a safetensors dtype';
     throw new LetheError(`${where}: dtype '${dtype}' ${what} (supported: ${supported})`);
   }

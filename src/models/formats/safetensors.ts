@@ -56,6 +56,8 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsFile
     const tensors = new Map<string, HostTensor>();
     for (const e of header.entries) tensors.set(e.name, decodeTensor(e, await read(8 + n + e.begin, e.end - e.begin)));
     return { tensors, metadata: header.metadata, storedDtypes: storedDtypes(header.entries) };
+  } catch (err) {
+    throw err instanceof LetheError ? err : cannotRead(path, err as NodeJS.ErrnoException);
   } finally {
     await handle.close();
   }
@@ -85,6 +87,8 @@ export function readSafetensorsSync(path: string): Map<string, HostTensor> {
     const tensors = new Map<string, HostTensor>();
     for (const e of header.entries) tensors.set(e.name, decodeTensor(e, read(8 + n + e.begin, e.end - e.begin)));
     return tensors;
+  } catch (err) {
+    throw err instanceof LetheError ? err : cannotRead(path, err as NodeJS.ErrnoException);
   } finally {
     closeSync(fd);
   }
@@ -130,8 +134,8 @@ function decodeTensor(e: TensorEntry, bytes: Uint8Array): HostTensor {
     case 'F64': return { dtype: 'float64', shape, data: view(Float64Array, 8, bytes) };
     case 'I64': return { dtype: 'int64', shape, data: view(BigInt64Array, 8, bytes) };
     case 'I32': return { dtype: 'int32', shape, data: view(Int32Array, 4, bytes) };
-    case 'U8': return { dtype: 'uint8', shape, data: bytes };
-    case 'BOOL': return { dtype: 'bool', shape, data: bytes };
+    case 'U8': return { dtype: 'uint8', shape, data: view(Uint8Array, 1, bytes) };
+    case 'BOOL': return { dtype: 'bool', shape, data: view(Uint8Array, 1, bytes) };
   }
 }
 
