@@ -1,7 +1,8 @@
 // A Hugging Face model folder as the model code wants it: config.json parsed, the weights read
 // (single file or shards), renamed to the canonical HF names and checked against the config.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCheckpoint, SAFETENSORS_FILE } from './checkpoint.ts';
+import { readCheckpoint, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from './checkpoint.ts';
 import { readConfig } from './config.ts';
 import type { HostTensor } from './host-tensor.ts';
 import type { ModelConfig } from './model-config.ts';
@@ -17,7 +18,8 @@ export interface ModelWeights {
 export async function readModelDir(dir: string): Promise<ModelWeights> {
   const config = await readConfig(dir);
   const raw = await readCheckpoint(dir);
-  const file = join(dir, SAFETENSORS_FILE);
+  const index = join(dir, SAFETENSORS_INDEX_FILE);
+  const file = existsSync(index) ? index : join(dir, SAFETENSORS_FILE); // named in shape errors
   checkTensorShapes(config, raw, file);
   return { config, tensors: normaliseTensorNames(config, raw, file) };
 }
