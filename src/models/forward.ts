@@ -1,0 +1,86 @@
+// What every architecture's forward pass takes and gives, and the projection helper they share
+// (a linear layer by module name, with its LoRA adapter when the model has one).
+//
+// A KV cache fits in later without changing the callers: `kv` already returns each layer's keys
+// and values ([B, S, G, D], after RoPE); a decode step would add `past` tensors to concatenate
+// before them, positions from `positionIds`, and a bias over the S = past + T keys.
+
+import type { Graph, Tensor } from '../engine/graph.ts';
+import * as o from '../engine/ops.ts';
+import type { ModelConfig } from './formats/model-config.ts';
+import { linear } from '../nn/linear.ts';
+import { loraDelta, type LoraOptions } from '../nn/lora.ts';
+import { ParamBinding, type ParamTable } from '../nn/param-binding.ts';
+
+export interface ForwardOptions {
+  /** Each token's position, int64 [B, T] or [T]; default 0..T−1. Left-padded rows start later. */
+  positionIds?: Tensor;
+  /** [B, T], 1 (or true) for real tokens, 0 for padding: padded keys are hidden from every query. */
+  attentionMask?: Tensor;
+  /** Training mode: turns on LoRA dropout (fed through the `lora.dropout_seed` input). Default false. */
+  training?: boolean;
+  /** Tensors to use for some parameters instead of new graph inputs, e.g. a previous forward's `params`. */
+  params?: ReadonlyMap<string, Tensor>;
+  /** Prefix of the parameter input names, to hold two models in one graph. Default none. */
+  prefix?: string;
+  /** Longest position the RoPE tables cover (baked into the program); default config.maxPositions. */
+  maxLength?: number;
+}
+
+export interface ForwardOutput {
+  /** [B, T, V] next-token logits. */
+  logits: Tensor;
+  /** hidden[ℓ]: [B, T, C], the residual stream after block ℓ (RMU's h). HF's hidden_states[ℓ + 1],
+   *  except for the last block, which HF reports after the final norm. */
+  hidden: Tensor[];
+  /** Every parameter the pass reads, by name: its graph input (or the tensor given). */
+  params: Map<string, Tensor>;
+  /** int64 [] graph input to feed a fresh value per step when LoRA dropout is on; else null. */
+  dropoutSeed: Tensor | null;
+  /** Per layer, keys and values [B, T, G, D] (after RoPE): what a KV cache stores. */
+  kv: { k: Tensor; v: Tensor }[];
+}
+
+/** LoRA adapters of a model: settings and the adapted linear modules. */
+export interface LoraState {
+  options: LoraOptions;
+  /** Adapted modules, e.g. "model.layers.0.self_attn.q_proj"; params hold `${module}.lora_A.weight` [in, r] and `.lora_B.weight` [r, out]. */
+  modules: string[];
+}
+
+export const loraAName = (module: string): string => `${module}.lora_A.weight`;
+export const loraBName = (module: string): string => `${module}.lora_B.weight`;
+
+/** Parameters of one forward pass and the projection layer built on them. */
+export class ForwardContext {
+  readonly p: ParamBinding;
+  readonly dropoutSeed: Tensor | null;
+  private readonly adapted: Map<string, number>;
+
+  constructor(
+    readonly graph: Graph,
+    readonly config: ModelConfig,
+    table: ParamTable,
+    private readonly lora: LoraState | null,
+    readonly options: ForwardOptions,
+  ) {
+    this.p = new ParamBinding(graph, table, { prefix: options.prefix, given: options.params });
+    this.adapted = new Map((lora?.modules ?? []).map((m, i) => [m, i]));
+    const withDropout = lora !== null && options.training === true && lora.options.dropout > 0;
+    this.dropoutSeed = withDropout ? graph.input(`${options.prefix ?? ''}lora.dropout_seed`, 'int64', []) : null;
+  }
+
+  /** x·W (+ b) (+ LoRA update) for the linear module `module` ("…q_proj"): [..., in] → [..., out]. */
+  linear(x: Tensor, module: string): Tensor {
+    const y = linear(x, this.p.get(`${module}.weight`), this.p.maybe(`${module}.bias`));
+    const salt = this.adapted.get(module);
+    if (salt === undefined || !this.lora) return y;
+    const { r, alpha, dropout } = this.lora.options;
+    const drop = this.dropoutSeed ? { rate: dropout, seed: this.dropoutSeed, salt } : undefined;
+    return o.add(y, loraDelta(x, this.p.get(loraAName(module)), this.p.get(loraBName(module)), alpha / r, drop));
+  }
+
+  output(logits: Tensor, hidden: Tensor[], kv: { k: Tensor; v: Tensor }[]): ForwardOutput {
+    return { logits, hidden, params: this.p.tensors, dropoutSeed: this.dropoutSeed, kv };
+  }
+}

@@ -1,0 +1,91 @@
+// Hugging Face checkpoint layout ⇄ the engine's. Names stay HF's; the one difference is that
+// nn.Linear stores its weight [out, in] (y = x·Wᵀ) while the engine keeps every linear weight
+// [in, out] (y = x·W, one MatMul with no transpose in the graph). So those weights are
+// transposed on the host, once, at load and at save. GPT-2's Conv1D is [in, out] already: only
+// an untied GPT-2 lm_head (an nn.Linear) is transposed there.
+
+import type { HostTensor } from '../engine/dtype.ts';
+import { LetheError } from '../engine/errors.ts';
+import type { HostTensor as FileTensor } from './formats/host-tensor.ts';
+import type { ModelConfig } from './formats/model-config.ts';
+
+/** A linear layer of the model: its module name (the weight is `${module}.weight`) and sizes. */
+export interface LinearModule {
+  module: string;
+  inDim: number;
+  outDim: number;
+}
+
+/** Every linear layer, in HF order: what LoRA can adapt and what a name pattern selects from. */
+export function linearModules(config: ModelConfig): LinearModule[] {
+  const { hiddenSize: C, intermediateSize: I, vocabSize: V } = config;
+  const out: LinearModule[] = [];
+  const add = (module: string, inDim: number, outDim: number) => out.push({ module, inDim, outDim });
+  for (let i = 0; i < config.numLayers; i++) {
+    if (config.family === 'gpt2') {
+      const h = `transformer.h.${i}.`;
+      add(`${h}attn.c_attn`, C, 3 * C);
+      add(`${h}attn.c_proj`, C, C);
+      add(`${h}mlp.c_fc`, C, I);
+      add(`${h}mlp.c_proj`, I, C);
+    } else {
+      const l = `model.layers.${i}.`;
+      const q = config.numHeads * config.headDim;
+      const kv = config.numKvHeads * config.headDim;
+      add(`${l}self_attn.q_proj`, C, q);
+      add(`${l}self_attn.k_proj`, C, kv);
+      add(`${l}self_attn.v_proj`, C, kv);
+      add(`${l}self_attn.o_proj`, q, C);
+      add(`${l}mlp.gate_proj`, C, I);
+      add(`${l}mlp.up_proj`, C, I);
+      add(`${l}mlp.down_proj`, I, C);
+    }
+  }
+  if (!config.tieWordEmbeddings) add('lm_head', C, V);
+  return out;
+}
+
+/** Whether HF stores tensor `name` as an nn.Linear weight [out, in] (transposed from the engine's). */
+export function isHfLinearWeight(config: ModelConfig, name: string): boolean {
+  if (name === 'lm_head.weight') return true;
+  return config.family === 'llama' && /_proj\.weight$/.test(name);
+}
+
+/** [R, C] → [C, R] on the host. */
+export function transpose2d(t: HostTensor): HostTensor {
+  const [rows, cols] = t.shape;
+  const src = t.data as Float32Array;
+  const out = new Float32Array(src.length);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = src[base + c];
+  }
+  return { dtype: 'float32', shape: [cols, rows], data: out };
+}
+
+/**
+ * Checkpoint tensors (HF names and layout, already checked against the config) → the engine's
+ * parameter table: float32, linear weights [in, out]. `file` names the source in errors.
+ */
+export function fromHfTensors(config: ModelConfig, tensors: ReadonlyMap<string, FileTensor>, file: string): Map<string, HostTensor> {
+  const params = new Map<string, HostTensor>();
+  for (const [name, t] of tensors) {
+    let value: HostTensor;
+    if (t.dtype === 'float32') value = { dtype: 'float32', shape: [...t.shape], data: t.data as Float32Array };
+    else if (t.dtype === 'float64') value = { dtype: 'float32', shape: [...t.shape], data: Float32Array.from(t.data as Float64Array) };
+    else throw new LetheError(`${file}: tensor '${name}' is ${t.dtype}; model weights must be floating point (F32, F16, BF16 or F64)`);
+    params.set(name, isHfLinearWeight(config, name) ? transpose2d(value) : value);
+  }
+  return params;
+}
+
+/** The engine's parameter table → HF names and layout, for saving. Only HF tensors (no adapters). */
+export function toHfTensors(config: ModelConfig, params: ReadonlyMap<string, HostTensor>, names: Iterable<string>): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const name of names) {
+    const t = params.get(name);
+    if (!t) throw new LetheError(`model has no parameter "${name}" to save`);
+    out.set(name, isHfLinearWeight(config, name) ? transpose2d(t) : t);
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+// A model = its config + its parameter table (HF names → float32 values in the engine's layout,
+// linear weights [in, out]) + optional LoRA adapters. `forward` adds the model to any graph, so
+// the same model serves training steps, scoring passes and (later) decode steps.
+//
+//   const g = new Graph();
+//   const ids = g.input('input_ids', 'int64', ['B', 'T']);
+//   const { logits, params } = model.forward(g, ids);          // logits [B, T, V]
+//   const program = compile([ids, ...params.values()], { logits });
+//   await program.run({ input_ids, ...model.feeds() });
+
+import type { HostTensor } from '../engine/dtype.ts';
+import { ShapeError } from '../engine/errors.ts';
+import type { Graph, Tensor } from '../engine/graph.ts';
+import { Rng } from '../engine/random.ts';
+import type { ParamTable } from '../nn/param-binding.ts';
+import { expectedTensorShapes } from './formats/tensor-shapes.ts';
+import type { ModelConfig } from './formats/model-config.ts';
+import { loraAName, loraBName, type ForwardOptions, type ForwardOutput, type LoraState } from './forward.ts';
+import { gpt2Forward } from './gpt2.ts';
+import { isHfLinearWeight } from './hf-layout.ts';
+import { llamaForward } from './llama.ts';
+
+export type { ForwardOptions, ForwardOutput, LoraState } from './forward.ts';
+
+/** Where a model was loaded from: save copies its tokenizer files and keeps its config's extra keys. */
+export interface ModelSource {
+  /** The folder (or the llama2.c file's folder). Never written. */
+  dir: string;
+  /** config.json as read (null for llama2.c). */
+  hfConfig: Record<string, unknown> | null;
+}
+
+export class Model {
+  constructor(
+    readonly config: ModelConfig,
+    /** HF name → float32 value; linear weights [in, out]; LoRA adapters under `….lora_A.weight` / `….lora_B.weight`. */
+    readonly params: Map<string, HostTensor>,
+    readonly lora: LoraState | null = null,
+    readonly source: ModelSource | null = null,
+  ) {}
+
+  /** Adds the forward pass for `inputIds` (int64 [B, T], B and T may be symbolic) to `g`. */
+  forward(g: Graph, inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
+    if (inputIds.dtype !== 'int64' || inputIds.rank !== 2) throw new ShapeError(`model forward: input ids must be int64 [B, T], got ${inputIds}`);
+    const table: ParamTable = this.params;
+    return this.config.family === 'gpt2'
+      ? gpt2Forward(g, this.config, table, this.lora, inputIds, options)
+      : llamaForward(g, this.config, table, this.lora, inputIds, options);
+  }
+
+  /** The parameters an optimiser updates: the LoRA adapters when there are any, else all. */
+  trainableNames(): string[] {
+    if (!this.lora) return [...this.params.keys()];
+    return this.lora.modules.flatMap((m) => [loraAName(m), loraBName(m)]);
+  }
+
+  /** The HF tensors (every parameter but the adapters), in HF order. */
+  baseNames(): string[] {
+    return [...expectedTensorShapes(this.config).keys()];
+  }
+
+  /** Program feeds for the parameters under their graph input names (views, no copies). */
+  feeds(prefix = ''): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const [name, value] of this.params) out[prefix + name] = value;
+    return out;
+  }
+
+  /** Number of scalars in the parameters (adapters included). */
+  get size(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.data.length;
+    return n;
+  }
+}
+
+export interface CreateModelOptions {
+  /** Seed of the initial weights. Default 0. */
+  seed?: number;
+  /** Standard deviation of the weight matrices and embeddings (HF initializer_range). Default 0.02. */
+  initStd?: number;
+}
+
+/**
+ * A freshly initialised model: matrices and embeddings N(0, std²) (GPT-2 also scales its
+ * residual projections by 1/√(2·layers), as the GPT-2 paper and nanoGPT do), biases 0, norm
+ * weights 1.
+ */
+export function createModel(config: ModelConfig, options: CreateModelOptions = {}): Model {
+  const rng = new Rng(options.seed ?? 0);
+  const std = options.initStd ?? 0.02;
+  const params = new Map<string, HostTensor>();
+  for (const [name, hfShape] of expectedTensorShapes(config)) {
+    const shape = isHfLinearWeight(config, name) ? [hfShape[1], hfShape[0]] : [...hfShape];
+    const n = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array;
+    if (/(ln_\d|ln_f|layernorm|norm)\.weight$/.test(name)) data = new Float32Array(n).fill(1);
+    else if (name.endsWith('.bias')) data = new Float32Array(n);
+    else {
+      const residual = config.family === 'gpt2' && /c_proj\.weight$/.test(name);
+      data = rng.normalArray(n, residual ? std / Math.sqrt(2 * config.numLayers) : std);
+    }
+    params.set(name, { dtype: 'float32', shape, data });
+  }
+  return new Model(config, params);
+}

@@ -1,0 +1,112 @@
+// Causal self-attention with grouped-query heads. Letters: B batch, T query positions, S key
+// positions (S = T without a cache), H query heads, G key/value heads (H/G queries share one),
+// R = H/G, D head size.
+//
+// Grouped-query attention without copying k and v: q is viewed as [B, G, R, T, D] and k, v as
+// [B, G, 1, S, D]; MatMul broadcasts k and v over the R queries of their group, which is
+// Hugging Face's repeat_kv (query head h uses key/value head ⌊h/R⌋) with no repeated tensor.
+
+import type { Dim } from '../engine/shape.ts';
+import type { Tensor } from '../engine/graph.ts';
+import * as o from '../engine/ops.ts';
+import { applyRope, type RopeAngles } from './rope.ts';
+
+/** What the mask costs nothing to express: −1e9 underflows to exactly 0 after softmax in float32. */
+export const MASKED = -1e9;
+
+/** Additive causal mask [T, T]: 0 where key ≤ query, −1e9 above the diagonal. */
+export function causalMask(like: Tensor, t: Dim): Tensor {
+  const pos = o.range(like.graph, t);
+  const future = o.greater(o.unsqueeze(pos, 0), o.unsqueeze(pos, 1)); // [T, T]: key > query
+  return o.where(future, like.graph.scalar(MASKED, like.dtype), like.graph.scalar(0, like.dtype));
+}
+
+export interface AttentionBiasOptions {
+  /** Keys further back than this are masked (Mistral): allowed keys k satisfy q − window < k ≤ q. */
+  slidingWindow?: number | null;
+  /** [B, S], 1 (or true) for real tokens and 0 for padding: padded keys are masked. */
+  attentionMask?: Tensor;
+}
+
+/**
+ * The additive attention bias for T queries over T keys: causal, optionally windowed, optionally
+ * hiding padded keys. [T, T], or [B, T, T] with an attention mask.
+ */
+export function attentionBias(like: Tensor, t: Dim, opts: AttentionBiasOptions = {}): Tensor {
+  const g = like.graph;
+  const pos = o.range(g, t);
+  const key = o.unsqueeze(pos, 0); // [1, T]
+  const query = o.unsqueeze(pos, 1); // [T, 1]
+  let hidden = o.greater(key, query); // [T, T]
+  const window = opts.slidingWindow ?? null;
+  if (window !== null) hidden = o.or(hidden, o.lessOrEqual(key, o.sub(query, window)));
+  let bias = o.where(hidden, g.scalar(MASKED, like.dtype), g.scalar(0, like.dtype));
+  if (opts.attentionMask) {
+    const m = opts.attentionMask;
+    const pad = m.dtype === 'bool' ? o.not(m) : o.equal(m, 0);
+    const padBias = o.where(o.unsqueeze(pad, 1), g.scalar(MASKED, like.dtype), g.scalar(0, like.dtype)); // [B, 1, S]
+    bias = o.add(bias, padBias); // [B, T, S]
+  }
+  return bias;
+}
+
+/** [B, T, H·D] → [B, H, T, D] */
+export function splitHeads(x: Tensor, heads: number): Tensor {
+  const [b, t, c] = x.shape;
+  return o.transpose(o.reshape(x, [b, t, heads, (c as number) / heads]), [0, 2, 1, 3]);
+}
+
+/** [B, H, T, D] → [B, T, H·D] */
+export function mergeHeads(x: Tensor): Tensor {
+  const [b, h, t, d] = x.shape;
+  return o.reshape(o.transpose(x, [0, 2, 1, 3]), [b, t, (h as number) * (d as number)]);
+}
+
+/** softmax(q·kᵀ/√D + mask)·v for q, k, v of shape [B, H, T, D]. */
+export function attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor): Tensor {
+  const d = q.shape[3] as number;
+  const scores = o.add(o.mul(o.matmul(q, k, { transB: true }), 1 / Math.sqrt(d)), mask); // [B, H, T, T]
+  return o.matmul(o.softmax(scores, -1), v); // [B, H, T, D]
+}
+
+export interface SelfAttentionConfig {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+}
+
+export interface SelfAttentionResult {
+  /** [B, T, H·D], before the output projection. */
+  y: Tensor;
+  /** [B, S, G, D] keys after RoPE and values: what a KV cache would keep. */
+  k: Tensor;
+  v: Tensor;
+}
+
+/**
+ * Multi-head (H = G) or grouped-query (H > G) causal self-attention on projected q [B, T, H·D],
+ * k, v [B, T, G·D]; `bias` is additive, [T, S] or [B, T, S] (see attentionBias); `rope` rotates
+ * q and k first (Llama family), GPT-2 has none.
+ */
+export function selfAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, cfg: SelfAttentionConfig, rope?: RopeAngles): SelfAttentionResult {
+  const { numHeads: H, numKvHeads: G, headDim: D } = cfg;
+  const R = H / G;
+  const [B, T] = q.shape;
+  const S = k.shape[1];
+  let q5 = o.reshape(q, [B, T, G, R, D]);
+  let k4 = o.reshape(k, [B, S, G, D]);
+  const v4 = o.reshape(v, [B, S, G, D]);
+  if (rope) {
+    q5 = applyRope(q5, rope, 2); // cos/sin broadcast over [G, R]
+    k4 = applyRope(k4, rope, 1);
+  }
+  // The 1/√D scale on q: T·D multiplies instead of T·S.
+  const qh = o.transpose(o.mul(q5, 1 / Math.sqrt(D)), [0, 2, 3, 1, 4]); // [B, G, R, T, D]
+  const kh = o.unsqueeze(o.transpose(k4, [0, 2, 1, 3]), 2); // [B, G, 1, S, D]
+  const vh = o.unsqueeze(o.transpose(v4, [0, 2, 1, 3]), 2); // [B, G, 1, S, D]
+  const b5 = bias.rank === 3 ? o.reshape(bias, [bias.shape[0], 1, 1, bias.shape[1], bias.shape[2]]) : bias;
+  const scores = o.add(o.matmul(qh, kh, { transB: true }), b5); // [B, G, R, T, S]
+  const att = o.matmul(o.softmax(scores, -1), vh); // [B, G, R, T, D]
+  const y = o.reshape(o.transpose(att, [0, 3, 1, 2, 4]), [B, T, H * D]); // [B, T, H·D]
+  return { y, k: k4, v: v4 };
+}
