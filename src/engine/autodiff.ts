@@ -146,6 +146,7 @@ const RULES: Record<OpName, Rule> = {
     const count = o.sum(hit, axes, true);
     return [o.mul(hit, o.div(restoreReducedAxes(y, g), count))];
   },
+  argmax: none,
   // y = softmax(x): dx = y ⊙ (g − Σ g⊙y)
   softmax: (y, g) => {
     const axis = y.attrs.axis as number;

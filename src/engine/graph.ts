@@ -16,7 +16,7 @@ export type OpName =
   | 'matmul'
   | 'reshape' | 'transpose' | 'expand' | 'concat' | 'slice' | 'pad'
   | 'gather' | 'gatherElements' | 'scatterNDAdd' | 'scatterElementsAdd'
-  | 'reduceSum' | 'reduceMean' | 'reduceMax'
+  | 'reduceSum' | 'reduceMean' | 'reduceMax' | 'argmax'
   | 'softmax' | 'logSoftmax'
   | 'cast' | 'stopGradient' | 'range' | 'dimProduct';
 

@@ -158,6 +158,7 @@ const EMITTERS: Record<OpName, Lower> = {
     const { axes, keepdims } = t.attrs as { axes: number[]; keepdims: boolean };
     e.node('ReduceMax', ins, { axes, keepdims: keepdims ? 1 : 0 }, out);
   },
+  argmax: (e, t, ins, out) => void e.node('ArgMax', ins, { axis: t.attrs.axis as number, keepdims: 0, select_last_index: 0 }, out),
   softmax: (e, t, ins, out) => void e.node('Softmax', ins, { axis: t.attrs.axis as number }, out),
   logSoftmax: (e, t, ins, out) => void e.node('LogSoftmax', ins, { axis: t.attrs.axis as number }, out),
   cast: (e, t, ins, out) => void e.node('Cast', ins, { to: DTYPES[t.dtype].onnx }, out),

@@ -287,6 +287,13 @@ export const sum = (x: Tensor, axes?: number | number[], keepdims = false): Tens
 export const mean = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => reduce('reduceMean', x, axes, keepdims);
 export const reduceMax = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => reduce('reduceMax', x, axes, keepdims);
 
+/** Index of the largest value along `axis` (the first on ties), as int64; the axis is removed. */
+export function argmax(x: Tensor, axis = -1): Tensor {
+  requireFloat('argmax', x);
+  const a = normAxis('argmax', axis, x.rank);
+  return x.graph.node('argmax', [x], { axis: a }, 'int64', x.shape.filter((_, i) => i !== a));
+}
+
 export function softmax(x: Tensor, axis = -1): Tensor {
   requireFloat('softmax', x);
   return x.graph.node('softmax', [x], { axis: normAxis('softmax', axis, x.rank) }, x.dtype, x.shape);

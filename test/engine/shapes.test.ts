@@ -97,3 +97,11 @@ test('range and causal masks follow the run-time sequence length', async () => {
   const r = await p.run({ x: f32([3, 2]) });
   assert.deepEqual([...r.mask.data], [0, 1, 1, 0, 0, 1, 0, 0, 0]);
 });
+
+test('argmax picks the first largest index along an axis', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [2, 3]);
+  const r = await compile([x], { i: o.argmax(x, -1) }).run({ x: f32([2, 3], [1, 5, 5, -1, -3, -2]) });
+  assert.equal(r.i.dtype, 'int64');
+  assert.deepEqual([...r.i.data], [1n, 0n]);
+});
