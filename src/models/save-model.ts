@@ -1,0 +1,87 @@
+// Save a model as a Hugging Face folder that other tools load: config.json, model.safetensors
+// (HF names and layout; LoRA adapters merged in first), and the tokenizer files of the folder it
+// came from. Everything is written into a temporary folder beside the target, which is then
+// renamed into place (an existing target is swapped out and removed only after the rename), so
+// a killed run leaves the old folder or the new one, never half of one. The source folder of a
+// loaded model is never written.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { LetheError } from '../engine/errors.ts';
+import { writeConfig } from './formats/config.ts';
+import { writeSafetensors } from './formats/safetensors.ts';
+import { writeFileAtomic } from './formats/write-file-atomic.ts';
+import { toHfTensors } from './hf-layout.ts';
+import { mergeLora } from './lora.ts';
+import type { Model } from './model.ts';
+
+/** Files a model folder may carry beside its weights, copied as they are when present. */
+export const TOKENIZER_FILES = [
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json',
+  'tokenizer.model', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja',
+];
+
+// Keys of the source config.json that would be false after a save (lethe writes plain float weights).
+const DROPPED_CONFIG_KEYS = ['quantization_config', '_name_or_path', 'torch_dtype', 'transformers_version'];
+
+export interface SaveModelOptions {
+  /** How to store the weights; default F32 (exactly the values trained). */
+  dtype?: 'F32' | 'F16' | 'BF16';
+  /** Further files to write into the folder, name → contents (e.g. a trained tokenizer.json). */
+  files?: Record<string, string | Uint8Array>;
+}
+
+const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
+
+export async function saveModel(model: Model, dir: string, options: SaveModelOptions = {}): Promise<void> {
+  const target = resolve(dir);
+  if (model.source && resolve(model.source.dir) === target) {
+    throw new LetheError(`${dir}: is the folder the model was loaded from; lethe never writes its input (choose another folder)`);
+  }
+  const merged = mergeLora(model);
+  const dtype = options.dtype ?? 'F32';
+  await mkdir(dirname(target), { recursive: true });
+  const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await mkdir(temp);
+    const extra = { ...(model.source?.hfConfig ?? {}) };
+    for (const key of DROPPED_CONFIG_KEYS) delete extra[key];
+    await writeConfig(temp, merged.config, { torchDtype: TORCH_DTYPE[dtype], extra });
+    const tensors = toHfTensors(merged.config, merged.params, merged.baseNames());
+    await writeSafetensors(join(temp, 'model.safetensors'), tensors, { metadata: { format: 'pt' }, dtype });
+    if (model.source) {
+      for (const name of TOKENIZER_FILES) {
+        const from = join(model.source.dir, name);
+        if (existsSync(from) && !(options.files && name in options.files)) await copyFile(from, join(temp, name));
+      }
+    }
+    for (const [name, contents] of Object.entries(options.files ?? {})) {
+      if (basename(name) !== name) throw new LetheError(`saveModel: extra file "${name}" must be a plain file name`);
+      await writeFileAtomic(join(temp, name), typeof contents === 'string' ? contents : [contents]);
+    }
+    await swapInto(temp, target);
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    if (err instanceof LetheError) throw err;
+    throw new LetheError(`${dir}: could not save the model: ${(err as Error).message}`);
+  }
+}
+
+/** Rename `temp` to `target`; an existing target is moved aside first and removed after. */
+async function swapInto(temp: string, target: string): Promise<void> {
+  if (!existsSync(target)) {
+    await rename(temp, target);
+    return;
+  }
+  const old = `${temp}.old`;
+  await rename(target, old);
+  try {
+    await rename(temp, target);
+  } catch (err) {
+    await rename(old, target);
+    throw err;
+  }
+  await rm(old, { recursive: true, force: true });
+}
