@@ -1,0 +1,105 @@
+// The TOFU evaluation (REFERENCE.md, TOFU; MIA; memorisation) of one model, from one scoring
+// pass per text: forget-set Prob, truth ratio and ROUGE, forget quality against a retain model's
+// truth ratios, model utility over retain / real authors / world facts, Exact Memorization and
+// Extraction Strength, and membership-inference AUCs of the forget set against a holdout set.
+
+import type { QaItem } from '../data/qa-dataset.ts';
+import type { PromptTemplate } from '../data/templates.ts';
+import { exactMemorization, extractionStrength } from './metrics/memorisation.ts';
+import { unavailable, type MetricResult } from './metrics/metric-result.ts';
+import { miaAuc, miaScores, type MiaAttack, type MiaItem } from './metrics/mia.ts';
+import { forgetQuality, modelUtility, normalisedProbability, probability, rougeRecall, truthRatio, type UtilitySet } from './metrics/tofu.ts';
+import type { Scorer, ScoredText } from './score.ts';
+
+export interface TofuSets {
+  /** Forget items with paraphrased and perturbed answers (forgetXX_perturbed). */
+  forget: QaItem[];
+  /** Retain items with paraphrased and perturbed answers (retain_perturbed). */
+  retain: QaItem[];
+  realAuthors?: QaItem[];
+  worldFacts?: QaItem[];
+  /** Items the model never saw, for membership inference against the forget set. */
+  holdout?: QaItem[];
+}
+
+export interface TofuEvalOptions {
+  template: PromptTemplate;
+  /** Greedy answers for ROUGE (up to 200 new tokens); without it ROUGE and utility are unavailable. */
+  generate?: (prompts: string[]) => Promise<string[]>;
+  /** The retain model's per-item forget truth ratios (its results' tofu.forgetTruthRatio.perItem). */
+  retainTruthRatios?: number[] | null;
+  /** Scores of the same texts under a reference model (the Reference MIA attack). */
+  referenceScorer?: Scorer;
+}
+
+export type MetricFamilies = Record<string, Record<string, MetricResult>>;
+
+const ces = (xs: ScoredText[]) => xs.map((x) => x.ce);
+
+export async function evaluateTofu(scorer: Scorer, sets: TofuSets, opts: TofuEvalOptions): Promise<MetricFamilies> {
+  const t = opts.template;
+  const qa = (items: QaItem[], answer: (i: QaItem) => string = (i) => i.answer) => scorer.score(items.map((i) => t.pair(i.question, answer(i))));
+  const perturbed = async (items: QaItem[]) => {
+    const flat = await scorer.score(items.flatMap((i) => (i.perturbedAnswers ?? []).map((a) => t.pair(i.question, a))));
+    let at = 0;
+    return items.map((i) => ces(flat.slice(at, (at += (i.perturbedAnswers ?? []).length))));
+  };
+  const tofu: Record<string, MetricResult> = {};
+  const rouge = async (items: QaItem[]): Promise<MetricResult> => {
+    if (!opts.generate) return unavailable('ROUGE needs generations; this evaluation ran without generating');
+    const generations = await opts.generate(items.map((i) => t.prompt(i.question)));
+    return rougeRecall(items.map((i, k) => ({ generation: generations[k], answer: i.answer })));
+  };
+
+  // Forget set.
+  const forget = await qa(sets.forget);
+  tofu.forgetProb = probability(ces(forget));
+  const forgetTr = truthRatio(ces(await qa(sets.forget, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(sets.forget), 'forget');
+  tofu.forgetTruthRatio = forgetTr;
+  tofu.forgetRouge = await rouge(sets.forget);
+  tofu.forgetQuality = forgetQuality(forgetTr.perItem, opts.retainTruthRatios ?? null);
+
+  // Utility sets: retain (paraphrase vs perturbed), real authors and world facts (answer vs options).
+  const utility: Record<'retain' | 'realAuthors' | 'worldFacts', UtilitySet> = {
+    retain: { prob: null, rougeRecall: null, truthRatio: null },
+    realAuthors: { prob: null, rougeRecall: null, truthRatio: null },
+    worldFacts: { prob: null, rougeRecall: null, truthRatio: null },
+  };
+  const retain = await qa(sets.retain);
+  tofu.retainProb = probability(ces(retain));
+  tofu.retainTruthRatio = truthRatio(ces(await qa(sets.retain, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(sets.retain), 'retain');
+  tofu.retainRouge = await rouge(sets.retain);
+  utility.retain = { prob: tofu.retainProb.value, rougeRecall: tofu.retainRouge.value, truthRatio: tofu.retainTruthRatio.value };
+  for (const [name, items] of [['realAuthors', sets.realAuthors], ['worldFacts', sets.worldFacts]] as const) {
+    if (!items?.length) continue;
+    const answers = ces(await qa(items));
+    const options = await perturbed(items);
+    tofu[`${name}Prob`] = normalisedProbability(answers, options);
+    // TOFU's real-author and world-fact sets compare the answer itself with the wrong options.
+    tofu[`${name}TruthRatio`] = truthRatio(answers, options, 'retain');
+    tofu[`${name}Rouge`] = await rouge(items);
+    utility[name] = { prob: tofu[`${name}Prob`].value, rougeRecall: tofu[`${name}Rouge`].value, truthRatio: tofu[`${name}TruthRatio`].value };
+  }
+  tofu.modelUtility = modelUtility(utility);
+
+  const memorisation = { exactMemorization: exactMemorization(forget), extractionStrength: extractionStrength(forget) };
+
+  // Membership inference: forget (members) vs holdout (non-members), same texts as Prob.
+  const mia: Record<string, MetricResult> = {};
+  if (sets.holdout?.length) {
+    const holdout = await qa(sets.holdout);
+    const asMia = async (xs: ScoredText[]): Promise<MiaItem[]> => {
+      const ref = opts.referenceScorer ? await opts.referenceScorer.score(xs.map((x) => ({ prompt: x.prompt, target: x.target }))) : null;
+      return xs.map((x, i) => ({ tokenLogprobs: x.tokenLogprobs, text: x.target, tokenMean: x.tokenMean, tokenVariance: x.tokenVariance, referenceNll: ref?.[i].ce }));
+    };
+    const [f, h] = [await asMia(forget), await asMia(holdout)];
+    const attacks: MiaAttack[] = ['loss', 'zlib', 'minK', 'minKPlusPlus', ...(opts.referenceScorer ? (['reference'] as const) : [])];
+    for (const a of attacks) {
+      const [fs, hs] = [miaScores(f, a), miaScores(h, a)];
+      mia[`${a}Auc`] = fs.value === null || hs.value === null ? unavailable(fs.unavailable ?? hs.unavailable ?? 'no scores') : miaAuc(fs.perItem, hs.perItem);
+    }
+  } else {
+    mia.lossAuc = unavailable('membership inference needs a holdout set the model never saw');
+  }
+  return { tofu, memorisation, mia };
+}

@@ -1,0 +1,68 @@
+// The TOFU evaluation of one model: every log-prob metric comes out of one scoring pass per
+// distinct text, unavailable metrics say why, and the headline numbers are in range.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadTofuSplit } from '../../src/data/tofu.ts';
+import { plainTemplate } from '../../src/data/templates.ts';
+import { Scorer } from '../../src/eval/score.ts';
+import { evaluateTofu } from '../../src/eval/tofu-benchmark.ts';
+import { parseConfig } from '../../src/models/formats/config.ts';
+import { createModel } from '../../src/models/model.ts';
+import { tofuTokenizer } from '../models/tokenizer/trained.ts';
+
+const tokenizer = tofuTokenizer();
+const config = parseConfig({ model_type: 'gpt2', vocab_size: tokenizer.vocabSize, n_embd: 32, n_layer: 2, n_head: 4, n_positions: 256 }, 'test config');
+const model = createModel(config, { seed: 5, initStd: 0.2 });
+const template = plainTemplate();
+const forget = loadTofuSplit('forget01_perturbed').slice(0, 4);
+const retain = loadTofuSplit('retain_perturbed').slice(0, 4);
+const realAuthors = loadTofuSplit('real_authors_perturbed').slice(0, 3);
+const worldFacts = loadTofuSplit('world_facts_perturbed').slice(0, 3);
+const holdout = loadTofuSplit('retain_perturbed').slice(100, 104);
+
+test('Prob, truth ratio, memorisation and every MIA score come from one pass per distinct text', async () => {
+  const scorer = new Scorer(model, tokenizer, { template });
+  const r = await evaluateTofu(scorer, { forget, retain, realAuthors, worldFacts, holdout }, { template });
+  const texts = new Set<string>();
+  const add = (q: string, a: string) => texts.add(`${q}\u0000${a}`);
+  for (const i of [...forget, ...retain]) {
+    add(i.question, i.answer);
+    add(i.question, i.paraphrasedAnswer!);
+    for (const p of i.perturbedAnswers!) add(i.question, p);
+  }
+  for (const i of [...realAuthors, ...worldFacts]) {
+    add(i.question, i.answer);
+    for (const p of i.perturbedAnswers!) add(i.question, p);
+  }
+  for (const i of holdout) add(i.question, i.answer);
+  assert.equal(scorer.passes, texts.size);
+
+  for (const k of ['forgetProb', 'retainProb', 'realAuthorsProb', 'worldFactsProb', 'forgetTruthRatio', 'retainTruthRatio']) {
+    const v = r.tofu[k].value!;
+    assert.ok(v >= 0 && v <= 1, `${k} = ${v}`);
+  }
+  assert.equal(r.tofu.forgetTruthRatio.perItem.length, forget.length);
+  for (const k of ['lossAuc', 'zlibAuc', 'minKAuc', 'minKPlusPlusAuc']) assert.ok(r.mia[k].value! >= 0 && r.mia[k].value! <= 1, k);
+  assert.ok(r.memorisation.exactMemorization.value! >= 0);
+  // Without a retain model or generations, these are unavailable, never a number.
+  assert.equal(r.tofu.forgetQuality.value, null);
+  assert.match(r.tofu.forgetQuality.unavailable!, /retain model/);
+  assert.equal(r.tofu.forgetRouge.value, null);
+  assert.equal(r.tofu.modelUtility.value, null);
+  await scorer.dispose();
+});
+
+test('with generations and retain-model truth ratios, ROUGE, utility and forget quality are numbers', async () => {
+  const scorer = new Scorer(model, tokenizer, { template });
+  const answers = new Map([...forget, ...retain, ...realAuthors, ...worldFacts].map((i) => [template.prompt(i.question), i.answer]));
+  const generate = async (prompts: string[]) => prompts.map((p) => answers.get(p)!);
+  const first = await evaluateTofu(scorer, { forget, retain, realAuthors, worldFacts }, { template, generate });
+  assert.equal(first.tofu.forgetRouge.value, 1);
+  // A number (an untrained model may score 0 on a truth ratio, and then the harmonic mean is 0).
+  assert.equal(typeof first.tofu.modelUtility.value, 'number');
+  assert.equal(first.tofu.modelUtility.perItem.length, 9);
+  const same = await evaluateTofu(scorer, { forget, retain }, { template, generate, retainTruthRatios: first.tofu.forgetTruthRatio.perItem });
+  assert.equal(same.tofu.forgetQuality.value, 1); // identical truth ratios: KS p-value 1
+  await scorer.dispose();
+});
