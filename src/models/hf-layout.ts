@@ -8,6 +8,7 @@ import type { HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
 import type { HostTensor as FileTensor } from './formats/host-tensor.ts';
 import type { ModelConfig } from './formats/model-config.ts';
+import { expectedTensorShapes } from './formats/tensor-shapes.ts';
 
 /** A linear layer of the model: its module name (the weight is `${module}.weight`) and sizes. */
 export interface LinearModule {
@@ -69,7 +70,10 @@ export function transpose2d(t: HostTensor): HostTensor {
  */
 export function fromHfTensors(config: ModelConfig, tensors: ReadonlyMap<string, FileTensor>, file: string): Map<string, HostTensor> {
   const params = new Map<string, HostTensor>();
-  for (const [name, t] of tensors) {
+  // In the config's canonical order (as createModel makes them), whatever order the file had.
+  const names = [...expectedTensorShapes(config).keys()].filter((n) => tensors.has(n));
+  for (const name of [...names, ...[...tensors.keys()].filter((n) => !names.includes(n))]) {
+    const t = tensors.get(name)!;
     let value: HostTensor;
     if (t.dtype === 'float32') value = { dtype: 'float32', shape: [...t.shape], data: t.data as Float32Array };
     else if (t.dtype === 'float64') value = { dtype: 'float32', shape: [...t.shape], data: Float32Array.from(t.data as Float64Array) };

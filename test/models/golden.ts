@@ -1,6 +1,7 @@
 // Shared by the model tests: the PyTorch golden fixtures (test/fixtures/models, see its README)
 // and a program that computes logits, the next-token loss and every parameter's gradient.
 
+import { fileURLToPath } from 'node:url';
 import type { HostTensor } from '../../src/engine/dtype.ts';
 import { grad } from '../../src/engine/autodiff.ts';
 import { Graph } from '../../src/engine/graph.ts';
@@ -10,7 +11,7 @@ import { isHfLinearWeight, transpose2d } from '../../src/models/hf-layout.ts';
 import type { Model } from '../../src/models/model.ts';
 import { nextTokenLoss } from '../../src/nn/loss.ts';
 
-export const fixtureDir = (name: string): string => new URL(`../fixtures/models/${name}`, import.meta.url).pathname;
+export const fixtureDir = (name: string): string => fileURLToPath(new URL(`../fixtures/models/${name}`, import.meta.url));
 
 export async function golden(name: string): Promise<Map<string, HostTensor>> {
   return (await readSafetensors(`${fixtureDir(name)}/golden.safetensors`)) as Map<string, HostTensor>;

@@ -1,0 +1,97 @@
+// saveModel writes a Hugging Face folder: the same bytes PyTorch wrote for the fixtures, loadable
+// back to identical parameters and logits, with the tokenizer files copied, through a temporary
+// folder and a rename, never into the folder the model came from.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LetheError } from '../../src/engine/errors.ts';
+import { readConfig } from '../../src/models/formats/config.ts';
+import { loadModel } from '../../src/models/load-model.ts';
+import { saveModel } from '../../src/models/save-model.ts';
+import { evaluate, fixtureDir, golden } from './golden.ts';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'lethe-save-'));
+}
+
+const bytes = (t: { data: ArrayBufferView }): Buffer => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+for (const name of ['gpt2', 'llama-gqa', 'qwen2']) {
+  test(`${name}: load(save(model)) has byte-identical tensors and identical logits; model.safetensors is the fixture's bytes`, async () => {
+    const root = tempDir();
+    try {
+      const model = await loadModel(fixtureDir(name));
+      const out = join(root, 'saved');
+      await saveModel(model, out);
+      assert.ok(readFileSync(join(out, 'model.safetensors')).equals(readFileSync(join(fixtureDir(name), 'model.safetensors'))));
+      assert.deepEqual(await readConfig(out), await readConfig(fixtureDir(name)));
+      const again = await loadModel(out);
+      assert.deepEqual([...again.params.keys()], [...model.params.keys()]);
+      for (const [k, v] of model.params) {
+        assert.deepEqual(again.params.get(k)!.shape, v.shape, k);
+        assert.ok(bytes(again.params.get(k)!).equals(bytes(v)), `${k} differs after the round trip`);
+      }
+      const ids = (await golden(name)).get('input_ids')!;
+      assert.ok(bytes((await evaluate(again, ids)).logits).equals(bytes((await evaluate(model, ids)).logits)));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
+
+test('F16 and BF16 weights saved in their own precision give back the fixture files; sharded saves as one file', async () => {
+  const root = tempDir();
+  try {
+    for (const [name, dtype] of [['llama-gqa-f16', 'F16'], ['llama-gqa-bf16', 'BF16']] as const) {
+      const out = join(root, name);
+      await saveModel(await loadModel(fixtureDir(name)), out, { dtype });
+      assert.ok(readFileSync(join(out, 'model.safetensors')).equals(readFileSync(join(fixtureDir(name), 'model.safetensors'))), name);
+      assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).torch_dtype, dtype === 'F16' ? 'float16' : 'bfloat16');
+    }
+    const out = join(root, 'unsharded');
+    await saveModel(await loadModel(fixtureDir('llama-gqa-sharded')), out);
+    assert.ok(readFileSync(join(out, 'model.safetensors')).equals(readFileSync(join(fixtureDir('llama-gqa'), 'model.safetensors'))));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('tokenizer files are copied; extra files are written; an existing target is replaced with no temporary left', async () => {
+  const root = tempDir();
+  try {
+    const source = join(root, 'source');
+    cpSync(fixtureDir('gpt2'), source, { recursive: true });
+    writeFileSync(join(source, 'tokenizer.json'), '{"model": {"type": "BPE"}}');
+    writeFileSync(join(source, 'tokenizer_config.json'), '{"eos_token": "</s>"}');
+    const model = await loadModel(source);
+    const out = join(root, 'out');
+    await saveModel(model, out, { files: { 'notes.txt': 'hello' } });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(source, f))), f);
+    assert.equal(readFileSync(join(out, 'notes.txt'), 'utf8'), 'hello');
+    writeFileSync(join(out, 'stale.bin'), 'old');
+    await saveModel(model, out);
+    assert.deepEqual(readdirSync(out).sort(), ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    assert.deepEqual(readdirSync(root).sort(), ['out', 'source']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('saving into the folder the model was loaded from is refused and leaves it untouched', async () => {
+  const root = tempDir();
+  try {
+    const source = join(root, 'source');
+    cpSync(fixtureDir('llama-tied'), source, { recursive: true });
+    const before = readdirSync(source).map((f) => [f, statSync(join(source, f)).mtimeMs, readFileSync(join(source, f)).length]);
+    const model = await loadModel(source);
+    await assert.rejects(saveModel(model, join(source, '.')), (err: Error) => err instanceof LetheError && /loaded from/.test(err.message));
+    const after = readdirSync(source).map((f) => [f, statSync(join(source, f)).mtimeMs, readFileSync(join(source, f)).length]);
+    assert.deepEqual(after, before);
+    assert.deepEqual(readdirSync(root), ['source']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
