@@ -1,0 +1,112 @@
+/**
+ * The browser side of the report: draws the charts with uPlot (inlined before it) from the JSON
+ * in `#lethe-data` (the shape of `ChartData`). Plain ES2020 in a string because it runs in the
+ * page, not in Node; the browser test loads it and fails on any console or page error. Names
+ * reach the page only through uPlot (canvas text and legend textContent) and textContent here,
+ * never innerHTML.
+ */
+export const CLIENT_SCRIPT = String.raw`
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('lethe-data').textContent);
+  var COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+  var AXIS = { stroke: '#333', grid: { stroke: '#e4e4e4' }, ticks: { stroke: '#ccc' } };
+  function width(el) { return Math.max(320, Math.min((el.clientWidth || 812) - 12, 960)); }
+  function axis(extra) { return Object.assign({}, AXIS, extra); }
+  function short(text, n) { return text.length > n ? text.slice(0, n - 1) + '…' : text; }
+  // Whole steps only on a step axis.
+  var STEP_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000];
+  function fmt(v, digits) { return v == null ? '–' : Number(v).toPrecision(digits || 3); }
+
+  // Forget quality against model utility, one series per run (its own colour and legend
+  // entry), points only, labelled with the run name. FQ spans hundreds of decades, so the y axis
+  // plots log10(FQ) on a linear scale with ticks at whole decades.
+  function scatter(el, points) {
+    var sorted = points.slice().sort(function (a, b) { return a.modelUtility - b.modelUtility; });
+    var xs = sorted.map(function (p) { return p.modelUtility; });
+    var logs = sorted.map(function (p) { return Math.log10(p.forgetQuality); });
+    var lo = Math.floor(Math.min.apply(null, logs)), hi = Math.max(0, Math.ceil(Math.max.apply(null, logs)));
+    if (lo === hi) lo -= 1;
+    var every = Math.ceil((hi - lo) / 8), ticks = [];
+    for (var e = hi; e >= lo - every + 1; e -= every) ticks.unshift(e);
+    lo = ticks[0];
+    var series = [{ label: 'model utility', value: function (u, v) { return fmt(v); } }];
+    var columns = [xs];
+    sorted.forEach(function (p, i) {
+      columns.push(logs.map(function (l, j) { return j === i ? l : null; }));
+      series.push({
+        label: p.name, stroke: COLORS[i % COLORS.length], fill: COLORS[i % COLORS.length] + '99',
+        paths: function () { return null; }, points: { show: true, size: 11, fill: COLORS[i % COLORS.length] },
+        value: function (u, v) { return v == null ? '' : 'FQ ' + Math.pow(10, v).toExponential(1); },
+      });
+    });
+    new uPlot({
+      width: width(el), height: 380, series: series,
+      scales: { x: { time: false, range: [0, 1] }, y: { range: [lo, hi] } },
+      axes: [axis({ label: 'model utility (higher is better)' }),
+             axis({ label: 'forget quality, log scale (higher is better)', size: 70,
+                    splits: function () { return ticks; },
+                    values: function (u, splits) { return splits.map(function (v) { return v === 0 ? '1' : '1e' + v; }); } })],
+      cursor: { drag: { x: false, y: false } },
+      hooks: { draw: [function (u) {
+        var ctx = u.ctx;
+        ctx.save();
+        ctx.font = (12 * devicePixelRatio) + 'px sans-serif';
+        ctx.fillStyle = '#222';
+        ctx.textBaseline = 'middle';
+        sorted.forEach(function (p, i) {
+          var x = u.valToPos(p.modelUtility, 'x', true);
+          var y = u.valToPos(logs[i], 'y', true);
+          var right = x < u.bbox.left + u.bbox.width * 0.75;
+          ctx.textAlign = right ? 'left' : 'right';
+          ctx.fillText(short(p.name, 40), x + (right ? 9 : -9) * devicePixelRatio, y);
+        });
+        ctx.restore();
+      }] },
+    }, columns, el);
+  }
+
+  function lines(el, title, steps, byName) {
+    var names = Object.keys(byName);
+    if (steps.length === 0 || names.length === 0) return;
+    var series = [{ label: 'step' }].concat(names.map(function (name, i) {
+      return { label: name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
+               points: { show: steps.length < 60 }, value: function (u, v) { return fmt(v, 4); } };
+    }));
+    new uPlot({
+      title: title, width: width(el), height: 260, series: series,
+      scales: { x: { time: false } },
+      axes: [axis({ label: 'step', incrs: STEP_INCRS }), axis({ size: 60 })],
+    }, [steps].concat(names.map(function (n) { return byName[n]; })), el);
+  }
+
+  // Grouped bars: "before" left of each category, "after" right of it.
+  function bars(el, attacks) {
+    var n = attacks.labels.length;
+    var xs = attacks.labels.map(function (_, i) { return i; });
+    var bar = function (align) { return uPlot.paths.bars({ size: [0.35, 48], align: align }); };
+    new uPlot({
+      width: width(el), height: 320,
+      series: [{ label: 'attack', value: function (u, v) { return v == null ? '' : attacks.labels[v] || ''; } },
+               { label: 'forget Prob before', stroke: '#4a7bb7', fill: '#4a7bb7cc', paths: bar(-1), points: { show: false }, value: function (u, v) { return fmt(v); } },
+               { label: 'forget Prob after', stroke: '#d0543c', fill: '#d0543ccc', paths: bar(1), points: { show: false }, value: function (u, v) { return fmt(v); } }],
+      scales: { x: { time: false, range: [-0.5, n - 0.5] }, y: { range: [0, 1] } },
+      axes: [axis({ splits: function () { return xs; }, values: function (u, splits) { return splits.map(function (i) { return short(attacks.labels[i] || '', 30); }); },
+                    rotate: n > 4 ? -25 : 0, size: n > 4 ? 110 : 40, grid: { show: false } }),
+             axis({ label: 'forget Prob', size: 60 })],
+      cursor: { drag: { x: false, y: false } },
+    }, [xs, attacks.before, attacks.after], el);
+  }
+
+  var el = document.getElementById('chart-scatter');
+  if (el && data.scatter.length > 0) scatter(el, data.scatter);
+  data.curves.forEach(function (c, i) {
+    var train = document.getElementById('chart-train-' + i);
+    if (train) lines(train, 'training losses', c.train.step, c.train.series);
+    var probes = document.getElementById('chart-eval-' + i);
+    if (probes) lines(probes, 'evaluation probes', c.eval.step, c.eval.series);
+  });
+  el = document.getElementById('chart-attacks');
+  if (el && data.attacks.labels.length > 0) bars(el, data.attacks);
+})();
+`;
