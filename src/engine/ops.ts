@@ -63,6 +63,11 @@ export const square = (x: Tensor): Tensor => mul(x, x);
 /** x ** exponent, the exponent a constant (the only case models need). */
 export function pow(x: Tensor, exponent: number): Tensor {
   requireFloat('pow', x);
+  // ONNX Runtime's Pow is a slow generic kernel: the common exponents become cheaper ops.
+  if (exponent === 1) return x;
+  if (exponent === 2) return mul(x, x);
+  if (exponent === 0.5) return sqrt(x);
+  if (exponent === -1) return reciprocal(x);
   return x.graph.node('pow', [x, x.graph.scalar(exponent, x.dtype)], { exponent }, x.dtype, x.shape);
 }
 
