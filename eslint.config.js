@@ -20,7 +20,7 @@ const forbidden = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'runs/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'runs/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

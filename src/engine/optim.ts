@@ -197,7 +197,11 @@ function buildAccumulation(spec: TrainStepSpec, options?: CompileOptions): { acc
 
 /**
  * A compiled train step with its state. Each `run` feeds the current parameters and optimiser
- * state, writes the updated ones into the spare buffers, then swaps.
+ * state, writes the updated parameters into spare buffers and swaps them. Optimiser state is
+ * updated in place: a slot's only reader is its own update chain, whose last node writes the new
+ * value, so every old value is read before the buffer is written (the tests check the values
+ * step by step). Parameters are read by many nodes of the forward and backward passes, in an
+ * order ONNX Runtime chooses, so they are double-buffered.
  */
 export class TrainStep {
   private current = new Map<string, HostTensor>();
@@ -205,7 +209,7 @@ export class TrainStep {
   private readonly masks = new Map<string, HostTensor>();
   private fused: Program | null = null;
   private accumulation: { accumulate: Program; apply: Program } | null = null;
-  private gradBuffers: Map<string, HostTensor[]> | null = null;
+  private gradBuffers: Map<string, HostTensor> | null = null;
   /** Steps taken so far. */
   step = 0;
 
@@ -232,10 +236,7 @@ export class TrainStep {
       }
       ts.current.set(p.name!, { dtype: 'float32', shape: [...v.shape], data: Float32Array.from(v.data as Float32Array) });
       ts.spare.set(p.name!, zerosHost('float32', [...v.shape]));
-      for (const s of slots) {
-        ts.current.set(`${p.name}.${s}`, zerosHost('float32', [...v.shape]));
-        ts.spare.set(`${p.name}.${s}`, zerosHost('float32', [...v.shape]));
-      }
+      for (const s of slots) ts.current.set(`${p.name}.${s}`, zerosHost('float32', [...v.shape]));
       if (spec.masks?.has(p.name!)) {
         const m = initial.get(maskName(p.name!));
         if (!m || m.data.length !== v.data.length) throw new LetheError(`train step: parameter "${p.name}" is masked but has no mask of its size`);
@@ -274,8 +275,20 @@ export class TrainStep {
     return feeds;
   }
 
+  /** Output buffers: spare ones for the parameters, the state's own for the state. */
+  private outputBuffers(): Record<string, HostTensor> {
+    const into: Record<string, HostTensor> = {};
+    for (const name of this.paramNames) into[next(name)] = this.spare.get(name)!;
+    for (const name of this.stateNames) into[next(name)] = this.current.get(name)!;
+    return into;
+  }
+
   private swap(outputs: Record<string, HostTensor>): Record<string, number> {
-    [this.current, this.spare] = [this.spare, this.current];
+    for (const name of this.paramNames) {
+      const cur = this.current.get(name)!;
+      this.current.set(name, this.spare.get(name)!);
+      this.spare.set(name, cur);
+    }
     const scalars: Record<string, number> = {};
     for (const [name, v] of Object.entries(outputs)) if (v.shape.length === 0) scalars[name] = Number(v.data[0]);
     return scalars;
@@ -290,8 +303,7 @@ export class TrainStep {
     const micro = Array.isArray(batch) ? batch : [batch];
     if (micro.length === 0) throw new LetheError('train step: no batch');
     const t = this.step + 1;
-    const into: Record<string, HostTensor> = {};
-    for (const [name, v] of this.spare) into[next(name)] = v;
+    const into = this.outputBuffers();
     if (micro.length === 1) {
       this.fused ??= buildTrainStep(this.spec, this.options).program;
       const out = await this.fused.run({ ...micro[0], ...this.stateFeeds(lr, t) }, into);
@@ -299,23 +311,22 @@ export class TrainStep {
       return this.swap(out);
     }
     this.accumulation ??= buildAccumulation(this.spec, this.options);
-    this.gradBuffers ??= new Map(this.paramNames.map((n) => [n, [0, 1].map(() => zerosHost('float32', this.get(n).shape))]));
-    for (const [a] of this.gradBuffers.values()) (a.data as Float32Array).fill(0);
+    // Gradient sums, added in place (a buffer's only reader is the Add that writes it).
+    this.gradBuffers ??= new Map(this.paramNames.map((n) => [n, zerosHost('float32', this.get(n).shape)]));
+    for (const a of this.gradBuffers.values()) (a.data as Float32Array).fill(0);
     const sums: Record<string, number> = {};
-    let cur = 0;
     for (const b of micro) {
       const feeds: Feeds = { ...b, ...Object.fromEntries(this.paramNames.map((n) => [n, this.get(n)])) };
       const out: Record<string, HostTensor> = {};
-      for (const [n, bufs] of this.gradBuffers) {
-        feeds[`${n}.grad`] = bufs[cur];
-        out[next(`${n}.grad`)] = bufs[1 - cur];
+      for (const [n, buf] of this.gradBuffers) {
+        feeds[`${n}.grad`] = buf;
+        out[next(`${n}.grad`)] = buf;
       }
       const r = await this.accumulation.accumulate.run(feeds, out);
       for (const [k, v] of Object.entries(r)) if (v.shape.length === 0) sums[k] = (sums[k] ?? 0) + Number(v.data[0]);
-      cur = 1 - cur;
     }
     const feeds: Feeds = { ...this.stateFeeds(lr, t), 'optim.gradScale': { dtype: 'float32', shape: [], data: Float32Array.of(1 / micro.length) } };
-    for (const [n, bufs] of this.gradBuffers) feeds[`${n}.grad`] = bufs[cur];
+    for (const [n, buf] of this.gradBuffers) feeds[`${n}.grad`] = buf;
     const out = await this.accumulation.apply.run(feeds, into);
     this.step = t;
     const scalars = this.swap(out);

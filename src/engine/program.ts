@@ -88,6 +88,7 @@ export class Program {
         executionMode: 'sequential',
         intraOpNumThreads: this.threads,
         interOpNumThreads: 1,
+        ...(process.env.LETHE_ARENA === '0' ? { enableCpuMemArena: false } : {}),
         ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}),
       });
       this.sessions.set(key, s);
