@@ -25,6 +25,10 @@ export interface ForwardOptions {
   prefix?: string;
   /** Longest position the RoPE tables cover (baked into the program); default config.maxPositions. */
   maxLength?: number;
+  /** The int64 [] LoRA dropout seed of another pass in the same graph, to share instead of adding a second input. */
+  dropoutSeed?: Tensor | null;
+  /** Added to the residual stream after block `layer` ([B, T, C]): adversarial unlearning's attack on hidden states. */
+  perturb?: { layer: number; delta: Tensor };
 }
 
 export interface ForwardOutput {
@@ -67,7 +71,7 @@ export class ForwardContext {
     this.p = new ParamBinding(graph, table, { prefix: options.prefix, given: options.params });
     this.adapted = new Map((lora?.modules ?? []).map((m, i) => [m, i]));
     const withDropout = lora !== null && options.training === true && lora.options.dropout > 0;
-    this.dropoutSeed = withDropout ? graph.input(`${options.prefix ?? ''}lora.dropout_seed`, 'int64', []) : null;
+    this.dropoutSeed = withDropout ? (options.dropoutSeed ?? graph.input(`${options.prefix ?? ''}lora.dropout_seed`, 'int64', [])) : null;
   }
 
   /** x·W (+ b) (+ LoRA update) for the linear module `module` ("…q_proj"): [..., in] → [..., out]. */

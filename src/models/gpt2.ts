@@ -48,6 +48,7 @@ export function gpt2Forward(
     x = o.add(x, ctx.linear(att.y, `${h}attn.c_proj`));
     const ln2 = layerNorm(x, p.get(`${h}ln_2.weight`), p.get(`${h}ln_2.bias`), eps);
     x = o.add(x, mlp(ln2, (t) => ctx.linear(t, `${h}mlp.c_fc`), (t) => ctx.linear(t, `${h}mlp.c_proj`), act));
+    if (options.perturb?.layer === i) x = o.add(x, options.perturb.delta);
     hidden.push(x);
     kv.push({ k: att.k, v: att.v });
   }

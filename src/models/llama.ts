@@ -55,6 +55,7 @@ export function llamaForward(
     const h2 = rmsNorm(x, p.get(`${l}post_attention_layernorm.weight`), eps);
     const proj = (name: string) => (t: Tensor) => ctx.linear(t, `${l}mlp.${name}`);
     x = o.add(x, gatedMlp(h2, proj('gate_proj'), proj('up_proj'), proj('down_proj'), act));
+    if (options.perturb?.layer === i) x = o.add(x, options.perturb.delta);
     hidden.push(x);
     kv.push({ k: att.k, v: att.v });
   }

@@ -24,6 +24,7 @@ import { ReferenceScorer, type ReferenceOutputs } from './reference.ts';
 import type { ScheduleKind } from './schedule.ts';
 import { patternNames, rmuPattern, type ScopeOptions } from './scope.ts';
 import { saliencyMasks } from './saliency.ts';
+import { adversarialDelta } from './adversarial.ts';
 
 export interface OptimizerChoice {
   kind: 'adamw' | 'sophia' | 'sgd';
@@ -122,7 +123,10 @@ export async function unlearn(input: Model, tokenizer: Tokenizer, opts: UnlearnO
   const needsRetain = options.alpha !== 0 && (options.retain !== 'none' || method.retainLoss !== undefined);
   if (needsRetain && opts.retain.length === 0) throw new LetheError(`method ${method.name} uses a retain term but the retain set is empty`);
   if (needs.has('idk') && !opts.idk?.length) throw new LetheError(`method ${method.name} needs refusal answers (the idk list)`);
-  if (opts.adversarial) throw new LetheError('adversarial unlearning is not available yet in this version');
+  const adv = opts.adversarial;
+  if (adv && !(Number.isInteger(adv.layer) && adv.layer >= 0 && adv.layer < input.config.numLayers && adv.eps > 0 && Number.isInteger(adv.steps) && adv.steps >= 1)) {
+    throw new LetheError(`--adversarial layer,eps,steps: layer must be 0..${input.config.numLayers - 1}, eps > 0, steps ≥ 1; got ${JSON.stringify(adv)}`);
+  }
 
   const model = scope.kind === 'lora' ? applyLora(input, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets, seed: opts.seed }) : input;
   const rng = new Rng(opts.seed ?? 0);
@@ -159,10 +163,21 @@ export async function unlearn(input: Model, tokenizer: Tokenizer, opts: UnlearnO
   const f = scoredInputs(g, 'forget');
   const r = needsRetain ? scoredInputs(g, 'retain') : null;
   const i = needs.has('idk') ? scoredInputs(g, 'idk', 'Bforget') : null;
-  const forward = (ids: Tensor, given?: ReadonlyMap<string, Tensor>) => model.forward(g, ids, { training: true, params: given });
+  let dropoutSeed: Tensor | null | undefined; // LoRA dropout's seed input, shared by every pass
+  const forward = (ids: Tensor, given?: ReadonlyMap<string, Tensor>, perturb?: { layer: number; delta: Tensor }) => {
+    const out = model.forward(g, ids, { training: true, params: given, dropoutSeed, perturb });
+    dropoutSeed ??= out.dropoutSeed;
+    return out;
+  };
   /** The method's inputs from forward passes over the given parameter tensors (new inputs the first time). */
+  const forgetPass = (given?: ReadonlyMap<string, Tensor>) => {
+    const clean = forward(f.ids, given);
+    if (!adv) return clean;
+    const delta = adversarialDelta((d) => forward(f.ids, clean.params, { layer: adv.layer, delta: d }).logits, clean.hidden[adv.layer], f.labels, f.mask, adv);
+    return forward(f.ids, clean.params, { layer: adv.layer, delta });
+  };
   const build = (given?: ReadonlyMap<string, Tensor>) => {
-    const fwd = forward(f.ids, given);
+    const fwd = forgetPass(given);
     const hiddenOf = (h: Tensor[]) => (layer !== undefined ? h[layer] : undefined);
     const inputs: MethodInputs = { forget: { logits: fwd.logits, labels: f.labels, mask: f.mask, hidden: hiddenOf(fwd.hidden) } };
     const params = fwd.params;

@@ -1,0 +1,107 @@
+// Run options beyond the plain objective, on a tiny random model: LoRA (with dropout shared by
+// the forget and retain passes), pattern and saliency scopes, SAM, adversarial unlearning,
+// Sophia and gradient accumulation all build, train and change only what they should.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadTofuSplit } from '../../src/data/tofu.ts';
+import { plainTemplate } from '../../src/data/templates.ts';
+import { createModel } from '../../src/models/model.ts';
+import { presetConfig } from '../../src/models/presets.ts';
+import { unlearn, type UnlearnOptions } from '../../src/unlearn/run.ts';
+import { tofuTokenizer } from '../models/tokenizer/trained.ts';
+
+const tokenizer = tofuTokenizer();
+const template = plainTemplate();
+const rows = loadTofuSplit('forget01').slice(0, 6);
+const forget = rows.map((i) => template.pair(i.question, i.answer));
+const retain = loadTofuSplit('retain90').slice(0, 6).map((i) => template.pair(i.question, i.answer));
+const model = createModel(presetConfig('tiny', { vocabSize: tokenizer.vocabSize, maxPositions: 256 }), { seed: 2 });
+const dir = mkdtempSync(join(tmpdir(), 'lethe-run-'));
+let k = 0;
+const run = (o: Partial<UnlearnOptions>) =>
+  unlearn(model, tokenizer, { method: 'graddiff', forget, retain, template, optimizer: { kind: 'adamw', lr: 1e-3 }, batchSize: 3, epochs: 1, runDir: join(dir, String(k++)), ...o });
+
+const changed = (a: Float32Array, b: Float32Array) => a.some((v, i) => v !== b[i]);
+
+test('LoRA with dropout trains adapters shared by all passes, merges them, leaves the input model untouched', async () => {
+  const before = Float32Array.from(model.params.get('model.layers.0.self_attn.q_proj.weight')!.data as Float32Array);
+  const r = await run({ scope: { kind: 'lora', r: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] } });
+  assert.equal(r.loop.stopped, 'done');
+  assert.equal(r.model.lora, null);
+  assert.ok(changed(r.model.params.get('model.layers.0.self_attn.q_proj.weight')!.data as Float32Array, before), 'merged update');
+  assert.ok(!changed(r.model.params.get('model.layers.0.mlp.up_proj.weight')!.data as Float32Array, model.params.get('model.layers.0.mlp.up_proj.weight')!.data as Float32Array));
+  assert.deepEqual(model.params.get('model.layers.0.self_attn.q_proj.weight')!.data, before);
+});
+
+test('a pattern scope changes only the matching parameters', async () => {
+  const r = await run({ scope: { kind: 'pattern', pattern: 'mlp\\.down_proj' } });
+  for (const [name, v] of r.model.params) {
+    assert.equal(changed(v.data as Float32Array, model.params.get(name)!.data as Float32Array), /mlp\.down_proj/.test(name), name);
+  }
+  assert.match(String((await run({ scope: { kind: 'pattern', pattern: 'nothing-matches' } }).catch((e) => e)).message), /matches no parameter/);
+});
+
+test('a saliency mask changes about the kept fraction of weights and no others', async () => {
+  const r = await run({ scope: { kind: 'saliency', score: 'wagle', keep: 0.05 } });
+  let total = 0;
+  let moved = 0;
+  for (const [name, v] of r.model.params) {
+    const a = v.data as Float32Array;
+    const b = model.params.get(name)!.data as Float32Array;
+    total += a.length;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) moved++;
+  }
+  assert.ok(moved > 0 && moved <= 0.05 * total + 1, `${moved} of ${total} weights moved`);
+});
+
+test('SAM, adversarial unlearning, Sophia and accumulation each run to the end and move the weights', async () => {
+  for (const o of [
+    { sam: { rho: 0.05 } },
+    { adversarial: { layer: 0, eps: 0.5, steps: 2 } },
+    { optimizer: { kind: 'sophia' as const, lr: 1e-3 } },
+    { accumulation: 2, epochs: 2 },
+  ]) {
+    const r = await run(o);
+    assert.equal(r.loop.stopped, 'done', JSON.stringify(o));
+    const name = 'model.layers.1.mlp.down_proj.weight';
+    assert.ok(changed(r.model.params.get(name)!.data as Float32Array, model.params.get(name)!.data as Float32Array), JSON.stringify(o));
+  }
+  await assert.rejects(run({ adversarial: { layer: 9, eps: 1, steps: 1 } }), /layer must be 0\.\.1/);
+});
+
+test('unknown methods and options are named in the error', async () => {
+  await assert.rejects(run({ method: 'nope' }), /unknown method "nope"; known: ga, graddiff/);
+  await assert.rejects(run({ method: 'npo', methodOptions: { betta: 1 } }), /method npo has no option "betta"/);
+  await assert.rejects(run({ forget: [] }), /forget set is empty/);
+});
+
+test('the inner attack finds a perturbation within ε that brings the forget answers back (lower NLL)', async () => {
+  const { Graph } = await import('../../src/engine/graph.ts');
+  const { compile } = await import('../../src/engine/program.ts');
+  const o = await import('../../src/engine/ops.ts');
+  const { adversarialDelta } = await import('../../src/unlearn/adversarial.ts');
+  const { batchCe } = await import('../../src/unlearn/objective.ts');
+  const { makeBatches } = await import('../../src/data/batches.ts');
+  const g = new Graph();
+  const ids = g.input('ids', 'int64', ['B', 'T']);
+  const labels = g.input('labels', 'int64', ['B', 'T']);
+  const mask = g.input('mask', 'float32', ['B', 'T']);
+  const clean = model.forward(g, ids);
+  const eps = 2;
+  const delta = adversarialDelta((d) => model.forward(g, ids, { params: clean.params, perturb: { layer: 0, delta: d } }).logits, clean.hidden[0], labels, mask, { layer: 0, eps, steps: 3 });
+  const attacked = model.forward(g, ids, { params: clean.params, perturb: { layer: 0, delta } });
+  const nll = (logits: typeof ids) => batchCe({ logits, labels, mask });
+  const maxNorm = o.reduceMax(o.sqrt(o.sum(o.square(delta), -1)));
+  const p = compile([ids, labels, mask, ...clean.params.values()], { clean: nll(clean.logits), attacked: nll(attacked.logits), maxNorm });
+  const [b] = makeBatches(tokenizer, forget, { batchSize: 6, contextLength: 256 });
+  const shape = [b.batchSize, b.seqLength];
+  const r = await p.run({ ...model.feeds(), ids: { dtype: 'int64', shape, data: b.inputIds }, labels: { dtype: 'int64', shape, data: b.labels }, mask: { dtype: 'float32', shape, data: b.targetMask } });
+  const [c, a, n] = [r.clean, r.attacked, r.maxNorm].map((t) => Number(t.data[0]));
+  assert.ok(a < c - 1e-3, `attacked NLL ${a} < clean ${c}`);
+  assert.ok(n <= eps * (1 + 1e-4), `‖δ‖ per token ${n} ≤ ε`);
+  await p.dispose();
+});
