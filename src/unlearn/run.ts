@@ -113,33 +113,60 @@ function resolveMethod(name: string, overrides: Record<string, number | string> 
 }
 
 /** Unlearn `forget` from `model` while keeping `retain`. The input model is never modified. */
-export async function unlearn(input: Model, tokenizer: Tokenizer, opts: UnlearnOptions): Promise<RunResult> {
-  if (opts.forget.length === 0) throw new LetheError('the forget set is empty');
+/** Tokenised batches of an unlearning run: forget, retain, and (IdkDPO) refusals aligned row by row with forget. */
+export interface UnlearnBatches {
+  forget: Batch[];
+  retain: Batch[];
+  idk?: Batch[];
+}
+
+function plan(input: Model, opts: Pick<UnlearnOptions, 'method' | 'methodOptions' | 'scope' | 'adversarial'>) {
   const { method, options } = resolveMethod(opts.method, opts.methodOptions);
   const needs = new Set(method.needs);
   if (method.name === 'rmu' && (options.layer as number) < 0) options.layer = Math.floor(input.config.numLayers / 2);
   const layer = options.layer as number | undefined;
   const scope: ScopeOptions = opts.scope ?? (method.name === 'rmu' ? { kind: 'pattern', pattern: rmuPattern(input, layer!) } : { kind: 'all' });
   const needsRetain = options.alpha !== 0 && (options.retain !== 'none' || method.retainLoss !== undefined);
-  if (needsRetain && opts.retain.length === 0) throw new LetheError(`method ${method.name} uses a retain term but the retain set is empty`);
-  if (needs.has('idk') && !opts.idk?.length) throw new LetheError(`method ${method.name} needs refusal answers (the idk list)`);
   const adv = opts.adversarial;
   if (adv && !(Number.isInteger(adv.layer) && adv.layer >= 0 && adv.layer < input.config.numLayers && adv.eps > 0 && Number.isInteger(adv.steps) && adv.steps >= 1)) {
     throw new LetheError(`--adversarial layer,eps,steps: layer must be 0..${input.config.numLayers - 1}, eps > 0, steps ≥ 1; got ${JSON.stringify(adv)}`);
   }
+  return { method, options, needs, layer, scope, needsRetain, adv };
+}
 
-  const model = scope.kind === 'lora' ? applyLora(input, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets, seed: opts.seed }) : input;
+/** Unlearn `forget` from `model` while keeping `retain`. The input model is never modified. */
+export async function unlearn(input: Model, tokenizer: Tokenizer, opts: UnlearnOptions): Promise<RunResult> {
+  if (opts.forget.length === 0) throw new LetheError('the forget set is empty');
+  const { method, needs, needsRetain } = plan(input, opts);
+  if (needsRetain && opts.retain.length === 0) throw new LetheError(`method ${method.name} uses a retain term but the retain set is empty`);
+  if (needs.has('idk') && !opts.idk?.length) throw new LetheError(`method ${method.name} needs refusal answers (the idk list)`);
   const rng = new Rng(opts.seed ?? 0);
-  const ctx = opts.contextLength ?? model.config.maxPositions;
+  const ctx = opts.contextLength ?? input.config.maxPositions;
   const batchOpts = { batchSize: opts.batchSize, contextLength: ctx, promptSpecialTokens: opts.template.promptSpecialTokens, appendEos: opts.template.appendEos };
   // Fixed batch compositions (so frozen-reference quantities are computed once per batch).
   const order = rng.permutation(opts.forget.length);
   const forgetPairs = order.map((i) => opts.forget[i]);
-  const forgetBatches = makeBatches(tokenizer, forgetPairs, { ...batchOpts, order: 'given' });
-  const idkBatches = needs.has('idk')
-    ? makeBatches(tokenizer, forgetPairs.map((p) => ({ prompt: p.prompt, target: opts.idk![rng.int(opts.idk!.length)] })), { ...batchOpts, order: 'given' })
-    : [];
-  const retainBatches = needsRetain ? makeBatches(tokenizer, opts.retain, { ...batchOpts, order: 'shuffle', seed: (opts.seed ?? 0) + 1 }) : [];
+  const batches: UnlearnBatches = {
+    forget: makeBatches(tokenizer, forgetPairs, { ...batchOpts, order: 'given' }),
+    retain: needsRetain ? makeBatches(tokenizer, opts.retain, { ...batchOpts, order: 'shuffle', seed: (opts.seed ?? 0) + 1 }) : [],
+    idk: needs.has('idk')
+      ? makeBatches(tokenizer, forgetPairs.map((p) => ({ prompt: p.prompt, target: opts.idk![rng.int(opts.idk!.length)] })), { ...batchOpts, order: 'given' })
+      : undefined,
+  };
+  return unlearnBatches(input, batches, opts);
+}
+
+/** The run on batches already tokenised (what `unlearn` calls; benchmarks feed synthetic batches). */
+export async function unlearnBatches(input: Model, batches: UnlearnBatches, opts: Omit<UnlearnOptions, 'forget' | 'retain' | 'idk' | 'template'>): Promise<RunResult> {
+  const { method, options, needs, layer, scope, needsRetain, adv } = plan(input, opts);
+  if (batches.forget.length === 0) throw new LetheError('the forget set is empty');
+  if (needsRetain && batches.retain.length === 0) throw new LetheError(`method ${method.name} uses a retain term but the retain set is empty`);
+  if (needs.has('idk') && batches.idk?.length !== batches.forget.length) throw new LetheError(`method ${method.name} needs refusal batches aligned with the forget batches`);
+  const model = scope.kind === 'lora' ? applyLora(input, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets, seed: opts.seed }) : input;
+  const rng = new Rng((opts.seed ?? 0) + 2);
+  const forgetBatches = batches.forget;
+  const retainBatches = batches.retain;
+  const idkBatches = batches.idk ?? [];
 
   // Frozen-reference quantities, once per batch.
   const refForget: ReferenceOutputs[] = [];
@@ -235,7 +262,7 @@ export async function unlearn(input: Model, tokenizer: Tokenizer, opts: UnlearnO
   const initial = new Map<string, HostTensor>(trainNames.map((n) => [n, model.params.get(n)!]));
   let masks: Set<string> | undefined;
   if (scope.kind === 'saliency') {
-    const m = await saliencyMasks(model, tokenizer, forgetBatches, retainBatches, scope, trainNames);
+    const m = await saliencyMasks(model, forgetBatches, retainBatches, scope, trainNames);
     for (const [n, mask] of m) initial.set(`${n}.mask`, { dtype: 'float32', shape: model.params.get(n)!.shape, data: mask });
     masks = new Set(m.keys());
   }

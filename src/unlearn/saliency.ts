@@ -8,7 +8,6 @@ import { Graph } from '../engine/graph.ts';
 import { compile } from '../engine/program.ts';
 import type { Batch } from '../data/batches.ts';
 import type { Model } from '../models/model.ts';
-import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { batchCe } from './objective.ts';
 import { topFractionMasks, type ScopeOptions } from './scope.ts';
 
@@ -36,7 +35,6 @@ async function gradientSum(model: Model, batches: Batch[], names: string[]): Pro
 
 export async function saliencyMasks(
   model: Model,
-  _tokenizer: Tokenizer,
   forget: Batch[],
   retain: Batch[],
   scope: Extract<ScopeOptions, { kind: 'saliency' }>,
