@@ -5,10 +5,11 @@
 import { Command } from 'commander';
 import { LetheError } from '../src/engine/errors.ts';
 import { benchEngine } from './engine.ts';
+import { benchUnlearn } from './unlearn.ts';
 import { formatTable, type SuiteResult } from './util.ts';
 
 type Suite = (opts: { steps: number; warmup: number; log: (s: string) => void }) => Promise<SuiteResult>;
-const SUITES: Record<string, Suite> = { engine: benchEngine };
+const SUITES: Record<string, Suite> = { engine: benchEngine, unlearn: benchUnlearn };
 
 const program = new Command('bench')
   .argument('[suites...]', `suites to run: ${Object.keys(SUITES).join(', ')} (default all)`)
