@@ -106,6 +106,14 @@ cases.push(
     inputs: [spec([3, 5]), { shape: [3, 1], int64Max: 5, values: [4, 0, 2] }],
     build: ([x, ids]) => o.gatherElements(o.logSoftmax(x, -1), ids, 1),
   }],
+  ['scatterNDAdd (gather\'s gradient), rows repeated', {
+    inputs: [spec([4, 3]), { shape: [3, 1], int64Max: 4, values: [1, 3, 1] }, spec([3, 3])],
+    build: ([data, idx, updates]) => o.tanh(o.scatterNDAdd(data, idx, updates)),
+  }],
+  ['scatterElementsAdd (gatherElements\' gradient)', {
+    inputs: [spec([2, 4]), { shape: [2, 2], int64Max: 4, values: [3, 3, 0, 2] }, spec([2, 2])],
+    build: ([data, idx, updates]) => o.tanh(o.scatterElementsAdd(data, idx, updates, 1)),
+  }],
   ['reduce sum, keepdims', { inputs: [spec([2, 3, 4])], build: ([x]) => o.tanh(o.sum(x, [0, 2], true)) }],
   ['reduce sum, all', { inputs: [spec([3, 4])], build: ([x]) => o.tanh(o.sum(x)) }],
   ['reduce mean', { inputs: [spec([2, 3, 4])], build: ([x]) => o.exp(o.mean(x, 1)) }],
