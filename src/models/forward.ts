@@ -1,13 +1,15 @@
 // What every architecture's forward pass takes and gives, and the projection helper they share
 // (a linear layer by module name, with its LoRA adapter when the model has one).
 //
-// A KV cache fits in later without changing the callers: `kv` already returns each layer's keys
-// and values ([B, S, G, D], after RoPE); a decode step would add `past` tensors to concatenate
-// before them, positions from `positionIds`, and a bias over the S = past + T keys.
+// Decoding with a static KV cache (models/generate.ts) passes `cache`: each layer writes its keys
+// and values into its cache and attends over all L slots under the cache's bias; `kv` then
+// returns the updated caches.
 
+import { ShapeError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 import type { ModelConfig } from './formats/model-config.ts';
+import type { KvCacheLayer } from '../nn/attention.ts';
 import { linear } from '../nn/linear.ts';
 import { loraDelta, type LoraOptions } from '../nn/lora.ts';
 import { ParamBinding, type ParamTable } from '../nn/param-binding.ts';
@@ -29,6 +31,26 @@ export interface ForwardOptions {
   dropoutSeed?: Tensor | null;
   /** Added to the residual stream after block `layer` ([B, T, C]): adversarial unlearning's attack on hidden states. */
   perturb?: { layer: number; delta: Tensor };
+  /** A static KV cache to write this call's keys and values into and attend over (decoding); `kv` then returns the updated caches. */
+  cache?: KvCache;
+}
+
+/** A static KV cache for one forward pass: per-layer caches, how to write them, and their bias. */
+export interface KvCache {
+  /** Per layer, keys (after RoPE) and values before this call, [B, G, L, D]. */
+  layers: { k: Tensor; v: Tensor }[];
+  /** Writes a layer's new keys or values [B, G, T, D] into its cache [B, G, L, D]. */
+  write(cache: Tensor, fresh: Tensor): Tensor;
+  /** Additive bias of the T queries over the L slots, [B, T, L]; replaces the causal/padding bias. */
+  bias: Tensor;
+}
+
+/** Layer i's part of `options.cache`, if any. */
+export function cacheLayer(options: ForwardOptions, config: ModelConfig, i: number): KvCacheLayer | undefined {
+  const cache = options.cache;
+  if (!cache) return undefined;
+  if (cache.layers.length !== config.numLayers) throw new ShapeError(`forward: the KV cache has ${cache.layers.length} layers, the model ${config.numLayers}`);
+  return { ...cache.layers[i], write: cache.write };
 }
 
 export interface ForwardOutput {
@@ -41,7 +63,7 @@ export interface ForwardOutput {
   params: Map<string, Tensor>;
   /** int64 [] graph input to feed a fresh value per step when LoRA dropout is on; else null. */
   dropoutSeed: Tensor | null;
-  /** Per layer, keys and values [B, T, G, D] (after RoPE): what a KV cache stores. */
+  /** Per layer, keys and values [B, T, G, D] (after RoPE): what a KV cache stores. With `cache`: the updated caches [B, G, L, D]. */
   kv: { k: Tensor; v: Tensor }[];
 }
 

@@ -17,7 +17,7 @@ import { mlp } from '../nn/mlp.ts';
 import { layerNorm } from '../nn/norms.ts';
 import type { ParamTable } from '../nn/param-binding.ts';
 import type { Gpt2Config } from './formats/model-config.ts';
-import { ForwardContext, type ForwardOptions, type ForwardOutput, type LoraState } from './forward.ts';
+import { cacheLayer, ForwardContext, type ForwardOptions, type ForwardOutput, type LoraState } from './forward.ts';
 
 /** Adds GPT-2's forward pass for `inputIds` (int64 [B, T]) to `g`. */
 export function gpt2Forward(
@@ -36,7 +36,7 @@ export function gpt2Forward(
   const act = ACTIVATIONS[config.activation];
   const positions = options.positionIds ?? o.range(g, T); // [T] or [B, T]
   let x = o.add(embedding(p.get('transformer.wte.weight'), inputIds), embedding(p.get('transformer.wpe.weight'), positions)); // [B, T, C]
-  const bias = attentionBias(x, T, { attentionMask: options.attentionMask }); // [T, T] or [B, T, T]
+  const bias = options.cache?.bias ?? attentionBias(x, T, { attentionMask: options.attentionMask }); // [T, T], [B, T, T] or [B, T, L]
   const heads = { numHeads: config.numHeads, numKvHeads: config.numHeads, headDim: config.headDim };
   const hidden: Tensor[] = [];
   const kv: { k: Tensor; v: Tensor }[] = [];
@@ -44,7 +44,7 @@ export function gpt2Forward(
     const h = `transformer.h.${i}.`;
     const ln1 = layerNorm(x, p.get(`${h}ln_1.weight`), p.get(`${h}ln_1.bias`), eps);
     const [q, k, v] = o.split(ctx.linear(ln1, `${h}attn.c_attn`), [C, C, C], -1); // each [B, T, C]
-    const att = selfAttention(q, k, v, bias, heads);
+    const att = selfAttention(q, k, v, bias, heads, undefined, cacheLayer(options, config, i));
     x = o.add(x, ctx.linear(att.y, `${h}attn.c_proj`));
     const ln2 = layerNorm(x, p.get(`${h}ln_2.weight`), p.get(`${h}ln_2.bias`), eps);
     x = o.add(x, mlp(ln2, (t) => ctx.linear(t, `${h}mlp.c_fc`), (t) => ctx.linear(t, `${h}mlp.c_proj`), act));

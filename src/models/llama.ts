@@ -21,7 +21,7 @@ import { rmsNorm } from '../nn/norms.ts';
 import type { ParamTable } from '../nn/param-binding.ts';
 import { ropeAngles } from '../nn/rope.ts';
 import type { LlamaConfig } from './formats/model-config.ts';
-import { ForwardContext, type ForwardOptions, type ForwardOutput, type LoraState } from './forward.ts';
+import { cacheLayer, ForwardContext, type ForwardOptions, type ForwardOutput, type LoraState } from './forward.ts';
 
 /** Adds the Llama-family forward pass for `inputIds` (int64 [B, T]) to `g`. */
 export function llamaForward(
@@ -40,7 +40,7 @@ export function llamaForward(
   let x = embedding(p.get('model.embed_tokens.weight'), inputIds); // [B, T, C]
   const positions = options.positionIds ?? o.range(g, T); // [T] or [B, T]
   const rope = ropeAngles(g, positions, options.maxLength ?? config.maxPositions, config.headDim, config.ropeTheta); // [T, D] or [B, T, D]
-  const bias = attentionBias(x, T, { slidingWindow: config.slidingWindow, attentionMask: options.attentionMask }); // [T, T] or [B, T, T]
+  const bias = options.cache?.bias ?? attentionBias(x, T, { slidingWindow: config.slidingWindow, attentionMask: options.attentionMask }); // [T, T], [B, T, T] or [B, T, L]
   const heads = { numHeads: config.numHeads, numKvHeads: config.numKvHeads, headDim: config.headDim };
   const hidden: Tensor[] = [];
   const kv: { k: Tensor; v: Tensor }[] = [];
@@ -50,7 +50,7 @@ export function llamaForward(
     const q = ctx.linear(h1, `${l}self_attn.q_proj`); // [B, T, H·D]
     const k = ctx.linear(h1, `${l}self_attn.k_proj`); // [B, T, G·D]
     const v = ctx.linear(h1, `${l}self_attn.v_proj`); // [B, T, G·D]
-    const att = selfAttention(q, k, v, bias, heads, rope);
+    const att = selfAttention(q, k, v, bias, heads, rope, cacheLayer(options, config, i));
     x = o.add(x, ctx.linear(att.y, `${l}self_attn.o_proj`));
     const h2 = rmsNorm(x, p.get(`${l}post_attention_layernorm.weight`), eps);
     const proj = (name: string) => (t: Tensor) => ctx.linear(t, `${l}mlp.${name}`);

@@ -78,17 +78,38 @@ export interface SelfAttentionConfig {
 export interface SelfAttentionResult {
   /** [B, T, H·D], before the output projection. */
   y: Tensor;
-  /** [B, S, G, D] keys after RoPE and values: what a KV cache would keep. */
+  /** [B, S, G, D] keys after RoPE and values: what a KV cache keeps. With a cache: the updated cache, [B, G, L, D]. */
   k: Tensor;
   v: Tensor;
 }
 
 /**
+ * One layer's static KV cache (decoding): keys (after RoPE) and values of L slots, [B, G, L, D]
+ * (heads first, as the attention reads them: no transpose of the whole cache per step). `write`
+ * puts this call's keys or values [B, G, T, D] into their slots; the queries then attend over all
+ * L slots, and the bias ([B, T, L]) must hide the slots not yet written.
+ */
+export interface KvCacheLayer {
+  k: Tensor;
+  v: Tensor;
+  write(cache: Tensor, fresh: Tensor): Tensor;
+}
+
+/**
  * Multi-head (H = G) or grouped-query (H > G) causal self-attention on projected q [B, T, H·D],
  * k, v [B, T, G·D]; `bias` is additive, [T, S] or [B, T, S] (see attentionBias); `rope` rotates
- * q and k first (Llama family), GPT-2 has none.
+ * q and k first (Llama family), GPT-2 has none. With a `cache`, k and v are written into it and the
+ * queries attend over its L slots (S = L); the result's k, v are then the updated cache.
  */
-export function selfAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, cfg: SelfAttentionConfig, rope?: RopeAngles): SelfAttentionResult {
+export function selfAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  bias: Tensor,
+  cfg: SelfAttentionConfig,
+  rope?: RopeAngles,
+  cache?: KvCacheLayer,
+): SelfAttentionResult {
   const { numHeads: H, numKvHeads: G, headDim: D } = cfg;
   const R = H / G;
   const [B, T] = q.shape;
@@ -102,11 +123,17 @@ export function selfAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, cfg
   }
   // The 1/√D scale on q: T·D multiplies instead of T·S.
   const qh = o.transpose(o.mul(q5, 1 / Math.sqrt(D)), [0, 2, 3, 1, 4]); // [B, G, R, T, D]
-  const kh = o.unsqueeze(o.transpose(k4, [0, 2, 1, 3]), 2); // [B, G, 1, S, D]
-  const vh = o.unsqueeze(o.transpose(v4, [0, 2, 1, 3]), 2); // [B, G, 1, S, D]
+  let kg = o.transpose(k4, [0, 2, 1, 3]); // [B, G, S, D]
+  let vg = o.transpose(v4, [0, 2, 1, 3]);
+  if (cache) {
+    kg = cache.write(cache.k, kg); // [B, G, L, D]
+    vg = cache.write(cache.v, vg);
+  }
+  const kh = o.unsqueeze(kg, 2); // [B, G, 1, S, D]
+  const vh = o.unsqueeze(vg, 2); // [B, G, 1, S, D]
   const b5 = bias.rank === 3 ? o.reshape(bias, [bias.shape[0], 1, 1, bias.shape[1], bias.shape[2]]) : bias;
   const scores = o.add(o.matmul(qh, kh, { transB: true }), b5); // [B, G, R, T, S]
   const att = o.matmul(o.softmax(scores, -1), vh); // [B, G, R, T, D]
   const y = o.reshape(o.transpose(att, [0, 3, 1, 2, 4]), [B, T, H * D]); // [B, T, H·D]
-  return { y, k: k4, v: v4 };
+  return cache ? { y, k: kg, v: vg } : { y, k: k4, v: v4 };
 }

@@ -1,0 +1,119 @@
+// The two compiled programs of decoding with a static KV cache (Hugging Face's StaticCache):
+// fixed shapes, so one decode program per (B, L) bucket serves every token. Letters: B batch,
+// T prompt slots, L cache slots, G key/value heads, D head size, V vocabulary. A cache is
+// [B, G, L, D], the layout attention reads (a [B, L, G, D] cache cost a transpose of every cache
+// per step: 20% of a GPT-2 decode step).
+//
+//   prefill (per T, L):  prompts [B, T] left-padded, with attention mask and positions
+//                        → logits of the last slot [B, V], caches [B, G, L, D] (slots ≥ T zero)
+//   decode  (per B, L):  one token per row at slot p, its position, the slots' mask [B, L],
+//                        the caches → logits [B, V], the caches with slot p written
+//
+// Slot p is the same for every row (prompts are left-padded to T slots), while each row's position
+// is p minus its padding. The mask (fed by the host) says which slots a row may attend to: its
+// real prompt slots and the slots written since, so it also hides every slot after p. The caches
+// are program inputs and outputs; the caller keeps two sets of buffers and swaps them.
+
+import { Graph, type Tensor } from '../engine/graph.ts';
+import * as o from '../engine/ops.ts';
+import { compile, type Program } from '../engine/program.ts';
+import { MASKED } from '../nn/attention.ts';
+import type { KvCache } from './forward.ts';
+import type { Model } from './model.ts';
+
+/** Graph input names of the cache before a step, and output names of the cache after it (HF's ONNX names). */
+export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_key_values.${layer}.${kind}`;
+export const presentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
+
+/**
+ * How the decode step writes slot p: `where` selects between the new k/v (broadcast over L) and
+ * the cache, one pass; `scatter` is ONNX ScatterND (add) onto a slot that is still zero.
+ */
+export type CacheWrite = 'where' | 'scatter';
+
+export class DecodePrograms {
+  /** The decode step; compiled once per (B, L) bucket. */
+  readonly decode: Program;
+  private readonly prefills = new Map<string, Program>();
+
+  constructor(readonly model: Model, readonly cacheWrite: CacheWrite = 'where') {
+    this.decode = this.buildDecode();
+  }
+
+  /** The prefill program for T prompt slots and L cache slots (B stays symbolic). */
+  prefill(T: number, L: number): Program {
+    const key = `${T}:${L}`;
+    let p = this.prefills.get(key);
+    if (!p) this.prefills.set(key, (p = this.buildPrefill(T, L)));
+    return p;
+  }
+
+  /** Compiled sessions so far, prefill and decode. */
+  get compiledBuckets(): number {
+    let n = this.decode.compiledBuckets;
+    for (const p of this.prefills.values()) n += p.compiledBuckets;
+    return n;
+  }
+
+  async dispose(): Promise<void> {
+    await this.decode.dispose();
+    for (const p of this.prefills.values()) await p.dispose();
+    this.prefills.clear();
+  }
+
+  private buildPrefill(T: number, L: number): Program {
+    const { config } = this.model;
+    const g = new Graph();
+    const ids = g.input('input_ids', 'int64', ['B', T]);
+    const mask = g.input('attention_mask', 'bool', ['B', T]);
+    const positions = g.input('position_ids', 'int64', ['B', T]);
+    const out = this.model.forward(g, ids, { attentionMask: mask, positionIds: positions });
+    const last = o.reshape(o.slice(out.logits, { axes: [1], starts: [T - 1], ends: [T] }), ['B', config.vocabSize]); // [B, V]
+    const outputs: Record<string, Tensor> = { logits: last };
+    // [B, T, G, D] → [B, G, L, D]
+    const pad = (t: Tensor): Tensor => o.pad(o.transpose(t, [0, 2, 1, 3]), [[0, 0], [0, 0], [0, L - T], [0, 0]], ['B', config.numKvHeads, L, config.headDim]);
+    out.kv.forEach(({ k, v }, i) => {
+      outputs[presentName(i, 'key')] = pad(k);
+      outputs[presentName(i, 'value')] = pad(v);
+    });
+    return compile([ids, mask, positions, ...out.params.values()], outputs);
+  }
+
+  private buildDecode(): Program {
+    const { config } = this.model;
+    const g = new Graph();
+    const ids = g.input('input_ids', 'int64', ['B', 1]);
+    const positions = g.input('position_ids', 'int64', ['B', 1]);
+    const mask = g.input('attention_mask', 'bool', ['B', 'L']);
+    const slot = g.input('cache_position', 'int64', []);
+    const cacheShape = ['B', config.numKvHeads, 'L', config.headDim];
+    const layers = Array.from({ length: config.numLayers }, (_, i) => ({
+      k: g.input(pastName(i, 'key'), 'float32', cacheShape),
+      v: g.input(pastName(i, 'value'), 'float32', cacheShape),
+    }));
+    const bias = o.reshape(o.where(mask, g.scalar(0), g.scalar(MASKED)), ['B', 1, 'L']); // [B, 1, L]
+    const write = this.cacheWrite === 'where' ? whereWrite(g, slot) : scatterWrite(g, slot, config.numKvHeads);
+    const cache: KvCache = { layers, bias, write };
+    const out = this.model.forward(g, ids, { positionIds: positions, cache });
+    const outputs: Record<string, Tensor> = { logits: o.reshape(out.logits, ['B', config.vocabSize]) }; // [B, V]
+    out.kv.forEach(({ k, v }, i) => {
+      outputs[presentName(i, 'key')] = k; // [B, G, L, D]
+      outputs[presentName(i, 'value')] = v;
+    });
+    const inputs = [ids, positions, mask, slot, ...layers.flatMap((l) => [l.k, l.v]), ...out.params.values()];
+    return compile(inputs, outputs);
+  }
+}
+
+/** cache[:, :, s] = s == p ? fresh : cache[:, :, s]; fresh [B, G, 1, D] broadcasts over the L slots. */
+function whereWrite(g: Graph, slot: Tensor): KvCache['write'] {
+  const isSlot = o.reshape(o.equal(o.range(g, 'L'), slot), [1, 1, 'L', 1]);
+  return (cache, fresh) => o.where(isSlot, fresh, cache);
+}
+
+/** cache[b, h, p] += fresh[b, h, 0] (ScatterND, reduction add): exact because slot p is still zero. */
+function scatterWrite(g: Graph, slot: Tensor, G: number): KvCache['write'] {
+  const at = (t: Tensor, shape: (number | string)[]) => o.expand(o.reshape(t, shape), ['B', G, 1, 1]);
+  const indices = o.concat([at(o.range(g, 'B'), ['B', 1, 1, 1]), at(o.range(g, G), [1, G, 1, 1]), at(slot, [1, 1, 1, 1])], 3); // [B, G, 1, 3]: (b, h, p)
+  return (cache, fresh) => o.scatterNDAdd(cache, indices, fresh);
+}
