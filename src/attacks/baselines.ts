@@ -18,8 +18,8 @@
  *
  * The prompt transformers prepend text to the plain template's prompt; a chat template's rendered
  * prompt starts with its own special tokens, so they refuse it (put a guardrail in the chat
- * template's system prompt instead). `baselineTemplate` wraps a template so that the full TOFU
- * evaluation runs on a baseline unchanged.
+ * template's system prompt instead). `baselineTemplate` and `baselineGenerate` wrap a template
+ * and a generate function so that the full TOFU evaluation (evaluateTofu) runs on a baseline unchanged.
  */
 import { LetheError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
@@ -121,6 +121,12 @@ export function baselineTemplate(baseline: Baseline, template: PromptTemplate): 
       return { prompt: t(p.prompt, question), target: p.target };
     },
   };
+}
+
+/** `generate` with the baseline's output transformer applied (evaluateTofu's `generate` option). */
+export function baselineGenerate(baseline: Baseline, generate: (prompts: string[]) => Promise<string[]>): (prompts: string[]) => Promise<string[]> {
+  const t = baseline.transformOutput?.bind(baseline);
+  return t ? async (prompts) => (await generate(prompts)).map(t) : generate;
 }
 
 /**

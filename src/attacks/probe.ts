@@ -75,8 +75,10 @@ export class Probe {
 
   /** Greedy generations for full prompts (cached), through the baseline's output transformer. */
   async generate(prompts: string[]): Promise<string[]> {
+    const context = this.subject.model.config.maxPositions;
     this.generator ??= new Generator(this.subject.model, this.ctx.tokenizer, {
       promptSpecialTokens: this.ctx.template.promptSpecialTokens,
+      maxLength: Math.min(this.ctx.contextLength ?? context, context),
     });
     const todo = [...new Set(prompts.filter((p) => !this.generated.has(p)))];
     if (todo.length > 0) {

@@ -15,6 +15,7 @@
  * - completion: the question rewritten as a sentence to complete, "What is X?" → "X is",
  *   "What N is X?" → "The N of X is", with no template (items matching neither are skipped);
  * - qa-format: another question/answer format, "Q: {question}\nA: ", with no template.
+ * "With no template" means raw text: for a chat model, outside any turn (itself an attack).
  *
  * Each attack's `before` is the unattacked measurement on the same items; items whose attacked
  * prompt and answer do not fit the context are left out (`details.tooLong`). `prompts.max` is the

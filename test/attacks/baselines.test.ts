@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GUARDRAIL_TEXT, REFUSAL, baselineTemplate, guardrail, icul, matchesAny, outputFilter, tofuAuthorNames } from '../../src/attacks/baselines.ts';
+import { GUARDRAIL_TEXT, REFUSAL, baselineGenerate, baselineTemplate, guardrail, icul, matchesAny, outputFilter, tofuAuthorNames } from '../../src/attacks/baselines.ts';
 import { standardProbes, type Baseline } from '../../src/attacks/attack-context.ts';
 import { Probe } from '../../src/attacks/probe.ts';
 import { LetheError } from '../../src/engine/errors.ts';
@@ -83,6 +83,12 @@ test('baselineTemplate applies the prompt transformer to prompt() and pair(), ke
   assert.equal(t.prompt('Q?'), instruction + 'Question: Q?\nAnswer: ');
   assert.deepEqual(t.pair('Q?', 'A.'), { prompt: instruction + 'Question: Q?\nAnswer: ', target: 'A.' });
   assert.equal(baselineTemplate(outputFilter({ forgetSet }), template), template);
+});
+
+test('baselineGenerate applies the output transformer to each generation', async () => {
+  const generate = async (prompts: string[]) => prompts.map((p) => (p === 'a' ? forgetSet[0].answer : 'Nothing to see.'));
+  assert.deepEqual(await baselineGenerate(outputFilter({ forgetSet }), generate)(['a', 'b']), [REFUSAL, 'Nothing to see.']);
+  assert.equal(baselineGenerate(guardrail({ template, topics: ['x'] }), generate), generate);
 });
 
 test('TOFU author names: the most frequent capitalised name of each 20-row block', () => {

@@ -76,7 +76,9 @@ test('promptAttacks: Prob of the attacked text, before on the same items, recove
   const outcomes = await promptAttacks(probe, { fewShot: 2 });
   await probe.dispose();
   const byName = new Map(outcomes.map((o) => [o.name, o]));
-  assert.deepEqual([...byName.keys()], [...PROMPT_ATTACKS.map((a) => `prompts.${a.name}`), 'prompts.max'].filter((n) => n !== 'prompts.completion' || forgetSet.some((i) => completionPrompt(i.question))));
+  // Every attack applies to some of these items (the first is "What is the full name …?", for completion).
+  assert.deepEqual([...byName.keys()], [...PROMPT_ATTACKS.map((a) => `prompts.${a.name}`), 'prompts.max']);
+  assert.equal(byName.get('prompts.completion')!.details.items, forgetSet.filter((i) => completionPrompt(i.question)).length);
 
   const scorer = new Scorer(model, tokenizer, { template });
   const probs = async (pairs: { prompt: string; target: string }[]) => (await scorer.score(pairs)).map((s) => Math.exp(-s.ce));
