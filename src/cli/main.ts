@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { LetheError } from '../engine/errors.ts';
+import { registerAttack } from './commands/attack.ts';
 import { registerReport } from './commands/report.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .version(pkg.version, '-v, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
+  registerAttack(program);
   registerReport(program);
   return program;
 }
