@@ -1,0 +1,45 @@
+// `lethe eval`: evaluate one model on TOFU or a MUSE-style text benchmark → results.json. The
+// work is in ../run-eval.ts, loaded when the command runs.
+import type { Command } from 'commander';
+import { flagLayer } from '../config.ts';
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a model (TOFU or MUSE-style text) and write results.json (lethe.results/1) with per-item values')
+    .option('--model <dir>', 'model folder to evaluate')
+    .option('--benchmark <name>', 'tofu (default), text (MUSE-style plain text files), muse (the same, labelled MUSE)')
+    .option('--forget-split <split>', 'TOFU: forget01, forget05 or forget10 (default)')
+    .option('--tofu-authors <n>', 'TOFU: a small case of N authors …')
+    .option('--authors <n>', 'the same as --tofu-authors')
+    .option('--forget-authors <k>', '… K of them forgotten (as lethe train and unlearn)')
+    .option('--holdout <file>', 'items no model saw, for membership inference (TOFU: .jsonl; text: one document a line)')
+    .option('--forget <file>', 'text: forget documents, one a line')
+    .option('--retain <file>', 'text: retain documents, one a line')
+    .option('--forget-qa <file>', 'text: question/answer .jsonl about the forget set (KnowMem)')
+    .option('--retain-qa <file>', 'text: question/answer .jsonl about the retain set (KnowMem)')
+    .option('--retain-model <dir>', 'the retain model: evaluated too, for forget quality and PrivLeak')
+    .option('--retain-results <file>', "the retain model's results.json, instead of --retain-model")
+    .option('--reference-model <dir>', 'a reference model for the Reference membership-inference attack')
+    .option('--max-new-tokens <n>', 'greedy tokens per answer (TOFU: 200) or VerbMem continuation (128)')
+    .option('--no-generate', 'score only: no ROUGE, VerbMem or KnowMem (written as unavailable)')
+    .option('--prefix-tokens <n>', 'text: VerbMem prompt length in tokens (32)')
+    .option('--few-shot <n>', 'text: KnowMem examples before each question (3)')
+    .option('--limit <n>', 'TOFU: at most N items per set (quick looks; not comparable with full runs)')
+    .option('--batch-size <n>', 'texts per scoring or generation batch (16)')
+    .option('--context-length <n>', "longest text in tokens (default: the model's)")
+    .option('--template <name>', 'TOFU prompt template: auto, plain, chat')
+    .option('--name <name>', 'the model name in the results (default: from its folder)')
+    .option('--role <role>', 'target, retain, unlearned or baseline (default: from the run that made the model)')
+    .option('--config <file>', 'YAML file of options; flags override it')
+    .option('-o, --out <file>', 'results file to write (required; a folder: results.json in it)')
+    .action(async (_options: unknown, cmd: Command) => {
+      const { evalCommand, EVAL_PATHS } = await import('../run-eval.ts');
+      const flags = flagLayer(cmd, EVAL_PATHS);
+      if (flags.values.authors !== undefined) {
+        flags.values.tofuAuthors ??= flags.values.authors;
+        delete flags.values.authors;
+      }
+      await evalCommand(flags, cmd.opts().config as string | undefined);
+    });
+}

@@ -1,0 +1,50 @@
+// `lethe unlearn`: make a model forget a forget set while keeping a retain set. The work is in
+// ../run-unlearn.ts, loaded when the command runs.
+import type { Command } from 'commander';
+import { LetheError } from '../../engine/errors.ts';
+import { flagLayer } from '../config.ts';
+import { addTrainingFlags } from './training-flags.ts';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `--method-option beta=0.2` (repeatable) → { beta: '0.2' } (typed against the method's defaults later). */
+export function methodOptionsFromFlags(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new LetheError(`--method-option: expected KEY=VALUE, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+export function registerUnlearn(program: Command): void {
+  const command = program
+    .command('unlearn')
+    .description('unlearn a forget set from a model (the input folder is never written); writes OUT/model, log.jsonl, config.yaml')
+    .option('--model <dir>', 'model folder to unlearn from (HF format, with its tokenizer)')
+    .option('--method <name>', 'ga, graddiff, npo, simnpo, idkdpo, rmu, wga, satimp, undial, ce-u')
+    .option('--method-option <key=value>', "override one of the method's options (repeatable), e.g. beta=0.2", collect)
+    .option('--forget <file>', 'forget set: .jsonl question/answer items, or text with one document a line')
+    .option('--tofu-forget <split>', 'forget set: TOFU forget01, forget05 or forget10 (retain set: the matching retainXX)')
+    .option('--tofu-authors <n>', 'a small TOFU case of N authors …')
+    .option('--forget-authors <k>', '… forgetting K of them and keeping the others')
+    .option('--retain <file>', 'retain set: a data file')
+    .option('--tofu-retain <split>', 'retain set: a TOFU split')
+    .option('--idk <file>', "refusals for idkdpo, one a line (default: TOFU's list)")
+    .option('--scope <scope>', 'what is updated: all, pattern:REGEX, lora[:r[,alpha]], saliency[:wagle|gradient[:keep]]')
+    .option('--sam <rho>', 'sharpness-aware minimisation with this radius')
+    .option('--adversarial <layer,eps,steps>', "adversarial unlearning: perturb block layer's output within an L2 ball of radius eps by steps ascent steps")
+    .option('--eval-every <n>', 'score forget/retain probes every N steps and keep the best step')
+    .option('--eval-items <n>', 'items in each probe (default 16)')
+    .option('--keep <which>', 'with --eval-every: save the best step (default) or the last');
+  addTrainingFlags(command).action(async (_options: unknown, cmd: Command) => {
+    const { unlearnCommand, UNLEARN_PATHS } = await import('../run-unlearn.ts');
+    const flags = flagLayer(cmd, UNLEARN_PATHS);
+    if (flags.values.methodOption !== undefined) {
+      flags.values.methodOptions = methodOptionsFromFlags(flags.values.methodOption as string[]);
+      delete flags.values.methodOption;
+    }
+    await unlearnCommand(flags, cmd.opts().config as string | undefined);
+  });
+}

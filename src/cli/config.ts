@@ -1,0 +1,164 @@
+// Options of a command come in layers, later ones winning: the resolved config of the run being
+// resumed, a YAML config file (`--config`), then the flags. One zod schema per command checks the
+// merged record; every error names where the bad value came from (`--lr: …` or
+// `run.yaml: lr: …`). Keys are the flags' names in camelCase (kebab-case is accepted in files);
+// relative paths in a file are relative to that file, on the command line to the working folder.
+//
+//   const user = parseLayers(unlearnSchema, [fileLayer('run.yaml', PATHS), flagLayer(cmd, PATHS)]);
+//   const resolved = resolveUnlearnOptions(user);   // every default, in one place
+//   await writeResolvedConfig(outDir, 'unlearn', resolved);
+
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { parseDocument, stringify } from 'yaml';
+import { z } from 'zod';
+import { LetheError } from '../engine/errors.ts';
+import { writeFileAtomic } from '../models/formats/write-file-atomic.ts';
+import { LETHE_VERSION } from './version.ts';
+
+/** One source of option values. `source` is 'flags' or the file's path. */
+export interface Layer {
+  source: string;
+  values: Record<string, unknown>;
+}
+
+export const CONFIG_FILE = 'config.yaml';
+
+const camel = (key: string) => key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function resolvePaths(values: Record<string, unknown>, pathKeys: readonly string[], base: string): Record<string, unknown> {
+  const out = { ...values };
+  for (const key of pathKeys) if (typeof out[key] === 'string' && out[key] !== '') out[key] = resolve(base, out[key] as string);
+  return out;
+}
+
+/** The values of a YAML config file: a mapping of option names; `pathKeys` are resolved against the file's folder. */
+export function fileLayer(path: string, pathKeys: readonly string[] = []): Layer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LetheError(code === 'ENOENT' ? `${path}: config file not found` : `${path}: cannot read the config file (${code})`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const at = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
+    throw new LetheError(`${path}${at}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const json: unknown = doc.toJS() ?? {};
+  if (!isRecord(json)) throw new LetheError(`${path}: expected a mapping of option names to values at the top level`);
+  const values = Object.fromEntries(Object.entries(json).map(([k, v]) => [camel(k), v]));
+  return { source: path, values: resolvePaths(values, pathKeys, dirname(resolve(path))) };
+}
+
+/** The flags given on the command line (not commander's defaults); `pathKeys` are resolved against the working folder. */
+export function flagLayer(command: Command, pathKeys: readonly string[] = []): Layer {
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(command.opts())) {
+    if (command.getOptionValueSource(key) === 'cli') values[key] = value;
+  }
+  delete values.config;
+  return { source: 'flags', values: resolvePaths(values, pathKeys, process.cwd()) };
+}
+
+/** A run's saved config.yaml as the lowest layer (for --resume), or null when there is none. */
+export function savedLayer(runDir: string): Layer | null {
+  const path = join(runDir, CONFIG_FILE);
+  if (!existsSync(path)) return null;
+  const layer = fileLayer(path);
+  delete layer.values.command;
+  delete layer.values.lethe;
+  return layer;
+}
+
+/** Merges layers (a record value, such as methodOptions, is merged key by key); remembers which layer gave each key. */
+export function mergeLayers(layers: readonly Layer[]): { values: Record<string, unknown>; sourceOf: Map<string, string> } {
+  const values: Record<string, unknown> = {};
+  const sourceOf = new Map<string, string>();
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer.values)) {
+      if (value === undefined) continue;
+      values[key] = isRecord(value) && isRecord(values[key]) ? { ...values[key], ...value } : value;
+      sourceOf.set(key, layer.source);
+    }
+  }
+  return { values, sourceOf };
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (isRecord(value)) return 'a mapping';
+  return String(value);
+}
+
+const lookup = (values: Record<string, unknown>, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((v, k) => (isRecord(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[k] : undefined), values);
+
+/** Validates the merged layers with `schema`; the error names the flag or the file and field of the first problem. */
+export function parseLayers<S extends z.ZodType>(schema: S, layers: readonly Layer[]): z.infer<S> {
+  const { values, sourceOf } = mergeLayers(layers);
+  const result = schema.safeParse(values, { reportInput: true });
+  if (result.success) return result.data;
+  // An unknown key first: a misspelt name also shows up as that option missing.
+  const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0];
+  const [head, ...rest] = issue.path.map(String);
+  const fromFile = layers.find((l) => l.source !== 'flags')?.source;
+  let where: string;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0];
+    const source = sourceOf.get(key) ?? fromFile ?? 'flags';
+    throw new LetheError(source === 'flags' ? `unknown option --${kebab(key)}` : `${source}: unknown field "${key}"${issue.path.length ? ` in ${issue.path.join('.')}` : ''}`);
+  }
+  if (head === undefined) where = '';
+  else {
+    const source = sourceOf.get(head);
+    // A missing value is named by its flag (it may also go in a config file under the same name).
+    if (source === 'flags' || source === undefined) where = `--${kebab(head)}${rest.length ? ` ${rest.join('.')}` : ''}`;
+    else where = `${source}: ${[head, ...rest].join('.')}`;
+  }
+  const value = 'input' in issue ? issue.input : lookup(values, issue.path);
+  let message = issue.message;
+  const expected: Record<string, string> = { number: 'a number', int: 'an integer', boolean: 'true or false', string: 'a string', object: 'a mapping', array: 'a list' };
+  if (issue.code === 'invalid_type') message = value === undefined ? 'missing (required)' : `expected ${expected[issue.expected] ?? issue.expected}, got ${describe(value)}`;
+  else if (issue.code === 'invalid_value') message = `expected one of ${issue.values.map(String).join(', ')}, got ${describe(value)}`;
+  else if ((issue.code === 'invalid_union' || issue.code === 'too_small' || issue.code === 'too_big') && value !== undefined) message = `${issue.message}, got ${describe(value)}`;
+  throw new LetheError(where ? `${where}: ${message}` : message);
+}
+
+/** Writes the fully resolved options to `runDir/config.yaml` (atomically), with the command and version. */
+export async function writeResolvedConfig(runDir: string, command: string, resolved: object): Promise<string> {
+  await mkdir(runDir, { recursive: true });
+  const path = join(runDir, CONFIG_FILE);
+  const body = JSON.parse(JSON.stringify(resolved)) as Record<string, unknown>; // drops undefined
+  await writeFileAtomic(path, `# lethe ${command}: the options of this run, every default applied\n` + stringify({ command, lethe: LETHE_VERSION, ...body }));
+  return path;
+}
+
+/** The first key whose value differs between two resolved configs (for --resume), or null. */
+export function firstDifference(saved: Record<string, unknown>, now: Record<string, unknown>, ignore: readonly string[] = []): string | null {
+  const keys = new Set([...Object.keys(saved), ...Object.keys(now)]);
+  for (const key of keys) {
+    if (ignore.includes(key)) continue;
+    if (JSON.stringify(saved[key]) !== JSON.stringify(now[key])) return key;
+  }
+  return null;
+}
+
+// Field types for command schemas. Flags arrive as strings; a numeric string is read as a number.
+const fromString = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+export const number = () => z.preprocess(fromString, z.number());
+export const positive = () => z.preprocess(fromString, z.number().positive('expected a number > 0'));
+export const nonNegative = () => z.preprocess(fromString, z.number().nonnegative('expected a number ≥ 0'));
+export const int = () => z.preprocess(fromString, z.number().int('expected an integer'));
+export const positiveInt = () => z.preprocess(fromString, z.number().int('expected an integer').positive('expected an integer ≥ 1'));
+export const nonNegativeInt = () => z.preprocess(fromString, z.number().int('expected an integer').nonnegative('expected an integer ≥ 0'));
+export const path = () => z.string().min(1, 'expected a path');
+export const flag = () => z.boolean();

@@ -1,0 +1,72 @@
+// Where the commands' data comes from: JSON Lines question/answer files, plain text files (one
+// document a line), the shipped TOFU splits and TOFU author subsets; and which prompt template
+// turns a question into a prompt.
+
+import { existsSync, realpathSync } from 'node:fs';
+import { join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { LetheError } from '../engine/errors.ts';
+import { readQaJsonl, readTextSet, type QaItem } from '../data/qa-dataset.ts';
+import { chatTemplate, plainTemplate, templatePairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
+import { loadTofuSplit, selectTofuAuthors } from '../data/tofu.ts';
+import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
+
+export type TemplateName = 'auto' | 'plain' | 'chat';
+
+/** 'auto': the tokenizer's chat template when it has one, else the plain "Question: …\nAnswer: " template. */
+export function pickTemplate(name: TemplateName, tokenizer: Tokenizer): PromptTemplate {
+  if (name === 'chat' || (name === 'auto' && tokenizer.chatTemplate !== undefined)) return chatTemplate(tokenizer);
+  return plainTemplate();
+}
+
+const isJsonl = (file: string) => /\.jsonl?$/i.test(file);
+
+/** A data file: `.jsonl` holds question/answer items, anything else is plain text with one document a line. */
+export function readItems(file: string): { qa: QaItem[] } | { texts: string[] } {
+  if (!existsSync(file)) throw new LetheError(`${file}: file not found`);
+  return isJsonl(file) ? { qa: readQaJsonl(file) } : { texts: readTextSet(file) };
+}
+
+/** Training pairs from a data file: QA items through the template, texts as whole targets (empty prompt). */
+export function pairsFromFile(file: string, template: PromptTemplate): PromptPair[] {
+  const items = readItems(file);
+  return 'qa' in items ? templatePairs(template, items.qa) : items.texts.map((text) => ({ prompt: '', target: text }));
+}
+
+/** The retain split that goes with a forget split: forget05 → retain95, forget10_perturbed → retain90. */
+export function retainSplitFor(forgetSplit: string): string {
+  const m = /^forget(\d\d)(_perturbed)?$/.exec(forgetSplit);
+  if (!m) throw new LetheError(`"${forgetSplit}" is not a TOFU forget split (forget01, forget05, forget10)`);
+  return `retain${String(100 - Number(m[1])).padStart(2, '0')}`;
+}
+
+/** The TOFU author subset as question/answer items. */
+export function tofuSubset(authors: number, forgetAuthors: number) {
+  return selectTofuAuthors({ authors, forget: forgetAuthors });
+}
+
+export const tofuItems = (split: string): QaItem[] => loadTofuSplit(split);
+
+/** True when `inner` is `outer` or lies inside it (after following symbolic links of what exists). */
+export function isInside(inner: string, outer: string): boolean {
+  const real = (p: string) => {
+    const abs = resolve(p);
+    if (existsSync(abs)) return realpathSync(abs);
+    // Resolve the deepest existing ancestor, keep the rest.
+    let at = abs;
+    const tail: string[] = [];
+    while (!existsSync(at)) {
+      tail.unshift(at.slice(at.lastIndexOf(sep) + 1));
+      const up = resolve(at, '..');
+      if (up === at) break;
+      at = up;
+    }
+    return join(existsSync(at) ? realpathSync(at) : at, ...tail);
+  };
+  const rel = relative(real(outer), real(inner));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Refuses an output folder that would write into the input model's folder (or whose model/ would replace it). */
+export function checkOutsideModel(out: string, modelDir: string, flag = '--out'): void {
+  if (isInside(out, modelDir) || isInside(modelDir, join(out, 'model'))) throw new LetheError(`${flag} ${out}: is inside the input model folder ${modelDir}; lethe never writes its input (choose another folder)`);
+}

@@ -1,0 +1,99 @@
+// The TOFU evaluation as `lethe eval --benchmark tofu` runs it: which items (a forget split of
+// the full benchmark, or a small author subset), one scoring pass and greedy generations
+// through evaluateTofu, and what a retain model contributes (its forget-set truth ratios for
+// forget quality, its Min-K% AUC for PrivLeak).
+
+import { LetheError } from '../engine/errors.ts';
+import { readQaJsonl, type QaItem } from '../data/qa-dataset.ts';
+import type { PromptTemplate } from '../data/templates.ts';
+import { loadTofuSplit, selectTofuAuthors, TOFU_FIRST_FORGET_AUTHOR, TOFU_ROWS_PER_AUTHOR } from '../data/tofu.ts';
+import { evaluateTofu, type TofuSets } from '../eval/tofu-benchmark.ts';
+import type { Scorer } from '../eval/score.ts';
+import { Generator } from '../models/generate.ts';
+import type { Model } from '../models/model.ts';
+import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
+import { CountingScorer, countingGenerate, type EvalMeter } from './eval-meter.ts';
+import type { MetricFamilies } from './results-file.ts';
+
+export interface TofuSelection {
+  forgetSplit: string;
+  tofuAuthors?: number;
+  forgetAuthors?: number;
+  /** A JSON Lines file of items no model saw (membership inference). */
+  holdout?: string;
+  /** At most this many items per set. */
+  limit?: number;
+}
+
+/**
+ * The sets of a TOFU evaluation. The full benchmark: forgetXX_perturbed, retain_perturbed, real
+ * authors and world facts, and a holdout only when given. A subset of N authors forgetting K:
+ * its forget and retain authors, and as holdout the next K authors of forget10 (seen by neither
+ * model), so membership inference runs on small cases too.
+ */
+export function tofuSets(sel: TofuSelection): { sets: TofuSets; info: Record<string, unknown> } {
+  let sets: TofuSets;
+  const info: Record<string, unknown> = {};
+  if (sel.tofuAuthors !== undefined) {
+    const k = sel.forgetAuthors!;
+    const subset = selectTofuAuthors({ authors: sel.tofuAuthors, forget: k });
+    const forget10 = loadTofuSplit('forget10_perturbed');
+    const holdoutAuthors = Math.min(k, 20 - k);
+    sets = {
+      forget: subset.forgetSet,
+      retain: subset.retainSet.filter((i) => i.perturbedAnswers?.length),
+      realAuthors: loadTofuSplit('real_authors_perturbed'),
+      worldFacts: loadTofuSplit('world_facts_perturbed'),
+      holdout: forget10.slice(k * TOFU_ROWS_PER_AUTHOR, (k + holdoutAuthors) * TOFU_ROWS_PER_AUTHOR),
+    };
+    Object.assign(info, { tofuAuthors: sel.tofuAuthors, forgetAuthors: k, holdoutAuthors: Array.from({ length: holdoutAuthors }, (_, i) => TOFU_FIRST_FORGET_AUTHOR + k + i) });
+  } else {
+    sets = {
+      forget: loadTofuSplit(`${sel.forgetSplit}_perturbed`),
+      retain: loadTofuSplit('retain_perturbed'),
+      realAuthors: loadTofuSplit('real_authors_perturbed'),
+      worldFacts: loadTofuSplit('world_facts_perturbed'),
+    };
+  }
+  if (sel.holdout !== undefined) {
+    sets.holdout = readQaJsonl(sel.holdout);
+    info.holdout = sel.holdout;
+  }
+  if (sel.limit !== undefined) {
+    const cut = (items: QaItem[] | undefined) => items?.slice(0, sel.limit);
+    sets = { forget: cut(sets.forget)!, retain: cut(sets.retain)!, realAuthors: cut(sets.realAuthors), worldFacts: cut(sets.worldFacts), holdout: cut(sets.holdout) };
+    info.limit = sel.limit;
+  }
+  if (sets.retain.length === 0) throw new LetheError('TOFU evaluation: no retain items with perturbed answers');
+  info.items = { forget: sets.forget.length, retain: sets.retain.length, realAuthors: sets.realAuthors?.length ?? 0, worldFacts: sets.worldFacts?.length ?? 0, holdout: sets.holdout?.length ?? 0 };
+  return { sets, info };
+}
+
+export interface TofuRunOptions {
+  template: PromptTemplate;
+  meter: EvalMeter;
+  batchSize: number;
+  contextLength?: number;
+  /** Greedy answers for ROUGE; null skips generation (ROUGE and utility then unavailable). */
+  maxNewTokens: number | null;
+  retainTruthRatios?: number[] | null;
+  referenceScorer?: Scorer;
+}
+
+/** evaluateTofu on one model, counting what it costs. */
+export async function tofuMetrics(model: Model, tokenizer: Tokenizer, sets: TofuSets, opts: TofuRunOptions): Promise<MetricFamilies> {
+  const scorer = new CountingScorer(model, tokenizer, { template: opts.template, batchSize: opts.batchSize, contextLength: opts.contextLength }, opts.meter);
+  const generator = opts.maxNewTokens === null ? null : new Generator(model, tokenizer, { batchSize: opts.batchSize, promptSpecialTokens: opts.template.promptSpecialTokens, maxLength: opts.contextLength });
+  try {
+    const gen = generator ? countingGenerate(generator, opts.template, opts.meter) : null;
+    return await evaluateTofu(scorer, sets, {
+      template: opts.template,
+      generate: gen ? (prompts) => gen(prompts, { maxNewTokens: opts.maxNewTokens! }) : undefined,
+      retainTruthRatios: opts.retainTruthRatios ?? null,
+      referenceScorer: opts.referenceScorer,
+    });
+  } finally {
+    await scorer.dispose();
+    await generator?.dispose();
+  }
+}

@@ -1,0 +1,81 @@
+// Progress of a training run, fed by the loop's `onProgress`: a cli-progress bar (steps, loss,
+// tokens/s, ETA) on a terminal; plain lines, about twenty per run plus every evaluation, when the
+// output is a file or a pipe or `CI` is set, so logs hold no control characters.
+
+import cliProgress from 'cli-progress';
+import type { Progress } from '../unlearn/loop.ts';
+
+export interface ProgressDisplay {
+  update(p: Progress): void;
+  /** Ends the bar (the last state stays visible). */
+  stop(): void;
+}
+
+export interface ProgressOptions {
+  /** Default process.stdout. */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Plain lines instead of a bar; default: the stream is not a terminal or CI is set. */
+  plain?: boolean;
+}
+
+/** h:mm:ss, or m:ss under an hour. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const [h, m, r] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${two(m)}:${two(r)}` : `${m}:${two(r)}`;
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : x.toFixed(4)) : String(x));
+
+/** One line describing a progress event (the plain display's line, the bar's payload). */
+export function progressLine(label: string, p: Progress): string {
+  const losses = Object.entries(p.values)
+    .filter(([k]) => k !== 'loss' && k !== 'gradNorm' && k.endsWith('Loss'))
+    .map(([k, v]) => ` ${k} ${fmt(v)}`)
+    .join('');
+  const evaluation = p.eval ? ` | eval ${Object.entries(p.eval.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(' ')}` : '';
+  return `${label} step ${p.step}/${p.steps} loss ${fmt(p.loss)}${losses} lr ${p.lr.toExponential(2)} ${Math.round(p.tokensPerSecond)} tok/s eta ${formatDuration(p.etaSeconds)}${evaluation}`;
+}
+
+export function progressDisplay(label: string, options: ProgressOptions = {}): ProgressDisplay {
+  const stream = options.stream ?? process.stdout;
+  const plain = options.plain ?? (!stream.isTTY || Boolean(process.env.CI));
+  if (plain) {
+    return {
+      update(p) {
+        const every = Math.max(1, Math.ceil(p.steps / 20));
+        if (p.step % every === 0 || p.step === p.steps || p.eval) stream.write(progressLine(label, p) + '\n');
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar({
+    stream,
+    format: `${label} {bar} {value}/{total} | loss {loss} | {tps} tok/s | ETA {eta}`,
+    hideCursor: true,
+    barsize: 24,
+    fps: 5,
+  }, cliProgress.Presets.shades_classic);
+  let started = false;
+  return {
+    update(p) {
+      const payload = { loss: fmt(p.loss), tps: Math.round(p.tokensPerSecond), eta: formatDuration(p.etaSeconds) };
+      if (!started) {
+        bar.start(p.steps, p.step, payload);
+        started = true;
+      } else bar.update(p.step, payload);
+      // An evaluation is worth keeping on screen: print it above the bar.
+      if (p.eval) {
+        bar.stop();
+        stream.write(progressLine(label, p) + '\n');
+        started = false;
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+      started = false;
+    },
+  };
+}
