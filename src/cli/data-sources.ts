@@ -68,5 +68,6 @@ export function isInside(inner: string, outer: string): boolean {
 
 /** Refuses an output folder that would write into the input model's folder (or whose model/ would replace it). */
 export function checkOutsideModel(out: string, modelDir: string, flag = '--out'): void {
-  if (isInside(out, modelDir) || isInside(modelDir, join(out, 'model'))) throw new LetheError(`${flag} ${out}: is inside the input model folder ${modelDir}; lethe never writes its input (choose another folder)`);
+  if (isInside(out, modelDir)) throw new LetheError(`${flag} ${out}: is inside the input model folder ${modelDir}; lethe never writes its input (choose another folder)`);
+  if (isInside(modelDir, join(out, 'model'))) throw new LetheError(`${flag} ${out}: its model/ folder would replace the input model ${modelDir}; lethe never writes its input (choose another folder)`);
 }

@@ -1,19 +1,24 @@
 // The `lethe` command line: thin commands that parse flags, validate them and call the same
 // library functions that src/index.ts exports. Errors print one clear line and exit non-zero.
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { LetheError } from '../engine/errors.ts';
 import { registerAttack } from './commands/attack.ts';
+import { registerEval } from './commands/eval.ts';
 import { registerReport } from './commands/report.ts';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+import { registerTrain } from './commands/train.ts';
+import { registerUnlearn } from './commands/unlearn.ts';
+import { LETHE_VERSION } from './version.ts';
 
 export function buildProgram(): Command {
   const program = new Command('lethe')
     .description('Make a language model forget what it should not know, and measure how well it forgot.')
-    .version(pkg.version, '-v, --version', 'print the version')
-    .showHelpAfterError()
+    .version(LETHE_VERSION, '-v, --version', 'print the version')
+    // A bad flag is one line on stderr, like every other input error.
+    .configureOutput({ outputError: (message, write) => write(`lethe: ${message.replace(/^error: /, '').trim()}\n`) })
     .exitOverride();
+  registerTrain(program);
+  registerUnlearn(program);
+  registerEval(program);
   registerAttack(program);
   registerReport(program);
   return program;

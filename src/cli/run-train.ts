@@ -128,9 +128,9 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   const early = mergeLayers([...(file ? [file] : []), flags]).values;
   const user = parseLayers(trainSchema, [...baseLayers(early.out as string | undefined, early.resume === true, file), flags]);
   const resolved = resolveTrainOptions(user);
-  if (resolved.model) checkOutsideModel(resolved.out, resolved.model);
   const twoModels = resolved.tofuAuthors !== undefined || resolved.forgetSplit !== undefined;
   const runDirs = twoModels ? [join(resolved.out, 'target'), join(resolved.out, 'retain')] : [resolved.out];
+  if (resolved.model) for (const d of [resolved.out, ...runDirs]) checkOutsideModel(d, resolved.model);
   await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs });
 
   // Tokenizer and template: the model folder's, or (preset) plain and a tokenizer trained on the text.

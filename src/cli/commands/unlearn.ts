@@ -2,6 +2,7 @@
 // ../run-unlearn.ts, loaded when the command runs.
 import type { Command } from 'commander';
 import { LetheError } from '../../engine/errors.ts';
+import { METHODS } from '../../unlearn/methods/index.ts';
 import { flagLayer } from '../config.ts';
 import { addTrainingFlags } from './training-flags.ts';
 
@@ -23,7 +24,7 @@ export function registerUnlearn(program: Command): void {
     .command('unlearn')
     .description('unlearn a forget set from a model (the input folder is never written); writes OUT/model, log.jsonl, config.yaml')
     .option('--model <dir>', 'model folder to unlearn from (HF format, with its tokenizer)')
-    .option('--method <name>', 'ga, graddiff, npo, simnpo, idkdpo, rmu, wga, satimp, undial, ce-u')
+    .option('--method <name>', `the unlearning method: ${Object.keys(METHODS).join(', ')}`)
     .option('--method-option <key=value>', "override one of the method's options (repeatable), e.g. beta=0.2", collect)
     .option('--forget <file>', 'forget set: .jsonl question/answer items, or text with one document a line')
     .option('--tofu-forget <split>', 'forget set: TOFU forget01, forget05 or forget10 (retain set: the matching retainXX)')
@@ -38,6 +39,13 @@ export function registerUnlearn(program: Command): void {
     .option('--eval-every <n>', 'score forget/retain probes every N steps and keep the best step')
     .option('--eval-items <n>', 'items in each probe (default 16)')
     .option('--keep <which>', 'with --eval-every: save the best step (default) or the last');
+  command.addHelpText('after', () => {
+    const rows = Object.values(METHODS).map((m) => {
+      const defaults = Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`).join(' ');
+      return `  ${m.name.padEnd(9)} ${m.summary}\n  ${''.padEnd(9)} defaults: ${defaults}`;
+    });
+    return `\nMethods (--method-option KEY=VALUE overrides a default):\n${rows.join('\n')}\n`;
+  });
   addTrainingFlags(command).action(async (_options: unknown, cmd: Command) => {
     const { unlearnCommand, UNLEARN_PATHS } = await import('../run-unlearn.ts');
     const flags = flagLayer(cmd, UNLEARN_PATHS);
