@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { LetheError } from '../engine/errors.ts';
 import { registerAttack } from './commands/attack.ts';
 import { registerEval } from './commands/eval.ts';
+import { registerGenerate } from './commands/generate.ts';
 import { registerReport } from './commands/report.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerUnlearn } from './commands/unlearn.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerUnlearn(program);
   registerEval(program);
   registerAttack(program);
+  registerGenerate(program);
   registerReport(program);
   return program;
 }

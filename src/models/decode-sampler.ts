@@ -1,5 +1,5 @@
 // Picking the next token from one row of logits [V] on the host: O(V) per row and step (a heap of
-// the few largest values for top-k and top-p, no full sort in the common case). Hugging Face's
+// the few largest values for top-k and top-p; a sort only when the nucleus is wide). Hugging Face's
 // order: temperature, then top-k (TopKLogitsWarper), then top-p (TopPLogitsWarper), then a draw
 // from the softmax of what is left.
 //
@@ -70,17 +70,28 @@ export function argmax(values: Float32Array): number {
 
 /** Zeroes the tokens outside the top-p nucleus of the unnormalised `p` (sum `total`); returns the new sum. */
 function nucleus(p: Float64Array, total: number, kept: number, topP: number): number {
-  const cut = (m: number): number | null => {
-    const top = largest(p, m);
-    let mass = 0;
-    for (const i of top) {
-      mass += p[i];
-      // Kept mass ≥ p ⇔ the dropped (least likely) mass ≤ 1 − p, HF's rule.
-      if (mass >= topP * total) return p[i];
+  // Kept mass ≥ p ⇔ the dropped (least likely) mass ≤ 1 − p, HF's rule: walk down from the top.
+  const target = topP * total;
+  let threshold: number | null = null;
+  let mass = 0;
+  for (const i of largest(p, Math.min(NUCLEUS_GUESS, kept))) {
+    mass += p[i];
+    if (mass >= target) {
+      threshold = p[i];
+      break;
     }
-    return null;
-  };
-  const threshold = cut(Math.min(NUCLEUS_GUESS, kept)) ?? cut(kept) ?? 0;
+  }
+  if (threshold === null) {
+    // A wide nucleus: all values, sorted natively (ascending), walked from the top.
+    const sorted = p.slice().sort();
+    mass = 0;
+    threshold = 0;
+    for (let j = sorted.length - 1; j >= 0 && sorted[j] > 0; j--) {
+      mass += sorted[j];
+      threshold = sorted[j];
+      if (mass >= target) break;
+    }
+  }
   let sum = 0;
   for (let i = 0; i < p.length; i++) {
     if (p[i] < threshold) p[i] = 0;
