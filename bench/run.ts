@@ -5,11 +5,12 @@
 import { Command } from 'commander';
 import { LetheError } from '../src/engine/errors.ts';
 import { benchEngine } from './engine.ts';
+import { benchModel } from './model.ts';
 import { benchUnlearn } from './unlearn.ts';
 import { formatTable, type SuiteResult } from './util.ts';
 
 type Suite = (opts: { steps: number; warmup: number; log: (s: string) => void }) => Promise<SuiteResult>;
-const SUITES: Record<string, Suite> = { engine: benchEngine, unlearn: benchUnlearn };
+const SUITES: Record<string, Suite> = { engine: benchEngine, model: benchModel, unlearn: benchUnlearn };
 
 const program = new Command('bench')
   .argument('[suites...]', `suites to run: ${Object.keys(SUITES).join(', ')} (default all)`)
