@@ -2,10 +2,10 @@
 // schema's `attacks` record, and LetheErrors (exit code 2) for bad input.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { z } from 'zod';
 import { attackCommand, type AttackCommandOptions } from '../../src/cli/commands/attack.ts';
 import { LetheError } from '../../src/engine/errors.ts';
@@ -16,6 +16,7 @@ import { attackResultSchema } from '../../src/report/schema.ts';
 import { tofuTokenizer } from '../models/tokenizer/trained.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lethe-attack-cmd-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const tokenizer = tofuTokenizer();
 const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, maxPositions: 512 });
 

@@ -3,10 +3,10 @@
 // of the forget Prob back, on the whole forget set and on the 18 items it did not relearn.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { Probe } from '../../src/attacks/probe.ts';
 import { relearnAttack, relearnLr } from '../../src/attacks/relearn.ts';
 import { chooseIndices, type AttackContext } from '../../src/attacks/attack-context.ts';
@@ -23,6 +23,8 @@ const subset = selectTofuAuthors({ authors: 3, forget: 1 });
 const forget = subset.forgetSet.map((i) => template.pair(i.question, i.answer));
 const retain = subset.retainSet.map((i) => template.pair(i.question, i.answer));
 const dir = mkdtempSync(join(tmpdir(), 'lethe-relearn-test-'));
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 let ctx: AttackContext;
 let unlearned: Model;
