@@ -64,6 +64,18 @@ test('train: a preset on three TOFU authors makes a target and a retain model th
   assert.match(readFileSync(join(run, 'config.yaml'), 'utf8'), /^maxPositions: 256$/m);
 });
 
+test('train --model fine-tunes a model folder on a text file: its tokenizer files come along, the input stays as it was', async () => {
+  const input = join(run, 'target', 'model');
+  const before = hashTree(input);
+  writeFileSync(join(dir, 'docs.txt'), selectTofuAuthors({ authors: 2, forget: 1 }).retainSet.slice(0, 4).map((i) => i.answer).join('\n') + '\n');
+  const stdout = ok(lethe('train', '--model', input, '--data', 'docs.txt', '--epochs', '1', '--batch-size', '2', '--accumulation', '1', '--out', 'finetuned'));
+  assert.match(stdout, /lethe train: train: 2 steps in .* completed → .*finetuned\/model/);
+  const tuned = hashTree(join(dir, 'finetuned', 'model'));
+  assert.equal(tuned['tokenizer.json'], before['tokenizer.json']);
+  assert.notEqual(tuned['model.safetensors'], before['model.safetensors']);
+  assert.deepEqual(hashTree(input), before);
+});
+
 test('unlearn (options from a YAML file and flags) writes a model, a log and its config; the input folder is untouched; --resume of the finished run changes nothing', async () => {
   const input = join(run, 'target', 'model');
   const before = hashTree(input);
