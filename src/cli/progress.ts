@@ -53,7 +53,7 @@ export function progressDisplay(label: string, options: ProgressOptions = {}): P
   }
   const bar = new cliProgress.SingleBar({
     stream,
-    format: `${label} {bar} {value}/{total} | loss {loss} | {tps} tok/s | ETA {eta}`,
+    format: `${label} {bar} {value}/{total} | loss {loss} | {tps} tok/s | ETA {remaining}`,
     hideCursor: true,
     barsize: 24,
     fps: 5,
@@ -61,7 +61,7 @@ export function progressDisplay(label: string, options: ProgressOptions = {}): P
   let started = false;
   return {
     update(p) {
-      const payload = { loss: fmt(p.loss), tps: Math.round(p.tokensPerSecond), eta: formatDuration(p.etaSeconds) };
+      const payload = { loss: fmt(p.loss), tps: Math.round(p.tokensPerSecond), remaining: formatDuration(p.etaSeconds) }; // not {eta}: cli-progress fills that itself
       if (!started) {
         bar.start(p.steps, p.step, payload);
         started = true;

@@ -41,7 +41,7 @@ test('CI set means plain lines even on a terminal; a terminal otherwise gets a r
     d2.update(event(1, 2));
     d2.update(event(2, 2));
     d2.stop();
-    assert.match(tty.chunks.join(''), /train .*2\/2 \| loss/);
+    assert.match(tty.chunks.join(''), /train .*2\/2 \| loss 2\.4800 \| 1234 tok\/s \| ETA 1:15/);
   } finally {
     if (saved === undefined) delete process.env.CI;
     else process.env.CI = saved;
