@@ -72,6 +72,8 @@ export class Scorer {
         batchSize: this.options.batchSize ?? 16,
         contextLength: ctx,
         order: 'length',
+        // Every batch full (empty fill rows), so one compiled program per length bucket serves all calls.
+        fillLastBatch: true,
         promptSpecialTokens: this.options.template.promptSpecialTokens,
         appendEos: this.options.template.appendEos,
       });
@@ -83,8 +85,9 @@ export class Scorer {
           input_ids: { dtype: 'int64', shape, data: b.inputIds },
           labels: { dtype: 'int64', shape, data: b.labels },
         });
-        this.passes += b.batchSize;
         for (let r = 0; r < b.batchSize; r++) {
+          if (b.indices[r] < 0) continue; // a fill row
+          this.passes++;
           const item = todo[b.indices[r]];
           this.cache.set(keyOf(item), extract(out, b.targetMask, b.labels, r, b.seqLength, item));
         }

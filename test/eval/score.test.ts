@@ -69,3 +69,13 @@ test('each text is run through the model once, however often it is asked for', a
   assert.equal(scorer.passes, 4);
   await scorer.dispose();
 });
+
+test('calls of any size reuse one compiled program per length bucket (the last batch is filled)', async () => {
+  const scorer = new Scorer(model, tokenizer, { template, batchSize: 2 });
+  await scorer.score(pairs); // 3 texts: a full batch and a filled one
+  await scorer.score([template.pair('Another?', 'Yes.')]);
+  const programs = (scorer as unknown as { program: { compiledBuckets: number } }).program;
+  assert.equal(programs.compiledBuckets, 1);
+  assert.equal(scorer.passes, 4);
+  await scorer.dispose();
+});
