@@ -2,17 +2,20 @@
 // fixed shapes, so one decode program per (B, L) bucket serves every token. Letters: B batch,
 // T prompt slots, L cache slots, G key/value heads, D head size, V vocabulary. A cache is
 // [B, G, L, D], the layout attention reads (a [B, L, G, D] cache cost a transpose of every cache
-// per step: 20% of a GPT-2 decode step).
+// per step: 20% of a GPT-2 decode step's kernel time).
 //
 //   prefill (per T, L):  prompts [B, T] left-padded, with attention mask and positions
 //                        → logits of the last slot [B, V], caches [B, G, L, D] (slots ≥ T zero)
 //   decode  (per B, L):  one token per row at slot p, its position, the slots' mask [B, L],
-//                        the caches → logits [B, V], the caches with slot p written
+//                        the caches → logits [B, V], and (by `CacheWrite`) either
+//     'host':     the token's keys and values [B, G, 1, D], attended beside the cache; the
+//                 caller copies them into slot p of its one buffer set (the default)
+//     'scatter':  the caches with slot p written (in and out: the caller keeps two buffer sets
+//                 and swaps them each step)
 //
 // Slot p is the same for every row (prompts are left-padded to T slots), while each row's position
 // is p minus its padding. The mask (fed by the host) says which slots a row may attend to: its
-// real prompt slots and the slots written since, so it also hides every slot after p. The caches
-// are program inputs and outputs; the caller keeps two sets of buffers and swaps them.
+// real prompt slots and the slots written since, so it also hides every slot after p.
 
 import { Graph, type Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
@@ -26,17 +29,22 @@ export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_
 export const presentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
 
 /**
- * How the decode step writes slot p: `where` selects between the new k/v (broadcast over L) and
- * the cache, one pass; `scatter` is ONNX ScatterND (add) onto a slot that is still zero.
+ * How a decode step stores its keys and values at slot p. `host` leaves the cache an input only:
+ * the step attends over the cache and its own keys side by side and returns them; the host
+ * copies B·G·D values per layer into slot p. `scatter` writes in the graph (ONNX ScatterND, add,
+ * onto a slot that is still zero); ORT cannot update a graph input in place, so the output is a
+ * copy of the whole cache every step. A select, cache·(1 − onehot(p)) + onehot(p)·k as one Where,
+ * was slower still. GPT-2 124M on 2 cores, ms per decode step (host / scatter / where):
+ * B = 1, L = 256: 23.9 / 33.8 / 37.2; B = 8, L = 256: 52.6 / 118 / 134; B = 8, L = 512: 56.6 / 163.
  */
-export type CacheWrite = 'where' | 'scatter';
+export type CacheWrite = 'host' | 'scatter';
 
 export class DecodePrograms {
   /** The decode step; compiled once per (B, L) bucket. */
   readonly decode: Program;
   private readonly prefills = new Map<string, Program>();
 
-  constructor(readonly model: Model, readonly cacheWrite: CacheWrite = 'where') {
+  constructor(readonly model: Model, readonly cacheWrite: CacheWrite = 'host') {
     this.decode = this.buildDecode();
   }
 
@@ -85,30 +93,25 @@ export class DecodePrograms {
     const ids = g.input('input_ids', 'int64', ['B', 1]);
     const positions = g.input('position_ids', 'int64', ['B', 1]);
     const mask = g.input('attention_mask', 'bool', ['B', 'L']);
-    const slot = g.input('cache_position', 'int64', []);
     const cacheShape = ['B', config.numKvHeads, 'L', config.headDim];
     const layers = Array.from({ length: config.numLayers }, (_, i) => ({
       k: g.input(pastName(i, 'key'), 'float32', cacheShape),
       v: g.input(pastName(i, 'value'), 'float32', cacheShape),
     }));
     const bias = o.reshape(o.where(mask, g.scalar(0), g.scalar(MASKED)), ['B', 1, 'L']); // [B, 1, L]
-    const write = this.cacheWrite === 'where' ? whereWrite(g, slot) : scatterWrite(g, slot, config.numKvHeads);
+    // The slot written, for the in-graph writes.
+    const slot = this.cacheWrite === 'host' ? null : g.input('cache_position', 'int64', []);
+    const write = slot === null ? undefined : scatterWrite(g, slot, config.numKvHeads);
     const cache: KvCache = { layers, bias, write };
     const out = this.model.forward(g, ids, { positionIds: positions, cache });
     const outputs: Record<string, Tensor> = { logits: o.reshape(out.logits, ['B', config.vocabSize]) }; // [B, V]
     out.kv.forEach(({ k, v }, i) => {
-      outputs[presentName(i, 'key')] = k; // [B, G, L, D]
+      outputs[presentName(i, 'key')] = k; // [B, G, L, D], or [B, G, 1, D] with 'host'
       outputs[presentName(i, 'value')] = v;
     });
-    const inputs = [ids, positions, mask, slot, ...layers.flatMap((l) => [l.k, l.v]), ...out.params.values()];
+    const inputs = [ids, positions, mask, ...(slot ? [slot] : []), ...layers.flatMap((l) => [l.k, l.v]), ...out.params.values()];
     return compile(inputs, outputs);
   }
-}
-
-/** cache[:, :, s] = s == p ? fresh : cache[:, :, s]; fresh [B, G, 1, D] broadcasts over the L slots. */
-function whereWrite(g: Graph, slot: Tensor): KvCache['write'] {
-  const isSlot = o.reshape(o.equal(o.range(g, 'L'), slot), [1, 1, 'L', 1]);
-  return (cache, fresh) => o.where(isSlot, fresh, cache);
 }
 
 /** cache[b, h, p] += fresh[b, h, 0] (ScatterND, reduction add): exact because slot p is still zero. */

@@ -1,9 +1,9 @@
 // What every architecture's forward pass takes and gives, and the projection helper they share
 // (a linear layer by module name, with its LoRA adapter when the model has one).
 //
-// Decoding with a static KV cache (models/generate.ts) passes `cache`: each layer writes its keys
-// and values into its cache and attends over all L slots under the cache's bias; `kv` then
-// returns the updated caches.
+// Decoding with a static KV cache (models/generate.ts) passes `cache`: each layer attends over
+// its cache's L slots (under the cache's bias) and this call's keys, written into the cache or
+// attended beside it; `kv` then returns the updated caches or the new keys and values.
 
 import { ShapeError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
@@ -31,7 +31,7 @@ export interface ForwardOptions {
   dropoutSeed?: Tensor | null;
   /** Added to the residual stream after block `layer` ([B, T, C]): adversarial unlearning's attack on hidden states. */
   perturb?: { layer: number; delta: Tensor };
-  /** A static KV cache to write this call's keys and values into and attend over (decoding); `kv` then returns the updated caches. */
+  /** A static KV cache to attend over (decoding); see KvCache. */
   cache?: KvCache;
 }
 
@@ -39,8 +39,11 @@ export interface ForwardOptions {
 export interface KvCache {
   /** Per layer, keys (after RoPE) and values before this call, [B, G, L, D]. */
   layers: { k: Tensor; v: Tensor }[];
-  /** Writes a layer's new keys or values [B, G, T, D] into its cache [B, G, L, D]. */
-  write(cache: Tensor, fresh: Tensor): Tensor;
+  /**
+   * Writes a layer's new keys or values [B, G, T, D] into its cache [B, G, L, D]; `kv` is then the
+   * updated caches. Without it the new keys and values are attended beside the cache and `kv` is them.
+   */
+  write?: (cache: Tensor, fresh: Tensor) => Tensor;
   /** Additive bias of the T queries over the L slots, [B, T, L]; replaces the causal/padding bias. */
   bias: Tensor;
 }
@@ -63,7 +66,7 @@ export interface ForwardOutput {
   params: Map<string, Tensor>;
   /** int64 [] graph input to feed a fresh value per step when LoRA dropout is on; else null. */
   dropoutSeed: Tensor | null;
-  /** Per layer, keys and values [B, T, G, D] (after RoPE): what a KV cache stores. With `cache`: the updated caches [B, G, L, D]. */
+  /** Per layer, keys and values [B, T, G, D] (after RoPE): what a KV cache stores. With `cache`: [B, G, ·, D], the updated caches or the new keys and values (see KvCache.write). */
   kv: { k: Tensor; v: Tensor }[];
 }
 

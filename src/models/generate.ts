@@ -2,9 +2,9 @@
 // length and run B at a time, left-padded to a bucket of T slots; one prefill fills the caches,
 // then one decode step per token writes slot p = T, T+1, ... Each row has its own position
 // (p minus its padding) and stops on EOS, a stop string or its token budget; finished rows keep
-// running harmlessly until the whole batch is done. Per step the host only writes B ids and
-// positions, flips one mask column and picks B tokens from the logits [B, V]; the caches go
-// back and forth between two sets of buffers (`run(feeds, into)`), so nothing is copied.
+// running harmlessly until the whole batch is done. Per step the host writes B ids and
+// positions, opens one mask column, stores the step's keys and values into their slot
+// (decode-buffers.ts) and picks B tokens from the logits [B, V]: O(B·V) work, no recompilation.
 //
 //   const gen = new Generator(model, tokenizer, { batchSize: 8 });
 //   const completions = await gen.generate(['Question: ...\nAnswer:'], { maxNewTokens: 32, stop: ['\n\n'] });
@@ -14,10 +14,9 @@
 // context. Greedy decoding (the default) is what evaluation uses.
 
 import { LetheError } from '../engine/errors.ts';
-import type { HostTensor } from '../engine/dtype.ts';
-import type { Feeds } from '../engine/program.ts';
 import { Rng } from '../engine/random.ts';
-import { DecodePrograms, pastName, presentName, type CacheWrite } from './decode-programs.ts';
+import { DecodeBuffers } from './decode-buffers.ts';
+import { DecodePrograms, type CacheWrite } from './decode-programs.ts';
 import { TokenSampler } from './decode-sampler.ts';
 import type { Model } from './model.ts';
 import type { Tokenizer } from './tokenizer/tokenizer.ts';
@@ -48,7 +47,7 @@ export interface GeneratorOptions {
   maxLength?: number;
   /** Default of GenerateOptions.addSpecialTokens for this generator's calls (a template's promptSpecialTokens). Default true. */
   promptSpecialTokens?: boolean;
-  /** How the decode step writes its slot (see decode-programs.ts). Default 'where'. */
+  /** How a decode step stores its keys and values (see decode-programs.ts). Default 'host'. */
   cacheWrite?: CacheWrite;
 }
 
@@ -94,33 +93,6 @@ export function cutAtStop(text: string, stop: readonly string[]): string {
   return text.slice(0, end);
 }
 
-interface LayerCache {
-  key: HostTensor;
-  value: HostTensor;
-}
-
-/** Cache buffers under the program's input (past) or output (present) names. */
-function named(set: LayerCache[], name: typeof pastName): Record<string, HostTensor> {
-  const out: Record<string, HostTensor> = {};
-  set.forEach((c, i) => {
-    out[name(i, 'key')] = c.key;
-    out[name(i, 'value')] = c.value;
-  });
-  return out;
-}
-
-/** The caches of one (B, L) shape: two buffer sets, the step's inputs, and the logits. */
-interface Buffers {
-  B: number;
-  L: number;
-  sets: [LayerCache[], LayerCache[]]; // per layer, float32 [B, G, L, D] each
-  ids: HostTensor; // int64 [B, 1]
-  positions: HostTensor; // int64 [B, 1]
-  mask: HostTensor; // bool [B, L]
-  slot: HostTensor; // int64 []
-  logits: HostTensor; // float32 [B, V]
-}
-
 /** Generation for one model and tokenizer, keeping its compiled programs and buffers across calls. */
 export class Generator {
   readonly batchSize: number;
@@ -129,7 +101,7 @@ export class Generator {
   private readonly eosIds: Set<number>;
   private readonly padId: number;
   private readonly promptSpecialTokens: boolean;
-  private buffers: Buffers | null = null;
+  private buffers: DecodeBuffers | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly model: Model, readonly tokenizer: Tokenizer, opts: GeneratorOptions = {}) {
@@ -230,26 +202,17 @@ export class Generator {
         positions[s] = BigInt(t);
       }
     }
-    const prefillInto = { ...named(buf.sets[0], presentName), logits: buf.logits };
+    const params = this.model.feeds();
     await this.programs.prefill(T, L).run({
       input_ids: { dtype: 'int64', shape: [B, T], data: ids },
       attention_mask: { dtype: 'bool', shape: [B, T], data: mask },
       position_ids: { dtype: 'int64', shape: [B, T], data: positions },
-      ...this.model.feeds(),
-    }, prefillInto);
+      ...params,
+    }, buf.prefillInto());
+    buf.start(params, mask, T);
 
-    // The decode mask starts as the prompt mask; later slots open as they are written.
-    const stepMask = buf.mask.data as Uint8Array;
-    stepMask.fill(0);
-    for (let b = 0; b < B; b++) stepMask.set(mask.subarray(b * T, (b + 1) * T), b * L);
     const window = config.family === 'llama' ? config.slidingWindow : null;
     let hiddenUpTo = -1; // slots ≤ this are outside the sliding window
-
-    // Feeds and outputs for even and odd steps: the cache buffers swap roles.
-    const step: Feeds = { input_ids: buf.ids, position_ids: buf.positions, attention_mask: buf.mask, cache_position: buf.slot, ...this.model.feeds() };
-    const feeds: Feeds[] = [{ ...step, ...named(buf.sets[0], pastName) }, { ...step, ...named(buf.sets[1], pastName) }];
-    const into = [{ ...named(buf.sets[1], presentName), logits: buf.logits }, { ...named(buf.sets[0], presentName), logits: buf.logits }];
-
     const sampler = new TokenSampler(V, r);
     const rngs = indices.map((i) => new Rng(streamSeed(r.seed, i)));
     const generated: number[][] = prompts.map(() => []);
@@ -269,20 +232,16 @@ export class Generator {
         if (generated[b].length >= budgets[b] || this.hitsStop(generated[b], r)) active[b] = false;
       }
       if (!active.includes(true)) break;
-      const p = T + i; // the slot this step writes (< L: steps ≤ max budget − 1)
+      const p = T + i; // the slot this step fills (< L: steps ≤ max budget − 1)
       for (let b = 0; b < B; b++) {
-        const last = active[b] ? generated[b][generated[b].length - 1] : this.padId;
-        stepIds[b] = BigInt(last);
+        stepIds[b] = BigInt(active[b] ? generated[b][generated[b].length - 1] : this.padId);
         // Finished rows run on harmlessly; their position is clamped into the context.
         stepPositions[b] = BigInt(Math.min(p - pads[b], this.maxLength - 1));
-        stepMask[b * L + p] = 1;
       }
-      if (window !== null) {
-        for (let s = hiddenUpTo + 1; s <= p - window; s++) for (let b = 0; b < B; b++) stepMask[b * L + s] = 0;
-        hiddenUpTo = Math.max(hiddenUpTo, p - window);
-      }
-      (buf.slot.data as BigInt64Array)[0] = BigInt(p);
-      await this.programs.decode.run(feeds[i % 2], into[i % 2]);
+      for (; window !== null && hiddenUpTo < p - window; hiddenUpTo++) buf.hide(hiddenUpTo + 1);
+      const { feeds, into } = buf.step(i, p);
+      await this.programs.decode.run(feeds, into);
+      buf.commit(p);
     }
     return generated;
   }
@@ -295,22 +254,11 @@ export class Generator {
   }
 
   /** The buffers for (B, L): kept from the last call when the shape is the same. */
-  private buffersFor(B: number, L: number): Buffers {
-    if (this.buffers?.B === B && this.buffers.L === L) return this.buffers;
-    this.buffers = null; // let the old ones go before allocating
-    const { numLayers, numKvHeads: G, headDim: D, vocabSize: V } = this.model.config;
-    const cache = (): HostTensor => ({ dtype: 'float32', shape: [B, G, L, D], data: new Float32Array(B * G * L * D) });
-    const set = (): LayerCache[] => Array.from({ length: numLayers }, () => ({ key: cache(), value: cache() }));
-    this.buffers = {
-      B,
-      L,
-      sets: [set(), set()],
-      ids: { dtype: 'int64', shape: [B, 1], data: new BigInt64Array(B) },
-      positions: { dtype: 'int64', shape: [B, 1], data: new BigInt64Array(B) },
-      mask: { dtype: 'bool', shape: [B, L], data: new Uint8Array(B * L) },
-      slot: { dtype: 'int64', shape: [], data: new BigInt64Array(1) },
-      logits: { dtype: 'float32', shape: [B, V], data: new Float32Array(B * V) },
-    };
+  private buffersFor(B: number, L: number): DecodeBuffers {
+    if (this.buffers?.B !== B || this.buffers.L !== L) {
+      this.buffers = null; // let the old ones go before allocating
+      this.buffers = new DecodeBuffers(this.model.config, B, L, this.programs.cacheWrite);
+    }
     return this.buffers;
   }
 }

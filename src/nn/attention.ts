@@ -85,21 +85,22 @@ export interface SelfAttentionResult {
 
 /**
  * One layer's static KV cache (decoding): keys (after RoPE) and values of L slots, [B, G, L, D]
- * (heads first, as the attention reads them: no transpose of the whole cache per step). `write`
- * puts this call's keys or values [B, G, T, D] into their slots; the queries then attend over all
- * L slots, and the bias ([B, T, L]) must hide the slots not yet written.
+ * (heads first, as the attention reads them: no transpose of the whole cache per step); the bias
+ * ([B, T, L]) hides the slots that hold nothing. With `write`, this call's keys and values
+ * [B, G, T, D] are written into their slots and the queries attend over the L slots; without,
+ * they are attended beside the cache (the caller stores them).
  */
 export interface KvCacheLayer {
   k: Tensor;
   v: Tensor;
-  write(cache: Tensor, fresh: Tensor): Tensor;
+  write?: (cache: Tensor, fresh: Tensor) => Tensor;
 }
 
 /**
  * Multi-head (H = G) or grouped-query (H > G) causal self-attention on projected q [B, T, H·D],
  * k, v [B, T, G·D]; `bias` is additive, [T, S] or [B, T, S] (see attentionBias); `rope` rotates
- * q and k first (Llama family), GPT-2 has none. With a `cache`, k and v are written into it and the
- * queries attend over its L slots (S = L); the result's k, v are then the updated cache.
+ * q and k first (Llama family), GPT-2 has none. With a `cache` (see KvCacheLayer), the result's
+ * k, v are [B, G, ·, D]: the updated cache when it has `write`, else this call's keys and values.
  */
 export function selfAttention(
   q: Tensor,
@@ -125,15 +126,37 @@ export function selfAttention(
   const qh = o.transpose(o.mul(q5, 1 / Math.sqrt(D)), [0, 2, 3, 1, 4]); // [B, G, R, T, D]
   let kg = o.transpose(k4, [0, 2, 1, 3]); // [B, G, S, D]
   let vg = o.transpose(v4, [0, 2, 1, 3]);
-  if (cache) {
-    kg = cache.write(cache.k, kg); // [B, G, L, D]
-    vg = cache.write(cache.v, vg);
-  }
-  const kh = o.unsqueeze(kg, 2); // [B, G, 1, S, D]
-  const vh = o.unsqueeze(vg, 2); // [B, G, 1, S, D]
   const b5 = bias.rank === 3 ? o.reshape(bias, [bias.shape[0], 1, 1, bias.shape[1], bias.shape[2]]) : bias;
-  const scores = o.add(o.matmul(qh, kh, { transB: true }), b5); // [B, G, R, T, S]
-  const att = o.matmul(o.softmax(scores, -1), vh); // [B, G, R, T, D]
+  let att: Tensor; // [B, G, R, T, D]
+  if (cache && !cache.write) {
+    att = attendBesideCache(qh, cache, kg, vg, b5);
+  } else {
+    if (cache?.write) {
+      kg = cache.write(cache.k, kg); // [B, G, L, D]
+      vg = cache.write(cache.v, vg);
+    }
+    const kh = o.unsqueeze(kg, 2); // [B, G, 1, S, D]
+    const vh = o.unsqueeze(vg, 2); // [B, G, 1, S, D]
+    const scores = o.add(o.matmul(qh, kh, { transB: true }), b5); // [B, G, R, T, S]
+    att = o.matmul(o.softmax(scores, -1), vh);
+  }
   const y = o.reshape(o.transpose(att, [0, 3, 1, 2, 4]), [B, T, H * D]); // [B, T, H·D]
   return cache ? { y, k: kg, v: vg } : { y, k: k4, v: v4 };
+}
+
+/**
+ * Attention over [cache slots, this call's T keys] without concatenating them (a concat would
+ * copy the cache): the softmax is spelt out with one shared maximum,
+ *   y = (Σ_cache e^(s−m)·v + Σ_new e^(s−m)·v) / (Σ_cache e^(s−m) + Σ_new e^(s−m)).
+ * qh [B, G, R, T, D]; fresh k, v [B, G, T, D] (causal among themselves); bias over the cache [B, 1, 1, T, L].
+ */
+function attendBesideCache(qh: Tensor, cache: KvCacheLayer, k: Tensor, v: Tensor, bias: Tensor): Tensor {
+  const T = k.shape[2];
+  const sc = o.add(o.matmul(qh, o.unsqueeze(cache.k, 2), { transB: true }), bias); // [B, G, R, T, L]
+  const sn = o.add(o.matmul(qh, o.unsqueeze(k, 2), { transB: true }), causalMask(qh, T)); // [B, G, R, T, T]
+  const m = o.maximum(o.reduceMax(sc, -1, true), o.reduceMax(sn, -1, true)); // [B, G, R, T, 1]
+  const ec = o.exp(o.sub(sc, m));
+  const en = o.exp(o.sub(sn, m));
+  const sum = o.add(o.sum(ec, -1, true), o.sum(en, -1, true));
+  return o.div(o.add(o.matmul(ec, o.unsqueeze(cache.v, 2)), o.matmul(en, o.unsqueeze(v, 2))), sum);
 }

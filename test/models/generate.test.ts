@@ -1,6 +1,6 @@
 // Generation with the static KV cache: the token ids of greedy decoding by re-running the whole
-// forward pass on the growing sequence (GPT-2, Llama with GQA and RoPE, a sliding window),
-// batched equal to one at a time, the context limit, stops (EOS, stop strings), sampling, one
+// forward pass on the growing sequence (GPT-2, Llama with GQA and RoPE, a sliding window; the
+// cache written by the host or in the graph), batched equal to one at a time, the context limit, stops (EOS, stop strings), sampling, one
 // compilation per (B, L) bucket, and the errors.
 
 import { after, test } from 'node:test';
@@ -9,6 +9,7 @@ import { LetheError } from '../../src/engine/errors.ts';
 import { Graph } from '../../src/engine/graph.ts';
 import { compile, type Program } from '../../src/engine/program.ts';
 import type { LlamaConfig, ModelConfig } from '../../src/models/formats/model-config.ts';
+import type { CacheWrite } from '../../src/models/decode-programs.ts';
 import { cutAtStop, generate, Generator } from '../../src/models/generate.ts';
 import { createModel, Model } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
@@ -60,15 +61,20 @@ async function reference(model: Model, prompt: number[], maxNewTokens: number): 
   return seq.slice(prompt.length);
 }
 
-const cases = [['GPT-2', gpt2, [4, 2]], ['Llama (GQA, RoPE)', llama, [4]], ['Mistral (sliding window 5)', windowed, [4]]] as const;
-for (const [name, model, batchSizes] of cases) {
+type Runs = readonly (readonly [CacheWrite, number])[]; // (cache write, batch size)
+const cases: (readonly [string, Model, Runs])[] = [
+  ['GPT-2', gpt2, [['host', 4], ['host', 2], ['scatter', 4]]],
+  ['Llama (GQA, RoPE)', llama, [['host', 4], ['scatter', 2]]],
+  ['Mistral (sliding window 5)', windowed, [['host', 4], ['scatter', 4]]],
+];
+for (const [name, model, runs] of cases) {
   test(`${name}: greedy with the KV cache gives the ids of re-running the forward pass; batched equals one at a time`, async () => {
     const expected: number[][] = [];
     for (const p of promptIds) expected.push(await reference(model, p, 20));
     assert.ok(expected.every((e) => e.length >= 10), 'long enough completions to compare');
-    for (const batchSize of batchSizes) {
-      const gen = new Generator(model, tokenizer, { batchSize });
-      assert.deepEqual(await gen.generateTokens(promptIds, { maxNewTokens: 20 }), expected, `batch size ${batchSize}`);
+    for (const [cacheWrite, batchSize] of runs) {
+      const gen = new Generator(model, tokenizer, { batchSize, cacheWrite });
+      assert.deepEqual(await gen.generateTokens(promptIds, { maxNewTokens: 20 }), expected, `${cacheWrite}, batch size ${batchSize}`);
       await gen.dispose();
     }
     const single = new Generator(model, tokenizer, { batchSize: 1 });
