@@ -155,11 +155,14 @@ export class Generator {
 
   private async generateAll(prompts: number[][], r: Resolved): Promise<number[][]> {
     if (prompts.length === 0) throw new LetheError('generate: no prompts (expected at least one)');
+    const V = this.model.config.vocabSize;
     prompts.forEach((p, i) => {
       if (p.length === 0) throw new LetheError(`generate: prompt ${i} is empty (it encodes to no tokens)`);
       if (p.length >= this.maxLength && r.maxNewTokens > 0) {
-        throw new LetheError(`generate: prompt ${i} has ${p.length} tokens; the context holds ${this.maxLength} with room for at least one new token`);
+        throw new LetheError(`generate: prompt ${i} has ${p.length} tokens, but the context holds ${this.maxLength} in all (prompt and at least one new token)`);
       }
+      const bad = p.find((id) => !(Number.isInteger(id) && id >= 0 && id < V));
+      if (bad !== undefined) throw new LetheError(`generate: prompt ${i} has token id ${bad}, outside the model's vocabulary of ${V}`);
     });
     const out: number[][] = prompts.map(() => []);
     if (r.maxNewTokens === 0) return out;

@@ -147,12 +147,13 @@ test('sampling: top-k = 1 equals greedy; a seed repeats; another seed differs; b
   await gen.dispose();
 });
 
-test('errors: no prompts, an empty prompt, a prompt beyond the context, bad options', async () => {
+test('errors: no prompts, an empty prompt, a prompt beyond the context, an id outside the vocabulary, bad options', async () => {
   const gen = new Generator(llama, tokenizer, { maxLength: 32 });
   const isLethe = (re: RegExp) => (err: unknown) => err instanceof LetheError && re.test(err.message);
   await assert.rejects(gen.generate([]), isLethe(/no prompts/));
   await assert.rejects(gen.generate(['Hello', '']), isLethe(/prompt 1 is empty/));
-  await assert.rejects(gen.generate([PROMPTS[2]]), isLethe(/prompt 0 has \d+ tokens; the context holds 32/));
+  await assert.rejects(gen.generate([PROMPTS[2]]), isLethe(/prompt 0 has \d+ tokens, but the context holds 32 in all/));
+  await assert.rejects(gen.generateTokens([[1, 2], [3, V]]), isLethe(/prompt 1 has token id 2000, outside the model's vocabulary of 2000/));
   await assert.rejects(gen.generate(['Hello'], { temperature: -1 }), isLethe(/temperature must be a number ≥ 0/));
   await assert.rejects(gen.generate(['Hello'], { topP: 0 }), isLethe(/topP must be in \(0, 1\]/));
   await assert.rejects(gen.generate(['Hello'], { topK: 0.5 }), isLethe(/topK must be an integer ≥ 1/));
