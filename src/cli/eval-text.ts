@@ -14,9 +14,9 @@ import type { QaItem } from '../data/qa-dataset.ts';
 import type { PromptPair } from '../data/templates.ts';
 import { exactMemorization, extractionStrength } from '../eval/metrics/memorisation.ts';
 import { unavailable, type MetricResult } from '../eval/metrics/metric-result.ts';
-import { miaAuc, miaScores, type MiaAttack, type MiaItem } from '../eval/metrics/mia.ts';
+import { miaAucs } from '../eval/mia-aucs.ts';
 import { knowMem, verbMem } from '../eval/metrics/muse.ts';
-import type { Scorer, ScoredText } from '../eval/score.ts';
+import type { Scorer } from '../eval/score.ts';
 import { Generator } from '../models/generate.ts';
 import type { Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
@@ -113,17 +113,7 @@ export async function textMetrics(model: Model, tokenizer: Tokenizer, sets: Text
 
     // Membership inference, forget (members) vs holdout.
     if (sets.holdout?.length) {
-      const holdout = await scorer.score(asPairs(sets.holdout));
-      const asMia = async (xs: ScoredText[]): Promise<MiaItem[]> => {
-        const ref = opts.referenceScorer ? await opts.referenceScorer.score(xs.map((x) => ({ prompt: x.prompt, target: x.target }))) : null;
-        return xs.map((x, i) => ({ tokenLogprobs: x.tokenLogprobs, text: x.target, tokenMean: x.tokenMean, tokenVariance: x.tokenVariance, referenceNll: ref?.[i].ce }));
-      };
-      const [f, h] = [await asMia(forget), await asMia(holdout)];
-      const attacks: MiaAttack[] = ['loss', 'zlib', 'minK', 'minKPlusPlus', ...(opts.referenceScorer ? (['reference'] as const) : [])];
-      for (const a of attacks) {
-        const [fs, hs] = [miaScores(f, a), miaScores(h, a)];
-        mia[`${a}Auc`] = fs.value === null || hs.value === null ? unavailable(fs.unavailable ?? hs.unavailable ?? 'no scores') : miaAuc(fs.perItem, hs.perItem);
-      }
+      Object.assign(mia, await miaAucs(forget, await scorer.score(asPairs(sets.holdout)), opts.referenceScorer));
     } else {
       mia.minKAuc = unavailable('membership inference needs holdout texts the model never saw (--holdout)');
     }

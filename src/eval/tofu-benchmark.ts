@@ -7,8 +7,8 @@ import type { QaItem } from '../data/qa-dataset.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import { exactMemorization, extractionStrength } from './metrics/memorisation.ts';
 import { unavailable, type MetricResult } from './metrics/metric-result.ts';
-import { miaAuc, miaScores, type MiaAttack, type MiaItem } from './metrics/mia.ts';
 import { forgetQuality, modelUtility, normalisedProbability, probability, rougeRecall, truthRatio, type UtilitySet } from './metrics/tofu.ts';
+import { miaAucs } from './mia-aucs.ts';
 import type { Scorer, ScoredText } from './score.ts';
 
 export interface TofuSets {
@@ -85,19 +85,9 @@ export async function evaluateTofu(scorer: Scorer, sets: TofuSets, opts: TofuEva
   const memorisation = { exactMemorization: exactMemorization(forget), extractionStrength: extractionStrength(forget) };
 
   // Membership inference: forget (members) vs holdout (non-members), same texts as Prob.
-  const mia: Record<string, MetricResult> = {};
+  let mia: Record<string, MetricResult> = {};
   if (sets.holdout?.length) {
-    const holdout = await qa(sets.holdout);
-    const asMia = async (xs: ScoredText[]): Promise<MiaItem[]> => {
-      const ref = opts.referenceScorer ? await opts.referenceScorer.score(xs.map((x) => ({ prompt: x.prompt, target: x.target }))) : null;
-      return xs.map((x, i) => ({ tokenLogprobs: x.tokenLogprobs, text: x.target, tokenMean: x.tokenMean, tokenVariance: x.tokenVariance, referenceNll: ref?.[i].ce }));
-    };
-    const [f, h] = [await asMia(forget), await asMia(holdout)];
-    const attacks: MiaAttack[] = ['loss', 'zlib', 'minK', 'minKPlusPlus', ...(opts.referenceScorer ? (['reference'] as const) : [])];
-    for (const a of attacks) {
-      const [fs, hs] = [miaScores(f, a), miaScores(h, a)];
-      mia[`${a}Auc`] = fs.value === null || hs.value === null ? unavailable(fs.unavailable ?? hs.unavailable ?? 'no scores') : miaAuc(fs.perItem, hs.perItem);
-    }
+    mia = await miaAucs(forget, await qa(sets.holdout), opts.referenceScorer);
   } else {
     mia.lossAuc = unavailable('membership inference needs a holdout set the model never saw');
   }

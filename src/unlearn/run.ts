@@ -80,6 +80,16 @@ export interface RunResult {
   resolved: Record<string, unknown>;
 }
 
+function loopOptions(opts: Omit<RunOptions, 'template'>, steps: number) {
+  return {
+    schedule: { kind: opts.schedule ?? 'constant', lr: opts.optimizer.lr, warmupSteps: opts.warmupSteps ?? 0, totalSteps: steps },
+    runDir: opts.runDir,
+    checkpointEvery: opts.checkpointEvery ?? 0,
+    evalEvery: opts.evaluate ? (opts.evalEvery ?? 0) : 0,
+    resume: opts.resume ?? false,
+  };
+}
+
 /** ids, labels and mask inputs of one batch kind; `rows` names its batch dimension (IdkDPO's refusals share the forget batch's rows). */
 const scoredInputs = (g: Graph, prefix: string, rows = `B${prefix}`) => ({
   ids: g.input(`${prefix}.input_ids`, 'int64', [rows, `T${prefix}`]),
@@ -295,13 +305,7 @@ export async function unlearnBatches(input: Model, batches: UnlearnBatches, opts
   };
   const tokensOf = (k: number) => forgetBatches[k % perEpoch].lengths.reduce((a, b) => a + b, 0);
   const current = () => new Model(model.config, new Map([...model.params].map(([n, v]) => [n, trainable.has(n) ? step.get(n) : v])), model.lora, model.source);
-  const loop = await runLoop(step, {
-    schedule: { kind: opts.schedule ?? 'constant', lr: opts.optimizer.lr, warmupSteps: opts.warmupSteps ?? 0, totalSteps: steps },
-    runDir: opts.runDir,
-    checkpointEvery: opts.checkpointEvery ?? 0,
-    evalEvery: opts.evaluate ? (opts.evalEvery ?? 0) : 0,
-    resume: opts.resume ?? false,
-  }, {
+  const loop = await runLoop(step, loopOptions(opts, steps), {
     batchesFor: (s) => Array.from({ length: Math.min(acc, totalMicro - s * acc) }, (_, j) => micro(s * acc + j)),
     tokensFor: (s) => Array.from({ length: Math.min(acc, totalMicro - s * acc) }, (_, j) => tokensOf(s * acc + j)).reduce((a, b) => a + b, 0),
     evaluate: opts.evaluate ? (s) => opts.evaluate!(mergeLora(current()), s) : undefined,
@@ -335,13 +339,7 @@ export async function finetune(input: Model, tokenizer: Tokenizer, opts: RunOpti
   const steps = Math.ceil(totalMicro / acc);
   const pick = (k: number) => batches[new Rng((opts.seed ?? 0) * 1000003 + Math.floor(k / perEpoch)).permutation(perEpoch)[k % perEpoch]];
   const current = () => new Model(model.config, new Map(names.map((n) => [n, step.get(n)])), null, model.source);
-  const loop = await runLoop(step, {
-    schedule: { kind: opts.schedule ?? 'constant', lr: opts.optimizer.lr, warmupSteps: opts.warmupSteps ?? 0, totalSteps: steps },
-    runDir: opts.runDir,
-    checkpointEvery: opts.checkpointEvery ?? 0,
-    evalEvery: opts.evaluate ? (opts.evalEvery ?? 0) : 0,
-    resume: opts.resume ?? false,
-  }, {
+  const loop = await runLoop(step, loopOptions(opts, steps), {
     batchesFor: (s) => Array.from({ length: Math.min(acc, totalMicro - s * acc) }, (_, j) => batchFeeds('data', pick(s * acc + j))),
     tokensFor: (s) => Array.from({ length: Math.min(acc, totalMicro - s * acc) }, (_, j) => pick(s * acc + j).lengths.reduce((a, b) => a + b, 0)).reduce((a, b) => a + b, 0),
     evaluate: opts.evaluate ? (s) => opts.evaluate!(current(), s) : undefined,
