@@ -113,7 +113,7 @@ export async function textMetrics(model: Model, tokenizer: Tokenizer, sets: Text
 
     // Membership inference, forget (members) vs holdout.
     if (sets.holdout?.length) {
-      Object.assign(mia, await miaAucs(forget, await scorer.score(asPairs(sets.holdout)), opts.referenceScorer));
+      Object.assign(mia, await miaAucs(forget, await scorer.score(asPairs(sets.holdout)), { referenceScorer: opts.referenceScorer }));
     } else {
       mia.minKAuc = unavailable('membership inference needs holdout texts the model never saw (--holdout)');
     }

@@ -7,6 +7,7 @@ import { LetheError } from '../engine/errors.ts';
 import { readQaJsonl, type QaItem } from '../data/qa-dataset.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import { loadTofuSplit, selectTofuAuthors, TOFU_FIRST_FORGET_AUTHOR, TOFU_ROWS_PER_AUTHOR } from '../data/tofu.ts';
+import { GradientNorms } from '../eval/grad-norms.ts';
 import { evaluateTofu, type TofuSets } from '../eval/tofu-benchmark.ts';
 import type { Scorer } from '../eval/score.ts';
 import { Generator } from '../models/generate.ts';
@@ -78,11 +79,14 @@ export interface TofuRunOptions {
   maxNewTokens: number | null;
   retainTruthRatios?: number[] | null;
   referenceScorer?: Scorer;
+  /** The GradNorm membership-inference attack (a forward and backward pass per forget and holdout text). */
+  gradNorm?: boolean;
 }
 
 /** evaluateTofu on one model, counting what it costs. */
 export async function tofuMetrics(model: Model, tokenizer: Tokenizer, sets: TofuSets, opts: TofuRunOptions): Promise<MetricFamilies> {
   const scorer = new CountingScorer(model, tokenizer, { template: opts.template, batchSize: opts.batchSize, contextLength: opts.contextLength }, opts.meter);
+  const gradientNorms = opts.gradNorm && sets.holdout?.length ? new GradientNorms(model, tokenizer, { template: opts.template, contextLength: opts.contextLength }) : undefined;
   const generator = opts.maxNewTokens === null ? null : new Generator(model, tokenizer, { batchSize: opts.batchSize, promptSpecialTokens: opts.template.promptSpecialTokens, maxLength: opts.contextLength });
   try {
     const gen = generator ? countingGenerate(generator, opts.template, opts.meter) : null;
@@ -91,8 +95,10 @@ export async function tofuMetrics(model: Model, tokenizer: Tokenizer, sets: Tofu
       generate: gen ? (prompts) => gen(prompts, { maxNewTokens: opts.maxNewTokens! }) : undefined,
       retainTruthRatios: opts.retainTruthRatios ?? null,
       referenceScorer: opts.referenceScorer,
+      gradientNorms,
     });
   } finally {
+    await gradientNorms?.dispose();
     await scorer.dispose();
     await generator?.dispose();
   }

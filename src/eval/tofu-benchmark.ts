@@ -8,6 +8,7 @@ import type { PromptTemplate } from '../data/templates.ts';
 import { exactMemorization, extractionStrength } from './metrics/memorisation.ts';
 import { unavailable, type MetricResult } from './metrics/metric-result.ts';
 import { forgetQuality, modelUtility, normalisedProbability, probability, rougeRecall, truthRatio, type UtilitySet } from './metrics/tofu.ts';
+import type { GradientNorms } from './grad-norms.ts';
 import { miaAucs } from './mia-aucs.ts';
 import type { Scorer, ScoredText } from './score.ts';
 
@@ -30,6 +31,8 @@ export interface TofuEvalOptions {
   retainTruthRatios?: number[] | null;
   /** Scores of the same texts under a reference model (the Reference MIA attack). */
   referenceScorer?: Scorer;
+  /** Per-text gradient norms of this model (the GradNorm MIA attack). */
+  gradientNorms?: GradientNorms;
 }
 
 export type MetricFamilies = Record<string, Record<string, MetricResult>>;
@@ -87,7 +90,7 @@ export async function evaluateTofu(scorer: Scorer, sets: TofuSets, opts: TofuEva
   // Membership inference: forget (members) vs holdout (non-members), same texts as Prob.
   let mia: Record<string, MetricResult> = {};
   if (sets.holdout?.length) {
-    mia = await miaAucs(forget, await qa(sets.holdout), opts.referenceScorer);
+    mia = await miaAucs(forget, await qa(sets.holdout), { referenceScorer: opts.referenceScorer, gradientNorms: opts.gradientNorms });
   } else {
     mia.lossAuc = unavailable('membership inference needs a holdout set the model never saw');
   }

@@ -66,3 +66,18 @@ test('with generations and retain-model truth ratios, ROUGE, utility and forget 
   assert.equal(same.tofu.forgetQuality.value, 1); // identical truth ratios: KS p-value 1
   await scorer.dispose();
 });
+
+test('GradNorm: per-text gradient norms (one per parameter tensor) give a membership AUC too', async () => {
+  const { GradientNorms } = await import('../../src/eval/grad-norms.ts');
+  const scorer = new Scorer(model, tokenizer, { template });
+  const gradientNorms = new GradientNorms(model, tokenizer, { template });
+  const r = await evaluateTofu(scorer, { forget, retain, holdout }, { template, gradientNorms });
+  const auc = r.mia.gradNormAuc.value!;
+  assert.ok(auc >= 0 && auc <= 1, `gradNorm AUC ${auc}`);
+  assert.equal(gradientNorms.passes, forget.length + holdout.length);
+  const [norms] = await gradientNorms.norms([template.pair(forget[0].question, forget[0].answer)]);
+  assert.equal(norms.length, model.params.size);
+  assert.ok(norms.every((v) => v >= 0 && Number.isFinite(v)));
+  await gradientNorms.dispose();
+  await scorer.dispose();
+});
