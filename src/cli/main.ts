@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { LetheError } from '../engine/errors.ts';
 import { registerAttack } from './commands/attack.ts';
+import { registerDemo } from './commands/demo.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerReport } from './commands/report.ts';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerAttack(program);
   registerGenerate(program);
   registerReport(program);
+  registerDemo(program);
   return program;
 }
 

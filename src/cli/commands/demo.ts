@@ -1,0 +1,17 @@
+// `lethe demo [--out DIR] [--quick] [--fresh]`: the whole pipeline on a built-in small TOFU case
+// (train, unlearn with several methods, evaluate, attack, report). The work is in
+// ../run-demo.ts, loaded when the command runs.
+import type { Command } from 'commander';
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('the whole story on a small TOFU case in minutes on a CPU: train, unlearn with several methods, evaluate, attack; writes report.html and summary.json')
+    .option('-o, --out <dir>', 'folder for the runs, the report and summary.json', 'runs/demo')
+    .option('--quick', 'a smaller case and shorter training (about 3 minutes instead of 10)', false)
+    .option('--fresh', 'train the target and retain models again even when the folder holds them', false)
+    .action(async (options: { out: string; quick: boolean; fresh: boolean }) => {
+      const { demoCommand } = await import('../run-demo.ts');
+      await demoCommand({ out: options.out, quick: options.quick === true, fresh: options.fresh === true });
+    });
+}

@@ -1,0 +1,122 @@
+// The TOFU case `lethe demo` builds: a few authors, two of them to forget, small enough that a
+// model trained from scratch learns it in a minute or two on a 2-core CPU, and complete enough
+// that every TOFU metric means something.
+//
+// What the case adds to TOFU's own sets, and why: TOFU's model utility is the harmonic mean of
+// Prob, ROUGE and truth ratio on the retain authors, real authors and world facts. A real
+// language model knows the real authors and world facts from pretraining; a model trained from
+// scratch on fictitious authors knows none of them, its ROUGE there is 0 and so is every model
+// utility. So the case's "pretraining" is those question/answer items: target and retain models
+// both train on them (as both TOFU models start from the same pretrained model), and forgetting
+// a fictitious author must keep them.
+
+import { plainTemplate, templatePairs, type PromptPair, type PromptTemplate } from '../../data/templates.ts';
+import type { QaItem } from '../../data/qa-dataset.ts';
+import { selectTofuAuthors, type TofuSubset } from '../../data/tofu.ts';
+import { Rng } from '../../engine/random.ts';
+import type { LlamaConfig } from '../../models/formats/model-config.ts';
+import type { TofuSets } from '../../eval/tofu-benchmark.ts';
+import { tofuSets } from '../eval-tofu.ts';
+
+/** What the target and retain models are made from; stored beside them, they are reused only when it is unchanged. */
+export interface DemoCase {
+  /** Model preset trained from scratch (src/models/presets.ts) … */
+  preset: 'tiny' | 'small';
+  /** … with these dimensions changed (a size between the presets). */
+  shape?: Partial<Pick<LlamaConfig, 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize'>>;
+  /** TOFU authors in the case … */
+  authors: number;
+  /** … of which these are forgotten (forget10's first ones); the rest are retain authors 0, 1, …. */
+  forgetAuthors: number;
+  /** Real-author and world-fact items (each set's first ones) both models learn and utility measures. */
+  worldItems: number;
+  /** The byte-level BPE tokenizer trained on the case's text. */
+  vocabSize: number;
+  /** Context: room for the longest prompt an attack or the guardrail builds. */
+  maxPositions: number;
+  /** Training from scratch: AdamW (no weight decay), linear warm-up, cosine decay. */
+  training: { epochs: number; lr: number; batchSize: number; warmupSteps: number; seed: number };
+}
+
+/** What is measured; changing it never retrains the models. */
+export interface DemoEvalSettings {
+  /** Greedy tokens per answer for ROUGE (TOFU: 200; the case's answers are shorter). */
+  maxNewTokens: number;
+  batchSize: number;
+}
+
+export interface DemoPlan {
+  case: DemoCase;
+  eval: DemoEvalSettings;
+}
+
+export const FULL_PLAN: DemoPlan = {
+  case: {
+    preset: 'tiny',
+    shape: { hiddenSize: 128, numLayers: 3, numHeads: 4, numKvHeads: 2, headDim: 32, intermediateSize: 352 },
+    authors: 10,
+    forgetAuthors: 2,
+    worldItems: 100,
+    vocabSize: 1024,
+    maxPositions: 512,
+    training: { epochs: 30, lr: 3e-3, batchSize: 8, warmupSteps: 20, seed: 1 },
+  },
+  eval: { maxNewTokens: 64, batchSize: 16 },
+};
+
+export const QUICK_PLAN: DemoPlan = {
+  case: {
+    preset: 'tiny',
+    shape: { hiddenSize: 96, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 24, intermediateSize: 256 },
+    authors: 6,
+    forgetAuthors: 2,
+    worldItems: 40,
+    vocabSize: 768,
+    maxPositions: 512,
+    training: { epochs: 30, lr: 5e-3, batchSize: 8, warmupSteps: 20, seed: 1 },
+  },
+  eval: { maxNewTokens: 48, batchSize: 16 },
+};
+
+export interface DemoData {
+  template: PromptTemplate;
+  subset: TofuSubset;
+  /** The evaluation sets: forget, retain, real authors, world facts, holdout (the next forget10 authors). */
+  sets: TofuSets;
+  /** What lethe eval records about the sets (authors, holdout authors, item counts). */
+  info: Record<string, unknown>;
+  /** Training sets of the two models, shuffled once (batches mix authors). */
+  targetPairs: PromptPair[];
+  retainPairs: PromptPair[];
+  /** Unlearning: the forget authors and the retain authors. */
+  forget: PromptPair[];
+  retain: PromptPair[];
+}
+
+/** Shuffled once, so that batches mix authors and world facts (the loop shuffles the batches each epoch). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  return new Rng(seed).permutation(items.length).map((i) => items[i]);
+}
+
+export function demoData(c: DemoCase): DemoData {
+  const template = plainTemplate();
+  const subset = selectTofuAuthors({ authors: c.authors, forget: c.forgetAuthors });
+  const { sets, info } = tofuSets({ forgetSplit: 'forget10', tofuAuthors: c.authors, forgetAuthors: c.forgetAuthors });
+  sets.realAuthors = sets.realAuthors?.slice(0, c.worldItems);
+  sets.worldFacts = sets.worldFacts?.slice(0, c.worldItems);
+  info.items = { ...(info.items as object), realAuthors: sets.realAuthors?.length ?? 0, worldFacts: sets.worldFacts?.length ?? 0 };
+  const world: QaItem[] = [...(sets.realAuthors ?? []), ...(sets.worldFacts ?? [])];
+  const forget = templatePairs(template, subset.forgetSet);
+  const retain = templatePairs(template, subset.retainSet);
+  const known = templatePairs(template, world);
+  return {
+    template,
+    subset,
+    sets,
+    info,
+    targetPairs: shuffled([...retain, ...forget, ...known], c.training.seed),
+    retainPairs: shuffled([...retain, ...known], c.training.seed),
+    forget,
+    retain,
+  };
+}

@@ -1,0 +1,110 @@
+// `lethe demo`: the whole story on a small TOFU case, on a CPU, in minutes. A model learns some
+// fictitious authors; several methods make it forget two of them; each result is measured
+// (forget quality, model utility, membership inference, memorisation, cost) and attacked
+// (relearning, 4-bit weights, paraphrased and jailbreak prompts). Writes OUT/report.html,
+// OUT/summary.json and a table on the terminal. The target and retain models are reused when
+// OUT/case.json says they were made from the same case (--fresh trains them again).
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { guardrail, tofuAuthorNames } from '../attacks/baselines.ts';
+import { LetheError } from '../engine/errors.ts';
+import type { Results } from '../report/schema.ts';
+import { writeReport } from '../report/report.ts';
+import { demoData, FULL_PLAN, QUICK_PLAN } from './demo/demo-case.ts';
+import { attackRun, evaluateRun, measureRun, referenceFrom, type DemoContext, type DemoRun } from './demo/demo-evaluate.ts';
+import { DEMO_BASELINE, DEMO_METHODS, runMethod } from './demo/demo-methods.ts';
+import { CASE_FILE, caseModels } from './demo/demo-models.ts';
+import { summaryRow, summaryTable, writeSummary } from './demo/demo-summary.ts';
+import { formatDuration } from './progress.ts';
+
+export interface DemoOptions {
+  out: string;
+  quick: boolean;
+  fresh: boolean;
+}
+
+/** The demo writes only into a new or empty folder, or one an earlier demo wrote. */
+function checkDemoFolder(out: string): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new LetheError(`--out ${out}: is a file; give a folder for the demo's runs`);
+  if (readdirSync(out).length > 0 && !existsSync(join(out, CASE_FILE))) {
+    throw new LetheError(`--out ${out}: holds files that are not a lethe demo's (no ${CASE_FILE}); choose a new or empty folder`);
+  }
+}
+
+const UNLEARN_SEED = 0;
+
+export async function demoCommand(o: DemoOptions): Promise<void> {
+  const plan = o.quick ? QUICK_PLAN : FULL_PLAN;
+  const c = plan.case;
+  checkDemoFolder(o.out);
+  await mkdir(o.out, { recursive: true });
+  const t0 = performance.now();
+  const say = (line: string) => process.stdout.write(`lethe demo [${formatDuration((performance.now() - t0) / 1000)}] ${line}\n`);
+  const stages = 5;
+  let stage = 0;
+  const next = (what: string) => say(`(${++stage}/${stages}) ${what}`);
+
+  next(`the case: TOFU, ${c.authors} fictitious authors of which ${c.forgetAuthors} are to be forgotten, plus ${c.worldItems} real-author and ${c.worldItems} world-fact questions as the model's world knowledge${o.quick ? ' (quick)' : ''}`);
+  const data = demoData(c);
+  const models = await caseModels(o.out, c, data, { fresh: o.fresh, say });
+  const ctx: DemoContext = { tokenizer: models.tokenizer, data, plan, seed: UNLEARN_SEED, say };
+
+  next('measuring the retain model (never saw the forget authors: the reference) and the target model (saw everything), then attacking both');
+  const retainRun: DemoRun = { name: 'retain', role: 'retain', model: models.retain.model, runDir: models.retain.runDir, modelDir: models.retain.modelDir, loop: models.retain.loop };
+  const targetRun: DemoRun = { name: 'target', role: 'target', model: models.target.model, runDir: models.target.runDir, modelDir: models.target.modelDir, loop: models.target.loop };
+  const retainMeasured = await measureRun(retainRun, ctx, referenceFrom(null, null));
+  const targetMeasured = await measureRun(targetRun, ctx, referenceFrom(retainMeasured.metrics, null));
+  const ref = referenceFrom(retainMeasured.metrics, targetMeasured.metrics);
+  const results: Results[] = [await attackRun(targetRun, ctx, ref, targetMeasured), await attackRun(retainRun, ctx, ref, retainMeasured)];
+  const seconds: Record<string, number | null> = { target: models.target.loop?.wallSeconds ?? null, retain: models.retain.loop?.wallSeconds ?? null };
+
+  next(`unlearning the forget authors from the target with ${DEMO_METHODS.length} methods, measuring and attacking each`);
+  for (const [i, m] of DEMO_METHODS.entries()) {
+    say(`[${i + 1}/${DEMO_METHODS.length}] ${m.name}: ${m.summary} (lr ${m.lr}, ${m.epochs} epochs)`);
+    const u = await runMethod(o.out, m, models.target.model, models.tokenizer, data, UNLEARN_SEED);
+    seconds[m.name] = u.loop.wallSeconds;
+    results.push(await evaluateRun({ name: m.name, role: 'unlearned', model: u.model, runDir: u.runDir, modelDir: u.modelDir, loop: u.loop }, ctx, ref));
+  }
+
+  next(`the input-based baseline: ${DEMO_BASELINE.name}, ${DEMO_BASELINE.summary} (no weight changes)`);
+  const baseline = guardrail({ template: data.template, topics: tofuAuthorNames(data.sets.forget) });
+  const baselineDir = join(o.out, DEMO_BASELINE.name);
+  await mkdir(baselineDir, { recursive: true });
+  results.push(await evaluateRun({ name: DEMO_BASELINE.name, role: 'baseline', model: models.target.model, baseline, runDir: baselineDir, modelDir: models.target.modelDir, loop: null }, ctx, ref));
+  seconds[DEMO_BASELINE.name] = 0;
+
+  next('writing the report and the summary');
+  const report = await writeReport(results.map((r) => join(o.out, r.model.name)), join(o.out, 'report.html'));
+  const rows = results.map(summaryRow);
+  const summary = await writeSummary(o.out, rows);
+  process.stdout.write(`\n${summaryTable(rows, seconds)}\n\n`);
+  process.stdout.write(headline(rows) + '\n');
+  say(`done: ${report.out} (open it in a browser) and ${summary}`);
+}
+
+/** What the table says, in words: the reference, the best trade-off, the collapse, the attacks. */
+function headline(rows: ReturnType<typeof summaryRow>[]): string {
+  const target = rows.find((r) => r.name === 'target');
+  const mu = target?.model_utility ?? null;
+  const lines = ['Forget quality is the KS-test p-value of the forget-set truth ratios against the retain model\'s (1 = indistinguishable from never having seen them; ≥ 0.05: the test cannot tell them apart).'];
+  const good = rows.filter((r) => !['target', 'retain'].includes(r.name) && (r.forget_quality ?? 0) >= 0.05 && mu !== null && (r.model_utility ?? 0) >= 0.8 * mu);
+  lines.push(good.length > 0
+    ? `Forgot (forget quality ≥ 0.05) while keeping ≥ 80% of the target's model utility: ${good.map((r) => r.name).join(', ')}.`
+    : 'No method reached forget quality ≥ 0.05 while keeping 80% of the target\'s model utility.');
+  const prob = target?.forget_prob ?? null;
+  if (prob !== null) {
+    // Recovered: the share of the forget Prob that unlearning removed and the strongest attack brought back.
+    const recovered = rows
+      .filter((r) => !['target', 'retain'].includes(r.name) && r.forget_prob !== null && prob > r.forget_prob)
+      .map((r) => {
+        const [attack, after] = Object.entries(r.attacks).reduce((best, a) => ((a[1] ?? -Infinity) > (best[1] ?? -Infinity) ? a : best));
+        return { name: r.name, attack, share: after === null ? 0 : Math.max(0, (after - r.forget_prob!) / (prob - r.forget_prob!)) };
+      })
+      .sort((a, b) => b.share - a.share);
+    lines.push(`Share of the lost forget Prob the strongest attack brings back: ${recovered.map((x) => `${x.name} ${(100 * x.share).toFixed(0)}% (${x.attack})`).join(', ')}.`);
+  }
+  return lines.join('\n');
+}
