@@ -1,0 +1,103 @@
+// `lethe demo --quick` end to end, as a child process into a temporary folder: it must finish,
+// write summary.json with every model (numbers, or null where a value is unavailable) and a
+// report naming every model, and show the directions that hold even on the quick case: the
+// retain model is the forget-quality reference (1), every unlearning method lowers forget Prob
+// below the target's, gradient ascent costs model utility, and some method forgets (forget
+// quality >= 0.05) at 80% of the target's utility.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { QUICK_PLAN } from '../../src/cli/demo/demo-case.ts';
+import { DEMO_METHODS } from '../../src/cli/demo/demo-methods.ts';
+import { reusable } from '../../src/cli/demo/demo-models.ts';
+import type { Summary } from '../../src/cli/demo/demo-summary.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/lethe.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'lethe-demo-'));
+const out = join(dir, 'demo');
+const MODELS = ['target', 'retain', ...DEMO_METHODS.map((m) => m.name), 'guardrail'];
+const UNLEARNED = DEMO_METHODS.map((m) => m.name);
+
+function lethe(...args: string[]) {
+  // A pipe and CI unset: the plain progress lines, as in a log file.
+  return spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '' }, timeout: 15 * 60 * 1000 });
+}
+
+let run: ReturnType<typeof lethe>;
+let summary: Summary;
+const row = (name: string) => summary.models.find((m) => m.name === name)!;
+
+before(() => {
+  run = lethe('demo', '--quick', '--out', out);
+  if (run.status === 0) summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('lethe demo --quick exits 0, showing its stages, training progress and the summary table', () => {
+  assert.equal(run.status, 0, `exit ${run.status}\n${run.stderr}\n${run.stdout.slice(-3000)}`);
+  for (const stage of ['(1/5)', '(2/5)', '(3/5)', '(4/5)', '(5/5)']) assert.match(run.stdout, new RegExp(stage.replace(/[()]/g, '\\$&')));
+  assert.match(run.stdout, /target step \d+\/\d+ loss/, 'training progress lines');
+  assert.match(run.stdout, /model +forget quality +model utility +forget Prob +after relearn +after 4-bit +after prompts/);
+  for (const name of MODELS) assert.match(run.stdout, new RegExp(`^${name} `, 'm'), `a table row for ${name}`);
+});
+
+test('summary.json holds every model, each value a number or null', () => {
+  assert.deepEqual(summary.models.map((m) => m.name), MODELS);
+  const numberOrNull = (x: unknown, what: string) => assert.ok(x === null || (typeof x === 'number' && Number.isFinite(x)), `${what}: ${JSON.stringify(x)}`);
+  for (const m of summary.models) {
+    assert.deepEqual(Object.keys(m).sort(), ['attacks', 'forget_prob', 'forget_quality', 'model_utility', 'name']);
+    assert.deepEqual(Object.keys(m.attacks).sort(), ['prompts', 'quantize_4bit', 'relearn']);
+    for (const k of ['forget_quality', 'model_utility', 'forget_prob'] as const) numberOrNull(m[k], `${m.name}.${k}`);
+    for (const [k, v] of Object.entries(m.attacks)) numberOrNull(v, `${m.name}.attacks.${k}`);
+    // Everything is measurable on this case: no value should be missing.
+    assert.ok(m.forget_quality !== null && m.model_utility !== null && m.forget_prob !== null, `${m.name} has every metric`);
+    assert.ok(Object.values(m.attacks).every((v) => v !== null), `${m.name} has every attack`);
+  }
+});
+
+test('report.html exists and names every model; each run folder holds its results.json', () => {
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  for (const name of MODELS) {
+    assert.match(html, new RegExp(`<th scope="row">${name}[ <]`), `report names ${name}`);
+    assert.ok(existsSync(join(out, name, 'results.json')), `${name}/results.json`);
+  }
+});
+
+test('the retain model is the forget-quality reference and the target has forgotten nothing', () => {
+  assert.equal(row('retain').forget_quality, 1);
+  assert.ok(row('target').forget_quality! < row('retain').forget_quality!);
+  assert.ok(row('target').forget_prob! > row('retain').forget_prob!, 'the target knows the forget authors better than the retain model');
+});
+
+test("every unlearning method lowers forget Prob below the target's; gradient ascent costs model utility", () => {
+  const target = row('target');
+  for (const name of UNLEARNED) assert.ok(row(name).forget_prob! < target.forget_prob!, `${name}: ${row(name).forget_prob} vs target ${target.forget_prob}`);
+  assert.ok(row('ga').model_utility! < target.model_utility!, `ga utility ${row('ga').model_utility} vs target ${target.model_utility}`);
+});
+
+test('some method forgets (forget quality >= 0.05) while keeping 80% of the target model utility, and the headline says so', () => {
+  const target = row('target');
+  const good = UNLEARNED.filter((name) => row(name).forget_quality! >= 0.05 && row(name).model_utility! >= 0.8 * target.model_utility!);
+  assert.ok(good.length > 0, `forget quality / utility: ${UNLEARNED.map((n) => `${n} ${row(n).forget_quality} / ${row(n).model_utility}`).join(', ')}`);
+  assert.match(run.stdout, new RegExp(`keeping ≥ 80% of the target's model utility: .*${good[0]}`));
+});
+
+test('the target and retain models are reused only for the same case', () => {
+  assert.equal(reusable(out, QUICK_PLAN.case), true);
+  assert.equal(reusable(out, { ...QUICK_PLAN.case, authors: QUICK_PLAN.case.authors + 1 }), false);
+  assert.equal(reusable(out, { ...QUICK_PLAN.case, training: { ...QUICK_PLAN.case.training, epochs: 1 } }), false);
+});
+
+test('lethe demo refuses a folder that holds something else (exit 2, one line)', () => {
+  const other = join(dir, 'other');
+  mkdirSync(other);
+  writeFileSync(join(other, 'notes.txt'), 'mine');
+  const r = lethe('demo', '--quick', '--out', other);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^lethe: --out .*other: holds files that are not a lethe demo's/);
+  assert.equal(readFileSync(join(other, 'notes.txt'), 'utf8'), 'mine');
+});
