@@ -12,6 +12,14 @@ import { formatTable, type SuiteResult } from './util.ts';
 type Suite = (opts: { steps: number; warmup: number; log: (s: string) => void }) => Promise<SuiteResult>;
 const SUITES: Record<string, Suite> = { engine: benchEngine, model: benchModel, unlearn: benchUnlearn };
 
+interface CaseJson { name: string; ratio: number; lethe?: number; peer?: number; unit?: string; lethe_gflops?: number; peer_gflops?: number }
+
+/** One summary row per case of a suite (the engine suite reports GFLOP/s under its own keys). */
+function summaryRows(r: SuiteResult): string[][] {
+  const cases = (r.json.cases ?? []) as CaseJson[];
+  return cases.map((c) => [r.suite, c.name, String(c.lethe ?? c.lethe_gflops), String(c.peer ?? c.peer_gflops), c.unit ?? 'GFLOP/s', String(c.ratio)]);
+}
+
 const program = new Command('bench')
   .argument('[suites...]', `suites to run: ${Object.keys(SUITES).join(', ')} (default all)`)
   .option('--json', 'print the result as one JSON object on the last line')
@@ -28,8 +36,8 @@ const program = new Command('bench')
       results.push(r);
       console.log(`\n${n}\n${formatTable(r.table.head, r.table.rows)}\n${r.table.notes.join('\n')}\n`);
     }
-    console.log('summary');
-    console.log(formatTable(['suite', 'min ratio vs PyTorch'], results.map((r) => [r.suite, String(r.json.min_ratio)])));
+    console.log('summary (ratio > 1: lethe faster than PyTorch, measured side by side)');
+    console.log(formatTable(['suite', 'case', 'lethe', 'PyTorch', 'unit', 'ratio'], results.flatMap(summaryRows)));
     if (opts.json) console.log(JSON.stringify(results.length === 1 ? results[0].json : { suites: results.map((r) => r.json) }));
   });
 
