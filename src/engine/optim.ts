@@ -304,12 +304,15 @@ export class TrainStep {
     if (micro.length === 0) throw new LetheError('train step: no batch');
     const t = this.step + 1;
     const into = this.outputBuffers();
-    if (micro.length === 1) {
+    // Once the accumulation programs exist, a lone micro-batch (an epoch's short last step) goes
+    // through them too: both programs share the step graph's optimiser inputs, so only one kind is built.
+    if (micro.length === 1 && !this.accumulation) {
       this.fused ??= buildTrainStep(this.spec, this.options).program;
       const out = await this.fused.run({ ...micro[0], ...this.stateFeeds(lr, t) }, into);
       this.step = t;
       return this.swap(out);
     }
+    if (this.fused && !this.accumulation) throw new LetheError('train step: several micro-batches after single-batch steps; start accumulating from the first step');
     this.accumulation ??= buildAccumulation(this.spec, this.options);
     // Gradient sums, added in place (a buffer's only reader is the Add that writes it).
     this.gradBuffers ??= new Map(this.paramNames.map((n) => [n, zerosHost('float32', this.get(n).shape)]));

@@ -132,6 +132,28 @@ test('gradient accumulation over micro-batches equals one step on their mean', a
   await split.dispose();
 });
 
+test('accumulating steps can end with a lone micro-batch (a short last step), equal to a plain step on it', async () => {
+  const make = () => {
+    const g = new Graph();
+    const w = g.input('w', 'float32', [4]);
+    const x = g.input('x', 'float32', ['N', 4]);
+    const loss = o.mean(o.sum(o.square(o.sub(w, x)), 1));
+    return TrainStep.create({ loss, params: [w], data: [x], optimizer: { kind: 'adamw' } }, new Map([['w', { dtype: 'float32', shape: [4], data: Float32Array.from(w0) }]]));
+  };
+  const rows = [1, 2, 3, 4, -1, 0, 2, 1, 0.5, 0.5, -2, 3];
+  const x = (from: number, n: number) => ({ x: { dtype: 'float32' as const, shape: [n, 4], data: Float32Array.from(rows.slice(from * 4, (from + n) * 4)) } });
+  const accumulating = make();
+  const plain = make();
+  await accumulating.run([x(0, 1), x(1, 1)], 0.1);
+  await plain.run(x(0, 2), 0.1);
+  const a = await accumulating.run([x(2, 1)], 0.1);
+  const b = await plain.run(x(2, 1), 0.1);
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-6, `${a.loss} vs ${b.loss}`);
+  assertClose(accumulating.get('w').data as Float32Array, [...(plain.get('w').data as Float32Array)], 1e-6, 'w after the short step');
+  await accumulating.dispose();
+  await plain.dispose();
+});
+
 test('a mask keeps the masked-out weights exactly where they were (decay included)', async () => {
   const g = new Graph();
   const w = g.input('w', 'float32', [4]);
