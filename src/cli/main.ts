@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof LetheError) {
       process.stderr.write(`lethe: ${err.message}\n`);
+      if (process.env.LETHE_DEBUG) process.stderr.write(`${err.stack}\n`); // where, for bug reports
       return err.exitCode;
     }
     throw err;
