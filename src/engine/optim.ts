@@ -81,17 +81,47 @@ interface Update {
   outputs: Record<string, Tensor>; // gradNorm, next params and state
 }
 
-/** Clipping and the optimiser update for `grads` of `params`, added to the graph. */
-function addUpdate(g: Graph, params: readonly Tensor[], grads: Tensor[], spec: Pick<TrainStepSpec, 'optimizer' | 'masks'>): Update {
-  const opt = spec.optimizer;
+/** The optimiser's graph inputs: learning rate, step, masks and state slots per parameter. */
+interface OptimiserInputs {
+  lr: Tensor;
+  t: Tensor;
+  masks: (Tensor | null)[];
+  state: Tensor[][];
+  all: Tensor[];
+}
+
+function optimiserInputs(g: Graph, params: readonly Tensor[], spec: Pick<TrainStepSpec, 'optimizer' | 'masks'>): OptimiserInputs {
   const lr = g.input('optim.lr', 'float32', []);
   const t = g.input('optim.step', 'float32', []);
-  const inputs: Tensor[] = [lr, t];
+  const masks = params.map((p) => (spec.masks?.has(p.name!) ? g.input(maskName(p.name!), 'float32', p.shape) : null));
+  const slots = slotNames(spec.optimizer);
+  const state = params.map((p) => slots.map((s) => g.input(`${p.name}.${s}`, 'float32', p.shape)));
+  return { lr, t, masks, state, all: [lr, t, ...masks.filter((m) => m !== null), ...state.flat()] };
+}
+
+/**
+ * What the fused program and the accumulation programs share, made once per spec: the
+ * gradients and the optimiser's inputs (a graph holds one input of a name, and a run may use
+ * both programs: accumulation steps, then a short last step of one micro-batch).
+ */
+const sharedParts = new WeakMap<TrainStepSpec, { grads: Tensor[]; inputs: OptimiserInputs }>();
+function partsOf(spec: TrainStepSpec): { grads: Tensor[]; inputs: OptimiserInputs } {
+  let parts = sharedParts.get(spec);
+  if (!parts) {
+    checkParams(spec.params);
+    parts = { grads: grad(spec.loss, spec.params), inputs: optimiserInputs(spec.loss.graph, spec.params, spec) };
+    sharedParts.set(spec, parts);
+  }
+  return parts;
+}
+
+/** Clipping and the optimiser update for `grads` of `params`, added to the graph. */
+function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: Pick<TrainStepSpec, 'optimizer'>, inputs: OptimiserInputs): Update {
+  const opt = spec.optimizer;
+  const { lr, t } = inputs;
   const masked = grads.map((gr, i) => {
-    if (!spec.masks?.has(params[i].name!)) return { gr, mask: null };
-    const mask = g.input(maskName(params[i].name!), 'float32', params[i].shape);
-    inputs.push(mask);
-    return { gr: o.mul(gr, mask), mask };
+    const mask = inputs.masks[i];
+    return { gr: mask ? o.mul(gr, mask) : gr, mask };
   });
   // Global gradient norm, and clipping as torch.nn.utils.clip_grad_norm_ does it. The clip
   // factor is a scalar folded into each optimiser's own scalars, not a pass over the gradients.
@@ -100,10 +130,8 @@ function addUpdate(g: Graph, params: readonly Tensor[], grads: Tensor[], spec: P
   const maxNorm = opt.maxGradNorm ?? null;
   const scale = maxNorm === null ? null : o.minimum(o.div(maxNorm, o.add(gradNorm, 1e-6)), 1);
   const outputs: Record<string, Tensor> = { gradNorm };
-  const slots = slotNames(opt);
   params.forEach((p, i) => {
-    const state = slots.map((s) => g.input(`${p.name}.${s}`, 'float32', p.shape));
-    inputs.push(...state);
+    const state = inputs.state[i];
     const { gr, mask } = masked[i];
     const wd = (opt.decays?.(p.name!) ?? true) ? (opt.weightDecay ?? (opt.kind === 'sgd' ? 0 : ADAMW_DEFAULTS.weightDecay)) : 0;
     // Decoupled decay θ·(1 − lr·λ), restricted to the trainable weights when masked.
@@ -115,7 +143,7 @@ function addUpdate(g: Graph, params: readonly Tensor[], grads: Tensor[], spec: P
     outputs[next(p.name!)] = updated.param;
     state.forEach((s, k) => (outputs[next(s.name!)] = updated.state[k]));
   });
-  return { inputs, outputs };
+  return { inputs: inputs.all, outputs };
 }
 
 /**
@@ -167,10 +195,9 @@ function checkParams(params: readonly Tensor[]): void {
 
 /** The fused step graph: loss, gradients, clipping and update in one program. */
 export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): { program: Program; slots: string[] } {
-  checkParams(spec.params);
   // SGD's coupled decay lives in `sgd`; the decoupled optimisers decay in `addUpdate`.
-  const grads = grad(spec.loss, spec.params);
-  const upd = addUpdate(spec.loss.graph, spec.params, grads, spec);
+  const { grads, inputs: optInputs } = partsOf(spec);
+  const upd = addUpdate(spec.params, grads, spec, optInputs);
   const inputs = [...spec.params, ...spec.data, ...upd.inputs];
   return { program: compile(inputs, { loss: spec.loss, ...(spec.report ?? {}), ...upd.outputs }, options), slots: slotNames(spec.optimizer) };
 }
@@ -180,9 +207,8 @@ export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): {
  * `<param>.grad` buffers; `apply` updates from the buffers times `optim.gradScale` (1/k).
  */
 function buildAccumulation(spec: TrainStepSpec, options?: CompileOptions): { accumulate: Program; apply: Program } {
-  checkParams(spec.params);
   const g = spec.loss.graph;
-  const grads = grad(spec.loss, spec.params);
+  const { grads, inputs: optInputs } = partsOf(spec);
   const buffers = spec.params.map((p) => g.input(`${p.name}.grad`, 'float32', p.shape));
   const accOut: Record<string, Tensor> = { loss: spec.loss, ...(spec.report ?? {}) };
   buffers.forEach((b, i) => (accOut[next(b.name!)] = o.add(b, grads[i])));
@@ -190,7 +216,7 @@ function buildAccumulation(spec: TrainStepSpec, options?: CompileOptions): { acc
 
   const gradScale = g.input('optim.gradScale', 'float32', []);
   const scaled = buffers.map((b) => o.mul(b, gradScale));
-  const upd = addUpdate(g, spec.params, scaled, spec);
+  const upd = addUpdate(spec.params, scaled, spec, optInputs);
   const apply = compile([...spec.params, ...buffers, gradScale, ...upd.inputs], upd.outputs, options);
   return { accumulate, apply };
 }
@@ -304,15 +330,12 @@ export class TrainStep {
     if (micro.length === 0) throw new LetheError('train step: no batch');
     const t = this.step + 1;
     const into = this.outputBuffers();
-    // Once the accumulation programs exist, a lone micro-batch (an epoch's short last step) goes
-    // through them too: both programs share the step graph's optimiser inputs, so only one kind is built.
-    if (micro.length === 1 && !this.accumulation) {
+    if (micro.length === 1) {
       this.fused ??= buildTrainStep(this.spec, this.options).program;
       const out = await this.fused.run({ ...micro[0], ...this.stateFeeds(lr, t) }, into);
       this.step = t;
       return this.swap(out);
     }
-    if (this.fused && !this.accumulation) throw new LetheError('train step: several micro-batches after single-batch steps; start accumulating from the first step');
     this.accumulation ??= buildAccumulation(this.spec, this.options);
     // Gradient sums, added in place (a buffer's only reader is the Add that writes it).
     this.gradBuffers ??= new Map(this.paramNames.map((n) => [n, zerosHost('float32', this.get(n).shape)]));

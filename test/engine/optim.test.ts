@@ -132,7 +132,7 @@ test('gradient accumulation over micro-batches equals one step on their mean', a
   await split.dispose();
 });
 
-test('accumulating steps can end with a lone micro-batch (a short last step), equal to a plain step on it', async () => {
+test('one train step mixes accumulated and lone micro-batches in either order, equal to plain steps', async () => {
   const make = () => {
     const g = new Graph();
     const w = g.input('w', 'float32', [4]);
@@ -150,6 +150,10 @@ test('accumulating steps can end with a lone micro-batch (a short last step), eq
   const b = await plain.run(x(2, 1), 0.1);
   assert.ok(Math.abs(a.loss - b.loss) < 1e-6, `${a.loss} vs ${b.loss}`);
   assertClose(accumulating.get('w').data as Float32Array, [...(plain.get('w').data as Float32Array)], 1e-6, 'w after the short step');
+  // And back to accumulating after a lone micro-batch.
+  await accumulating.run([x(1, 1), x(2, 1)], 0.1);
+  await plain.run(x(1, 2), 0.1);
+  assertClose(accumulating.get('w').data as Float32Array, [...(plain.get('w').data as Float32Array)], 1e-6, 'w after accumulating again');
   await accumulating.dispose();
   await plain.dispose();
 });
