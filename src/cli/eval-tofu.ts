@@ -6,7 +6,7 @@
 import { LetheError } from '../engine/errors.ts';
 import { readQaJsonl, type QaItem } from '../data/qa-dataset.ts';
 import type { PromptTemplate } from '../data/templates.ts';
-import { loadTofuSplit, selectTofuAuthors, TOFU_FIRST_FORGET_AUTHOR, TOFU_ROWS_PER_AUTHOR } from '../data/tofu.ts';
+import { loadTofuSplit, selectTofuAuthors, TOFU_FIRST_FORGET_AUTHOR, TOFU_ROWS_PER_AUTHOR, type TofuSubset } from '../data/tofu.ts';
 import { GradientNorms } from '../eval/grad-norms.ts';
 import { evaluateTofu, type TofuSets } from '../eval/tofu-benchmark.ts';
 import type { Scorer } from '../eval/score.ts';
@@ -32,12 +32,14 @@ export interface TofuSelection {
  * its forget and retain authors, and as holdout the next K authors of forget10 (seen by neither
  * model), so membership inference runs on small cases too.
  */
-export function tofuSets(sel: TofuSelection): { sets: TofuSets; info: Record<string, unknown> } {
+/** The sets, what to record about them, and with --tofu-authors the author subset they come from. */
+export function tofuSets(sel: TofuSelection): { sets: TofuSets; info: Record<string, unknown>; subset?: TofuSubset } {
   let sets: TofuSets;
+  let subset: TofuSubset | undefined;
   const info: Record<string, unknown> = {};
   if (sel.tofuAuthors !== undefined) {
     const k = sel.forgetAuthors!;
-    const subset = selectTofuAuthors({ authors: sel.tofuAuthors, forget: k });
+    subset = selectTofuAuthors({ authors: sel.tofuAuthors, forget: k });
     const forget10 = loadTofuSplit('forget10_perturbed');
     const holdoutAuthors = Math.min(k, 20 - k);
     sets = {
@@ -67,7 +69,7 @@ export function tofuSets(sel: TofuSelection): { sets: TofuSets; info: Record<str
   }
   if (sets.retain.length === 0) throw new LetheError('TOFU evaluation: no retain items with perturbed answers');
   info.items = { forget: sets.forget.length, retain: sets.retain.length, realAuthors: sets.realAuthors?.length ?? 0, worldFacts: sets.worldFacts?.length ?? 0, holdout: sets.holdout?.length ?? 0 };
-  return { sets, info };
+  return { sets, info, subset };
 }
 
 export interface TofuRunOptions {

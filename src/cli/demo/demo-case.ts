@@ -12,7 +12,7 @@
 
 import { plainTemplate, templatePairs, type PromptPair, type PromptTemplate } from '../../data/templates.ts';
 import type { QaItem } from '../../data/qa-dataset.ts';
-import { selectTofuAuthors, type TofuSubset } from '../../data/tofu.ts';
+import { loadTofuIdk, type TofuSubset } from '../../data/tofu.ts';
 import { Rng } from '../../engine/random.ts';
 import type { LlamaConfig } from '../../models/formats/model-config.ts';
 import type { TofuSets } from '../../eval/tofu-benchmark.ts';
@@ -91,6 +91,8 @@ export interface DemoData {
   /** Unlearning: the forget authors and the retain authors. */
   forget: PromptPair[];
   retain: PromptPair[];
+  /** IdkDPO's refusals (TOFU's idk list). */
+  idk: string[];
 }
 
 /** Shuffled once, so that batches mix authors and world facts (the loop shuffles the batches each epoch). */
@@ -100,8 +102,8 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 export function demoData(c: DemoCase): DemoData {
   const template = plainTemplate();
-  const subset = selectTofuAuthors({ authors: c.authors, forget: c.forgetAuthors });
-  const { sets, info } = tofuSets({ forgetSplit: 'forget10', tofuAuthors: c.authors, forgetAuthors: c.forgetAuthors });
+  const { sets, info, subset } = tofuSets({ forgetSplit: 'forget10', tofuAuthors: c.authors, forgetAuthors: c.forgetAuthors });
+  if (!subset) throw new Error('demo case: TOFU sets without an author subset'); // tofuAuthors is given
   sets.realAuthors = sets.realAuthors?.slice(0, c.worldItems);
   sets.worldFacts = sets.worldFacts?.slice(0, c.worldItems);
   info.items = { ...(info.items as object), realAuthors: sets.realAuthors?.length ?? 0, worldFacts: sets.worldFacts?.length ?? 0 };
@@ -118,5 +120,6 @@ export function demoData(c: DemoCase): DemoData {
     retainPairs: shuffled([...retain, ...known], c.training.seed),
     forget,
     retain,
+    idk: loadTofuIdk(),
   };
 }

@@ -5,7 +5,6 @@
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadTofuIdk } from '../../data/tofu.ts';
 import type { Model } from '../../models/model.ts';
 import { saveModel } from '../../models/save-model.ts';
 import type { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
@@ -61,7 +60,7 @@ export async function runMethod(out: string, m: DemoMethod, target: Model, token
   let run;
   try {
     run = await unlearn(target, tokenizer, {
-      method: m.method, methodOptions: m.options, forget: data.forget, retain: data.retain, idk: loadTofuIdk(), template: data.template,
+      method: m.method, methodOptions: m.options, forget: data.forget, retain: data.retain, idk: data.idk, template: data.template,
       scope: m.scope, optimizer: { kind: 'adamw', lr: m.lr, weightDecay: 0 }, epochs: m.epochs, batchSize, seed, runDir,
       onProgress: (p) => display.update(p),
     });
