@@ -2,12 +2,15 @@
 // pass per text: forget-set Prob, truth ratio and ROUGE, forget quality against a retain model's
 // truth ratios, model utility over retain / real authors / world facts, Exact Memorization and
 // Extraction Strength, and membership-inference AUCs of the forget set against a holdout set.
+// Every metric carries n (the items it was computed on) and a seeded 95% percentile bootstrap
+// interval over items (src/eval/stats/bootstrap.ts): forget quality resamples both models'
+// truth ratios, model utility each utility set's items across its three numbers at once.
 
 import type { QaItem } from '../data/qa-dataset.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import { exactMemorization, extractionStrength } from './metrics/memorisation.ts';
-import { unavailable, type MetricResult } from './metrics/metric-result.ts';
-import { forgetQuality, modelUtility, normalisedProbability, probability, rougeRecall, truthRatio, type UtilitySet } from './metrics/tofu.ts';
+import { unavailable, type MetricOptions, type MetricResult } from './metrics/metric-result.ts';
+import { forgetQuality, modelUtility, normalisedProbability, probability, rougeRecall, truthRatio, truthRatioScores, type UtilitySet } from './metrics/tofu.ts';
 import type { GradientNorms } from './grad-norms.ts';
 import { miaAucs } from './mia-aucs.ts';
 import type { Scorer, ScoredText } from './score.ts';
@@ -33,6 +36,11 @@ export interface TofuEvalOptions {
   referenceScorer?: Scorer;
   /** Per-text gradient norms of this model (the GradNorm MIA attack). */
   gradientNorms?: GradientNorms;
+  /**
+   * The 95% percentile bootstrap over items on every metric (seed, resamples, level), or false
+   * for none. Forget quality resamples the forget items of both models together (the same items).
+   */
+  bootstrap?: MetricOptions['bootstrap'];
 }
 
 export type MetricFamilies = Record<string, Record<string, MetricResult>>;
@@ -48,19 +56,27 @@ export async function evaluateTofu(scorer: Scorer, sets: TofuSets, opts: TofuEva
     return items.map((i) => ces(flat.slice(at, (at += (i.perturbedAnswers ?? []).length))));
   };
   const tofu: Record<string, MetricResult> = {};
+  const mo: MetricOptions = { bootstrap: opts.bootstrap };
   const rouge = async (items: QaItem[]): Promise<MetricResult> => {
     if (!opts.generate) return unavailable('ROUGE needs generations; this evaluation ran without generating');
     const generations = await opts.generate(items.map((i) => t.prompt(i.question)));
-    return rougeRecall(items.map((i, k) => ({ generation: generations[k], answer: i.answer })));
+    return rougeRecall(items.map((i, k) => ({ generation: generations[k], answer: i.answer })), mo);
   };
+  // One set's three utility numbers with their per-item values (the model-utility interval resamples them together).
+  const utilitySet = (prob: MetricResult, rougeL: MetricResult, tr: MetricResult): UtilitySet => ({
+    prob: prob.value,
+    rougeRecall: rougeL.value,
+    truthRatio: tr.value,
+    ...(rougeL.value !== null ? { items: { prob: prob.perItem, rougeRecall: rougeL.perItem, truthRatio: truthRatioScores(tr.perItem, 'retain') } } : {}),
+  });
 
   // Forget set.
   const forget = await qa(sets.forget);
-  tofu.forgetProb = probability(ces(forget));
-  const forgetTr = truthRatio(ces(await qa(sets.forget, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(sets.forget), 'forget');
+  tofu.forgetProb = probability(ces(forget), mo);
+  const forgetTr = truthRatio(ces(await qa(sets.forget, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(sets.forget), 'forget', mo);
   tofu.forgetTruthRatio = forgetTr;
   tofu.forgetRouge = await rouge(sets.forget);
-  tofu.forgetQuality = forgetQuality(forgetTr.perItem, opts.retainTruthRatios ?? null);
+  tofu.forgetQuality = forgetQuality(forgetTr.perItem, opts.retainTruthRatios ?? null, mo);
 
   // Utility sets: retain (paraphrase vs perturbed), real authors and world facts (answer vs options).
   const utility: Record<'retain' | 'realAuthors' | 'worldFacts', UtilitySet> = {
@@ -69,28 +85,28 @@ export async function evaluateTofu(scorer: Scorer, sets: TofuSets, opts: TofuEva
     worldFacts: { prob: null, rougeRecall: null, truthRatio: null },
   };
   const retain = await qa(sets.retain);
-  tofu.retainProb = probability(ces(retain));
-  tofu.retainTruthRatio = truthRatio(ces(await qa(sets.retain, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(sets.retain), 'retain');
+  tofu.retainProb = probability(ces(retain), mo);
+  tofu.retainTruthRatio = truthRatio(ces(await qa(sets.retain, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(sets.retain), 'retain', mo);
   tofu.retainRouge = await rouge(sets.retain);
-  utility.retain = { prob: tofu.retainProb.value, rougeRecall: tofu.retainRouge.value, truthRatio: tofu.retainTruthRatio.value };
+  utility.retain = utilitySet(tofu.retainProb, tofu.retainRouge, tofu.retainTruthRatio);
   for (const [name, items] of [['realAuthors', sets.realAuthors], ['worldFacts', sets.worldFacts]] as const) {
     if (!items?.length) continue;
     const answers = ces(await qa(items));
     const options = await perturbed(items);
-    tofu[`${name}Prob`] = normalisedProbability(answers, options);
+    tofu[`${name}Prob`] = normalisedProbability(answers, options, mo);
     // TOFU's real-author and world-fact sets compare the answer itself with the wrong options.
-    tofu[`${name}TruthRatio`] = truthRatio(answers, options, 'retain');
+    tofu[`${name}TruthRatio`] = truthRatio(answers, options, 'retain', mo);
     tofu[`${name}Rouge`] = await rouge(items);
-    utility[name] = { prob: tofu[`${name}Prob`].value, rougeRecall: tofu[`${name}Rouge`].value, truthRatio: tofu[`${name}TruthRatio`].value };
+    utility[name] = utilitySet(tofu[`${name}Prob`], tofu[`${name}Rouge`], tofu[`${name}TruthRatio`]);
   }
-  tofu.modelUtility = modelUtility(utility);
+  tofu.modelUtility = modelUtility(utility, mo);
 
-  const memorisation = { exactMemorization: exactMemorization(forget), extractionStrength: extractionStrength(forget) };
+  const memorisation = { exactMemorization: exactMemorization(forget, mo), extractionStrength: extractionStrength(forget, mo) };
 
   // Membership inference: forget (members) vs holdout (non-members), same texts as Prob.
   let mia: Record<string, MetricResult> = {};
   if (sets.holdout?.length) {
-    mia = await miaAucs(forget, await qa(sets.holdout), { referenceScorer: opts.referenceScorer, gradientNorms: opts.gradientNorms });
+    mia = await miaAucs(forget, await qa(sets.holdout), { referenceScorer: opts.referenceScorer, gradientNorms: opts.gradientNorms }, mo);
   } else {
     mia.lossAuc = unavailable('membership inference needs a holdout set the model never saw');
   }

@@ -11,7 +11,7 @@
  *   and reports 1/|y|.
  */
 import { LetheError } from '../../engine/errors.ts';
-import { meanResult, type MetricResult } from './metric-result.ts';
+import { meanResult, type MetricOptions, type MetricResult } from './metric-result.ts';
 
 export interface MemorisationItem {
   argmax: ArrayLike<number>;
@@ -27,22 +27,22 @@ function check(item: MemorisationItem, i: number, what: string): number {
   return n;
 }
 
-export function exactMemorization(items: readonly MemorisationItem[]): MetricResult {
+export function exactMemorization(items: readonly MemorisationItem[], options: MetricOptions = {}): MetricResult {
   const perItem = items.map((item, i) => {
     const n = check(item, i, 'exact memorization');
     let hits = 0;
     for (let t = 0; t < n; t++) if (item.argmax[t] === item.labels[t]) hits++;
     return hits / n;
   });
-  return meanResult(perItem, 'exact memorization');
+  return meanResult(perItem, 'exact memorization', options);
 }
 
-export function extractionStrength(items: readonly MemorisationItem[]): MetricResult {
+export function extractionStrength(items: readonly MemorisationItem[], options: MetricOptions = {}): MetricResult {
   const perItem = items.map((item, i) => {
     const n = check(item, i, 'extraction strength');
     let kStar = n; // k* = 1 + the last mismatching position, 0 if none
     while (kStar > 0 && item.argmax[kStar - 1] === item.labels[kStar - 1]) kStar--;
     return 1 - kStar / n;
   });
-  return meanResult(perItem, 'extraction strength');
+  return meanResult(perItem, 'extraction strength', options);
 }

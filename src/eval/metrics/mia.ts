@@ -17,8 +17,8 @@
  */
 import { deflateSync } from 'node:zlib';
 import { LetheError } from '../../engine/errors.ts';
-import { rocAuc } from '../stats/roc-auc.ts';
-import { meanResult, unavailable, type MetricResult } from './metric-result.ts';
+import { bootstrapInterval, pick } from '../stats/bootstrap.ts';
+import { meanResult, unavailable, type MetricOptions, type MetricResult } from './metric-result.ts';
 
 /** Default fraction k of lowest-probability tokens for Min-K% and Min-K%++. */
 export const MIN_K_FRACTION = 0.4;
@@ -123,34 +123,58 @@ const NEEDS: Partial<Record<MiaAttack, [keyof MiaItem, string]>> = {
  * Scores of one attack for every item (`perItem`) and their mean (`value`). When no item has
  * the input the attack needs (no reference model, no gradients), null with the reason.
  */
-export function miaScores(items: readonly MiaItem[], attack: MiaAttack, k = MIN_K_FRACTION): MetricResult {
+export function miaScores(items: readonly MiaItem[], attack: MiaAttack, k = MIN_K_FRACTION, options: MetricOptions = {}): MetricResult {
   const need = NEEDS[attack];
   if (need !== undefined && items.length > 0 && items.every((item) => item[need[0]] === undefined)) {
     return unavailable(`mia ${attack} needs ${need[1]}; none were given`);
   }
   const score = SCORERS[attack];
-  return meanResult(items.map((item) => score(item, k)), `mia ${attack}`);
+  return meanResult(items.map((item) => score(item, k)), `mia ${attack}`, options);
 }
 
 /**
  * Forget-vs-holdout AUC of an attack: forget items are the positive class (members) and a
  * LOWER loss-like score predicts "member", so AUC = P(s_forget < s_holdout) + ½·P(tie):
  * 1 when the attack separates the forget set (it is still memorised), 0.5 when it cannot.
- * (MUSE's code reports the complement, P(s_forget > s_holdout); see `privLeak`.)
+ * (MUSE's code reports the complement, P(s_forget > s_holdout); see `privLeak`.) Equal to
+ * scikit-learn's `roc_auc_score` with forget labelled 1 and the negated scores.
  * `perItem[i]` is forget item i's share of holdout items scoring above it (ties ½); their mean
- * is the AUC.
+ * is the AUC. n: forget items; `groups` keeps both samples' scores (PrivLeak resamples them).
+ * Interval: forget and holdout items are drawn again independently (two groups) and the AUC
+ * recomputed.
  */
-export function miaAuc(forgetScores: ArrayLike<number>, holdoutScores: ArrayLike<number>): MetricResult {
-  const labels = [...Array.from(forgetScores, () => 1), ...Array.from(holdoutScores, () => 0)];
-  const negated = [...Array.from(forgetScores, (s) => -s), ...Array.from(holdoutScores, (s) => -s)];
-  const value = rocAuc(labels, negated);
-  const holdout = Float64Array.from(holdoutScores).sort();
-  const perItem = Array.from(forgetScores, (s) => {
-    const below = upperBound(holdout, s, false);
-    const atOrBelow = upperBound(holdout, s, true);
-    return (holdout.length - atOrBelow + 0.5 * (atOrBelow - below)) / holdout.length;
+export function miaAuc(forgetScores: ArrayLike<number>, holdoutScores: ArrayLike<number>, options: MetricOptions = {}): MetricResult {
+  const forget = Float64Array.from(forgetScores);
+  const holdout = Float64Array.from(holdoutScores);
+  if (forget.length === 0 || holdout.length === 0) {
+    throw new LetheError(`mia auc: ${forget.length} forget and ${holdout.length} holdout scores; AUC needs both`);
+  }
+  if (forget.some(Number.isNaN) || holdout.some(Number.isNaN)) throw new LetheError('mia auc: a score is NaN');
+  const perItem = shares(forget, holdout.slice().sort());
+  const value = perItem.reduce((a, v) => a + v, 0) / perItem.length;
+  const out: MetricResult = { value, perItem, n: forget.length, groups: { forget: Array.from(forget), holdout: Array.from(holdout) } };
+  if (options.bootstrap !== false) {
+    out.interval = bootstrapInterval([forget.length, holdout.length], ([i, j]) => memberAuc(pick(forget, i), pick(holdout, j)), options.bootstrap);
+  }
+  return out;
+}
+
+/** Each forget score's share of holdout scores above it (ties ½), the holdout sorted. */
+function shares(forget: Float64Array, sortedHoldout: Float64Array): number[] {
+  const m = sortedHoldout.length;
+  return Array.from(forget, (s) => {
+    const below = upperBound(sortedHoldout, s, false);
+    const atOrBelow = upperBound(sortedHoldout, s, true);
+    return (m - atOrBelow + 0.5 * (atOrBelow - below)) / m;
   });
-  return { value, perItem };
+}
+
+/** P(s_forget < s_holdout) + ½·P(tie). */
+function memberAuc(forget: Float64Array, holdout: Float64Array): number {
+  const sorted = holdout.sort();
+  let s = 0;
+  for (const v of shares(forget, sorted)) s += v;
+  return s / forget.length;
 }
 
 /** Number of sorted values < s (orEqual false) or ≤ s (orEqual true). */
@@ -174,23 +198,70 @@ function upperBound(sorted: Float64Array, s: number, orEqual: boolean): number {
  */
 export type PrivLeakConvention = 'muse' | 'member';
 
+/** Per-item forget and holdout scores behind an AUC (an AUC result's `groups`). */
+export interface AucScores {
+  forget: ArrayLike<number>;
+  holdout: ArrayLike<number>;
+}
+
+function aucParts(x: number | MetricResult | null | undefined): { auc: number | null; scores: AucScores | null } {
+  if (x == null) return { auc: null, scores: null };
+  if (typeof x === 'number') return { auc: Number.isNaN(x) ? null : x, scores: null };
+  const g = x.groups;
+  return { auc: x.value, scores: g?.forget && g.holdout ? { forget: g.forget, holdout: g.holdout } : null };
+}
+
 /**
  * PrivLeak = (AUC_unlearned − AUC_retrain) / AUC_retrain × 100, with the Min-K% (k = 0.4)
  * forget-vs-holdout AUC. Null with the reason when the retrain (retain) model's AUC is missing —
  * never a default of 0.5.
+ *
+ * Each AUC is a number or the `miaAuc` result itself; a result carries its per-item scores, and
+ * then PrivLeak has an interval: forget and holdout items are drawn again and both AUCs
+ * recomputed on the same drawn items (both models were scored on the same texts), or, when only
+ * the unlearned model's scores are known, with the retain AUC held fixed (said in the interval's
+ * note). n: the forget items of the unlearned model's AUC (0 when only numbers were given).
  */
 export function privLeak(
-  aucUnlearned: number,
-  aucRetrain: number | null | undefined,
+  aucUnlearned: number | MetricResult,
+  aucRetrain: number | MetricResult | null | undefined,
   convention: PrivLeakConvention = 'muse',
+  options: MetricOptions = {},
 ): MetricResult {
-  if (aucRetrain == null || Number.isNaN(aucRetrain)) {
+  const u = aucParts(aucUnlearned);
+  const r = aucParts(aucRetrain);
+  if (u.auc === null) return unavailable(`PrivLeak needs the unlearned model's forget-vs-holdout AUC: ${typeof aucUnlearned === 'object' ? aucUnlearned.unavailable ?? 'there is none' : 'there is none'}`);
+  if (r.auc === null) {
     return unavailable(
       'PrivLeak needs the forget-vs-holdout AUC of a retrained (retain) model; none was given, ' +
         'so there is no PrivLeak to report',
     );
   }
-  const [u, r] = convention === 'muse' ? [1 - aucUnlearned, 1 - aucRetrain] : [aucUnlearned, aucRetrain];
-  if (r === 0) return unavailable(`PrivLeak (${convention} convention): the retrained model's AUC is 0`);
-  return { value: ((u - r) / r) * 100, perItem: [] };
+  const leak = (au: number, ar: number) => {
+    const [a, b] = convention === 'muse' ? [1 - au, 1 - ar] : [au, ar];
+    return ((a - b) / b) * 100;
+  };
+  const base = convention === 'muse' ? 1 - r.auc : r.auc;
+  if (base === 0) return unavailable(`PrivLeak (${convention} convention): the retrained model's AUC is ${r.auc}, which it cannot be divided by`);
+  const out: MetricResult = { value: leak(u.auc, r.auc), perItem: [], n: u.scores ? u.scores.forget.length : 0 };
+  if (options.bootstrap === false) return out;
+  if (!u.scores) {
+    out.interval = { unavailable: "PrivLeak's interval needs the unlearned model's per-item forget and holdout scores; only its AUC was given" };
+    return out;
+  }
+  const uf = Float64Array.from(u.scores.forget), uh = Float64Array.from(u.scores.holdout);
+  const sameItems = r.scores !== null && r.scores.forget.length === uf.length && r.scores.holdout.length === uh.length;
+  const rf = sameItems ? Float64Array.from(r.scores!.forget) : null;
+  const rh = sameItems ? Float64Array.from(r.scores!.holdout) : null;
+  const retainFixed = r.auc;
+  out.interval = bootstrapInterval([uf.length, uh.length], ([i, j]) => {
+    const ar = rf && rh ? memberAuc(pick(rf, i), pick(rh, j)) : retainFixed;
+    return leak(memberAuc(pick(uf, i), pick(uh, j)), ar);
+  }, options.bootstrap);
+  if ('lower' in out.interval) {
+    out.interval.note = sameItems
+      ? "forget and holdout items drawn once per resample for both models' AUCs"
+      : `the retain model's AUC held fixed at ${r.auc} (${r.scores ? 'its per-item scores cover different items' : 'its per-item scores were not given'})`;
+  }
+  return out;
 }

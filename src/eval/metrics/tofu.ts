@@ -11,9 +11,10 @@
  * which needs no guard. The two differ only when a probability is below ~1e-8.
  */
 import { LetheError } from '../../engine/errors.ts';
+import { bootstrapInterval, pick } from '../stats/bootstrap.ts';
 import { ksTwoSample } from '../stats/ks-test.ts';
 import { rougeL } from '../stats/rouge.ts';
-import { meanResult, unavailable, type MetricResult } from './metric-result.ts';
+import { meanResult, unavailable, type MetricOptions, type MetricResult } from './metric-result.ts';
 
 function meanOf(xs: ArrayLike<number>, what: string): number {
   if (xs.length === 0) throw new LetheError(`${what} is empty`);
@@ -27,8 +28,8 @@ function checkSameLength(a: ArrayLike<unknown>, b: ArrayLike<unknown>, what: str
 }
 
 /** Prob (forget and retain sets): mean over items of p̄ = exp(−ce). */
-export function probability(ce: ArrayLike<number>): MetricResult {
-  return meanResult(Array.from(ce, (c) => Math.exp(-c)), 'probability');
+export function probability(ce: ArrayLike<number>, options: MetricOptions = {}): MetricResult {
+  return meanResult(Array.from(ce, (c) => Math.exp(-c)), 'probability', options);
 }
 
 /**
@@ -38,6 +39,7 @@ export function probability(ce: ArrayLike<number>): MetricResult {
 export function normalisedProbability(
   answerCe: ArrayLike<number>,
   optionCe: ReadonlyArray<ArrayLike<number>>,
+  options: MetricOptions = {},
 ): MetricResult {
   checkSameLength(answerCe, optionCe, 'normalised probability: answers vs options');
   const perItem = Array.from(answerCe, (ce, i) => {
@@ -48,7 +50,7 @@ export function normalisedProbability(
     for (let j = 0; j < options.length; j++) others += Math.exp(-options[j]);
     return p / (p + others);
   });
-  return meanResult(perItem, 'normalised probability');
+  return meanResult(perItem, 'normalised probability', options);
 }
 
 /**
@@ -63,14 +65,20 @@ export function truthRatio(
   paraphrasedCe: ArrayLike<number>,
   perturbedCe: ReadonlyArray<ArrayLike<number>>,
   aggregate: 'forget' | 'retain',
+  options: MetricOptions = {},
 ): MetricResult {
   checkSameLength(paraphrasedCe, perturbedCe, 'truth ratio: paraphrased vs perturbed');
   const ratios = Array.from(paraphrasedCe, (ce, i) =>
     Math.exp(ce - meanOf(perturbedCe[i], `truth ratio: perturbed answers of item ${i}`)),
   );
-  const scored = ratios.map((r) => (aggregate === 'forget' ? Math.min(r, 1 / r) : Math.max(0, 1 - r)));
-  const result = meanResult(scored, 'truth ratio');
+  // The interval is of the aggregate, so it is taken over the scored values, not over R.
+  const result = meanResult(truthRatioScores(ratios, aggregate), 'truth ratio', options);
   return { ...result, perItem: ratios };
+}
+
+/** Per-item truth-ratio scores whose mean is the aggregate: min(R, 1/R) ('forget') or max(0, 1 − R) ('retain'). */
+export function truthRatioScores(ratios: ArrayLike<number>, aggregate: 'forget' | 'retain'): number[] {
+  return Array.from(ratios, (r) => (aggregate === 'forget' ? Math.min(r, 1 / r) : Math.max(0, 1 - r)));
 }
 
 /**
@@ -79,10 +87,17 @@ export function truthRatio(
  * (trained without the forget set). TOFU passes 1/R (open-unlearning 1/(R + 1e-10)); KS is
  * unchanged by a monotone map of both samples, so R is used directly.
  * Without retain-model values there is no forget quality: null, with the reason.
+ *
+ * Interval: each bootstrap resample draws forget items again and recomputes the KS p-value on
+ * BOTH samples. `pairing` 'paired' (the default when both hold the same number of items, as two
+ * models scored on one forget set do) applies one draw of item indices to both, so item i of the
+ * model stays beside item i of the reference; 'independent' (the default otherwise) draws each
+ * sample on its own. perItem: the model's R; groups.reference: the reference's R.
  */
 export function forgetQuality(
   unlearnedTruthRatios: ArrayLike<number>,
   retainTruthRatios: ArrayLike<number> | null | undefined,
+  options: MetricOptions & { pairing?: 'paired' | 'independent' } = {},
 ): MetricResult {
   const perItem = Array.from(unlearnedTruthRatios);
   if (retainTruthRatios == null || retainTruthRatios.length === 0) {
@@ -93,7 +108,31 @@ export function forgetQuality(
     );
   }
   if (perItem.length === 0) return unavailable('forget quality: no unlearned-model truth ratios', perItem);
-  return { value: ksTwoSample(perItem, retainTruthRatios).pValue, perItem };
+  const reference = Array.from(retainTruthRatios);
+  const out: MetricResult = { value: ksTwoSample(perItem, reference).pValue, perItem, n: perItem.length, groups: { reference } };
+  if (options.bootstrap !== false) {
+    const pairing = options.pairing ?? (perItem.length === reference.length ? 'paired' : 'independent');
+    if (pairing === 'paired') {
+      if (perItem.length !== reference.length) {
+        throw new LetheError(`forget quality: paired resampling needs as many reference items as model items (${reference.length} vs ${perItem.length})`);
+      }
+      out.interval = bootstrapInterval([perItem.length], ([i]) => ksTwoSample(pick(perItem, i), pick(reference, i)).pValue, options.bootstrap);
+    } else {
+      out.interval = bootstrapInterval([perItem.length, reference.length], ([i, j]) => ksTwoSample(pick(perItem, i), pick(reference, j)).pValue, options.bootstrap);
+    }
+    if ('lower' in out.interval) out.interval.note = `${pairing} resampling of the model's and the reference's truth ratios`;
+  }
+  return out;
+}
+
+/** Per-item values of one utility set's three numbers, over the same items in the same order. */
+export interface UtilityItems {
+  /** p̄ per item (normalised over options on real authors / world facts). */
+  prob: ArrayLike<number>;
+  /** ROUGE-L recall per item. */
+  rougeRecall: ArrayLike<number>;
+  /** Truth-ratio scores per item, max(0, 1 − R) (`truthRatioScores(R, 'retain')`). */
+  truthRatio: ArrayLike<number>;
 }
 
 /** The three TOFU numbers of one evaluation set; null when it was not measured. */
@@ -101,6 +140,8 @@ export interface UtilitySet {
   prob: number | null;
   rougeRecall: number | null;
   truthRatio: number | null;
+  /** Their per-item values, for the interval (and n). */
+  items?: UtilityItems;
 }
 
 export interface ModelUtilityInputs {
@@ -109,18 +150,31 @@ export interface ModelUtilityInputs {
   worldFacts: UtilitySet;
 }
 
+const UTILITY_SETS = ['retain', 'realAuthors', 'worldFacts'] as const;
+const UTILITY_FIELDS = ['prob', 'rougeRecall', 'truthRatio'] as const;
+
+function harmonicMean(values: ArrayLike<number>): number {
+  let inverseSum = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === 0) return 0;
+    inverseSum += 1 / values[i];
+  }
+  return values.length / inverseSum;
+}
+
 /**
  * Model utility: the harmonic mean of nine numbers, {retain, real authors, world facts} ×
  * {Prob, ROUGE-L recall, truth ratio (aggregated 'retain')}; `perItem` lists them in that
  * order. Any number 0 makes it 0 (as scipy's `hmean`); any missing makes it null.
+ * n: the items of the three sets together when their per-item values are given (otherwise the
+ * nine numbers). Interval: each resample draws the items of each set once and recomputes that
+ * set's three means on the same drawn items, then the harmonic mean.
  */
-export function modelUtility(inputs: ModelUtilityInputs): MetricResult {
-  const sets = ['retain', 'realAuthors', 'worldFacts'] as const;
-  const fields = ['prob', 'rougeRecall', 'truthRatio'] as const;
+export function modelUtility(inputs: ModelUtilityInputs, options: MetricOptions = {}): MetricResult {
   const missing: string[] = [];
   const values: number[] = [];
-  for (const set of sets) {
-    for (const field of fields) {
+  for (const set of UTILITY_SETS) {
+    for (const field of UTILITY_FIELDS) {
       const v = inputs[set][field];
       if (v === null || v === undefined || Number.isNaN(v)) missing.push(`${set}.${field}`);
       else if (v < 0) throw new LetheError(`model utility: ${set}.${field} is ${v}; expected ≥ 0`);
@@ -130,17 +184,45 @@ export function modelUtility(inputs: ModelUtilityInputs): MetricResult {
   if (missing.length > 0) {
     return unavailable(`model utility needs all nine numbers; missing ${missing.join(', ')}`, values);
   }
-  if (values.some((v) => v === 0)) return { value: 0, perItem: values };
-  let inverseSum = 0;
-  for (const v of values) inverseSum += 1 / v;
-  return { value: values.length / inverseSum, perItem: values };
+  const items = UTILITY_SETS.map((set) => inputs[set].items);
+  const sizes = items.map((it, k) => {
+    if (!it) return -1;
+    const len = it.prob.length;
+    if (it.rougeRecall.length !== len || it.truthRatio.length !== len) {
+      throw new LetheError(`model utility: ${UTILITY_SETS[k]} has ${len} Prob, ${it.rougeRecall.length} ROUGE and ${it.truthRatio.length} truth-ratio items; expected the same items`);
+    }
+    return len;
+  });
+  const known = sizes.every((s) => s >= 0);
+  const out: MetricResult = { value: harmonicMean(values), perItem: values, n: known ? sizes.reduce((a, s) => a + s, 0) : values.length };
+  if (options.bootstrap !== false) {
+    if (!known) {
+      out.interval = { unavailable: `per-item values of ${UTILITY_SETS.filter((_, k) => sizes[k] < 0).join(', ')} were not given` };
+    } else {
+      const arrays = items.map((it) => UTILITY_FIELDS.map((f) => Float64Array.from(it![f])));
+      const nine = new Float64Array(9);
+      out.interval = bootstrapInterval(sizes, (indices) => {
+        for (let k = 0; k < 3; k++) {
+          const idx = indices[k];
+          for (let f = 0; f < 3; f++) {
+            const a = arrays[k][f];
+            let s = 0;
+            for (let i = 0; i < idx.length; i++) s += a[idx[i]];
+            nine[k * 3 + f] = s / idx.length;
+          }
+        }
+        return harmonicMean(nine);
+      }, options.bootstrap);
+    }
+  }
+  return out;
 }
 
 /** TOFU's ROUGE: ROUGE-L recall of each greedy generation against its answer, with stemming. */
 export function rougeRecall(
   pairs: ReadonlyArray<{ generation: string; answer: string }>,
-  options: { stem?: boolean } = {},
+  options: { stem?: boolean } & MetricOptions = {},
 ): MetricResult {
   const stem = options.stem ?? true;
-  return meanResult(pairs.map((p) => rougeL(p.answer, p.generation, { stem }).recall), 'ROUGE-L recall');
+  return meanResult(pairs.map((p) => rougeL(p.answer, p.generation, { stem }).recall), 'ROUGE-L recall', options);
 }
