@@ -12,7 +12,7 @@
  */
 import { LetheError } from '../../engine/errors.ts';
 import { bootstrapInterval, pick } from '../stats/bootstrap.ts';
-import { ksTwoSample } from '../stats/ks-test.ts';
+import { ksPValue, ksTwoSample } from '../stats/ks-test.ts';
 import { rougeL } from '../stats/rouge.ts';
 import { meanResult, unavailable, type MetricOptions, type MetricResult } from './metric-result.ts';
 
@@ -87,12 +87,19 @@ export function truthRatioScores(ratios: ArrayLike<number>, aggregate: 'forget' 
  * (trained without the forget set). TOFU passes 1/R (open-unlearning 1/(R + 1e-10)); KS is
  * unchanged by a monotone map of both samples, so R is used directly.
  * Without retain-model values there is no forget quality: null, with the reason.
+ * perItem: the model's R; groups.reference: the reference's R; n: the model's items.
  *
- * Interval: each bootstrap resample draws forget items again and recomputes the KS p-value on
- * BOTH samples. `pairing` 'paired' (the default when both hold the same number of items, as two
- * models scored on one forget set do) applies one draw of item indices to both, so item i of the
- * model stays beside item i of the reference; 'independent' (the default otherwise) draws each
- * sample on its own. perItem: the model's R; groups.reference: the reference's R.
+ * Interval: each bootstrap resample draws forget items again, for BOTH samples, and recomputes
+ * the KS distance D. `pairing` 'paired' (the default when both hold the same number of items,
+ * as two models scored on one forget set do) applies one draw of item indices to both, so item
+ * i of the model stays beside item i of the reference; 'independent' (the default otherwise)
+ * draws each sample on its own. D is a supremum, so resampling (which duplicates items) makes
+ * it larger on average, and the plain percentile interval of the resampled p-values can lie
+ * wholly below the p-value it belongs to; so by default (`bootstrap.method` 'bias-shifted')
+ * the percentile interval of D is moved back by the bootstrap bias, mean(D*) − D, and its ends
+ * are turned into p-values with the KS distribution of the original sizes (each end taken to
+ * the nearest distance the sizes allow). 'percentile' gives
+ * the plain percentile interval of the resampled p-values instead.
  */
 export function forgetQuality(
   unlearnedTruthRatios: ArrayLike<number>,
@@ -109,19 +116,30 @@ export function forgetQuality(
   }
   if (perItem.length === 0) return unavailable('forget quality: no unlearned-model truth ratios', perItem);
   const reference = Array.from(retainTruthRatios);
-  const out: MetricResult = { value: ksTwoSample(perItem, reference).pValue, perItem, n: perItem.length, groups: { reference } };
-  if (options.bootstrap !== false) {
-    const pairing = options.pairing ?? (perItem.length === reference.length ? 'paired' : 'independent');
-    if (pairing === 'paired') {
-      if (perItem.length !== reference.length) {
-        throw new LetheError(`forget quality: paired resampling needs as many reference items as model items (${reference.length} vs ${perItem.length})`);
-      }
-      out.interval = bootstrapInterval([perItem.length], ([i]) => ksTwoSample(pick(perItem, i), pick(reference, i)).pValue, options.bootstrap);
-    } else {
-      out.interval = bootstrapInterval([perItem.length, reference.length], ([i, j]) => ksTwoSample(pick(perItem, i), pick(reference, j)).pValue, options.bootstrap);
-    }
-    if ('lower' in out.interval) out.interval.note = `${pairing} resampling of the model's and the reference's truth ratios`;
+  const ks = ksTwoSample(perItem, reference);
+  const out: MetricResult = { value: ks.pValue, perItem, n: perItem.length, groups: { reference } };
+  if (options.bootstrap === false) return out;
+  const pairing = options.pairing ?? (perItem.length === reference.length ? 'paired' : 'independent');
+  if (pairing === 'paired' && perItem.length !== reference.length) {
+    throw new LetheError(`forget quality: paired resampling needs as many reference items as model items (${reference.length} vs ${perItem.length})`);
   }
+  const shifted = (options.bootstrap?.method ?? 'bias-shifted') === 'bias-shifted';
+  const stat = (x: Float64Array, y: Float64Array) => (shifted ? ksTwoSample(x, y).statistic : ksTwoSample(x, y).pValue);
+  const bo = { ...options.bootstrap, method: shifted ? ('bias-shifted' as const) : ('percentile' as const), estimate: shifted ? ks.statistic : ks.pValue };
+  const interval = pairing === 'paired'
+    ? bootstrapInterval([perItem.length], ([i]) => stat(pick(perItem, i), pick(reference, i)), bo)
+    : bootstrapInterval([perItem.length, reference.length], ([i, j]) => stat(pick(perItem, i), pick(reference, j)), bo);
+  if ('lower' in interval) {
+    interval.note = `${pairing} resampling of the model's and the reference's truth ratios`;
+    if (shifted) {
+      // A larger distance is a smaller p-value: the upper end of D gives the lower end of forget quality.
+      const [dLow, dHigh] = [interval.lower, interval.upper];
+      interval.lower = ksPValue(dHigh, perItem.length, reference.length, 'nearest').pValue;
+      interval.upper = ksPValue(dLow, perItem.length, reference.length, 'nearest').pValue;
+      interval.note += `; the KS distance's percentile interval [${dLow.toPrecision(3)}, ${dHigh.toPrecision(3)}] less its resampling bias, as p-values`;
+    }
+  }
+  out.interval = interval;
   return out;
 }
 

@@ -32,6 +32,15 @@ export interface BootstrapOptions {
   level?: number;
   /** Seed of the resampling (any integer; taken modulo 2³²); default 0. */
   seed?: number;
+  /**
+   * 'percentile' (default), or 'bias-shifted': both quantiles minus the bootstrap estimate of
+   * the statistic's bias, mean(resampled) − estimate (Efron & Tibshirani 1993, §10.2), for a
+   * statistic that resampling pushes one way, such as the KS distance (a supremum: duplicated
+   * items only make the two samples look further apart). Needs `estimate`.
+   */
+  method?: 'percentile' | 'bias-shifted';
+  /** The statistic on the original items (the metric's value), for 'bias-shifted'. */
+  estimate?: number;
 }
 
 /** A percentile bootstrap interval, in the units of the metric it belongs to. */
@@ -40,7 +49,7 @@ export interface Interval {
   upper: number;
   /** Coverage, e.g. 0.95. */
   level: number;
-  method: 'percentile bootstrap';
+  method: 'percentile bootstrap' | 'bias-shifted percentile bootstrap';
   /** Resamples whose statistic was a finite number (those the quantiles are taken over). */
   resamples: number;
   seed: number;
@@ -66,13 +75,14 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
-function resolve(options: BootstrapOptions): Required<BootstrapOptions> {
+function resolve(options: BootstrapOptions): { resamples: number; level: number; seed: number } {
   const resamples = options.resamples ?? BOOTSTRAP_RESAMPLES;
   const level = options.level ?? BOOTSTRAP_LEVEL;
   const seed = options.seed ?? BOOTSTRAP_SEED;
   if (!Number.isInteger(resamples) || resamples < 1) throw new LetheError(`bootstrap: resamples is ${resamples}; expected an integer ≥ 1`);
   if (!(level > 0 && level < 1)) throw new LetheError(`bootstrap: level is ${level}; expected a number in (0, 1)`);
   if (!Number.isInteger(seed)) throw new LetheError(`bootstrap: seed is ${seed}; expected an integer`);
+  if (options.method === 'bias-shifted' && !Number.isFinite(options.estimate)) throw new LetheError('bootstrap: the bias-shifted interval needs the estimate');
   return { resamples, level, seed };
 }
 
@@ -107,7 +117,14 @@ export function bootstrapInterval(
   }
   if (kept * 2 < resamples) return { unavailable: `the statistic was not a finite number on ${resamples - kept} of ${resamples} bootstrap resamples` };
   const sorted = values.subarray(0, kept).sort();
-  return { lower: quantileSorted(sorted, (1 - level) / 2), upper: quantileSorted(sorted, (1 + level) / 2), level, method: 'percentile bootstrap', resamples: kept, seed };
+  let shift = 0;
+  if (options.method === 'bias-shifted') {
+    let sum = 0;
+    for (const v of sorted) sum += v;
+    shift = sum / kept - options.estimate!;
+  }
+  const method = options.method === 'bias-shifted' ? 'bias-shifted percentile bootstrap' : 'percentile bootstrap';
+  return { lower: quantileSorted(sorted, (1 - level) / 2) - shift, upper: quantileSorted(sorted, (1 + level) / 2) - shift, level, method, resamples: kept, seed };
 }
 
 /** The interval of the mean of per-item values. */

@@ -103,12 +103,32 @@ export function ksTwoSample(x: ArrayLike<number>, y: ArrayLike<number>): KsResul
     if (-diff > dMinus) [dMinus, iMinus, jMinus] = [-diff, i, j];
   }
   const useMinus = dMinus > dPlus;
-  let d = useMinus ? dMinus : dPlus;
+  const g = gcd(n1, n2);
+  // d·lcm is the integer |i·n2 − j·n1| / g; computing it in integers avoids rounding.
+  const [ci, cj] = useMinus ? [iMinus, jMinus] : [iPlus, jPlus];
+  return pValueOfLattice(Math.abs(ci * n2 - cj * n1) / g, n1, n2, useMinus ? dMinus : dPlus);
+}
+
+/**
+ * The two-sided p-value P(D ≥ d) of a KS distance d between samples of sizes n1 and n2, as
+ * `ksTwoSample` computes it: exact on the lattice of multiples of 1/lcm(n1, n2), asymptotic
+ * above 10000 items. A d between lattice points is taken up to the next one ('ceil', the
+ * survival function itself) or to the nearest ('nearest', for a distance that is an estimate,
+ * such as an interval's end). d ≤ 0 gives 1.
+ */
+export function ksPValue(d: number, n1: number, n2: number, lattice: 'ceil' | 'nearest' = 'ceil'): KsResult {
+  if (!(Number.isInteger(n1) && Number.isInteger(n2) && n1 > 0 && n2 > 0)) throw new LetheError(`ks p-value: sample sizes ${n1} and ${n2}; expected positive integers`);
+  if (Number.isNaN(d)) throw new LetheError('ks p-value: the distance is NaN');
+  const lcm = (n1 / gcd(n1, n2)) * n2;
+  const x = Math.min(Math.max(d, 0), 1) * lcm;
+  const h = lattice === 'nearest' || Math.abs(x - Math.round(x)) < 1e-9 ? Math.round(x) : Math.ceil(x);
+  return pValueOfLattice(h, n1, n2, Math.min(Math.max(d, 0), 1));
+}
+
+/** P(D ≥ h/lcm), `d` the distance itself for the asymptotic form. */
+function pValueOfLattice(h: number, n1: number, n2: number, d: number): KsResult {
   const g = gcd(n1, n2);
   if (Math.max(n1, n2) <= MAX_EXACT_N) {
-    // d·lcm is the integer |i·n2 − j·n1| / g; computing it in integers avoids rounding.
-    const [ci, cj] = useMinus ? [iMinus, jMinus] : [iPlus, jPlus];
-    const h = Math.abs(ci * n2 - cj * n1) / g;
     const lcm = (n1 / g) * n2;
     if (h === 0) return { statistic: 0, pValue: 1, method: 'exact' };
     d = h / lcm;
