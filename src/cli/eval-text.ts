@@ -1,10 +1,12 @@
 // The MUSE-style evaluation on plain text (`lethe eval --benchmark text`): forget, retain and
 // holdout files with one document a line, optional question/answer files.
 //  - VerbMem: the first `prefixTokens` tokens of each forget text → greedy `maxNewTokens`
-//    tokens → ROUGE-L F1 against the true continuation (its next maxNewTokens tokens). The same
-//    on retain texts (verbMemRetain) shows what is kept.
-//  - KnowMem: few-shot "Question: …\nAnswer:" prompts (the first `fewShot` items of the file as
-//    examples), greedy 32 tokens cut at a blank line or "Question", ROUGE-L F1 vs the answer.
+//    tokens → ROUGE-L F1 against the true continuation (its next maxNewTokens tokens); texts
+//    without a whole continuation are skipped and counted (MUSE's protocol, eval/metrics/muse.ts).
+//    The same on retain texts (verbMemRetain) shows what is kept.
+//  - KnowMem: few-shot "Question: …\nAnswer: " prompts (the first `fewShot` items of the file as
+//    examples), greedy 32 tokens cut at a blank line or "Question", ROUGE-L F1 vs the answer;
+//    a question whose prompt does not fit the context is skipped and counted.
 //  - Membership inference: LOSS, ZLib, Min-K%, Min-K%++ (and Reference with a reference model)
 //    AUCs of forget texts against holdout texts; PrivLeak from the Min-K% AUCs of this model and
 //    of the retain model. Exact Memorization and Extraction Strength on the forget texts.
@@ -15,7 +17,7 @@ import type { PromptPair } from '../data/templates.ts';
 import { exactMemorization, extractionStrength } from '../eval/metrics/memorisation.ts';
 import { unavailable, type MetricResult } from '../eval/metrics/metric-result.ts';
 import { miaAucs } from '../eval/mia-aucs.ts';
-import { knowMem, verbMem } from '../eval/metrics/muse.ts';
+import { KNOWMEM_MAX_NEW_TOKENS, KNOWMEM_STOP, knowMem, planKnowMem, planVerbMem, verbMem } from '../eval/metrics/muse.ts';
 import type { Scorer } from '../eval/score.ts';
 import { Generator } from '../models/generate.ts';
 import type { Model } from '../models/model.ts';
@@ -46,8 +48,6 @@ export interface TextRunOptions {
 
 /** Raw text is scored as a target with an empty prompt: BOS when the tokenizer adds one, no EOS. */
 export const TEXT_TEMPLATE = { promptSpecialTokens: true, appendEos: false } as const;
-const KNOWMEM_TOKENS = 32;
-const KNOWMEM_STOP = ['\n\n', 'Question'];
 
 /** The text cut to at most `maxTokens` tokens (re-encoding a decoded cut can shift a token, so it is checked). */
 function truncate(tokenizer: Tokenizer, text: string, maxTokens: number): string {
@@ -59,9 +59,6 @@ function truncate(tokenizer: Tokenizer, text: string, maxTokens: number): string
   }
   return out;
 }
-
-const qaPrompt = (examples: QaItem[], question: string) =>
-  [...examples.map((e) => `Question: ${e.question}\nAnswer: ${e.answer}`), `Question: ${question}\nAnswer:`].join('\n\n');
 
 export async function textMetrics(model: Model, tokenizer: Tokenizer, sets: TextSets, opts: TextRunOptions): Promise<MetricFamilies> {
   const ctx = opts.contextLength ?? model.config.maxPositions;
@@ -81,13 +78,12 @@ export async function textMetrics(model: Model, tokenizer: Tokenizer, sets: Text
       if (!generator) return unavailable(`${what} needs generations; this evaluation ran without generating`);
       const budget = Math.min(opts.maxNewTokens!, ctx - specials - opts.prefixTokens);
       if (budget < 1) throw new LetheError(`VerbMem: a prefix of ${opts.prefixTokens} tokens leaves no room in the context of ${ctx} tokens`);
-      const cases = texts
-        .map((t) => tokenizer.encode(t, { addSpecialTokens: true }))
-        .filter((ids) => ids.length > specials + opts.prefixTokens)
-        .map((ids) => ({ prompt: ids.slice(0, specials + opts.prefixTokens), reference: tokenizer.decode(ids.slice(specials + opts.prefixTokens, specials + opts.prefixTokens + budget), { skipSpecialTokens: true }) }));
-      if (cases.length === 0) return unavailable(`${what}: no text is longer than the ${opts.prefixTokens}-token prefix`);
-      const generations = await generateIds(generator, cases.map((c) => c.prompt), { maxNewTokens: budget }, opts.meter);
-      return verbMem(cases.map((c, i) => ({ generation: generations[i], reference: c.reference })));
+      // MUSE's protocol: only texts with the whole prefix and continuation are scored; the rest are counted.
+      const encoded = texts.map((t) => tokenizer.encode(t, { addSpecialTokens: true }));
+      const plan = planVerbMem(encoded.map((ids) => ids.slice(specials)), { prefixTokens: opts.prefixTokens, continuationTokens: budget });
+      const cases = plan.cases.map((c) => ({ prompt: [...encoded[c.index].slice(0, specials), ...c.promptIds], reference: tokenizer.decode(c.referenceIds, { skipSpecialTokens: true }) }));
+      const generations = cases.length ? await generateIds(generator, cases.map((c) => c.prompt), { maxNewTokens: budget }, opts.meter) : [];
+      return verbMem(cases.map((c, i) => ({ generation: generations[i], reference: c.reference })), { skipped: plan.skipped });
     };
     muse.verbMem = await verbatim(sets.forget, 'VerbMem');
     if (sets.retain?.length) muse.verbMemRetain = await verbatim(sets.retain, 'VerbMem on retain texts');
@@ -96,17 +92,11 @@ export async function textMetrics(model: Model, tokenizer: Tokenizer, sets: Text
     const knowledge = async (items: QaItem[], what: string): Promise<MetricResult> => {
       if (!generator) return unavailable(`${what} needs generations; this evaluation ran without generating`);
       const examples = items.length > opts.fewShot ? items.slice(0, opts.fewShot) : [];
-      const asked = items.slice(examples.length);
-      // Fewer examples for a question whose prompt would not fit the context.
-      const prompts = asked.map((item) => {
-        for (let k = examples.length; k >= 0; k--) {
-          const ids = tokenizer.encode(qaPrompt(examples.slice(0, k), item.question), { addSpecialTokens: true });
-          if (ids.length + KNOWMEM_TOKENS <= ctx || k === 0) return ids;
-        }
-        return [];
-      });
-      const generations = await generateIds(generator, prompts, { maxNewTokens: KNOWMEM_TOKENS, stop: KNOWMEM_STOP }, opts.meter);
-      return knowMem(asked.map((item, i) => ({ generation: generations[i].trim(), reference: item.answer })));
+      // MUSE's protocol: the same examples for every question; one that does not fit the context is skipped and counted.
+      const plan = planKnowMem(items.slice(examples.length), examples, (p) => tokenizer.encode(p, { addSpecialTokens: true }).length, { contextLength: ctx, maxNewTokens: KNOWMEM_MAX_NEW_TOKENS });
+      const prompts = plan.cases.map((c) => tokenizer.encode(c.prompt, { addSpecialTokens: true }));
+      const generations = prompts.length ? await generateIds(generator, prompts, { maxNewTokens: KNOWMEM_MAX_NEW_TOKENS, stop: [...KNOWMEM_STOP] }, opts.meter) : [];
+      return knowMem(plan.cases.map((c, i) => ({ generation: generations[i].trim(), reference: c.reference })), { skipped: plan.skipped });
     };
     if (sets.forgetQa) muse.knowMemForget = await knowledge(sets.forgetQa, 'KnowMem');
     if (sets.retainQa) muse.knowMemRetain = await knowledge(sets.retainQa, 'KnowMem on the retain set');
