@@ -7,6 +7,7 @@ import { loadTofuSplit } from '../../src/data/tofu.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { Scorer } from '../../src/eval/score.ts';
 import { evaluateTofu } from '../../src/eval/tofu-benchmark.ts';
+import { isInterval } from '../../src/eval/stats/bootstrap.ts';
 import { parseConfig } from '../../src/models/formats/config.ts';
 import { createModel } from '../../src/models/model.ts';
 import { tofuTokenizer } from '../models/tokenizer/trained.ts';
@@ -79,5 +80,37 @@ test('GradNorm: per-text gradient norms (one per parameter tensor) give a member
   assert.equal(norms.length, model.params.size);
   assert.ok(norms.every((v) => v >= 0 && Number.isFinite(v)));
   await gradientNorms.dispose();
+  await scorer.dispose();
+});
+
+test('every headline metric carries n and a seeded 95% bootstrap interval; the same seed gives the same intervals', async () => {
+  const scorer = new Scorer(model, tokenizer, { template });
+  const answers = new Map([...forget, ...retain, ...realAuthors, ...worldFacts].map((i) => [template.prompt(i.question), i.answer]));
+  // Half of each answer: ROUGE below 1 and different between items, so the intervals have width.
+  const generate = async (prompts: string[]) => prompts.map((p) => answers.get(p)!.split(' ').slice(0, 6).join(' '));
+  const sets = { forget, retain, realAuthors, worldFacts, holdout };
+  const first = await evaluateTofu(scorer, sets, { template, generate });
+  const retainTruthRatios = first.tofu.forgetTruthRatio.perItem.map((r) => r * 3);
+  const run = (seed: number) => evaluateTofu(scorer, sets, { template, generate, retainTruthRatios, bootstrap: { seed } });
+  const r = await run(4);
+  const headline = [
+    ['tofu', 'forgetProb', forget.length], ['tofu', 'forgetTruthRatio', forget.length], ['tofu', 'forgetRouge', forget.length],
+    ['tofu', 'forgetQuality', forget.length], ['tofu', 'modelUtility', retain.length + realAuthors.length + worldFacts.length],
+    ['tofu', 'retainProb', retain.length], ['tofu', 'realAuthorsProb', realAuthors.length],
+    ['mia', 'lossAuc', forget.length], ['mia', 'minKAuc', forget.length], ['memorisation', 'exactMemorization', forget.length],
+  ] as const;
+  for (const [family, name, n] of headline) {
+    const m = r[family][name];
+    assert.equal(m.n, n, `${name}.n`);
+    assert.ok(isInterval(m.interval), `${name}: ${JSON.stringify(m.interval)}`);
+    assert.equal(m.interval.seed, 4);
+    assert.ok(m.interval.lower <= m.value! + 1e-12 && m.value! <= m.interval.upper + 1e-12, `${name}: ${m.interval.lower} ≤ ${m.value} ≤ ${m.interval.upper}`);
+  }
+  assert.match(r.tofu.forgetQuality.interval && 'note' in r.tofu.forgetQuality.interval ? r.tofu.forgetQuality.interval.note! : '', /paired/);
+  assert.deepEqual(await run(4), r);
+  assert.notDeepEqual((await run(5)).tofu.forgetProb.interval, r.tofu.forgetProb.interval);
+  const none = await evaluateTofu(scorer, sets, { template, generate, retainTruthRatios, bootstrap: false });
+  assert.equal(none.tofu.forgetQuality.interval, undefined);
+  assert.equal(none.tofu.modelUtility.interval, undefined);
   await scorer.dispose();
 });
