@@ -15,6 +15,8 @@
  *    measures nothing: one lucky token is ROUGE 1. `minContinuationTokens` may lower the bar.
  *  - MUSE's truncation encodes the ground truth with special tokens, so for Llama (BOS) its
  *    reference holds 127 text tokens; here it is 128 text tokens.
+ *  - MUSE's released verbatim items are not all 32-token prompts (some prompts are whole
+ *    passages); `planVerbMemPresplit` takes such (prompt, ground truth) items as they are.
  *
  * KnowMem (knowledge of the forget set; on the retain set, utility):
  *  - prompt: for each in-context example `Question: q\nAnswer: a\n\n`, then
@@ -103,6 +105,44 @@ export function planVerbMem(texts: ReadonlyArray<ArrayLike<number>>, options: Ve
     cases,
     skipped: { count: indices.length, indices, reason: `${indices.length} of ${texts.length} texts are shorter than the ${need} tokens of VerbMem's prompt and continuation` },
   };
+}
+
+/**
+ * VerbMem's cases from MUSE's own pre-split items (its verbatim set's `prompt` and `gt`), given
+ * as token ids without special tokens: the whole prompt is given to the model and the ground
+ * truth is truncated to `continuationTokens`, as MUSE's code does; a ground truth shorter than
+ * `minContinuationTokens` (default the full length) is skipped and counted.
+ */
+export function planVerbMemPresplit(
+  items: ReadonlyArray<{ prompt: ArrayLike<number>; continuation: ArrayLike<number> }>,
+  options: Omit<VerbMemOptions, 'prefixTokens'> = {},
+): { cases: VerbMemCase[]; skipped: SkippedItems } {
+  const continuation = options.continuationTokens ?? VERBMEM_CONTINUATION_TOKENS;
+  const minContinuation = options.minContinuationTokens ?? continuation;
+  if (!Number.isInteger(continuation) || continuation < 1) throw new LetheError(`VerbMem: continuation of ${continuation} tokens; expected an integer ≥ 1`);
+  if (!Number.isInteger(minContinuation) || minContinuation < 1 || minContinuation > continuation) {
+    throw new LetheError(`VerbMem: shortest continuation of ${minContinuation} tokens; expected an integer from 1 to ${continuation}`);
+  }
+  const cases: VerbMemCase[] = [];
+  const indices: number[] = [];
+  let empty = 0, short = 0, overlong = 0;
+  items.forEach((item, index) => {
+    const need = (options.specialTokens ?? 0) + item.prompt.length + continuation;
+    if (item.prompt.length === 0) empty++;
+    else if (item.continuation.length < minContinuation) short++;
+    else if (options.contextLength !== undefined && need > options.contextLength) overlong++;
+    else {
+      cases.push({ index, promptIds: Array.from(item.prompt), referenceIds: Array.from(item.continuation).slice(0, continuation) });
+      return;
+    }
+    indices.push(index);
+  });
+  const reasons = [
+    ...(empty ? [`${empty} of ${items.length} items have an empty prompt`] : []),
+    ...(short ? [`${short} of ${items.length} ground truths are shorter than ${minContinuation} tokens`] : []),
+    ...(overlong ? [`${overlong} of ${items.length} prompts and a ${continuation}-token continuation do not fit the ${options.contextLength}-token context`] : []),
+  ];
+  return { cases, skipped: { count: indices.length, indices, reason: reasons.join('; ') || 'none' } };
 }
 
 export interface KnowMemOptions {

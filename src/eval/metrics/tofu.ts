@@ -12,7 +12,7 @@
  */
 import { LetheError } from '../../engine/errors.ts';
 import { bootstrapInterval, pick } from '../stats/bootstrap.ts';
-import { ksPValue, ksTwoSample } from '../stats/ks-test.ts';
+import { ksPValue, ksStatistic, ksTwoSample } from '../stats/ks-test.ts';
 import { rougeL } from '../stats/rouge.ts';
 import { meanResult, unavailable, type MetricOptions, type MetricResult } from './metric-result.ts';
 
@@ -124,7 +124,7 @@ export function forgetQuality(
     throw new LetheError(`forget quality: paired resampling needs as many reference items as model items (${reference.length} vs ${perItem.length})`);
   }
   const shifted = (options.bootstrap?.method ?? 'bias-shifted') === 'bias-shifted';
-  const stat = (x: Float64Array, y: Float64Array) => (shifted ? ksTwoSample(x, y).statistic : ksTwoSample(x, y).pValue);
+  const stat = (x: Float64Array, y: Float64Array) => (shifted ? ksStatistic(x, y) : ksTwoSample(x, y).pValue);
   const bo = { ...options.bootstrap, method: shifted ? ('bias-shifted' as const) : ('percentile' as const), estimate: shifted ? ks.statistic : ks.pValue };
   const interval = pairing === 'paired'
     ? bootstrapInterval([perItem.length], ([i]) => stat(pick(perItem, i), pick(reference, i)), bo)

@@ -86,8 +86,17 @@ function checkSample(name: string, xs: ArrayLike<number>): Float64Array {
 
 /** Two-sided two-sample KS test of x against y, p-value as scipy's `ks_2samp(x, y)`. */
 export function ksTwoSample(x: ArrayLike<number>, y: ArrayLike<number>): KsResult {
-  const a = checkSample('x', x);
-  const b = checkSample('y', y);
+  const { h, n1, n2, d } = distance(checkSample('x', x), checkSample('y', y));
+  return pValueOfLattice(h, n1, n2, d);
+}
+
+/** D alone, without its p-value (what a bootstrap of forget quality recomputes per resample). */
+export function ksStatistic(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  return distance(checkSample('x', x), checkSample('y', y)).d;
+}
+
+/** D of two sorted samples, and h = D·lcm(n1, n2) as an exact integer. */
+function distance(a: Float64Array, b: Float64Array): { h: number; n1: number; n2: number; d: number } {
   const n1 = a.length;
   const n2 = b.length;
   // Walk the pooled values in order; after all copies of a value, i and j are the counts ≤ it.
@@ -103,10 +112,11 @@ export function ksTwoSample(x: ArrayLike<number>, y: ArrayLike<number>): KsResul
     if (-diff > dMinus) [dMinus, iMinus, jMinus] = [-diff, i, j];
   }
   const useMinus = dMinus > dPlus;
-  const g = gcd(n1, n2);
   // d·lcm is the integer |i·n2 − j·n1| / g; computing it in integers avoids rounding.
   const [ci, cj] = useMinus ? [iMinus, jMinus] : [iPlus, jPlus];
-  return pValueOfLattice(Math.abs(ci * n2 - cj * n1) / g, n1, n2, useMinus ? dMinus : dPlus);
+  const g = gcd(n1, n2);
+  const h = Math.abs(ci * n2 - cj * n1) / g;
+  return { h, n1, n2, d: h / ((n1 / g) * n2) };
 }
 
 /**

@@ -8,7 +8,7 @@ import { miaAuc, privLeak } from '../../../src/eval/metrics/mia.ts';
 import { formatMetric, type MetricResult } from '../../../src/eval/metrics/metric-result.ts';
 import { forgetQuality, modelUtility, probability, truthRatio, type UtilitySet } from '../../../src/eval/metrics/tofu.ts';
 import { isInterval, type Interval } from '../../../src/eval/stats/bootstrap.ts';
-import { ksPValue, ksTwoSample } from '../../../src/eval/stats/ks-test.ts';
+import { ksPValue, ksStatistic, ksTwoSample } from '../../../src/eval/stats/ks-test.ts';
 
 function intervalOf(m: MetricResult): Interval {
   assert.ok(isInterval(m.interval), JSON.stringify(m.interval));
@@ -80,10 +80,11 @@ test('forget quality interval: the percentile interval of D less its resampling 
   assert.equal(shiftedInterval.upper, ksPValue(Math.round(dLow * n) / n, n, n).pValue);
 });
 
-test('ksPValue of the observed distance is the test\'s p-value', () => {
+test('ksPValue of the observed distance is the test\'s p-value; ksStatistic is its distance', () => {
   for (const [x, y] of [[model, sameDistribution], [model, shifted], [model, sameDistribution.slice(0, 25)]]) {
     const ks = ksTwoSample(x, y);
     assert.equal(ksPValue(ks.statistic, x.length, y.length).pValue, ks.pValue);
+    assert.equal(ksStatistic(x, y), ks.statistic);
   }
   assert.equal(ksPValue(0, 5, 7).pValue, 1);
 });

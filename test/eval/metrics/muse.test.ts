@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { LetheError } from '../../../src/engine/errors.ts';
 import { loadTofuSplit } from '../../../src/data/tofu.ts';
 import { cutAtStop } from '../../../src/models/generate.ts';
-import { KNOWMEM_STOP, knowMem, knowMemPrompt, planKnowMem, planVerbMem, verbMem } from '../../../src/eval/metrics/muse.ts';
+import { KNOWMEM_STOP, knowMem, knowMemPrompt, planKnowMem, planVerbMem, planVerbMemPresplit, verbMem } from '../../../src/eval/metrics/muse.ts';
 import { tofuTokenizer } from '../../models/tokenizer/trained.ts';
 
 function close(actual: number | null, expected: number): void {
@@ -125,4 +125,19 @@ test('KnowMem protocol: a question too long for the context is skipped and count
   assert.equal(r.value, 1);
   assert.equal(r.n, 2);
   assert.equal(r.skipped?.count, 2);
+});
+
+test('VerbMem on MUSE\'s pre-split items: the whole prompt, the ground truth cut to 128 tokens; a short ground truth or an overlong prompt is skipped and counted', () => {
+  const items = [
+    { prompt: ids(900), continuation: ids(200, 5000) },
+    { prompt: ids(40), continuation: ids(3) },
+    { prompt: ids(2000), continuation: ids(128) },
+    { prompt: [], continuation: ids(128) },
+  ];
+  const plan = planVerbMemPresplit(items, { contextLength: 2048, specialTokens: 1 });
+  assert.deepEqual(plan.cases.map((c) => c.index), [0]);
+  assert.equal(plan.cases[0].promptIds.length, 900);
+  assert.deepEqual(plan.cases[0].referenceIds, ids(128, 5000));
+  assert.deepEqual(plan.skipped.indices, [1, 2, 3]);
+  assert.equal(plan.skipped.reason, '1 of 4 items have an empty prompt; 1 of 4 ground truths are shorter than 128 tokens; 1 of 4 prompts and a 128-token continuation do not fit the 2048-token context');
 });
