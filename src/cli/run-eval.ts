@@ -145,7 +145,8 @@ async function loadPair(dir: string): Promise<{ model: Model; tokenizer: Tokeniz
 function privLeakOf(mia: Record<string, MetricResult> | undefined, retain: RetainValues | null): MetricResult {
   const auc = mia?.minKAuc?.value ?? null;
   if (auc === null) return unavailable(`PrivLeak needs this model's Min-K% forget-vs-holdout AUC: ${mia?.minKAuc?.unavailable ?? 'there is none'}`);
-  return privLeak(auc, retain?.minKAuc ?? null);
+  // The AUC result itself, so PrivLeak gets an interval over forget and holdout items.
+  return privLeak(mia!.minKAuc, retain?.minKAuc ?? null);
 }
 
 /** Runs `lethe eval` from its option layers (config file, flags). */
