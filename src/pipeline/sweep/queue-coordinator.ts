@@ -1,0 +1,134 @@
+/**
+ * The sweep coordinator (`lethe sweep … --queue redis://HOST:PORT`): puts every unfinished trial
+ * on BullMQ (job id = trial id, so adding it again is a no-op) and polls the jobs' states until
+ * every trial is done or failed, recording each result in `DIR/sweep.json` from the job's return
+ * value and writing `DIR/trials/<id>/config.json` and `result.json` (the unlearned model stays
+ * in the worker's folder, named in sweep.json).
+ *
+ * Polling job states, rather than listening to events, is what makes the coordinator restartable:
+ * stopped and started again it reads sweep.json, finds the jobs where they are (finished jobs are
+ * kept until their result is recorded) and ends with the same sweep.json. Recording is idempotent
+ * by trial id (see recordDone): a trial is counted once even if two workers finished it.
+ * A trial that failed is put back in the queue when the coordinator starts again.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue, type Job } from 'bullmq';
+import { writeFileAtomic } from '../../models/formats/write-file-atomic.ts';
+import type { ExpandedSweep } from './expand.ts';
+import { sweepProgress, type SweepProgress } from './progress.ts';
+import { connectionFromUrl, DEFAULT_QUEUE_NAME, type QueueAddress, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './queue-connection.ts';
+import { TRIAL_CONFIG_FILE, TRIAL_RESULT_FILE, trialDir } from './run-local.ts';
+import { continueSweepFile, readSweepFile, recordDone, recordFailed, SWEEP_FILE, writeSweepFile, type SweepFile } from './sweep-file.ts';
+import { trialOutcomeSchema } from './trial-runner.ts';
+
+export interface QueuedSweepOptions {
+  sweep: ExpandedSweep;
+  outDir: string;
+  queue: QueueAddress;
+  /** Attempts of a trial whose runner fails with a non-LetheError, or whose worker dies (default 3). */
+  attempts?: number;
+  /** Refusals (workers without the right inputs) before a trial fails (default 5). */
+  maxRefusals?: number;
+  /** Wait before a refused trial is offered again (ms, default 2000). */
+  refusalDelayMs?: number;
+  /** How often job states are read (ms, default 1000). */
+  pollMs?: number;
+  /** Stops coordinating (the trials stay queued; start again to continue). */
+  signal?: AbortSignal;
+  onProgress?: (progress: SweepProgress, file: SweepFile) => void;
+}
+
+async function writeTrialFiles(outDir: string, file: SweepFile, id: string, result: TrialJobResult): Promise<void> {
+  const t = file.trials.find((x) => x.id === id)!;
+  const dir = trialDir(outDir, id);
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, TRIAL_CONFIG_FILE), JSON.stringify({ id, ...t.config }, null, 1) + '\n');
+  await writeFileAtomic(join(dir, TRIAL_RESULT_FILE), JSON.stringify({ ...result.outcome, worker: result.worker, workerDir: result.dir }, null, 1) + '\n');
+}
+
+/** Runs (or continues) a sweep on BullMQ; returns the final sweep file (or the current one when stopped). */
+export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFile> {
+  const { sweep, outDir } = opts;
+  const signal = opts.signal ?? new AbortController().signal;
+  const pollMs = opts.pollMs ?? 1000;
+  const path = join(outDir, SWEEP_FILE);
+  await mkdir(join(outDir, 'trials'), { recursive: true });
+  const file = continueSweepFile(await readSweepFile(path), sweep, path);
+  const queue = new Queue<TrialJobData, TrialJobResult>(opts.queue.name ?? DEFAULT_QUEUE_NAME, { connection: connectionFromUrl(opts.queue.url) });
+  queue.on('error', () => {
+    // ioredis reconnects by itself; without a listener Node would treat the event as fatal.
+  });
+  const byId = new Map(file.trials.map((t) => [t.id, t]));
+  try {
+    // Queue what is not finished; failed trials (here or in the queue) get another go.
+    for (const trial of sweep.trials) {
+      const entry = byId.get(trial.id)!;
+      if (entry.status === 'done') continue;
+      const job = await queue.getJob(trial.id);
+      if (job && (await job.getState()) === 'failed') await job.retry('failed');
+      if (entry.status === 'failed') Object.assign(entry, { status: 'pending' as const, error: undefined });
+      if (!job) {
+        const data: TrialJobData = { sweepId: sweep.sweepId, trial, maxRefusals: opts.maxRefusals ?? 5, refusalDelayMs: opts.refusalDelayMs ?? 2000, refusals: [] };
+        await queue.add('trial', data, { jobId: trial.id, attempts: opts.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+      }
+    }
+    const save = () => writeSweepFile(path, file);
+    await save();
+    for (;;) {
+      let changed = false;
+      for (const entry of file.trials) {
+        if (entry.status === 'done' || entry.status === 'failed') continue;
+        const job: Job<TrialJobData, TrialJobResult> | undefined = await queue.getJob(entry.id);
+        if (!job) {
+          // Removed from Redis behind our back: queue it again.
+          const trial = sweep.trials.find((t) => t.id === entry.id)!;
+          await queue.add('trial', { sweepId: sweep.sweepId, trial, maxRefusals: opts.maxRefusals ?? 5, refusalDelayMs: opts.refusalDelayMs ?? 2000, refusals: [] }, { jobId: entry.id, attempts: opts.attempts ?? 3, removeOnComplete: false, removeOnFail: false });
+          continue;
+        }
+        const state = await job.getState();
+        if (state === 'completed') {
+          const result = job.returnvalue;
+          const outcome = trialOutcomeSchema.safeParse(result?.outcome);
+          if (!outcome.success) {
+            changed = recordFailed(file, entry.id, `the worker returned a malformed result (${outcome.error.issues[0]?.message})`, new Date()) || changed;
+            continue;
+          }
+          const done = { outcome: outcome.data, startedAt: new Date(result.startedAt), finishedAt: new Date(result.finishedAt), worker: { id: result.worker, dir: result.dir } };
+          if (recordDone(file, entry.id, done)) {
+            entry.attempts = Math.max(entry.attempts, job.attemptsStarted ?? 1);
+            await writeTrialFiles(outDir, file, entry.id, result);
+            changed = true;
+          }
+        } else if (state === 'failed') {
+          changed = recordFailed(file, entry.id, job.failedReason || 'failed (no reason given)', new Date()) || changed;
+        } else if (state === 'active') {
+          const p = job.progress as Partial<TrialJobProgress> | number;
+          const worker = typeof p === 'object' && p.worker ? p.worker : undefined;
+          if (entry.status !== 'running' || entry.worker !== worker) {
+            Object.assign(entry, { status: 'running' as const, attempts: Math.max(entry.attempts, job.attemptsStarted ?? 1) });
+            if (typeof p === 'object' && p.worker) Object.assign(entry, { worker: p.worker, workerDir: p.dir, timings: { startedAt: p.startedAt } });
+            changed = true;
+          }
+        } else if (entry.status === 'running') {
+          // Back in the queue (stalled, released or refused): waiting for a worker again.
+          entry.status = 'pending';
+          changed = true;
+        }
+      }
+      if (changed) await save();
+      opts.onProgress?.(sweepProgress(file), file);
+      if (file.trials.every((t) => t.status === 'done' || t.status === 'failed') || signal.aborted) break;
+      try {
+        await sleep(pollMs, undefined, { signal });
+      } catch {
+        // aborted: one more pass records what finished meanwhile, then stop
+      }
+    }
+    await save();
+    return file;
+  } finally {
+    await queue.close();
+  }
+}
