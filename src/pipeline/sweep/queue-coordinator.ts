@@ -61,18 +61,24 @@ export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFil
     // ioredis reconnects by itself; without a listener Node would treat the event as fatal.
   });
   const byId = new Map(file.trials.map((t) => [t.id, t]));
+  const maxRefusals = opts.maxRefusals ?? 5;
+  const refusalDelayMs = opts.refusalDelayMs ?? 2000;
+  const attempts = opts.attempts ?? 3;
+  const enqueue = (trial: ExpandedSweep['trials'][number]) =>
+    queue.add('trial', { sweepId: sweep.sweepId, trial, maxRefusals, refusalDelayMs, refusals: [] }, { jobId: trial.id, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
   try {
     // Queue what is not finished; failed trials (here or in the queue) get another go.
     for (const trial of sweep.trials) {
       const entry = byId.get(trial.id)!;
       if (entry.status === 'done') continue;
       const job = await queue.getJob(trial.id);
-      if (job && (await job.getState()) === 'failed') await job.retry('failed');
-      if (entry.status === 'failed') Object.assign(entry, { status: 'pending' as const, error: undefined });
-      if (!job) {
-        const data: TrialJobData = { sweepId: sweep.sweepId, trial, maxRefusals: opts.maxRefusals ?? 5, refusalDelayMs: opts.refusalDelayMs ?? 2000, refusals: [] };
-        await queue.add('trial', data, { jobId: trial.id, attempts: opts.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+      if (job && (await job.getState()) === 'failed') {
+        // A new round: earlier refusals no longer count (the workers may have changed).
+        await job.updateData({ ...job.data, maxRefusals, refusalDelayMs, refusals: [] });
+        await job.retry('failed');
       }
+      if (entry.status === 'failed') Object.assign(entry, { status: 'pending' as const, error: undefined });
+      if (!job) await enqueue(trial);
     }
     const save = () => writeSweepFile(path, file);
     await save();
@@ -80,14 +86,14 @@ export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFil
       let changed = false;
       for (const entry of file.trials) {
         if (entry.status === 'done' || entry.status === 'failed') continue;
-        const job: Job<TrialJobData, TrialJobResult> | undefined = await queue.getJob(entry.id);
+        // The state first, then the job: a job read before it finished lacks its result.
+        const state = await queue.getJobState(entry.id);
+        const job: Job<TrialJobData, TrialJobResult> | undefined = state === 'unknown' ? undefined : await queue.getJob(entry.id);
         if (!job) {
           // Removed from Redis behind our back: queue it again.
-          const trial = sweep.trials.find((t) => t.id === entry.id)!;
-          await queue.add('trial', { sweepId: sweep.sweepId, trial, maxRefusals: opts.maxRefusals ?? 5, refusalDelayMs: opts.refusalDelayMs ?? 2000, refusals: [] }, { jobId: entry.id, attempts: opts.attempts ?? 3, removeOnComplete: false, removeOnFail: false });
+          await enqueue(sweep.trials.find((t) => t.id === entry.id)!);
           continue;
         }
-        const state = await job.getState();
         if (state === 'completed') {
           const result = job.returnvalue;
           const outcome = trialOutcomeSchema.safeParse(result?.outcome);
