@@ -33,6 +33,7 @@ export interface TrialConfig {
     forgetAuthors?: number;
   };
   retainReference?: InputRef;
+  /** The method's registered name (src/unlearn/methods/). */
   method: string;
   /** Every option of the method: the sweep's value, else the method's default. */
   options: Record<string, Scalar>;
@@ -50,6 +51,7 @@ export interface Trial {
   id: string;
   /** The same without the seed: trials that differ only by seed share it. */
   settingId: string;
+  /** The method entry's key in the sweep file: the method's name, or a label (npo-lora). */
   method: string;
   seed: number;
   /** The swept fields of this trial: `options.beta`, `loop.lr`, `scope.r`, `model` → value. */
@@ -78,8 +80,8 @@ export interface ExpandOptions {
 
 type Axis = { name: string; value: SweptValue };
 
-function axesOf(spec: SweepSpec, method: string): Axis[] {
-  const entry = spec.methods[method] ?? {};
+function axesOf(spec: SweepSpec, label: string): Axis[] {
+  const entry = spec.methods[label] ?? {};
   const axes: Axis[] = [];
   if (spec.models && spec.models.length > 1) axes.push({ name: 'model', value: spec.models });
   for (const [k, v] of Object.entries(entry.options ?? {})) axes.push({ name: `options.${k}`, value: v });
@@ -170,9 +172,10 @@ export async function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): Pr
   const retainReference = spec.retainReference ? await ref(spec.retainReference) : undefined;
   const trials: Trial[] = [];
   const seen = new Set<string>();
-  for (const method of Object.keys(spec.methods)) {
-    const axes = axesOf(spec, method);
-    const points = spec.search === 'grid' ? gridPoints(axes) : randomPoints(axes, spec.search.random.trials, spec.search.random.seed, method);
+  for (const label of Object.keys(spec.methods)) {
+    const method = spec.methods[label]?.method ?? label;
+    const axes = axesOf(spec, label);
+    const points = spec.search === 'grid' ? gridPoints(axes) : randomPoints(axes, spec.search.random.trials, spec.search.random.seed, label);
     const defaults = METHODS[method].defaults as unknown as Record<string, Scalar>;
     for (const point of points) {
       const pick = (prefix: string) => Object.fromEntries(Object.entries(point).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
@@ -196,7 +199,7 @@ export async function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): Pr
         const id = trialId(config);
         if (seen.has(id)) continue;
         seen.add(id);
-        trials.push({ id, settingId: settingIdOf(config), method, seed, params: sweptOnly(axes, point), config });
+        trials.push({ id, settingId: settingIdOf(config), method: label, seed, params: sweptOnly(axes, point), config });
       }
     }
   }

@@ -17,7 +17,8 @@
  *   loop: {epochs: 5}                   # loop settings shared by every method
  *   methods:
  *     npo: {options: {beta: [0.05, 0.1, 0.5]}, loop: {lr: [1e-5, 2e-5]}}
- *     rmu: {options: {steeringCoef: [6.5, 20]}, scope: {kind: lora, r: [4, 8]}}
+ *     rmu: {options: {steeringCoef: [6.5, 20]}}
+ *     npo-lora: {method: npo, scope: {kind: lora, r: [4, 8]}}   # a label: a second entry of npo
  *   selection: {maximize: forgetQuality, constraints: [{metric: modelUtility, atLeast: 0.9, of: target}]}
  *
  * A bad file is ONE line naming the file, the field and the problem (LetheError, exit 2).
@@ -68,6 +69,8 @@ const loopSchema = z.record(z.string(), sweptValueSchema).superRefine((loop, ctx
 });
 
 const methodEntrySchema = z.strictObject({
+  /** The method, when the entry's key is a label (two entries of one method: npo, npo-lora). */
+  method: z.string().min(1).optional(),
   /** Method options (β, α, γ, steeringCoef, layer, …); unnamed ones keep the method's defaults. */
   options: sweptRecord.optional(),
   /** Loop settings for this method; they override the sweep-wide `loop`. */
@@ -138,15 +141,17 @@ export const sweepSpecSchema = z
   })
   .superRefine((s, ctx) => {
     if ((s.model === undefined) === (s.models === undefined)) ctx.addIssue({ code: 'custom', path: ['model'], message: 'give model (one path) or models (a list), exactly one of them' });
-    for (const [name, entry] of Object.entries(s.methods)) {
+    for (const [label, entry] of Object.entries(s.methods)) {
+      const name = entry?.method ?? label;
       const method = METHODS[name];
       if (!method) {
-        ctx.addIssue({ code: 'custom', path: ['methods', name], message: `unknown method (known: ${Object.keys(METHODS).join(', ')})` });
+        const at = entry?.method ? ['methods', label, 'method'] : ['methods', label];
+        ctx.addIssue({ code: 'custom', path: at, message: `unknown method${entry?.method ? ` "${name}"` : ''} (known: ${Object.keys(METHODS).join(', ')})` });
         continue;
       }
       const defaults = method.defaults as Record<string, unknown>;
       for (const key of Object.keys(entry?.options ?? {})) {
-        if (!(key in defaults)) ctx.addIssue({ code: 'custom', path: ['methods', name, 'options', key], message: `${name} has no such option (its options: ${Object.keys(defaults).join(', ')})` });
+        if (!(key in defaults)) ctx.addIssue({ code: 'custom', path: ['methods', label, 'options', key], message: `${name} has no such option (its options: ${Object.keys(defaults).join(', ')})` });
       }
     }
     if (s.search === 'grid') {

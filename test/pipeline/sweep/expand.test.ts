@@ -139,3 +139,22 @@ test('sweep.json: schema-checked, recording by trial id is idempotent, progress 
   bad.trials[0].metrics = { forgetQuality: { value: null } };
   assert.throws(() => parseSweepFile(bad, 'sweep.json'), /sweep\.json: trials\[0\]\.metrics\.forgetQuality\.unavailable: value is null but "unavailable" does not say why/);
 });
+
+test('the example sweep file (the demo settings search) is a valid sweep file; a label names a second entry of a method', () => {
+  const spec = readSweepSpec(join(import.meta.dirname, '..', '..', '..', 'examples', 'sweep-demo-settings.yaml'));
+  assert.deepEqual(Object.keys(spec.methods), ['ga', 'graddiff', 'npo', 'simnpo', 'idkdpo', 'rmu', 'ce-u', 'npo-lora']);
+  assert.equal(spec.methods['npo-lora']!.method, 'npo');
+  assert.deepEqual(spec.seeds, [1, 2, 3]);
+});
+
+test('a labelled entry runs its method under its label', async () => {
+  const setup = makeSweepSetup([0]);
+  const spec = readSweepSpec(setup.specPath);
+  const sweep = await expandSweep({ ...spec, methods: { npo: { options: { beta: [0.1] } }, 'npo-lora': { method: 'npo', scope: { kind: 'lora', r: [4, 8] } } } });
+  assert.deepEqual(sweep.trials.map((t) => [t.method, t.config.method, t.params]), [
+    ['npo', 'npo', {}],
+    ['npo-lora', 'npo', { 'scope.r': 4 }],
+    ['npo-lora', 'npo', { 'scope.r': 8 }],
+  ]);
+  assert.match(errorOf({ ...base, methods: { x: { method: 'nope' } } }), /^sweep\.yaml: methods\.x\.method: unknown method "nope" \(known: /);
+});
