@@ -57,18 +57,31 @@ export async function hashPath(path: string): Promise<string> {
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** hashPath with a cache keyed by path, size and modification time (a worker checks many trials). */
+/** Size and modification time of a file, or of every file under a folder (cheap: no reading). */
+async function fingerprint(path: string): Promise<string> {
+  try {
+    const s = await stat(path);
+    if (!s.isDirectory()) return `${s.size}:${s.mtimeMs}`;
+    const files = (await filesUnder(path)).sort();
+    const parts = await Promise.all(files.map(async (f) => {
+      const fs = await stat(f);
+      return `${relative(path, f)}:${fs.size}:${fs.mtimeMs}`;
+    }));
+    return parts.join('|');
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * hashPath with a cache (a worker checks the same inputs for every trial): a path is hashed
+ * again only when a file's size or modification time changed, or a file came or went.
+ */
 export class HashCache {
   private readonly cache = new Map<string, { key: string; hash: Promise<string> }>();
 
   async hash(path: string): Promise<string> {
-    let key: string;
-    try {
-      const s = await stat(path);
-      key = `${s.size}:${s.mtimeMs}`;
-    } catch {
-      key = 'missing';
-    }
+    const key = await fingerprint(path);
     const hit = this.cache.get(path);
     if (hit && hit.key === key) return hit.hash;
     const hash = hashPath(path);

@@ -49,7 +49,11 @@ export interface WorkerOptions {
   resolveInput?: InputResolver;
   /** Content hash of a local input (default: SHA-256, cached by path, size and mtime). */
   hash?: (path: string) => Promise<string>;
-  /** BullMQ lock of the running job, renewed every lockDuration/2 (ms, default 30000). */
+  /**
+   * BullMQ lock of the running job (ms, default 60000), renewed every lockDuration/2 while the
+   * event loop is free; a runner must not block it longer than that, or its trial is taken for
+   * stalled and handed to another worker. A killed worker's trial waits this long before it is.
+   */
   lockDuration?: number;
   /** How often this worker looks for stalled jobs (ms, default 30000). */
   stalledInterval?: number;
@@ -136,7 +140,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   const worker = new Worker<TrialJobData, TrialJobResult>(opts.queue.name ?? DEFAULT_QUEUE_NAME, processor, {
     connection: connectionFromUrl(opts.queue.url),
     concurrency: 1,
-    lockDuration: opts.lockDuration ?? 30_000,
+    lockDuration: opts.lockDuration ?? 60_000,
     stalledInterval: opts.stalledInterval ?? 30_000,
     maxStalledCount: opts.maxStalledCount ?? 2,
     autorun: true,

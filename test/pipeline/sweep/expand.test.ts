@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LetheError } from '../../../src/engine/errors.ts';
-import { canonicalJson, expandSweep, parseSweepFile, parseSweepSpec, readSweepSpec, trialId, type SweepFile } from '../../../src/pipeline/sweep/index.ts';
+import { canonicalJson, expandSweep, HashCache, hashPath, parseSweepFile, parseSweepSpec, readSweepSpec, trialId, type SweepFile } from '../../../src/pipeline/sweep/index.ts';
 import { newSweepFile, recordDone, recordFailed, recordStart } from '../../../src/pipeline/sweep/sweep-file.ts';
 import { formatProgress, sweepProgress } from '../../../src/pipeline/sweep/progress.ts';
 import type { SweepView } from '../../../src/report/sweep-analysis.ts';
@@ -157,4 +157,22 @@ test('a labelled entry runs its method under its label', async () => {
     ['npo-lora', 'npo', { 'scope.r': 8 }],
   ]);
   assert.match(errorOf({ ...base, methods: { x: { method: 'nope' } } }), /^sweep\.yaml: methods\.x\.method: unknown method "nope" \(known: /);
+});
+
+test('content hashes: a folder hashes its files by relative path, size and bytes; the cache notices a changed file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-hash-'));
+  writeFileSync(join(dir, 'a.bin'), 'ab');
+  writeFileSync(join(dir, 'b.bin'), 'c');
+  const h1 = await hashPath(dir);
+  // The same bytes split differently between files is another folder.
+  writeFileSync(join(dir, 'a.bin'), 'a');
+  writeFileSync(join(dir, 'b.bin'), 'bc');
+  assert.notEqual(await hashPath(dir), h1);
+  const cache = new HashCache();
+  const before = await cache.hash(dir);
+  assert.equal(before, await hashPath(dir));
+  writeFileSync(join(dir, 'b.bin'), 'bcd');
+  assert.equal(await cache.hash(dir), await hashPath(dir));
+  assert.notEqual(await cache.hash(dir), before);
+  await assert.rejects(hashPath(join(dir, 'missing')), /missing: not found \(an input of the sweep\)/);
 });
