@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { expandSweep, readSweepFile, readSweepSpec, runSweep, type SweepFile } from '../../../src/pipeline/sweep/index.ts';
+import { LetheError } from '../../../src/engine/errors.ts';
+import { expandSweep, readSweepFile, readSweepSpec, runSweep, type SweepFile, type TrialRunner } from '../../../src/pipeline/sweep/index.ts';
 import { startChild, waitFor } from './child-process.ts';
 import { fakeRunner, readLog } from './fake-runner.ts';
 import { makeSweepSetup } from './sweep-setup.ts';
@@ -55,4 +56,27 @@ test('an in-process sweep killed mid-trial skips finished trials and resumes the
   assert.deepEqual(metricsById(resumed), metricsById(reference));
   assert.equal(atKill.running, interrupted.id);
   assert.equal(resumed.trials.find((t) => t.id === interrupted.id)!.attempts, 2);
+});
+
+test('a trial whose runner fails is recorded failed with its one-line reason and tried again on the next start; a folder holding another sweep is refused', async () => {
+  const setup = makeSweepSetup([0], 1);
+  const sweep = await expandSweep(readSweepSpec(setup.specPath));
+  const out = join(setup.root, 'out');
+  const ok = fakeRunner({ logFile: join(setup.root, 'log'), stepMs: 0 });
+  const failing = sweep.trials[2].id;
+  const flaky: TrialRunner = async (ctx) => {
+    if (ctx.trial.id === failing) throw new LetheError(`${ctx.inputs.forget}: line 3: expected a JSON object`);
+    return ok(ctx);
+  };
+  const first = await runSweep({ sweep, outDir: out, runner: flaky });
+  const bad = first.trials.find((t) => t.id === failing)!;
+  assert.equal(bad.status, 'failed');
+  assert.equal(bad.error, `${join(setup.root, 'inputs', 'forget.jsonl')}: line 3: expected a JSON object`);
+  assert.equal(first.trials.filter((t) => t.status === 'done').length, 5);
+  const second = await runSweep({ sweep, outDir: out, runner: ok });
+  assert.ok(second.trials.every((t) => t.status === 'done'));
+  assert.equal(readLog(join(setup.root, 'log')).filter((l) => l.event === 'start').length, 6, 'only the failed trial ran again');
+
+  const other = await expandSweep({ ...readSweepSpec(setup.specPath), seeds: [7] });
+  await assert.rejects(runSweep({ sweep: other, outDir: out, runner: ok }), (e: Error) => e instanceof LetheError && /sweep\.json: holds another sweep \(tiny, 6 trials, id \w+\); choose a new --out or remove it$/.test(e.message));
 });
