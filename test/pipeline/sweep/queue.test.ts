@@ -107,3 +107,36 @@ test('a worker with a different copy of the model refuses; after maxRefusals the
     await redis.stop();
   }
 });
+
+test('a worker stopped with SIGTERM mid-trial hands the trial back; a worker on the same folder resumes it from its checkpoint', async (t) => {
+  const redis = await startRedis(t);
+  if (!redis) return;
+  const setup = makeSweepSetup([0], 6);
+  const sweep = await expandSweep(readSweepSpec(setup.specPath));
+  const local = await runSweep({ sweep, outDir: join(setup.root, 'local'), runner: fakeRunner({ logFile: join(setup.root, 'local.log'), stepMs: 1 }) });
+  const logFile = join(setup.root, 'workers.log');
+  const workDir = join(setup.root, 'shared');
+  const first = startChild(['worker', setup.specPath, workDir, logFile, '200', redis.url]);
+  let second: Child | null = null;
+  try {
+    const outDir = join(setup.root, 'distributed');
+    const coordinator = runSweep({ sweep, outDir, queue: { url: redis.url, name: QUEUE_NAME }, queueOptions: { pollMs: 100 } });
+    const midway = await waitFor('the worker in the middle of a trial', () => trialMidway(workDir));
+    first.process.kill('SIGTERM');
+    await first.exited;
+    assert.match(first.output(), new RegExp(`"kind":"released","trialId":"${midway}"`));
+    second = startChild(['worker', setup.specPath, workDir, logFile, '20', redis.url]);
+    const final = await coordinator;
+    assert.ok(final.trials.every((x) => x.status === 'done'));
+    assert.deepEqual(metricsById(final), metricsById(local));
+    const restart = readLog(logFile).find((l) => l.event === 'start' && l.id === midway && l.pid === second!.process.pid);
+    assert.ok(restart, 'the second worker ran the released trial');
+    assert.equal(restart.resume, true);
+    assert.ok(restart.fromStep >= 1, `resumed from step ${restart.fromStep}`);
+    assert.equal(final.trials.find((x) => x.id === midway)!.worker, `worker-${second.process.pid}`);
+  } finally {
+    await stopWorker(first);
+    if (second) await stopWorker(second);
+    await redis.stop();
+  }
+});
