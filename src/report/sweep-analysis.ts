@@ -241,6 +241,8 @@ export interface SweepAnalysis {
   selection: SelectionRuleView;
   counts: { total: number; done: number; failed: number; unfinished: number };
   pareto: SweepTrialView[];
+  /** Every finished trial (the scatter behind the front). */
+  points: SweepTrialView[];
   best: MethodBest[];
   spread: SettingSpread[];
   sensitivity: Sensitivity[];
@@ -258,6 +260,7 @@ export function analyzeSweep(sweep: SweepView): SweepAnalysis {
     selection: sweep.selection,
     counts: { total: t.length, done: d, failed: failed.length, unfinished: t.length - d - failed.length },
     pareto: paretoFront(t),
+    points: done(t),
     best: bestPerMethod(t, sweep.selection),
     spread: seedSpread(t, sweep.selection),
     sensitivity: sensitivity(t),

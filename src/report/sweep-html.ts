@@ -6,6 +6,7 @@
  * so the page's style applies.
  */
 import { escapeHtml as esc, formatNumber, type NumberFormat } from './format.ts';
+import { PAGE_STYLE } from './page-style.ts';
 import { FORGET_QUALITY, MODEL_UTILITY, type ParamValue, type SelectionRuleView, type Spread, type SweepAnalysis, type SweepMetricView, type SweepTrialView } from './sweep-analysis.ts';
 
 const formatFor = (metric: string): NumberFormat => (metric === FORGET_QUALITY ? 'scientific' : 'fixed');
@@ -47,6 +48,40 @@ function spreadText(s: Spread | null, metric: string): string {
   return s.sd === null ? `${formatNumber(s.mean, f)} (1 seed)` : `${formatNumber(s.mean, f)} ± ${formatNumber(s.sd, f)}`;
 }
 
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+/**
+ * Every finished trial as a point, log10 forget quality across, model utility up, coloured by
+ * method; the front joined by a line. Inline SVG (no script), each point titled with its trial.
+ */
+export function paretoSvg(a: SweepAnalysis, all: readonly SweepTrialView[] = a.points): string {
+  const pts = all.filter((t) => (t.metrics?.[FORGET_QUALITY]?.value ?? 0) > 0 && t.metrics?.[MODEL_UTILITY]?.value != null);
+  if (pts.length === 0) return '';
+  const x = (t: SweepTrialView) => Math.log10(t.metrics![FORGET_QUALITY].value!);
+  const y = (t: SweepTrialView) => t.metrics![MODEL_UTILITY].value!;
+  const [W, H, L, B, P] = [640, 360, 56, 40, 12];
+  const span = (vs: number[]) => {
+    const lo = Math.min(...vs);
+    const hi = Math.max(...vs);
+    return hi > lo ? [lo, hi] : [lo - 0.5, hi + 0.5];
+  };
+  const [x0, x1] = span(pts.map(x));
+  const [y0, y1] = span(pts.map(y));
+  const px = (v: number) => L + ((v - x0) / (x1 - x0)) * (W - L - P);
+  const py = (v: number) => H - B - ((v - y0) / (y1 - y0)) * (H - B - P);
+  const methods = [...new Set(pts.map((t) => t.method))];
+  const colour = (m: string) => PALETTE[methods.indexOf(m) % PALETTE.length];
+  const front = a.pareto.filter((t) => pts.includes(t)).map((t) => `${px(x(t)).toFixed(1)},${py(y(t)).toFixed(1)}`).join(' ');
+  const dots = pts.map((t) => `<circle cx="${px(x(t)).toFixed(1)}" cy="${py(y(t)).toFixed(1)}" r="4" fill="${colour(t.method)}"><title>${esc(`${t.id} ${t.method} ${paramText(t.params)} seed ${t.seed}`)}</title></circle>`).join('');
+  const legend = methods.map((m, i) => `<text x="${L + 8}" y="${P + 14 + i * 15}" fill="${colour(m)}" font-size="12">● ${esc(m)}</text>`).join('');
+  const axes = `<line x1="${L}" y1="${H - B}" x2="${W - P}" y2="${H - B}" stroke="#888"/><line x1="${L}" y1="${P}" x2="${L}" y2="${H - B}" stroke="#888"/>`
+    + `<text x="${L}" y="${H - B + 16}" font-size="11">${esc(x0.toFixed(1))}</text><text x="${W - P}" y="${H - B + 16}" font-size="11" text-anchor="end">${esc(x1.toFixed(1))}</text>`
+    + `<text x="${(L + W) / 2}" y="${H - 6}" font-size="12" text-anchor="middle">log10 forget quality →</text>`
+    + `<text x="${L - 4}" y="${H - B}" font-size="11" text-anchor="end">${esc(formatNumber(y0, 'fixed'))}</text><text x="${L - 4}" y="${P + 8}" font-size="11" text-anchor="end">${esc(formatNumber(y1, 'fixed'))}</text>`
+    + `<text x="14" y="${(H - B) / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${(H - B) / 2})">model utility →</text>`;
+  return `<div class="chart"><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="forget quality against model utility, every trial">${axes}<polyline points="${front}" fill="none" stroke="#444" stroke-dasharray="4 3"/>${dots}${legend}</svg></div>`;
+}
+
 /** The sweep's sections as one HTML fragment. */
 export function renderSweepSections(a: SweepAnalysis): string {
   const c = a.counts;
@@ -58,7 +93,7 @@ export function renderSweepSections(a: SweepAnalysis): string {
     'sweep-pareto',
     `Sweep ${a.name}: Pareto front`,
     `${status} The trials no other trial beats on both forget quality and model utility (higher is better for both), by forget quality.`,
-    a.pareto.length ? table(['trial', 'method', 'setting', 'seed', ...metricHead], a.pareto.map((t) => trialCells(t) + metricCells(t))) : '<p>No finished trial has both metrics.</p>',
+    a.pareto.length ? paretoSvg(a) + table(['trial', 'method', 'setting', 'seed', ...metricHead], a.pareto.map((t) => trialCells(t) + metricCells(t))) : '<p>No finished trial has both metrics.</p>',
   );
 
   const best = section(
@@ -105,4 +140,28 @@ export function renderSweepSections(a: SweepAnalysis): string {
     ? section('sweep-failed', 'Failed trials', 'Trials that did not finish, with the reason.', table(['trial', 'method', 'setting', 'seed', 'reason'], a.failed.map((t) => `${trialCells(t)}<td>${esc(t.error ?? 'no reason given')}</td>`)))
     : '';
   return [pareto, best, spread, sens, failed].filter(Boolean).join('\n');
+}
+
+/**
+ * A page of its own for a sweep folder (`lethe report DIR` when DIR holds sweep.json), with the
+ * report's style and its Content-Security-Policy (no network, no script needed).
+ */
+export function renderSweepPage(a: SweepAnalysis, now = new Date()): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(`lethe sweep report: ${a.name}`)}</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<header><h1>lethe sweep report</h1><p class="help">${esc(`${a.name}: ${a.counts.total} trials. Generated ${now.toISOString()}.`)}</p></header>
+<main>
+${renderSweepSections(a)}
+</main>
+</body>
+</html>
+`;
 }

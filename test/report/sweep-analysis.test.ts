@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeSweep, bestPerMethod, checkRule, paretoFront, seedSpread, sensitivity, spread, type SelectionRuleView, type SweepTrialView } from '../../src/report/sweep-analysis.ts';
-import { renderSweepSections, ruleText } from '../../src/report/sweep-html.ts';
+import { renderSweepPage, renderSweepSections, ruleText } from '../../src/report/sweep-html.ts';
 
 const rule: SelectionRuleView = { maximize: 'forgetQuality', constraints: [{ metric: 'modelUtility', atLeast: 0.9, of: 'target' }] };
 const target = { forgetQuality: { value: 1e-6 }, modelUtility: { value: 0.6 } };
@@ -125,4 +125,16 @@ test('the HTML sections escape every string and state the rule, failures with th
   assert.match(html, /worker w refuses/);
   assert.match(html, /0\.580 \[0\.570, 0\.590\]/, 'utility shown with its interval');
   assert.equal(ruleText(rule), 'highest forgetQuality with modelUtility ≥ 0.9 × the target’s');
+});
+
+test('the sweep page: the report style, no script, a scatter with one point per finished trial, titles escaped', () => {
+  const trials = [trial('a', 0.1, 0.58, { method: 'npo<b>' }), trial('b', 0.01, 0.6), trial('c', 1e-3, 0.5), trial('d', 0.2, 0.1, { status: 'failed' })];
+  const page = renderSweepPage(analyzeSweep({ name: 'n', selection: rule, trials }), new Date('2026-01-01T00:00:00Z'));
+  assert.match(page, /^<!DOCTYPE html>/);
+  assert.ok(!page.includes('<script'));
+  assert.equal(page.match(/<circle /g)?.length, 3);
+  assert.ok(page.includes('npo&lt;b&gt;'));
+  assert.ok(!page.includes('npo<b>'));
+  // Front: b (0.01, 0.6) and a (0.1, 0.58); c is dominated by b.
+  assert.equal(page.match(/<polyline points="([^"]*)"/)![1].split(' ').length, 2);
 });
