@@ -73,13 +73,14 @@ export function paretoSvg(a: SweepAnalysis, all: readonly SweepTrialView[] = a.p
   const colour = (m: string) => PALETTE[methods.indexOf(m) % PALETTE.length];
   const front = a.pareto.filter((t) => pts.includes(t)).map((t) => `${px(x(t)).toFixed(1)},${py(y(t)).toFixed(1)}`).join(' ');
   const dots = pts.map((t) => `<circle cx="${px(x(t)).toFixed(1)}" cy="${py(y(t)).toFixed(1)}" r="4" fill="${colour(t.method)}"><title>${esc(`${t.id} ${t.method} ${paramText(t.params)} seed ${t.seed}`)}</title></circle>`).join('');
-  const legend = methods.map((m, i) => `<text x="${L + 8}" y="${P + 14 + i * 15}" fill="${colour(m)}" font-size="12">● ${esc(m)}</text>`).join('');
+  // The legend in a column right of the plot, so it never covers a point.
+  const legend = methods.map((m, i) => `<text x="${W + 10}" y="${P + 14 + i * 16}" fill="${colour(m)}" font-size="12">● ${esc(m)}</text>`).join('');
   const axes = `<line x1="${L}" y1="${H - B}" x2="${W - P}" y2="${H - B}" stroke="#888"/><line x1="${L}" y1="${P}" x2="${L}" y2="${H - B}" stroke="#888"/>`
     + `<text x="${L}" y="${H - B + 16}" font-size="11">${esc(x0.toFixed(1))}</text><text x="${W - P}" y="${H - B + 16}" font-size="11" text-anchor="end">${esc(x1.toFixed(1))}</text>`
     + `<text x="${(L + W) / 2}" y="${H - 6}" font-size="12" text-anchor="middle">log10 forget quality →</text>`
     + `<text x="${L - 4}" y="${H - B}" font-size="11" text-anchor="end">${esc(formatNumber(y0, 'fixed'))}</text><text x="${L - 4}" y="${P + 8}" font-size="11" text-anchor="end">${esc(formatNumber(y1, 'fixed'))}</text>`
     + `<text x="14" y="${(H - B) / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${(H - B) / 2})">model utility →</text>`;
-  return `<div class="chart"><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="forget quality against model utility, every trial">${axes}<polyline points="${front}" fill="none" stroke="#444" stroke-dasharray="4 3"/>${dots}${legend}</svg></div>`;
+  return `<div class="chart"><svg xmlns="http://www.w3.org/2000/svg" width="${W + 140}" height="${H}" role="img" aria-label="forget quality against model utility, every trial">${axes}<polyline points="${front}" fill="none" stroke="#444" stroke-dasharray="4 3"/>${dots}${legend}</svg></div>`;
 }
 
 /** The sweep's sections as one HTML fragment. */
