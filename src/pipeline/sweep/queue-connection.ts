@@ -1,6 +1,7 @@
 // What the coordinator and the workers share on BullMQ: the Redis connection from a
 // `redis://HOST:PORT` URL, the queue name, and the job's data and return value.
 
+import { createConnection } from 'node:net';
 import type { ConnectionOptions } from 'bullmq';
 import { LetheError } from '../../engine/errors.ts';
 import type { Trial } from './expand.ts';
@@ -38,6 +39,27 @@ export function connectionFromUrl(url: string): ConnectionOptions {
     // BullMQ workers block on Redis; retrying forever is what they expect.
     maxRetriesPerRequest: null,
   };
+}
+
+/**
+ * Fails fast with a LetheError when nothing answers at the queue's address (the Redis client
+ * itself would retry forever, and the command would sit silent).
+ */
+export async function checkReachable(url: string, timeoutMs = 5000): Promise<void> {
+  const c = connectionFromUrl(url) as { host: string; port: number };
+  await new Promise<void>((resolve, reject) => {
+    const socket = createConnection({ host: c.host, port: c.port });
+    const fail = (why: string) => {
+      socket.destroy();
+      reject(new LetheError(`--queue ${url}: cannot reach Redis (${why})`));
+    };
+    socket.setTimeout(timeoutMs, () => fail(`no answer in ${timeoutMs / 1000} s`));
+    socket.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+    socket.once('connect', () => {
+      socket.end();
+      resolve();
+    });
+  });
 }
 
 export interface Refusal {

@@ -6,8 +6,9 @@
  * in the worker's folder, named in sweep.json).
  *
  * Polling job states, rather than listening to events, is what makes the coordinator restartable:
- * stopped and started again it reads sweep.json, finds the jobs where they are (finished jobs are
- * kept until their result is recorded) and ends with the same sweep.json. Recording is idempotent
+ * stopped and started again it reads sweep.json, finds the jobs where they are (a finished job is
+ * kept until its result is in sweep.json, then removed unless `keepJobs`) and ends with the same
+ * sweep.json. Recording is idempotent
  * by trial id (see recordDone): a trial is counted once even if two workers finished it.
  * A trial that failed is put back in the queue when the coordinator starts again.
  */
@@ -18,7 +19,7 @@ import { Queue, type Job } from 'bullmq';
 import { writeFileAtomic } from '../../models/formats/write-file-atomic.ts';
 import type { ExpandedSweep } from './expand.ts';
 import { sweepProgress, type SweepProgress } from './progress.ts';
-import { connectionFromUrl, DEFAULT_QUEUE_NAME, type QueueAddress, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './queue-connection.ts';
+import { checkReachable, connectionFromUrl, DEFAULT_QUEUE_NAME, type QueueAddress, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './queue-connection.ts';
 import { TRIAL_CONFIG_FILE, TRIAL_RESULT_FILE, trialDir } from './run-local.ts';
 import { continueSweepFile, readSweepFile, recordDone, recordFailed, SWEEP_FILE, writeSweepFile, type SweepFile } from './sweep-file.ts';
 import { trialOutcomeSchema } from './trial-runner.ts';
@@ -35,6 +36,11 @@ export interface QueuedSweepOptions {
   refusalDelayMs?: number;
   /** How often job states are read (ms, default 1000). */
   pollMs?: number;
+  /**
+   * Keep finished jobs in Redis after their result is in sweep.json (default false: removed once
+   * recorded and saved, so a long-lived Redis does not fill up; a restart reads sweep.json).
+   */
+  keepJobs?: boolean;
   /** Stops coordinating (the trials stay queued; start again to continue). */
   signal?: AbortSignal;
   onProgress?: (progress: SweepProgress, file: SweepFile) => void;
@@ -56,6 +62,7 @@ export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFil
   const path = join(outDir, SWEEP_FILE);
   await mkdir(join(outDir, 'trials'), { recursive: true });
   const file = continueSweepFile(await readSweepFile(path), sweep, path);
+  await checkReachable(opts.queue.url);
   const queue = new Queue<TrialJobData, TrialJobResult>(opts.queue.name ?? DEFAULT_QUEUE_NAME, { connection: connectionFromUrl(opts.queue.url) });
   queue.on('error', () => {
     // ioredis reconnects by itself; without a listener Node would treat the event as fatal.
@@ -84,6 +91,7 @@ export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFil
     await save();
     for (;;) {
       let changed = false;
+      const recorded: Job<TrialJobData, TrialJobResult>[] = [];
       for (const entry of file.trials) {
         if (entry.status === 'done' || entry.status === 'failed') continue;
         // The state first, then the job: a job read before it finished lacks its result.
@@ -105,6 +113,7 @@ export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFil
           if (recordDone(file, entry.id, done)) {
             entry.attempts = Math.max(entry.attempts, job.attemptsStarted ?? 1);
             await writeTrialFiles(outDir, file, entry.id, result);
+            recorded.push(job);
             changed = true;
           }
         } else if (state === 'failed') {
@@ -124,6 +133,8 @@ export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFil
         }
       }
       if (changed) await save();
+      // Only once sweep.json holds their results.
+      if (!opts.keepJobs) for (const job of recorded) await job.remove().catch(() => undefined);
       opts.onProgress?.(sweepProgress(file), file);
       if (file.trials.every((t) => t.status === 'done' || t.status === 'failed') || signal.aborted) break;
       try {

@@ -27,7 +27,7 @@ import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from
 import { LetheError } from '../../engine/errors.ts';
 import { HashCache } from './content-hash.ts';
 import { trialInputs } from './expand.ts';
-import { connectionFromUrl, DEFAULT_QUEUE_NAME, type QueueAddress, type Refusal, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './queue-connection.ts';
+import { checkReachable, connectionFromUrl, DEFAULT_QUEUE_NAME, type QueueAddress, type Refusal, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './queue-connection.ts';
 import { failureMessage, runTrialInFolder, TRIAL_CONFIG_FILE, trialDir } from './run-local.ts';
 import { samePath, type InputResolver, type TrialRunner } from './trial-runner.ts';
 
@@ -84,9 +84,10 @@ async function checkInputs(data: TrialJobData, workerId: string, resolveInput: I
 
 /**
  * Runs a worker until `signal` aborts. Resolves after the worker has closed (its current trial
- * released back to the queue). Throws LetheError for a bad queue URL.
+ * released back to the queue). Throws LetheError for a bad queue URL or when Redis cannot be reached.
  */
 export async function runWorker(opts: WorkerOptions): Promise<void> {
+  await checkReachable(opts.queue.url);
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
   const resolveInput = opts.resolveInput ?? samePath;
   const cache = new HashCache();

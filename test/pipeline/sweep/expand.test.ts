@@ -5,10 +5,13 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import { LetheError } from '../../../src/engine/errors.ts';
 import { canonicalJson, expandSweep, HashCache, hashPath, parseSweepFile, parseSweepSpec, readSweepSpec, trialId, type SweepFile } from '../../../src/pipeline/sweep/index.ts';
 import { newSweepFile, recordDone, recordFailed, recordStart } from '../../../src/pipeline/sweep/sweep-file.ts';
+import { checkReachable, connectionFromUrl } from '../../../src/pipeline/sweep/queue-connection.ts';
 import { formatProgress, sweepProgress } from '../../../src/pipeline/sweep/progress.ts';
 import type { SweepView } from '../../../src/report/sweep-analysis.ts';
 import { alteredModelCopy, makeSweepSetup } from './sweep-setup.ts';
@@ -175,4 +178,16 @@ test('content hashes: a folder hashes its files by relative path, size and bytes
   assert.equal(await cache.hash(dir), await hashPath(dir));
   assert.notEqual(await cache.hash(dir), before);
   await assert.rejects(hashPath(join(dir, 'missing')), /missing: not found \(an input of the sweep\)/);
+});
+
+test('a queue URL that is not redis://, or where nothing answers, is one clear line', async () => {
+  assert.throws(() => connectionFromUrl('http://localhost:6379'), /^LetheError: --queue: expected redis:\/\/HOST:PORT, got "http:\/\/localhost:6379" \(scheme http:\)$/);
+  assert.deepEqual(connectionFromUrl('redis://:secret@10.0.0.2:7000/2'), { host: '10.0.0.2', port: 7000, db: 2, password: 'secret', maxRetriesPerRequest: null });
+  // A port nobody listens on: take a free one and close it.
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  await assert.rejects(checkReachable(`redis://127.0.0.1:${port}`), (e: Error) => e instanceof LetheError && e.message === `--queue redis://127.0.0.1:${port}: cannot reach Redis (ECONNREFUSED)`);
 });

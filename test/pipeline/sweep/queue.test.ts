@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { expandSweep, readSweepSpec, runSweep, type SweepFile } from '../../../src/pipeline/sweep/index.ts';
+import { Queue } from 'bullmq';
+import { connectionFromUrl, expandSweep, readSweepSpec, runSweep, type SweepFile } from '../../../src/pipeline/sweep/index.ts';
 import { startChild, waitFor, type Child } from './child-process.ts';
 import { fakeRunner, readLog } from './fake-runner.ts';
 import { startRedis } from './redis-server.ts';
@@ -70,6 +71,11 @@ test('a sweep over 2 worker processes, one killed mid-trial and the coordinator 
     assert.equal(killedRun.worker, `worker-${b.process.pid}`, 'the killed trial was finished by the other worker');
     assert.ok(log.some((l) => l.event === 'start' && l.id === killedId && l.pid === a.process.pid), 'worker A had started it');
     assert.ok(!log.some((l) => l.event === 'finish' && l.pid === a.process.pid && l.id === killedId));
+    // Recorded jobs are removed from Redis once sweep.json holds them.
+    const q = new Queue(QUEUE_NAME, { connection: connectionFromUrl(redis.url) });
+    const counts = await q.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
+    await q.close();
+    assert.deepEqual(counts, { completed: 0, failed: 0, waiting: 0, active: 0, delayed: 0 });
   } finally {
     await stopWorker(a);
     await stopWorker(b);
