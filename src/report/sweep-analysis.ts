@@ -17,7 +17,8 @@
  *   selection rule.
  * - Sensitivity, per method and swept parameter: the trials are grouped by the parameter's value
  *   and each group's mean metric taken (averaging over the other parameters and the seeds; the
- *   main effect of a full grid). `range` is the largest minus the smallest group mean; `share` is
+ *   main effect of a full grid; a numeric parameter with more than 6 distinct values, as a random
+ *   search draws, is grouped by terciles). `range` is the largest minus the smallest group mean; `share` is
  *   the part of the metric's variance across the method's trials that the grouping explains
  *   (η² = between-group sum of squares / total sum of squares, in [0, 1]). Forget quality is a
  *   KS-test p-value spanning orders of magnitude, so it enters as log10 (a range of 2 means
@@ -184,12 +185,34 @@ export interface Sensitivity {
   metric: string;
   /** 'log10' for forget quality, else 'identity'. */
   scale: 'log10' | 'identity';
-  /** The group mean of the metric (on `scale`) at each value of the parameter, in sweep order. */
+  /** The group mean of the metric (on `scale`) at each value (or tercile "[low, high]") of the parameter, in sweep order. */
   levels: { value: ParamValue; mean: number; n: number }[];
   /** Largest minus smallest group mean. */
   range: number;
   /** η²: share of the metric's variance explained by the parameter, or null when the metric does not vary. */
   share: number | null;
+}
+
+/** Distinct numeric values above which a parameter is binned (a random search draws each anew). */
+export const MAX_LEVELS = 6;
+
+/**
+ * The group a parameter value falls in: the value itself, or for a numeric parameter with more
+ * than MAX_LEVELS distinct values, its tercile ("[low, high]": three bins of about equal counts).
+ */
+function binner(values: readonly ParamValue[]): (v: ParamValue) => ParamValue {
+  const distinct = [...new Set(values)];
+  if (distinct.length <= MAX_LEVELS || !distinct.every((v) => typeof v === 'number')) return (v) => v;
+  const sorted = (values as number[]).slice().sort((a, b) => a - b);
+  const cuts = [sorted[Math.floor(sorted.length / 3)], sorted[Math.floor((2 * sorted.length) / 3)]];
+  const show = (x: number) => (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4) ? x.toExponential(2) : String(Number(x.toPrecision(3))));
+  const label = (lo: number, hi: number) => `[${show(lo)}, ${show(hi)}]`;
+  const bins = [
+    label(sorted[0], Math.max(...sorted.filter((x) => x < cuts[0]), sorted[0])),
+    label(cuts[0], Math.max(...sorted.filter((x) => x < cuts[1]), cuts[0])),
+    label(cuts[1], sorted[sorted.length - 1]),
+  ];
+  return (v) => bins[(v as number) < cuts[0] ? 0 : (v as number) < cuts[1] ? 1 : 2];
 }
 
 export function metricScale(metric: string): 'log10' | 'identity' {
@@ -218,10 +241,12 @@ export function sensitivity(trials: readonly SweepTrialView[], metrics: readonly
       const rows: Sensitivity[] = [];
       for (const param of params) {
         const groups = new Map<string, { value: ParamValue; ys: number[] }>();
+        const bin = binner(measured.map(({ t }) => t.params[param]).filter((v) => v !== undefined));
         for (const { t, y } of measured) {
           if (!(param in t.params)) continue;
-          const key = JSON.stringify(t.params[param]);
-          if (!groups.has(key)) groups.set(key, { value: t.params[param], ys: [] });
+          const value = bin(t.params[param]);
+          const key = JSON.stringify(value);
+          if (!groups.has(key)) groups.set(key, { value, ys: [] });
           groups.get(key)!.ys.push(y);
         }
         if (groups.size < 2) continue;

@@ -138,3 +138,11 @@ test('the sweep page: the report style, no script, a scatter with one point per 
   // Front: b (0.01, 0.6) and a (0.1, 0.58); c is dominated by b.
   assert.equal(page.match(/<polyline points="([^"]*)"/)![1].split(' ').length, 2);
 });
+
+test('sensitivity bins a parameter drawn at random (more than 6 values) into terciles', () => {
+  // lr takes 9 values; utility falls with lr: terciles of 3 trials each.
+  const trials = Array.from({ length: 9 }, (_, i) => trial(`r${i}`, 0.1, 0.9 - 0.01 * i, { params: { 'loop.lr': (i + 1) * 1e-5 } }));
+  const row = sensitivity(trials).find((r) => r.metric === 'modelUtility')!;
+  assert.deepEqual(row.levels.map((l) => [l.value, l.n]), [['[1.00e-5, 3.00e-5]', 3], ['[4.00e-5, 6.00e-5]', 3], ['[7.00e-5, 9.00e-5]', 3]]);
+  assert.ok(Math.abs(row.range - 0.06) < 1e-12);
+});
