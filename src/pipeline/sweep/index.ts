@@ -7,6 +7,35 @@
  *   const file = await runSweep({ sweep, outDir: 'runs/sweep', runner });                 // in-process
  *   const file = await runSweep({ sweep, outDir, queue: { url: 'redis://host:6379' } }); // coordinator
  *   await runWorker({ queue: { url }, runner, workDir: 'runs/worker', signal });          // each machine
+ *
+ * How results travel: through Redis. A worker returns the trial's outcome (headline metrics,
+ * target metrics, details: a few KB of JSON) as the BullMQ job's return value; the coordinator
+ * copies it into sweep.json and DIR/trials/<id>/{config,result}.json. The trial's folder (its
+ * checkpoints, log and unlearned model) stays on the worker, at WORKDIR/trials/<id>/, named in
+ * sweep.json (worker, workerDir); no shared file system is needed. Workers that do share
+ * WORKDIR (NFS) also resume each other's interrupted trials from their checkpoints.
+ *
+ * Wiring (for the pipeline layer and the commands):
+ * - the real runner, `TrialRunner`: from ctx.trial.config (method, options, loop, scope, seed,
+ *   data, evaluations, attacks) and ctx.inputs (local paths by role: model, forget, retain, eval,
+ *   retainReference) run the unlearning into ctx.dir/unlearn (resume: ctx.resume), evaluate
+ *   into ctx.dir/eval (results.json), attack into ctx.dir/attacks, and return
+ *   {metrics: {forgetQuality, modelUtility, 'relearn.recovered', …} each {value, interval} or
+ *   {value: null, unavailable}, targetMetrics: the target's forgetQuality/modelUtility on the
+ *   same data (needed by `of: target` rules; cache it per model hash, e.g. in
+ *   dirname(dirname(ctx.dir))/target-<hash>/), details?}. Unless config.keepModel, delete
+ *   ctx.dir/unlearn/model after the attacks. Throw LetheError for bad input (not retried).
+ * - `ExpandOptions.resolve`: apply the unlearn command's resolution (method defaults, loop
+ *   defaults, RMU's layer −1 → the middle block, LoRA defaults) so ids hash what runs, and throw
+ *   LetheError for a bad trial before anything starts.
+ * - `lethe sweep SWEEP.yaml --out DIR [--queue redis://HOST:PORT]`: readSweepSpec → expandSweep
+ *   → runSweep with onProgress printing formatProgress(p) (e.g. with cli/progress), SIGINT →
+ *   AbortController.abort() (in-process: the trial stops and is resumed next time; coordinator:
+ *   stops watching, the trials stay queued). Exit 2 on LetheError.
+ * - `lethe worker --queue redis://HOST:PORT [--work-dir D]`: runWorker with the same runner;
+ *   SIGINT/SIGTERM → abort (the current trial goes back to the queue untouched); print onEvent.
+ * - `lethe report DIR` when DIR/sweep.json exists: readSweepFile → analyzeSweep (report/
+ *   sweep-analysis.ts) → renderSweepPage, or renderSweepSections beside the run tables.
  */
 import type { ExpandedSweep } from './expand.ts';
 import type { SweepProgress } from './progress.ts';
