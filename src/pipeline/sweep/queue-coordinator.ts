@@ -21,6 +21,7 @@ import type { ExpandedSweep } from './expand.ts';
 import { sweepProgress, type SweepProgress } from './progress.ts';
 import { checkReachable, connectionFromUrl, DEFAULT_QUEUE_NAME, type QueueAddress, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './queue-connection.ts';
 import { TRIAL_CONFIG_FILE, TRIAL_RESULT_FILE, trialDir } from './run-local.ts';
+import { lockSweepFolder } from './sweep-lock.ts';
 import { continueSweepFile, readSweepFile, recordDone, recordFailed, SWEEP_FILE, writeSweepFile, type SweepFile } from './sweep-file.ts';
 import { trialOutcomeSchema } from './trial-runner.ts';
 
@@ -54,8 +55,22 @@ async function writeTrialFiles(outDir: string, file: SweepFile, id: string, resu
   await writeFileAtomic(join(dir, TRIAL_RESULT_FILE), JSON.stringify({ ...result.outcome, worker: result.worker, workerDir: result.dir }, null, 1) + '\n');
 }
 
-/** Runs (or continues) a sweep on BullMQ; returns the final sweep file (or the current one when stopped). */
+/**
+ * Runs (or continues) a sweep on BullMQ; returns the final sweep file (or the current one when
+ * stopped). LetheError when DIR holds another sweep, another live process coordinates it, or
+ * Redis cannot be reached.
+ */
 export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFile> {
+  await mkdir(opts.outDir, { recursive: true });
+  const unlock = await lockSweepFolder(opts.outDir);
+  try {
+    return await coordinate(opts);
+  } finally {
+    await unlock();
+  }
+}
+
+async function coordinate(opts: QueuedSweepOptions): Promise<SweepFile> {
   const { sweep, outDir } = opts;
   const signal = opts.signal ?? new AbortController().signal;
   const pollMs = opts.pollMs ?? 1000;

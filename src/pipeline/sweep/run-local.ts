@@ -12,6 +12,7 @@ import { LetheError } from '../../engine/errors.ts';
 import { writeFileAtomic } from '../../models/formats/write-file-atomic.ts';
 import { trialInputs, type ExpandedSweep, type Trial } from './expand.ts';
 import { sweepProgress, type SweepProgress } from './progress.ts';
+import { lockSweepFolder } from './sweep-lock.ts';
 import { continueSweepFile, readSweepFile, recordDone, recordFailed, recordStart, SWEEP_FILE, writeSweepFile, type SweepFile } from './sweep-file.ts';
 import { samePath, trialOutcomeSchema, type InputResolver, type TrialOutcome, type TrialRunner } from './trial-runner.ts';
 
@@ -64,8 +65,21 @@ export function localInputs(trial: Trial, resolveInput: InputResolver): Record<s
   return Object.fromEntries(Object.entries(trialInputs(trial.config)).map(([role, ref]) => [role, resolveInput(role, ref)]));
 }
 
-/** Runs (or continues) a sweep in this process; returns the final sweep file. */
+/**
+ * Runs (or continues) a sweep in this process; returns the final sweep file. LetheError when
+ * DIR holds another sweep or another live process is running this one.
+ */
 export async function runSweepLocal(opts: LocalSweepOptions): Promise<SweepFile> {
+  await mkdir(opts.outDir, { recursive: true });
+  const unlock = await lockSweepFolder(opts.outDir);
+  try {
+    return await runLocal(opts);
+  } finally {
+    await unlock();
+  }
+}
+
+async function runLocal(opts: LocalSweepOptions): Promise<SweepFile> {
   const { sweep, outDir, runner } = opts;
   const signal = opts.signal ?? new AbortController().signal;
   const resolveInput = opts.resolveInput ?? samePath;

@@ -80,3 +80,18 @@ test('a trial whose runner fails is recorded failed with its one-line reason and
   const other = await expandSweep({ ...readSweepSpec(setup.specPath), seeds: [7] });
   await assert.rejects(runSweep({ sweep: other, outDir: out, runner: ok }), (e: Error) => e instanceof LetheError && /sweep\.json: holds another sweep \(tiny, 6 trials, id \w+\); choose a new --out or remove it$/.test(e.message));
 });
+
+test('a second process on a sweep folder in use is refused; a lock left by a killed process is taken over', async () => {
+  const setup = makeSweepSetup([0], 1);
+  const sweep = await expandSweep(readSweepSpec(setup.specPath));
+  const out = join(setup.root, 'out');
+  const child = startChild(['local', setup.specPath, out, join(setup.root, 'log'), '400']);
+  await waitFor('the child running its sweep', () => (existsSync(join(out, '.sweep.lock')) && existsSync(join(out, 'sweep.json')) ? true : undefined));
+  await assert.rejects(runSweep({ sweep, outDir: out, runner: fakeRunner({ logFile: join(setup.root, 'log2'), stepMs: 0 }) }), (e: Error) =>
+    e instanceof LetheError && e.message.startsWith(`${out}: the sweep is being run by process ${child.process.pid} on `));
+  child.process.kill('SIGKILL');
+  await child.exited;
+  const done = await runSweep({ sweep, outDir: out, runner: fakeRunner({ logFile: join(setup.root, 'log2'), stepMs: 0 }) });
+  assert.ok(done.trials.every((t) => t.status === 'done'));
+  assert.ok(!existsSync(join(out, '.sweep.lock')), 'released at the end');
+});
