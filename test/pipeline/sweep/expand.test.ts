@@ -135,6 +135,11 @@ test('sweep.json: schema-checked, recording by trial id is idempotent, progress 
   assert.deepEqual([p.done, p.running, p.failed, p.pending, p.total], [1, 1, 0, 4, 6]);
   assert.equal(p.etaSeconds, 50);
   assert.equal(formatProgress(p), '1/6 done, 1 running, 0 failed, 4 pending, ETA 50 s');
+  recordStart(file, sweep.trials[2].id, new Date(), { id: 'host-a:12', dir: '/w/trials/x' });
+  const q = sweepProgress(file);
+  assert.deepEqual(q.workers, ['host-a:12']);
+  assert.equal(q.etaSeconds, (10 * 5) / 2, '5 trials left, two running at once');
+  assert.equal(formatProgress(q), '1/6 done, 2 running on 1 worker, 0 failed, 3 pending, ETA 25 s');
   const json = JSON.parse(JSON.stringify(file)) as SweepFile;
   assert.deepEqual(parseSweepFile(json, 'sweep.json'), json);
   assert.throws(() => parseSweepFile({ ...json, schema: 'lethe.sweep/0' }, 'sweep.json'), /sweep\.json: schema: expected "lethe\.sweep\/1", got "lethe\.sweep\/0"/);
