@@ -134,10 +134,13 @@ function sweptOnly(axes: Axis[], point: Record<string, Scalar>): Record<string, 
   return Object.fromEntries(Object.entries(point).filter(([k]) => varying.has(k)));
 }
 
-/** The config with each input replaced by its content hash: what the id is computed from. */
+/**
+ * The config with each input replaced by its content hash: what the id is computed from.
+ * keepModel is left out: keeping the model or not changes no result.
+ */
 function identity(config: TrialConfig): unknown {
   const ref = (r?: InputRef) => r?.hash;
-  return { ...config, model: ref(config.model), retainReference: ref(config.retainReference), data: { ...config.data, forget: ref(config.data.forget), retain: ref(config.data.retain), eval: ref(config.data.eval) } };
+  return { ...config, keepModel: undefined, model: ref(config.model), retainReference: ref(config.retainReference), data: { ...config.data, forget: ref(config.data.forget), retain: ref(config.data.retain), eval: ref(config.data.eval) } };
 }
 
 /** The trial id of a resolved config (exported for tests and for tools that check a folder). */

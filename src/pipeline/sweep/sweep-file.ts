@@ -142,7 +142,10 @@ export function continueSweepFile(saved: SweepFile | null, sweep: ExpandedSweep,
   if (saved.sweepId !== sweep.sweepId) {
     throw new LetheError(`${path}: holds another sweep (${saved.name}, ${saved.trials.length} trials, id ${saved.sweepId}); choose a new --out or remove it`);
   }
-  return saved;
+  // The name, the selection rule and keepModel change no result: the sweep file's current ones apply.
+  const current = new Map(sweep.trials.map((t) => [t.id, t]));
+  const trials = saved.trials.map((t) => ({ ...t, config: current.get(t.id)?.config ?? t.config }));
+  return { ...saved, name: sweep.name, selection: sweep.selection, trials };
 }
 
 /** Counts by status. */

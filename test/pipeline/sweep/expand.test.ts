@@ -84,6 +84,8 @@ test('ids follow input contents, not paths: a moved copy keeps them, a changed m
   assert.deepEqual((await expandSweep({ ...spec, model: moved })).trials.map((t) => t.id), ids);
   const changed = await expandSweep({ ...spec, model: alteredModelCopy(setup) });
   assert.ok(changed.trials.every((t, i) => t.id !== ids[i]));
+  // Keeping the models changes no result, so no id.
+  assert.deepEqual((await expandSweep({ ...spec, keepModels: true })).trials.map((t) => t.id), ids);
   // A setting change changes the id.
   const other = await expandSweep({ ...spec, loop: { epochs: 4, lr: 2e-5 } });
   assert.ok(other.trials.every((t, i) => t.id !== ids[i]));
