@@ -2,7 +2,7 @@
 // and random expansion, stable content-hash ids, the sweep.json schema and idempotent recording.
 
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -42,8 +42,9 @@ test('bad sweep files get one line naming the file and the field', () => {
   assert.match(errorOf({ ...base, data: { tofuForget: 'forget07' } }), /^sweep\.yaml: data\.tofuForget: /);
 });
 
-test('a sweep file read from YAML: relative paths against its folder, defaults applied', () => {
+test('a sweep file read from YAML: relative paths against its folder, defaults applied', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lethe-spec-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'sweep.yaml'), 'model: models/target\ndata: {tofuForget: forget05}\nmethods: {ga: }\n');
   const spec = readSweepSpec(join(dir, 'sweep.yaml'));
   assert.equal(spec.model, join(dir, 'models/target'));
@@ -169,8 +170,9 @@ test('a labelled entry runs its method under its label', async () => {
   assert.match(errorOf({ ...base, methods: { x: { method: 'nope' } } }), /^sweep\.yaml: methods\.x\.method: unknown method "nope" \(known: /);
 });
 
-test('content hashes: a folder hashes its files by relative path, size and bytes; the cache notices a changed file', async () => {
+test('content hashes: a folder hashes its files by relative path, size and bytes; the cache notices a changed file', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lethe-hash-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'a.bin'), 'ab');
   writeFileSync(join(dir, 'b.bin'), 'c');
   const h1 = await hashPath(dir);

@@ -1,7 +1,7 @@
 // A tiny sweep for the tests: a "model" folder and forget/retain files in a temporary folder,
 // and a sweep file of 2 methods × 3 settings (GA's γ, NPO's β) × the given seeds.
 
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -12,8 +12,15 @@ export interface SweepSetup {
   model: string;
 }
 
+const roots: string[] = [];
+process.once('exit', () => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+/** The setup's folder is removed when the test process exits. */
 export function makeSweepSetup(seeds: number[] = [0], epochs = 4): SweepSetup {
   const root = mkdtempSync(join(tmpdir(), 'lethe-sweep-'));
+  roots.push(root);
   const model = join(root, 'inputs', 'model');
   mkdirSync(model, { recursive: true });
   writeFileSync(join(model, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_layer: 2 }));
