@@ -21,8 +21,10 @@ if (mode === 'local') {
     workDir: dir,
     workerId: `worker-${process.pid}`,
     resolveInput: (role, ref) => (role === 'model' && modelPath ? modelPath : ref.path),
-    lockDuration: 1500,
-    stalledInterval: 500,
+    // Short, so a killed worker's trial moves on within seconds; long enough that a busy machine
+    // does not take a live worker for stalled.
+    lockDuration: 4000,
+    stalledInterval: 1000,
     signal: stop.signal,
     onEvent: (e) => process.stdout.write(JSON.stringify(e) + '\n'),
   });
