@@ -109,7 +109,7 @@ const constraintSchema = z.strictObject({
 }).refine((c) => c.atLeast !== undefined || c.atMost !== undefined, 'give atLeast or atMost');
 
 export const selectionSchema = z.strictObject({
-  /** The headline metric to maximise (or minimise with `direction: min`). */
+  /** The headline metric to maximise (higher is better; a metric to keep low goes in a constraint's atMost). */
   maximize: z.string().min(1).default('forgetQuality'),
   constraints: z.array(constraintSchema).default([{ metric: 'modelUtility', atLeast: 0.9, of: 'target' }]),
 });
