@@ -1,0 +1,83 @@
+/**
+ * Sweeps: a grid or random search over methods × options × loop settings × seeds, run in this
+ * process or across machines on BullMQ, recorded in DIR/sweep.json. The trial itself (unlearn →
+ * evaluate → attack) is an injected TrialRunner; see trial-runner.ts for its contract.
+ *
+ *   const sweep = await expandSweep(readSweepSpec('sweep.yaml'), { resolve });
+ *   const file = await runSweep({ sweep, outDir: 'runs/sweep', runner });                 // in-process
+ *   const file = await runSweep({ sweep, outDir, queue: { url: 'redis://host:6379' } }); // coordinator
+ *   await runWorker({ queue: { url }, runner, workDir: 'runs/worker', signal });          // each machine
+ *
+ * How results travel: through Redis. A worker returns the trial's outcome (headline metrics,
+ * target metrics, details: a few KB of JSON) as the BullMQ job's return value; the coordinator
+ * copies it into sweep.json and DIR/trials/<id>/{config,result}.json. The trial's folder (its
+ * checkpoints, log and unlearned model) stays on the worker, at WORKDIR/trials/<id>/, named in
+ * sweep.json (worker, workerDir); no shared file system is needed. Workers that do share
+ * WORKDIR (NFS) also resume each other's interrupted trials from their checkpoints.
+ *
+ * Wiring (for the pipeline layer and the commands):
+ * - the real runner, `TrialRunner`: from ctx.trial.config (method, options, loop, scope, seed,
+ *   data, evaluations, attacks) and ctx.inputs (local paths by role: model, forget, retain, eval,
+ *   retainReference) run the unlearning into ctx.dir/unlearn (resume: ctx.resume), evaluate
+ *   into ctx.dir/eval (results.json), attack into ctx.dir/attacks, and return
+ *   {metrics: {forgetQuality, modelUtility, 'relearn.recovered', …} each {value, interval} or
+ *   {value: null, unavailable}, targetMetrics: the target's forgetQuality/modelUtility on the
+ *   same data (needed by `of: target` rules; cache it per model hash, e.g. in
+ *   dirname(dirname(ctx.dir))/target-<hash>/), details?}. Unless config.keepModel, delete
+ *   ctx.dir/unlearn/model after the attacks. Throw LetheError for bad input (not retried).
+ * - `ExpandOptions.resolve`: apply the unlearn command's resolution (method defaults, loop
+ *   defaults, RMU's layer −1 → the middle block, LoRA defaults) so ids hash what runs, and throw
+ *   LetheError for a bad trial before anything starts.
+ * - `lethe sweep SWEEP.yaml --out DIR [--queue redis://HOST:PORT]`: readSweepSpec → expandSweep
+ *   → runSweep with onProgress printing formatProgress(p) (e.g. with cli/progress), SIGINT →
+ *   AbortController.abort() (in-process: the trial stops and is resumed next time; coordinator:
+ *   stops watching, the trials stay queued). Exit 2 on LetheError.
+ * - `lethe worker --queue redis://HOST:PORT [--work-dir D]`: runWorker with the same runner;
+ *   SIGINT/SIGTERM → abort (the current trial goes back to the queue untouched); print onEvent.
+ * - `lethe report DIR` when DIR/sweep.json exists: readSweepFile → analyzeSweep (report/
+ *   sweep-analysis.ts) → renderSweepPage, or renderSweepSections beside the run tables.
+ */
+import type { ExpandedSweep } from './expand.ts';
+import type { SweepProgress } from './progress.ts';
+import { runSweepQueued, type QueuedSweepOptions } from './queue-coordinator.ts';
+import { runSweepLocal } from './run-local.ts';
+import type { SweepFile } from './sweep-file.ts';
+import type { InputResolver, TrialRunner } from './trial-runner.ts';
+import { LetheError } from '../../engine/errors.ts';
+
+export { canonicalJson, hashJson, hashPath, HashCache } from './content-hash.ts';
+export { expandSweep, trialId, settingIdOf, trialInputs, type ExpandedSweep, type ExpandOptions, type InputRef, type Trial, type TrialConfig } from './expand.ts';
+export { formatProgress, sweepProgress, type SweepProgress } from './progress.ts';
+export { connectionFromUrl, DEFAULT_QUEUE_NAME, type QueueAddress, type TrialJobData, type TrialJobResult } from './queue-connection.ts';
+export { runSweepQueued, type QueuedSweepOptions } from './queue-coordinator.ts';
+export { runWorker, type WorkerEvent, type WorkerOptions } from './queue-worker.ts';
+export { runSweepLocal, runTrialInFolder, trialDir, TRIAL_CONFIG_FILE, TRIAL_RESULT_FILE, type LocalSweepOptions } from './run-local.ts';
+export { parseSweepFile, readSweepFile, SWEEP_FILE, SWEEP_SCHEMA, sweepFileSchema, writeSweepFile, type SweepFile, type TrialEntry, type TrialStatus } from './sweep-file.ts';
+export { DEFAULT_SELECTION, LOOP_SETTINGS, parseSweepSpec, readSweepSpec, sweepSpecSchema, type Scalar, type SelectionRule, type SweepSpec } from './sweep-schema.ts';
+export { headlineMetricSchema, samePath, trialOutcomeSchema, type HeadlineMetric, type InputResolver, type TrialContext, type TrialOutcome, type TrialRunner } from './trial-runner.ts';
+
+export interface SweepOptions {
+  sweep: ExpandedSweep;
+  /** DIR: sweep.json and trials/<id>/. */
+  outDir: string;
+  /** Runs the trials in this process (required without `queue`). */
+  runner?: TrialRunner;
+  /** Puts the trials on BullMQ instead; `lethe worker` processes run them. */
+  queue?: QueuedSweepOptions['queue'];
+  /** Coordinator settings (attempts, maxRefusals, refusalDelayMs, pollMs). */
+  queueOptions?: Omit<QueuedSweepOptions, 'sweep' | 'outDir' | 'queue' | 'signal' | 'onProgress'>;
+  resolveInput?: InputResolver;
+  signal?: AbortSignal;
+  onProgress?: (progress: SweepProgress, file: SweepFile) => void;
+}
+
+/**
+ * `lethe sweep`: runs or continues the sweep in `outDir`, in this process or (with `queue`) as
+ * the coordinator of BullMQ workers. Returns the final sweep file (also in DIR/sweep.json).
+ * Throws LetheError when `outDir` holds another sweep or neither runner nor queue is given.
+ */
+export async function runSweep(opts: SweepOptions): Promise<SweepFile> {
+  if (opts.queue) return runSweepQueued({ ...opts.queueOptions, sweep: opts.sweep, outDir: opts.outDir, queue: opts.queue, signal: opts.signal, onProgress: opts.onProgress });
+  if (!opts.runner) throw new LetheError('runSweep: give a trial runner (in-process) or a queue (distributed)');
+  return runSweepLocal({ sweep: opts.sweep, outDir: opts.outDir, runner: opts.runner, resolveInput: opts.resolveInput, signal: opts.signal, onProgress: opts.onProgress });
+}

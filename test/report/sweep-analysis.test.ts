@@ -1,0 +1,148 @@
+// The sweep's analysis on hand-made trials whose answers are worked out by hand: Pareto front,
+// the selection rule, best per method, spread over seeds, sensitivity (main effects and η²), and
+// the HTML sections (every string escaped).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { analyzeSweep, bestPerMethod, checkRule, paretoFront, seedSpread, sensitivity, spread, type SelectionRuleView, type SweepTrialView } from '../../src/report/sweep-analysis.ts';
+import { renderSweepPage, renderSweepSections, ruleText } from '../../src/report/sweep-html.ts';
+
+const rule: SelectionRuleView = { maximize: 'forgetQuality', constraints: [{ metric: 'modelUtility', atLeast: 0.9, of: 'target' }] };
+const target = { forgetQuality: { value: 1e-6 }, modelUtility: { value: 0.6 } };
+
+function trial(id: string, fq: number | null, mu: number | null, extra: Partial<SweepTrialView> = {}): SweepTrialView {
+  return {
+    id,
+    settingId: `s-${id}`,
+    method: 'npo',
+    seed: 0,
+    params: {},
+    status: 'done',
+    metrics: {
+      forgetQuality: fq === null ? { value: null, unavailable: 'no retain model' } : { value: fq, interval: null },
+      modelUtility: mu === null ? { value: null, unavailable: 'no retain set' } : { value: mu, interval: [mu - 0.01, mu + 0.01] },
+    },
+    targetMetrics: target,
+    ...extra,
+  };
+}
+
+test('the Pareto front keeps the trials no other beats on both metrics, ties included, sorted by forget quality', () => {
+  const trials = [
+    trial('a', 0.1, 0.5),
+    trial('b', 0.2, 0.4),
+    trial('c', 0.05, 0.6),
+    trial('d', 0.1, 0.45), // dominated by a
+    trial('e', 0.2, 0.4), // equal to b: neither beats the other
+    trial('f', null, 0.9), // unavailable: left out
+    trial('g', 0.9, 0.9, { status: 'failed' }),
+    trial('h', 0.01, 0.3), // dominated by everything on the front
+  ];
+  assert.deepEqual(paretoFront(trials).map((t) => t.id), ['c', 'a', 'b', 'e']);
+});
+
+test('the selection rule compares utility with 0.9 × the target’s and picks the highest forget quality, ties by id', () => {
+  assert.deepEqual(checkRule(trial('x', 0.1, 0.54), rule), { passes: true, reasons: [] });
+  const fail = checkRule(trial('y', 0.1, 0.53), rule);
+  assert.equal(fail.passes, false);
+  assert.match(fail.reasons[0], /modelUtility 0\.53 < 0\.9 × target's 0\.6/);
+  assert.deepEqual(checkRule(trial('z', 0.1, null), rule).reasons, ['modelUtility unavailable']);
+  assert.deepEqual(checkRule(trial('t', 0.1, 0.7, { targetMetrics: {} }), rule).reasons, ["the target's modelUtility is unavailable"]);
+  const abs: SelectionRuleView = { maximize: 'forgetQuality', constraints: [{ metric: 'modelUtility', atLeast: 0.5 }] };
+  assert.equal(checkRule(trial('u', 0.1, 0.5), abs).passes, true);
+
+  const trials = [
+    trial('n1', 0.3, 0.5), // best forget quality but utility too low
+    trial('n3', 0.2, 0.55),
+    trial('n2', 0.2, 0.58), // same forget quality as n3: the lower id wins
+    trial('n4', 0.1, 0.6),
+    trial('g1', 0.4, 0.3, { method: 'ga' }),
+    trial('g2', 0.5, 0.2, { method: 'ga' }),
+  ];
+  const best = bestPerMethod(trials, rule);
+  assert.equal(best[0].method, 'npo');
+  assert.equal(best[0].best?.id, 'n2');
+  assert.deepEqual([best[0].passing, best[0].finished, best[0].total], [3, 4, 4]);
+  assert.equal(best[1].method, 'ga');
+  assert.equal(best[1].best, null);
+});
+
+test('spread over seeds: mean ± sample sd per setting and how many seeds pass', () => {
+  assert.deepEqual(spread([1, 2, 3]), { mean: 2, sd: 1, n: 3 });
+  assert.deepEqual(spread([5]), { mean: 5, sd: null, n: 1 });
+  assert.equal(spread([]), null);
+  const trials = [0, 1, 2].map((seed) => trial(`s${seed}`, 0.1 * (seed + 1), [0.5, 0.6, 0.7][seed], { settingId: 'S', seed, params: { 'options.beta': 0.1 } }));
+  trials.push(trial('other', 0.5, 0.6, { settingId: 'T', params: { 'options.beta': 0.5 } }));
+  const rows = seedSpread(trials, rule);
+  assert.equal(rows.length, 2);
+  const s = rows.find((r) => r.settingId === 'S')!;
+  assert.deepEqual(s.seeds, [0, 1, 2]);
+  assert.ok(Math.abs(s.metrics.forgetQuality!.mean - 0.2) < 1e-12);
+  assert.ok(Math.abs(s.metrics.forgetQuality!.sd! - 0.1) < 1e-12);
+  assert.ok(Math.abs(s.metrics.modelUtility!.mean - 0.6) < 1e-12);
+  assert.deepEqual([s.passes, s.of], [2, 3]); // 0.5 < 0.54 fails
+});
+
+test('sensitivity: per-parameter main effects (range of group means) and share of variance, forget quality on log10', () => {
+  // A 2×2 grid × 2 seeds: utility moves with lr only (+0.1), forget quality ×10 per beta step, seeds add ±0.01 to utility.
+  const trials: SweepTrialView[] = [];
+  for (const lr of [1e-5, 2e-5]) for (const beta of [0.1, 0.5]) for (const seed of [0, 1]) {
+    const mu = 0.5 + (lr === 2e-5 ? 0.1 : 0) + (seed ? 0.01 : -0.01);
+    const fq = beta === 0.5 ? 1e-2 : 1e-3;
+    trials.push(trial(`t${lr}-${beta}-${seed}`, fq, mu, { seed, params: { 'loop.lr': lr, 'options.beta': beta } }));
+  }
+  const rows = sensitivity(trials);
+  const get = (param: string, metric: string) => rows.find((r) => r.param === param && r.metric === metric)!;
+  const lrMu = get('loop.lr', 'modelUtility');
+  assert.ok(Math.abs(lrMu.range - 0.1) < 1e-12);
+  // Total SS: 8 × 0.05² (lr) + 8 × 0.01² (seed) = 0.0208; between (lr) = 8 × 0.05² = 0.02.
+  assert.ok(Math.abs(lrMu.share! - 0.02 / 0.0208) < 1e-9);
+  assert.deepEqual(lrMu.levels.map((l) => [l.value, l.n]), [[1e-5, 4], [2e-5, 4]]);
+  assert.ok(Math.abs(get('options.beta', 'modelUtility').range) < 1e-12);
+  const betaFq = get('options.beta', 'forgetQuality');
+  assert.equal(betaFq.scale, 'log10');
+  assert.ok(Math.abs(betaFq.range - 1) < 1e-12);
+  assert.ok(Math.abs(betaFq.share! - 1) < 1e-12);
+  assert.equal(get('loop.lr', 'forgetQuality').range, 0);
+  // Sorted by range within a method and metric: beta before lr for forget quality.
+  const fqRows = rows.filter((r) => r.metric === 'forgetQuality').map((r) => r.param);
+  assert.deepEqual(fqRows, ['options.beta', 'loop.lr']);
+});
+
+test('the HTML sections escape every string and state the rule, failures with their reasons', () => {
+  const evil = '<script>alert("x")</script>';
+  const trials = [
+    trial('a&b', 0.1, 0.58, { method: evil, params: { 'options.beta': evil } }),
+    trial('c', 0.2, 0.3),
+    trial('bad', null, null, { status: 'failed', error: `worker w refuses: ${evil}` }),
+  ];
+  const html = renderSweepSections(analyzeSweep({ name: `sweep ${evil}`, selection: rule, trials }));
+  assert.ok(!html.includes('<script>'));
+  assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'));
+  assert.ok(html.includes('a&amp;b'));
+  assert.ok(html.includes(ruleText(rule)));
+  assert.match(html, /id="sweep-failed"/);
+  assert.match(html, /worker w refuses/);
+  assert.match(html, /0\.580 \[0\.570, 0\.590\]/, 'utility shown with its interval');
+  assert.equal(ruleText(rule), 'highest forgetQuality with modelUtility ≥ 0.9 × the target’s');
+});
+
+test('the sweep page: the report style, no script, a scatter with one point per finished trial, titles escaped', () => {
+  const trials = [trial('a', 0.1, 0.58, { method: 'npo<b>' }), trial('b', 0.01, 0.6), trial('c', 1e-3, 0.5), trial('d', 0.2, 0.1, { status: 'failed' })];
+  const page = renderSweepPage(analyzeSweep({ name: 'n', selection: rule, trials }), new Date('2026-01-01T00:00:00Z'));
+  assert.match(page, /^<!DOCTYPE html>/);
+  assert.ok(!page.includes('<script'));
+  assert.equal(page.match(/<circle /g)?.length, 3);
+  assert.ok(page.includes('npo&lt;b&gt;'));
+  assert.ok(!page.includes('npo<b>'));
+  // Front: b (0.01, 0.6) and a (0.1, 0.58); c is dominated by b.
+  assert.equal(page.match(/<polyline points="([^"]*)"/)![1].split(' ').length, 2);
+});
+
+test('sensitivity bins a parameter drawn at random (more than 6 values) into terciles', () => {
+  // lr takes 9 values; utility falls with lr: terciles of 3 trials each.
+  const trials = Array.from({ length: 9 }, (_, i) => trial(`r${i}`, 0.1, 0.9 - 0.01 * i, { params: { 'loop.lr': (i + 1) * 1e-5 } }));
+  const row = sensitivity(trials).find((r) => r.metric === 'modelUtility')!;
+  assert.deepEqual(row.levels.map((l) => [l.value, l.n]), [['[1.00e-5, 3.00e-5]', 3], ['[4.00e-5, 6.00e-5]', 3], ['[7.00e-5, 9.00e-5]', 3]]);
+  assert.ok(Math.abs(row.range - 0.06) < 1e-12);
+});
