@@ -7,7 +7,7 @@
 import type { HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
 import type { HostTensor as FileTensor } from './formats/host-tensor.ts';
-import type { ModelConfig } from './formats/model-config.ts';
+import { variantOf, type ModelConfig } from './formats/model-config.ts';
 import { expectedTensorShapes } from './formats/tensor-shapes.ts';
 
 /** A linear layer of the model: its module name (the weight is `${module}.weight`) and sizes. */
@@ -33,12 +33,20 @@ export function linearModules(config: ModelConfig): LinearModule[] {
       const l = `model.layers.${i}.`;
       const q = config.numHeads * config.headDim;
       const kv = config.numKvHeads * config.headDim;
-      add(`${l}self_attn.q_proj`, C, q);
-      add(`${l}self_attn.k_proj`, C, kv);
-      add(`${l}self_attn.v_proj`, C, kv);
+      if (variantOf(config).fused) {
+        add(`${l}self_attn.qkv_proj`, C, q + 2 * kv);
+      } else {
+        add(`${l}self_attn.q_proj`, C, q);
+        add(`${l}self_attn.k_proj`, C, kv);
+        add(`${l}self_attn.v_proj`, C, kv);
+      }
       add(`${l}self_attn.o_proj`, q, C);
-      add(`${l}mlp.gate_proj`, C, I);
-      add(`${l}mlp.up_proj`, C, I);
+      if (variantOf(config).fused) {
+        add(`${l}mlp.gate_up_proj`, C, 2 * I);
+      } else {
+        add(`${l}mlp.gate_proj`, C, I);
+        add(`${l}mlp.up_proj`, C, I);
+      }
       add(`${l}mlp.down_proj`, I, C);
     }
   }

@@ -1,8 +1,14 @@
 // The one model description the model code reads, whatever file it came from (config.json,
 // a llama2.c header). Field comments say what each size trades off, nanoGPT-style.
+import type { RopeScaling } from '../../nn/rope.ts';
 
-/** Architectures lethe runs: GPT-2, and the Llama family (Llama, SmolLM, Qwen2, Mistral). */
-export type ModelType = 'gpt2' | 'llama' | 'qwen2' | 'mistral';
+export type { RopeScaling } from '../../nn/rope.ts';
+
+/** Architectures lethe runs: GPT-2, and the Llama family (Llama, SmolLM, Qwen2, Mistral, Qwen3, OLMo 2, Gemma 1/2/3, Phi-3). */
+export type ModelType = 'gpt2' | LlamaModelType;
+
+/** config.json model_type of the Llama-family decoders (RoPE, RMSNorm, gated MLP). */
+export type LlamaModelType = 'llama' | 'qwen2' | 'mistral' | 'qwen3' | 'olmo2' | 'gemma' | 'gemma2' | 'gemma3_text' | 'phi3';
 
 /** gelu_tanh is GELU's tanh approximation (HF `gelu_new`, `gelu_pytorch_tanh`); gelu is the erf form. */
 export type Activation = 'gelu_tanh' | 'gelu' | 'relu' | 'silu';
@@ -52,11 +58,64 @@ export interface Gpt2Config extends BaseConfig {
 /** Llama family: RoPE (rotate_half layout), RMSNorm, gated SiLU MLP, grouped-query attention. */
 export interface LlamaConfig extends BaseConfig {
   family: 'llama';
-  modelType: 'llama' | 'qwen2' | 'mistral';
+  modelType: LlamaModelType;
   /** RoPE base θ: frequencies θ^(-2i/headDim). Larger θ (1e6 in Qwen2) stretches to longer contexts. */
   ropeTheta: number;
-  /** Mistral's sliding-window attention span, or null for full causal attention. */
+  /** Sliding-window attention span of every layer (Mistral, Phi-3), or null for full causal attention. */
   slidingWindow: number | null;
+  /** RoPE scaling (Llama 3.1 `llama3`, linear, dynamic, YaRN, Phi-3 longrope); absent or null: none. */
+  ropeScaling?: RopeScaling | null;
+  /** How the family departs from Llama; absent: plain Llama. */
+  variant?: DecoderVariant;
+}
+
+/**
+ * The departures from Llama's block of the other decoders, each field a formula switch:
+ * Qwen 3 (per-head q/k RMSNorm), OLMo 2 (norms after the sublayers, q/k RMSNorm over the whole
+ * projection), Gemma (√d embedding scale, RMSNorm with 1 + w, GeGLU), Gemma 2 (norms before and
+ * after each sublayer, soft-capping, alternating sliding windows), Gemma 3 text (q/k norms,
+ * local/global RoPE bases), Phi-3 (fused qkv_proj and gate_up_proj).
+ */
+export interface DecoderVariant {
+  /** q/k RMSNorm: 'head' over each head's D (Qwen 3, Gemma 3: q_norm [D]), 'full' over the whole projection (OLMo 2: q_norm [H·D]). */
+  qkNorm: 'none' | 'head' | 'full';
+  /** 'pre': x + f(norm x) (Llama); 'post': x + norm(f x) (OLMo 2); 'sandwich': x + norm(f(norm x)) (Gemma 2/3). */
+  norms: 'pre' | 'post' | 'sandwich';
+  /** RMSNorm multiplies by (1 + w) instead of w (Gemma; weights stored around 0). */
+  normOffset: boolean;
+  /** Embeddings multiplied by √hiddenSize (Gemma), rounded to float32 as HF does. */
+  embedScale: boolean;
+  /** Attention scores scaled by this instead of 1/√headDim (Gemma 2/3: query_pre_attn_scalar^−½). */
+  queryScale: number | null;
+  /** Attention scores s → c·tanh(s/c) before the mask (Gemma 2), or null. */
+  attnSoftcap: number | null;
+  /** Logits z → c·tanh(z/c) (Gemma 2), or null. */
+  finalSoftcap: number | null;
+  /** Per layer, its sliding window or null (full attention); replaces slidingWindow when set (Gemma 2/3). */
+  layerWindows: (number | null)[] | null;
+  /** RoPE base of the sliding-window layers (Gemma 3's rope_local_base_freq; no scaling there), or null: ropeTheta. */
+  localRopeTheta: number | null;
+  /** q, k, v in one `qkv_proj` and gate, up in one `gate_up_proj` (Phi-3). */
+  fused: boolean;
+  /** Fraction of each head's dimensions RoPE rotates (partial_rotary_factor); 1 for all. */
+  partialRotary: number;
+}
+
+/** Plain Llama: what an absent `variant` means. */
+export const LLAMA_VARIANT: DecoderVariant = {
+  qkNorm: 'none', norms: 'pre', normOffset: false, embedScale: false, queryScale: null, attnSoftcap: null,
+  finalSoftcap: null, layerWindows: null, localRopeTheta: null, fused: false, partialRotary: 1,
+};
+
+/** The variant of a Llama-family config (defaults filled in). */
+export function variantOf(config: LlamaConfig): DecoderVariant {
+  return config.variant ?? LLAMA_VARIANT;
+}
+
+/** Layer i's sliding window (null: full causal attention). */
+export function layerWindow(config: LlamaConfig, i: number): number | null {
+  const windows = variantOf(config).layerWindows;
+  return windows ? windows[i] : config.slidingWindow;
 }
 
 export type ModelConfig = Gpt2Config | LlamaConfig;

@@ -6,7 +6,7 @@
 // `transformer.` prefix and carry the causal-mask buffers `attn.bias` / `attn.masked_bias`.
 // Llama family: nn.Linear weights [out, in]; old checkpoints may carry `rotary_emb.inv_freq`.
 import { LetheError } from '../../engine/errors.ts';
-import type { ModelConfig } from './model-config.ts';
+import { variantOf, type ModelConfig } from './model-config.ts';
 
 /** HF name → shape for every tensor the model needs (a tied head has no tensor of its own). */
 export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
@@ -34,15 +34,21 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
     add('transformer.ln_f.weight', [C]);
     add('transformer.ln_f.bias', [C]);
   } else {
-    const q = config.numHeads * config.headDim;
-    const kv = config.numKvHeads * config.headDim;
+    const v = variantOf(config);
+    const D = config.headDim;
+    const q = config.numHeads * D;
+    const kv = config.numKvHeads * D;
     add('model.embed_tokens.weight', [V, C]);
     for (let i = 0; i < numLayers; i++) {
       const p = `model.layers.${i}.`;
-      add(`${p}input_layernorm.weight`, [C]);
-      add(`${p}self_attn.q_proj.weight`, [q, C]); // [out, in]
-      add(`${p}self_attn.k_proj.weight`, [kv, C]);
-      add(`${p}self_attn.v_proj.weight`, [kv, C]);
+      if (v.norms !== 'post') add(`${p}input_layernorm.weight`, [C]);
+      if (v.fused) {
+        add(`${p}self_attn.qkv_proj.weight`, [q + 2 * kv, C]); // [out, in]: q, k, v rows in turn
+      } else {
+        add(`${p}self_attn.q_proj.weight`, [q, C]); // [out, in]
+        add(`${p}self_attn.k_proj.weight`, [kv, C]);
+        add(`${p}self_attn.v_proj.weight`, [kv, C]);
+      }
       add(`${p}self_attn.o_proj.weight`, [C, q]);
       if (config.qkvBias) {
         add(`${p}self_attn.q_proj.bias`, [q]);
@@ -50,9 +56,19 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
         add(`${p}self_attn.v_proj.bias`, [kv]);
       }
       if (config.outBias) add(`${p}self_attn.o_proj.bias`, [C]);
+      if (v.qkNorm !== 'none') {
+        add(`${p}self_attn.q_norm.weight`, [v.qkNorm === 'head' ? D : q]);
+        add(`${p}self_attn.k_norm.weight`, [v.qkNorm === 'head' ? D : kv]);
+      }
       add(`${p}post_attention_layernorm.weight`, [C]);
-      add(`${p}mlp.gate_proj.weight`, [I, C]);
-      add(`${p}mlp.up_proj.weight`, [I, C]);
+      if (v.norms === 'sandwich') add(`${p}pre_feedforward_layernorm.weight`, [C]);
+      if (v.norms !== 'pre') add(`${p}post_feedforward_layernorm.weight`, [C]);
+      if (v.fused) {
+        add(`${p}mlp.gate_up_proj.weight`, [2 * I, C]); // gate rows, then up rows
+      } else {
+        add(`${p}mlp.gate_proj.weight`, [I, C]);
+        add(`${p}mlp.up_proj.weight`, [I, C]);
+      }
       add(`${p}mlp.down_proj.weight`, [C, I]);
       if (config.mlpBias) {
         add(`${p}mlp.gate_proj.bias`, [I]);
