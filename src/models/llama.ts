@@ -18,10 +18,11 @@
 // Parameters keep Hugging Face's names; every nn.Linear weight is held as [in, out] (transposed
 // once when loading and saving).
 
+import { ShapeError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 import { ACTIVATIONS } from '../nn/activations.ts';
-import { attentionBias, selfAttention, softcap } from '../nn/attention.ts';
+import { attentionBias, MASKED, selfAttention, softcap } from '../nn/attention.ts';
 import { embedding } from '../nn/embedding.ts';
 import { gatedMlp } from '../nn/mlp.ts';
 import { rmsNorm } from '../nn/norms.ts';
@@ -78,8 +79,19 @@ export function llamaForward(
   };
   const biases = new Map<number | null, Tensor>();
   const biasFor = (window: number | null): Tensor => {
-    if (options.cache) return options.cache.bias; // [B, T, L]
     let b = biases.get(window);
+    if (b) return b;
+    const cache = options.cache;
+    if (cache) {
+      if (window === null || config.slidingWindow === window) return cache.bias; // [B, T, L]: the host hides what every layer must not see
+      // One layer's window while decoding: also hide the slots at or before slot − window.
+      if (!cache.slot) throw new ShapeError('llamaForward: a per-layer sliding window needs the cache slot (KvCache.slot) while decoding');
+      const slots = o.range(g, cache.bias.shape[2]); // [L]
+      const old = o.lessOrEqual(slots, o.sub(cache.slot, window));
+      b = o.add(cache.bias, o.where(old, g.scalar(MASKED), g.scalar(0))); // [B, T, L]
+      biases.set(window, b);
+      return b;
+    }
     if (!b) biases.set(window, (b = attentionBias(x, T, { slidingWindow: window, attentionMask: options.attentionMask }))); // [T, T] or [B, T, T]
     return b;
   };
