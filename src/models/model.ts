@@ -9,7 +9,7 @@
 //   await program.run({ input_ids, ...model.feeds() });
 
 import type { HostTensor } from '../engine/dtype.ts';
-import { ShapeError } from '../engine/errors.ts';
+import { LetheError, ShapeError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
 import { Rng } from '../engine/random.ts';
 import type { ParamTable } from '../nn/param-binding.ts';
@@ -74,6 +74,9 @@ export class Model {
   }
 }
 
+/** Largest tensor createModel makes (2^30 float32 values, 4 GB): beyond it a size is a typo. */
+const MAX_TENSOR_VALUES = 2 ** 30;
+
 export interface CreateModelOptions {
   /** Seed of the initial weights. Default 0. */
   seed?: number;
@@ -93,6 +96,7 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
   for (const [name, hfShape] of expectedTensorShapes(config)) {
     const shape = isHfLinearWeight(config, name) ? [hfShape[1], hfShape[0]] : [...hfShape];
     const n = shape.reduce((a, b) => a * b, 1);
+    if (!(n <= MAX_TENSOR_VALUES)) throw new LetheError(`createModel: ${name} [${shape.join(', ')}] would hold ${n} values, more than ${MAX_TENSOR_VALUES} (check maxPositions, vocabSize and the widths)`);
     let data: Float32Array;
     if (/(ln_\d|ln_f|layernorm|norm)\.weight$/.test(name)) data = new Float32Array(n).fill(1);
     else if (name.endsWith('.bias')) data = new Float32Array(n);

@@ -153,3 +153,22 @@ test('applyLora refuses a model that already has adapters, bad ranks and bad dro
   assert.throws(() => applyLora(model, { r: 0 }), LetheError);
   assert.throws(() => applyLora(model, { dropout: 1 }), LetheError);
 });
+
+test('Phi-3: q_proj/v_proj and gate_proj targets select the fused qkv_proj and gate_up_proj; the merge lands in them and saves with HF names', async () => {
+  const base = await loadModel(fixtureDir('phi3'));
+  const adapted = applyLora(base, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj', 'gate_proj'] });
+  assert.deepEqual(adapted.lora!.modules, [0, 1].flatMap((i) => [`model.layers.${i}.self_attn.qkv_proj`, `model.layers.${i}.mlp.gate_up_proj`]));
+  randomiseAdapters(adapted, 5);
+  const ids = await idsOf('phi3');
+  const want = (await evaluate(adapted, ids)).logits;
+  assert.ok(maxAbsDiff(want, (await evaluate(base, ids)).logits) > 0.05, 'the adapters should change the logits');
+  const root = mkdtempSync(join(tmpdir(), 'lethe-lora-'));
+  try {
+    await saveModel(adapted, join(root, 'm'));
+    const again = await loadModel(join(root, 'm'));
+    assert.deepEqual([...again.params.keys()], base.baseNames());
+    assert.ok(maxAbsDiff((await evaluate(again, ids)).logits, want) <= 1e-5);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
