@@ -24,7 +24,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.dont_write_bytecode = True  # no __pycache__ left in bench/peers
 sys.path.insert(0, str(ROOT / 'bench' / 'peers'))
-from models import build_model, llama2c_forward, next_token_loss, repeat_kv  # noqa: E402
+from models import build_model, gelu_new, llama2c_forward, next_token_loss, repeat_kv  # noqa: E402
 
 OUT = ROOT / 'test' / 'fixtures' / 'models'
 VOCAB, BATCH, SEQ = 96, 2, 12
@@ -593,6 +593,156 @@ def write_decoder_case(case, cfg, seed):
     print(f'{case}: loss {loss.item():.6f}, {sum(t.numel() for t in weights.values())} parameters')
 
 
+# GPT-NeoX / Pythia, Phi-1.5/2 and OPT (modeling_gpt_neox.py, modeling_phi.py, modeling_opt.py).
+
+LN_LAYOUT = {
+    'gpt_neox': dict(embed='gpt_neox.embed_in', layer='gpt_neox.layers.{}.', n1='input_layernorm', n2='post_attention_layernorm',
+                     qkv='attention.query_key_value', out='attention.dense', up='mlp.dense_h_to_4h', down='mlp.dense_4h_to_h',
+                     final='gpt_neox.final_layer_norm', head='embed_out'),
+    'phi': dict(embed='model.embed_tokens', layer='model.layers.{}.', n1='input_layernorm', n2=None,
+                qkv=('self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'), out='self_attn.dense', up='mlp.fc1',
+                down='mlp.fc2', final='model.final_layernorm', head='lm_head'),
+    'opt': dict(embed='model.decoder.embed_tokens', layer='model.decoder.layers.{}.', n1='self_attn_layer_norm', n2='final_layer_norm',
+                qkv=('self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'), out='self_attn.out_proj', up='fc1', down='fc2',
+                final='model.decoder.final_layer_norm', head='lm_head'),
+}
+
+
+def ln_names(cfg):
+    t = cfg['model_type']
+    L = LN_LAYOUT[t]
+    C, V, H = cfg['hidden_size'], cfg['vocab_size'], cfg['num_attention_heads']
+    I = cfg['ffn_dim'] if t == 'opt' else cfg['intermediate_size']
+    out = {L['embed'] + '.weight': (V, C)}
+    if t == 'opt':
+        out['model.decoder.embed_positions.weight'] = (cfg['max_position_embeddings'] + 2, C)
+
+    def lin(name, o, i, bias=True):
+        out[name + '.weight'] = (o, i)
+        if bias:
+            out[name + '.bias'] = (o,)
+
+    def norm(name):
+        out[name + '.weight'] = (C,)
+        out[name + '.bias'] = (C,)
+
+    for i in range(cfg['num_hidden_layers']):
+        p = L['layer'].format(i)
+        norm(p + L['n1'])
+        if isinstance(L['qkv'], str):
+            lin(p + L['qkv'], 3 * C, C)
+        else:
+            for name in L['qkv']:
+                lin(p + name, C, C)
+        lin(p + L['out'], C, C)
+        if L['n2']:
+            norm(p + L['n2'])
+        lin(p + L['up'], I, C)
+        lin(p + L['down'], C, I)
+    norm(L['final'])
+    if not cfg['tie_word_embeddings']:
+        lin(L['head'], V, C, bias=(t == 'phi'))
+    return out
+
+
+def ln_forward(cfg, w, ids):
+    t = cfg['model_type']
+    L = LN_LAYOUT[t]
+    B, T = ids.shape
+    C, H = cfg['hidden_size'], cfg['num_attention_heads']
+    D = C // H
+    eps = cfg.get('layer_norm_eps', 1e-5)
+    act = {'gpt_neox': lambda x: F.gelu(x), 'phi': gelu_new, 'opt': F.relu}[t]
+    lin = lambda h, name: h @ w[name + '.weight'].T + (w[name + '.bias'] if name + '.bias' in w else 0)
+    ln = lambda h, name: F.layer_norm(h, (C,), w[name + '.weight'], w[name + '.bias'], eps)
+    x = w[L['embed'] + '.weight'][ids]
+    if t == 'opt':
+        x = x + w['model.decoder.embed_positions.weight'][torch.arange(T) + 2]
+        cos = sin = None
+        R = D
+    else:
+        R = int(D * (cfg['rotary_pct'] if t == 'gpt_neox' else cfg['partial_rotary_factor']))
+        theta = cfg['rotary_emb_base'] if t == 'gpt_neox' else cfg['rope_theta']
+        inv, att = rope_inv_freq(R, theta, cfg.get('rope_scaling'), T, cfg['max_position_embeddings'], cfg)
+        emb = torch.outer(torch.arange(T, dtype=torch.float64), inv)
+        emb = torch.cat([emb, emb], -1)
+        cos, sin = emb.cos() * att, emb.sin() * att
+
+    def rotate(x):
+        if cos is None:
+            return x
+        xr, xp = x[..., :R], x[..., R:]
+        h = R // 2
+        return torch.cat([xr * cos + torch.cat([-xr[..., h:], xr[..., :h]], -1) * sin, xp], -1)
+
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    for i in range(cfg['num_hidden_layers']):
+        p = L['layer'].format(i)
+        h = ln(x, p + L['n1'])
+        if isinstance(L['qkv'], str):  # per head [q, k, v]
+            q, k, v = lin(h, p + L['qkv']).view(B, T, H, 3 * D).transpose(1, 2).chunk(3, dim=-1)
+        else:
+            q, k, v = (lin(h, p + n).view(B, T, H, D).transpose(1, 2) for n in L['qkv'])
+        q, k = rotate(q), rotate(k)
+        s = (q @ k.transpose(-2, -1)) / math.sqrt(D)
+        y = torch.softmax(s.masked_fill(~causal, float('-inf')), -1) @ v
+        a = lin(y.transpose(1, 2).reshape(B, T, C), p + L['out'])
+        mlp = lambda z: lin(act(lin(z, p + L['up'])), p + L['down'])
+        if t == 'phi':
+            x = x + a + mlp(h)
+        elif t == 'gpt_neox' and cfg['use_parallel_residual']:
+            x = x + a + mlp(ln(x, p + L['n2']))
+        else:
+            x = x + a
+            x = x + mlp(ln(x, p + L['n2']))
+    x = ln(x, L['final'])
+    if cfg['tie_word_embeddings']:
+        return x @ w[L['embed'] + '.weight'].T
+    return lin(x, L['head'])
+
+
+LN_COMMON = {**COMMON, 'hidden_size': 32, 'num_hidden_layers': 2, 'num_attention_heads': 4, 'max_position_embeddings': 64}
+LN_CASES = {
+    # Pythia-like: parallel residual, rotary on half of each 8-wide head (Pythia's 25% of 8 would be 2).
+    'gpt-neox': {**LN_COMMON, 'architectures': ['GPTNeoXForCausalLM'], 'model_type': 'gpt_neox', 'intermediate_size': 64,
+                 'rotary_pct': 0.5, 'rotary_emb_base': 10000, 'rope_scaling': None, 'layer_norm_eps': 1e-5,
+                 'use_parallel_residual': True, 'hidden_act': 'gelu', 'attention_bias': True, 'tie_word_embeddings': False},
+    'gpt-neox-sequential': {**LN_COMMON, 'architectures': ['GPTNeoXForCausalLM'], 'model_type': 'gpt_neox', 'intermediate_size': 64,
+                            'rotary_pct': 1.0, 'rotary_emb_base': 10000, 'rope_scaling': {'rope_type': 'linear', 'factor': 2.0},
+                            'layer_norm_eps': 1e-5, 'use_parallel_residual': False, 'hidden_act': 'gelu', 'attention_bias': True,
+                            'tie_word_embeddings': False},
+    'phi': {**LN_COMMON, 'architectures': ['PhiForCausalLM'], 'model_type': 'phi', 'intermediate_size': 64,
+            'num_key_value_heads': 4, 'partial_rotary_factor': 0.5, 'rope_theta': 10000.0, 'rope_scaling': None,
+            'layer_norm_eps': 1e-5, 'hidden_act': 'gelu_new', 'qk_layernorm': False, 'tie_word_embeddings': False},
+    'opt': {**LN_COMMON, 'architectures': ['OPTForCausalLM'], 'model_type': 'opt', 'ffn_dim': 64, 'word_embed_proj_dim': 32,
+            'do_layer_norm_before': True, 'activation_function': 'relu', 'enable_bias': True, 'tie_word_embeddings': True,
+            'max_position_embeddings': 32},
+}
+
+
+def write_ln_case(case, cfg, seed):
+    g = torch.Generator().manual_seed(seed)
+    weights = {}
+    for name, shape in ln_names(cfg).items():
+        z = torch.randn(shape, generator=g, dtype=torch.float32)
+        norm = ('norm' in name) and name.endswith('.weight')
+        weights[name] = 1.0 + 0.1 * z if norm else (0.2 if len(shape) == 2 else 0.1) * z
+    d = OUT / case
+    d.mkdir(parents=True, exist_ok=True)
+    (d / 'config.json').write_text(json.dumps(cfg, indent=2, sort_keys=True) + '\n')
+    write_safetensors(d / 'model.safetensors', {n: (t, 'F32') for n, t in weights.items()})
+    ids = input_ids(seed + 1)
+    w64 = {n: t.double().requires_grad_(True) for n, t in weights.items()}
+    logits = ln_forward(cfg, w64, ids)
+    loss = next_token_loss(logits, ids)
+    loss.backward()
+    gold = {'input_ids': (ids, 'I64'), 'logits': (logits, 'F32'), 'loss': (loss, 'F32')}
+    for n, t in w64.items():
+        gold['grad.' + n] = (t.grad, 'F32')
+    write_safetensors(d / 'golden.safetensors', gold)
+    print(f'{case}: loss {loss.item():.6f}, {sum(t.numel() for t in weights.values())} parameters')
+
+
 def check_decoder_reference():
     """The plain decoder agrees with bench/peers' Llama on a Llama config (no scaling)."""
     cfg = decoder_config('llama', 'LlamaForCausalLM', mlp_bias=False)
@@ -630,6 +780,8 @@ def main():
     check_decoder_reference()
     for i, (case, cfg) in enumerate(DECODER_CASES.items()):
         write_decoder_case(case, cfg, 1000 + 10 * i)
+    for i, (case, cfg) in enumerate(LN_CASES.items()):
+        write_ln_case(case, cfg, 2000 + 10 * i)
     write_llama2c('llama2c-shared', shared=True, n_kv=4, seed=600)
     write_llama2c('llama2c-unshared', shared=False, n_kv=2, seed=700)
     total = sum(f.stat().st_size for f in OUT.rglob('*') if f.is_file())

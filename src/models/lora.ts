@@ -6,7 +6,7 @@ import { LetheError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import { initLoraA, mergeLoraWeight, type LoraOptions } from '../nn/lora.ts';
 import { loraAName, loraBName } from './forward.ts';
-import { linearModules } from './hf-layout.ts';
+import { headModule, linearModules } from './hf-layout.ts';
 import { Model } from './model.ts';
 import type { HostTensor } from '../engine/dtype.ts';
 
@@ -35,7 +35,7 @@ const FUSED_ALIASES: Record<string, string> = { q_proj: 'qkv_proj', k_proj: 'qkv
 /** The module names `targets` selects among the model's linear layers. */
 export function selectModules(model: Model, targets: ApplyLoraOptions['targets']): string[] {
   const all = linearModules(model.config).map((l) => l.module);
-  if (targets === undefined) return all.filter((m) => m !== 'lm_head');
+  if (targets === undefined) return all.filter((m) => m !== headModule(model.config));
   const fused = all.some((m) => m.endsWith('.qkv_proj'));
   const names = targets instanceof RegExp ? [] : [...new Set(targets.map((t) => (fused && FUSED_ALIASES[t.split('.').pop()!] ? t.replace(/[^.]+$/, FUSED_ALIASES[t.split('.').pop()!]) : t)))];
   const picked = all.filter((m) => (targets instanceof RegExp ? targets.test(m) : names.some((t) => m === t || m.endsWith(`.${t}`))));

@@ -18,6 +18,7 @@ import type { ModelConfig } from './formats/model-config.ts';
 import { loraAName, loraBName, type ForwardOptions, type ForwardOutput, type LoraState } from './forward.ts';
 import { gpt2Forward } from './gpt2.ts';
 import { isHfLinearWeight } from './hf-layout.ts';
+import { layerNormDecoderForward } from './layernorm-decoder.ts';
 import { llamaForward } from './llama.ts';
 
 export type { ForwardOptions, ForwardOutput, LoraState } from './forward.ts';
@@ -43,9 +44,10 @@ export class Model {
   forward(g: Graph, inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
     if (inputIds.dtype !== 'int64' || inputIds.rank !== 2) throw new ShapeError(`model forward: input ids must be int64 [B, T], got ${inputIds}`);
     const table: ParamTable = this.params;
-    return this.config.family === 'gpt2'
-      ? gpt2Forward(g, this.config, table, this.lora, inputIds, options)
-      : llamaForward(g, this.config, table, this.lora, inputIds, options);
+    const c = this.config;
+    if (c.family === 'gpt2') return gpt2Forward(g, c, table, this.lora, inputIds, options);
+    if (c.family === 'llama') return llamaForward(g, c, table, this.lora, inputIds, options);
+    return layerNormDecoderForward(g, c, table, this.lora, inputIds, options);
   }
 
   /** The parameters an optimiser updates: the LoRA adapters when there are any, else all. */

@@ -1,18 +1,18 @@
 // RoPE scaling (llama3, linear, dynamic NTK, YaRN, Phi-3 longrope) and the decoders beyond Llama
-// (Qwen 3, OLMo 2, Gemma, Gemma 2, Gemma 3 text, Phi-3) against the plain-PyTorch references of
+// (Qwen 3, OLMo 2, Gemma, Gemma 2, Gemma 3 text, Phi-3, GPT-NeoX/Pythia, Phi-1.5/2, OPT) against the plain-PyTorch references of
 // scripts/make-model-fixtures.py: logits, loss and every parameter's gradient; then saved and
 // loaded back with the same Hugging Face tensor names, bytes and config.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Graph } from '../../src/engine/graph.ts';
 import { compile } from '../../src/engine/program.ts';
 import { parseConfig, readConfig } from '../../src/models/formats/config.ts';
 import { Generator } from '../../src/models/generate.ts';
-import { readSafetensors } from '../../src/models/formats/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../../src/models/formats/safetensors.ts';
 import type { LlamaConfig } from '../../src/models/formats/model-config.ts';
 import { loadModel } from '../../src/models/load-model.ts';
 import { createModel, Model } from '../../src/models/model.ts';
@@ -20,7 +20,7 @@ import { saveModel } from '../../src/models/save-model.ts';
 import { compareGrads, evaluate, fixtureDir, golden, maxAbsDiff } from './golden.ts';
 import { tofuTokenizer } from './tokenizer/trained.ts';
 
-const CASES = ['rope-llama3', 'rope-linear', 'rope-dynamic', 'rope-yarn', 'phi3', 'qwen3', 'olmo2', 'gemma', 'gemma2', 'gemma3'];
+const CASES = ['rope-llama3', 'rope-linear', 'rope-dynamic', 'rope-yarn', 'phi3', 'qwen3', 'olmo2', 'gemma', 'gemma2', 'gemma3', 'gpt-neox', 'gpt-neox-sequential', 'phi', 'opt'];
 
 for (const name of CASES) {
   test(`${name} fixture: logits within 1e-4, loss within 1e-5, every gradient within 1e-3 relative`, async (t) => {
@@ -120,3 +120,18 @@ for (const name of CASES.filter((n) => n !== 'rope-dynamic')) {
     }
   });
 }
+
+test('OPT checkpoints saved from OPTModel (names without "model.") load as the same model', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'lethe-opt-'));
+  try {
+    const tensors = await readSafetensors(join(fixtureDir('opt'), 'model.safetensors'));
+    const bare = new Map([...tensors].map(([n, t]) => [n.replace(/^model\./, ''), t]));
+    await writeSafetensors(join(root, 'model.safetensors'), bare as never);
+    copyFileSync(join(fixtureDir('opt'), 'config.json'), join(root, 'config.json'));
+    const ids = (await golden('opt')).get('input_ids')!;
+    const want = (await evaluate(await loadModel(fixtureDir('opt')), ids)).logits;
+    assert.equal(maxAbsDiff((await evaluate(await loadModel(root), ids)).logits, want), 0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

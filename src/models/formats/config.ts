@@ -12,15 +12,15 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { LetheError } from '../../engine/errors.ts';
 import { MAX_ROPE_POSITIONS, type RopeScaling } from '../../nn/rope.ts';
-import type { Activation, DecoderVariant, Gpt2Config, LlamaConfig, LlamaModelType, ModelConfig, ModelType } from './model-config.ts';
+import type { Activation, DecoderVariant, Gpt2Config, LayerNormDecoderConfig, LlamaConfig, LlamaModelType, ModelConfig, ModelType } from './model-config.ts';
 import { LLAMA_VARIANT, variantOf } from './model-config.ts';
 import { writeFileAtomic } from './write-file-atomic.ts';
 
 export type { Activation, Gpt2Config, LlamaConfig, ModelConfig, ModelType } from './model-config.ts';
 
 export const CONFIG_FILE = 'config.json';
-export const SUPPORTED_MODEL_TYPES: readonly ModelType[] = ['gpt2', 'llama', 'qwen2', 'mistral', 'qwen3', 'olmo2', 'gemma', 'gemma2', 'gemma3_text', 'phi3'];
-const LLAMA_TYPES = SUPPORTED_MODEL_TYPES.filter((t): t is LlamaModelType => t !== 'gpt2') as [LlamaModelType, ...LlamaModelType[]];
+export const SUPPORTED_MODEL_TYPES: readonly ModelType[] = ['gpt2', 'llama', 'qwen2', 'mistral', 'qwen3', 'olmo2', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'gpt_neox', 'phi', 'opt'];
+const LLAMA_TYPES: [LlamaModelType, ...LlamaModelType[]] = ['llama', 'qwen2', 'mistral', 'qwen3', 'olmo2', 'gemma', 'gemma2', 'gemma3_text', 'phi3'];
 
 // Every schema names what it expected, and says "missing" for an absent required key.
 const expect = (what: string) => ({
@@ -198,7 +198,132 @@ export function parseConfig(json: unknown, file: string): ModelConfig {
     throw new LetheError(`${file}: model_type: ${JSON.stringify(type)} is not supported (${supported})`);
   }
   if (type === 'gpt2') return gpt2FromHf(parseWith(gpt2Schema, json, file));
+  if (type === 'gpt_neox') return neoxFromHf(parseWith(neoxSchema, json, file), file);
+  if (type === 'phi') return phiFromHf(parseWith(phiSchema, json, file), file);
+  if (type === 'opt') return optFromHf(parseWith(optSchema, json, file));
   return llamaFromHf(parseWith(llamaSchema, json, file), file);
+}
+
+// GPT-NeoX (GPTNeoXConfig defaults: rotary_pct 0.25, rotary_emb_base 10000, parallel residual,
+// exact GELU, eps 1e-5, biased attention, untied embed_out).
+const neoxSchema = z.object({
+  model_type: z.literal('gpt_neox'),
+  vocab_size: positiveInt(),
+  hidden_size: positiveInt(),
+  intermediate_size: positiveInt(),
+  num_hidden_layers: positiveInt(),
+  num_attention_heads: positiveInt(),
+  max_position_embeddings: contextLength(),
+  rotary_pct: z.number(expect('a number in (0, 1]')).gt(0, expect('a number in (0, 1]')).max(1, expect('a number in (0, 1]')).default(0.25),
+  rotary_emb_base: positive().default(10000),
+  rope_scaling: z.record(z.string(), z.unknown(), expect('an object or null')).nullish(),
+  layer_norm_eps: positive().default(1e-5),
+  use_parallel_residual: flag().default(true),
+  hidden_act: activation.default('gelu'),
+  attention_bias: flag().default(true),
+  tie_word_embeddings: flag().default(false),
+  bos_token_id: tokenIds,
+  eos_token_id: tokenIds,
+}).superRefine((c, ctx) => headsDivide(c, ctx));
+
+// Phi-1.5 / Phi-2 (PhiConfig: partial_rotary_factor 0.5, gelu_new, eps 1e-5, biased lm_head).
+const phiSchema = z.object({
+  model_type: z.literal('phi'),
+  vocab_size: positiveInt(),
+  hidden_size: positiveInt(),
+  intermediate_size: positiveInt(),
+  num_hidden_layers: positiveInt(),
+  num_attention_heads: positiveInt(),
+  num_key_value_heads: positiveInt().nullish(),
+  max_position_embeddings: contextLength(),
+  partial_rotary_factor: z.number(expect('a number in (0, 1]')).gt(0, expect('a number in (0, 1]')).max(1, expect('a number in (0, 1]')).default(0.5),
+  rope_theta: positive().default(10000),
+  rope_scaling: z.record(z.string(), z.unknown(), expect('an object or null')).nullish(),
+  layer_norm_eps: positive().default(1e-5),
+  hidden_act: activation.default('gelu_new'),
+  qk_layernorm: z.literal(false, expect('false (q/k LayerNorm is not supported)')).optional(),
+  tie_word_embeddings: flag().default(false),
+  bos_token_id: tokenIds,
+  eos_token_id: tokenIds,
+}).superRefine((c, ctx) => headsDivide(c, ctx));
+
+// OPT (OPTConfig: pre-LayerNorm, ReLU, biases, tied head). OPT-350m's projected embeddings and
+// post-LayerNorm are refused by field.
+const optSchema = z.object({
+  model_type: z.literal('opt'),
+  vocab_size: positiveInt(),
+  hidden_size: positiveInt(),
+  ffn_dim: positiveInt(),
+  num_hidden_layers: positiveInt(),
+  num_attention_heads: positiveInt(),
+  max_position_embeddings: contextLength(),
+  do_layer_norm_before: z.literal(true, expect('true (post-LayerNorm OPT-350m is not supported)')).optional(),
+  word_embed_proj_dim: positiveInt().nullish(),
+  activation_function: activation.default('relu'),
+  enable_bias: flag().default(true),
+  layer_norm_elementwise_affine: z.literal(true, expect('true')).optional(),
+  _remove_final_layer_norm: z.literal(false, expect('false')).optional(),
+  tie_word_embeddings: flag().default(true),
+  bos_token_id: tokenIds,
+  eos_token_id: tokenIds,
+}).superRefine((c, ctx) => {
+  headsDivide(c, ctx);
+  if (isPositiveInt(c.word_embed_proj_dim) && c.word_embed_proj_dim !== c.hidden_size) {
+    ctx.addIssue({ code: 'custom', path: ['word_embed_proj_dim'], message: `expected hidden_size (${c.hidden_size}) (projected embeddings are not supported)` });
+  }
+});
+
+function headsDivide(c: { hidden_size: number; num_attention_heads: number; num_key_value_heads?: number | null }, ctx: z.RefinementCtx): void {
+  const heads = c.num_attention_heads;
+  if (!isPositiveInt(heads) || !isPositiveInt(c.hidden_size)) return;
+  if (c.hidden_size % heads !== 0) ctx.addIssue({ code: 'custom', path: ['num_attention_heads'], message: `must divide hidden_size (${c.hidden_size})` });
+  const kv = c.num_key_value_heads ?? heads;
+  if (isPositiveInt(kv) && heads % kv !== 0) ctx.addIssue({ code: 'custom', path: ['num_key_value_heads'], message: `must divide num_attention_heads (${heads})` });
+}
+
+function evenRotary(headDim: number, fraction: number, field: string, file: string): void {
+  if (Math.floor(headDim * fraction) % 2 !== 0 || Math.floor(headDim * fraction) === 0) {
+    throw new LetheError(`${file}: ${field}: rotates ${Math.floor(headDim * fraction)} of head dimension ${headDim}; RoPE needs an even, non-zero number`);
+  }
+}
+
+function neoxFromHf(c: z.infer<typeof neoxSchema>, file: string): LayerNormDecoderConfig {
+  const headDim = c.hidden_size / c.num_attention_heads;
+  evenRotary(headDim, c.rotary_pct, 'rotary_pct', file);
+  const ropeScaling = parseRopeScaling(c.rope_scaling, { ...c, head_dim: Math.floor(headDim * c.rotary_pct) }, file);
+  return {
+    family: 'gpt_neox', modelType: 'gpt_neox', vocabSize: c.vocab_size, hiddenSize: c.hidden_size, numLayers: c.num_hidden_layers,
+    numHeads: c.num_attention_heads, numKvHeads: c.num_attention_heads, headDim, intermediateSize: c.intermediate_size,
+    maxPositions: c.max_position_embeddings, normEps: c.layer_norm_eps, tieWordEmbeddings: c.tie_word_embeddings,
+    qkvBias: c.attention_bias, outBias: c.attention_bias, mlpBias: true, activation: ACTIVATIONS[c.hidden_act],
+    ropeTheta: c.rotary_emb_base, partialRotary: c.rotary_pct, ...(ropeScaling ? { ropeScaling } : {}), parallelResidual: c.use_parallel_residual,
+    bosTokenId: firstId(c.bos_token_id), eosTokenId: c.eos_token_id ?? null,
+  };
+}
+
+function phiFromHf(c: z.infer<typeof phiSchema>, file: string): LayerNormDecoderConfig {
+  const headDim = c.hidden_size / c.num_attention_heads;
+  evenRotary(headDim, c.partial_rotary_factor, 'partial_rotary_factor', file);
+  const ropeScaling = parseRopeScaling(c.rope_scaling, { ...c, head_dim: Math.floor(headDim * c.partial_rotary_factor) }, file);
+  return {
+    family: 'phi', modelType: 'phi', vocabSize: c.vocab_size, hiddenSize: c.hidden_size, numLayers: c.num_hidden_layers,
+    numHeads: c.num_attention_heads, numKvHeads: c.num_key_value_heads ?? c.num_attention_heads, headDim, intermediateSize: c.intermediate_size,
+    maxPositions: c.max_position_embeddings, normEps: c.layer_norm_eps, tieWordEmbeddings: c.tie_word_embeddings,
+    qkvBias: true, outBias: true, mlpBias: true, activation: ACTIVATIONS[c.hidden_act],
+    ropeTheta: c.rope_theta, partialRotary: c.partial_rotary_factor, ...(ropeScaling ? { ropeScaling } : {}), parallelResidual: true,
+    bosTokenId: firstId(c.bos_token_id), eosTokenId: c.eos_token_id ?? null,
+  };
+}
+
+function optFromHf(c: z.infer<typeof optSchema>): LayerNormDecoderConfig {
+  return {
+    family: 'opt', modelType: 'opt', vocabSize: c.vocab_size, hiddenSize: c.hidden_size, numLayers: c.num_hidden_layers,
+    numHeads: c.num_attention_heads, numKvHeads: c.num_attention_heads, headDim: c.hidden_size / c.num_attention_heads, intermediateSize: c.ffn_dim,
+    maxPositions: c.max_position_embeddings, normEps: 1e-5, tieWordEmbeddings: c.tie_word_embeddings,
+    qkvBias: c.enable_bias, outBias: c.enable_bias, mlpBias: c.enable_bias, activation: ACTIVATIONS[c.activation_function],
+    ropeTheta: 10000, partialRotary: 1, parallelResidual: false,
+    bosTokenId: firstId(c.bos_token_id), eosTokenId: c.eos_token_id ?? null,
+  };
 }
 
 /** Reads `config.json` from a model folder (or the JSON file given). */
@@ -342,11 +467,11 @@ export interface WriteConfigOptions {
 const ARCHITECTURES: Record<ModelType, string> = {
   gpt2: 'GPT2LMHeadModel', llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM',
   qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM', gemma: 'GemmaForCausalLM', gemma2: 'Gemma2ForCausalLM',
-  gemma3_text: 'Gemma3ForCausalLM', phi3: 'Phi3ForCausalLM',
+  gemma3_text: 'Gemma3ForCausalLM', phi3: 'Phi3ForCausalLM', gpt_neox: 'GPTNeoXForCausalLM', phi: 'PhiForCausalLM', opt: 'OPTForCausalLM',
 };
 
 /** config.json's rope_scaling for `s` (the source's own record when it says the same, so a round trip keeps it verbatim). */
-function toHfRopeScaling(config: LlamaConfig, extra: Record<string, unknown> | undefined): Record<string, unknown> | null {
+function toHfRopeScaling(config: LlamaConfig, extra: Record<string, unknown> | undefined, rotaryDim = Math.floor(config.headDim * variantOf(config).partialRotary)): Record<string, unknown> | null {
   const s = config.ropeScaling ?? null;
   if (!s) return null;
   const source = extra?.rope_scaling;
@@ -355,7 +480,7 @@ function toHfRopeScaling(config: LlamaConfig, extra: Record<string, unknown> | u
       const again = parseRopeScaling(source as Record<string, unknown>, {
         max_position_embeddings: typeof extra?.max_position_embeddings === 'number' ? extra.max_position_embeddings : config.maxPositions,
         original_max_position_embeddings: typeof extra?.original_max_position_embeddings === 'number' ? extra.original_max_position_embeddings : undefined,
-        head_dim: Math.floor(config.headDim * variantOf(config).partialRotary),
+        head_dim: rotaryDim,
       }, 'config.json');
       if (JSON.stringify(again) === JSON.stringify(s)) return source as Record<string, unknown>;
     } catch {
@@ -404,6 +529,7 @@ export function toHfConfig(config: ModelConfig, options: WriteConfigOptions = {}
       activation_function: config.activation === 'gelu_tanh' ? 'gelu_new' : config.activation,
     });
   }
+  if (config.family !== 'llama') return sortKeys(checkRoundTrip(config, layerNormDecoderToHf(config, common, options.extra)));
   const type = config.modelType;
   const biases = type === 'qwen2' ? [true, false, false] : type === 'mistral' ? [false, false, false] : undefined;
   if (biases && (config.qkvBias !== biases[0] || config.outBias !== biases[1] || config.mlpBias !== biases[2])) {
@@ -453,11 +579,30 @@ export function toHfConfig(config: ModelConfig, options: WriteConfigOptions = {}
       if (pattern > 0 && windows.every((w, i) => (w === null) === ((i + 1) % pattern === 0))) hf.sliding_window_pattern = pattern;
     }
   }
-  // What the HF class would make of this record must be this config: anything else it cannot express.
-  const back = parseConfig(hf, 'config.json') as LlamaConfig;
-  const differs = (Object.keys({ ...config, ...back }) as (keyof LlamaConfig)[]).filter((k) => JSON.stringify(config[k] ?? null) !== JSON.stringify(back[k] ?? null));
-  if (differs.length > 0) throw cannot(differs.map((k) => `${k} ${JSON.stringify(config[k] ?? null)}`).join(', '));
-  return sortKeys(hf);
+  return sortKeys(checkRoundTrip(config, hf));
+}
+
+/** `hf` when the HF class would make exactly `config` of it; else what it cannot express, named. */
+function checkRoundTrip(config: ModelConfig, hf: Record<string, unknown>): Record<string, unknown> {
+  const back = parseConfig(hf, 'config.json') as unknown as Record<string, unknown>;
+  const mine = config as unknown as Record<string, unknown>;
+  const differs = Object.keys({ ...mine, ...back }).filter((k) => JSON.stringify(mine[k] ?? null) !== JSON.stringify(back[k] ?? null));
+  if (differs.length > 0) throw new LetheError(`config.json: a ${config.modelType} config cannot express ${differs.map((k) => `${k} ${JSON.stringify(mine[k] ?? null)}`).join(', ')}`);
+  return hf;
+}
+
+function layerNormDecoderToHf(config: LayerNormDecoderConfig, common: Record<string, unknown>, extra: Record<string, unknown> | undefined): Record<string, unknown> {
+  const act = config.activation === 'gelu_tanh' ? 'gelu_new' : config.activation;
+  const base = { ...common, vocab_size: config.vocabSize, hidden_size: config.hiddenSize, num_hidden_layers: config.numLayers, num_attention_heads: config.numHeads, max_position_embeddings: config.maxPositions };
+  const scaling = toHfRopeScaling({ ...config, family: 'llama', modelType: 'llama', slidingWindow: null } as LlamaConfig, extra, Math.floor(config.headDim * config.partialRotary));
+  switch (config.family) {
+    case 'gpt_neox':
+      return { ...base, intermediate_size: config.intermediateSize, rotary_pct: config.partialRotary, rotary_emb_base: config.ropeTheta, rope_scaling: scaling, layer_norm_eps: config.normEps, use_parallel_residual: config.parallelResidual, hidden_act: act, attention_bias: config.qkvBias };
+    case 'phi':
+      return { ...base, intermediate_size: config.intermediateSize, num_key_value_heads: config.numKvHeads, partial_rotary_factor: config.partialRotary, rope_theta: config.ropeTheta, rope_scaling: scaling, layer_norm_eps: config.normEps, hidden_act: act, qk_layernorm: false };
+    case 'opt':
+      return { ...base, ffn_dim: config.intermediateSize, word_embed_proj_dim: config.hiddenSize, do_layer_norm_before: true, activation_function: act, enable_bias: config.qkvBias };
+  }
 }
 
 /** Writes `dir/config.json` (keys sorted, as save_pretrained does) atomically. */

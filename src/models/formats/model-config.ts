@@ -4,8 +4,11 @@ import type { RopeScaling } from '../../nn/rope.ts';
 
 export type { RopeScaling } from '../../nn/rope.ts';
 
-/** Architectures lethe runs: GPT-2, and the Llama family (Llama, SmolLM, Qwen2, Mistral, Qwen3, OLMo 2, Gemma 1/2/3, Phi-3). */
-export type ModelType = 'gpt2' | LlamaModelType;
+/** Architectures lethe runs: GPT-2, the Llama family (Llama, SmolLM, Qwen2, Mistral, Qwen3, OLMo 2, Gemma 1/2/3, Phi-3), GPT-NeoX (Pythia), Phi-1.5/2 and OPT. */
+export type ModelType = 'gpt2' | LlamaModelType | LayerNormModelType;
+
+/** config.json model_type of the decoders with biased LayerNorms and a plain MLP. */
+export type LayerNormModelType = 'gpt_neox' | 'phi' | 'opt';
 
 /** config.json model_type of the Llama-family decoders (RoPE, RMSNorm, gated MLP). */
 export type LlamaModelType = 'llama' | 'qwen2' | 'mistral' | 'qwen3' | 'olmo2' | 'gemma' | 'gemma2' | 'gemma3_text' | 'phi3';
@@ -118,4 +121,58 @@ export function layerWindow(config: LlamaConfig, i: number): number | null {
   return windows ? windows[i] : config.slidingWindow;
 }
 
-export type ModelConfig = Gpt2Config | LlamaConfig;
+/**
+ * GPT-NeoX / Pythia (fused per-head query_key_value, parallel residual x + attn(ln₁ x) + mlp(ln₂ x),
+ * partial rotary), Phi-1.5/2 (one LayerNorm feeding attention and MLP in parallel, partial
+ * rotary, biased head) and OPT (learned positions offset by 2, ReLU, pre-LayerNorm).
+ */
+export interface LayerNormDecoderConfig extends BaseConfig {
+  family: LayerNormModelType;
+  modelType: LayerNormModelType;
+  /** RoPE base (GPT-NeoX rotary_emb_base, Phi rope_theta); OPT has learned positions instead. */
+  ropeTheta: number;
+  /** Fraction of each head RoPE rotates (GPT-NeoX rotary_pct, Phi partial_rotary_factor). */
+  partialRotary: number;
+  ropeScaling?: RopeScaling | null;
+  /** GPT-NeoX's use_parallel_residual: x + attn(ln₁ x) + mlp(ln₂ x) instead of one after the other. */
+  parallelResidual: boolean;
+}
+
+export type ModelConfig = Gpt2Config | LlamaConfig | LayerNormDecoderConfig;
+
+/** Module names of a LayerNorm decoder (HF's, per family): what tensor names, LoRA and the forward pass share. */
+export interface LayerNormLayout {
+  embed: string;
+  /** OPT's learned positions (rows = maxPositions + 2), else null. */
+  positions: string | null;
+  /** Prefix of block i's names. */
+  layer: (i: number) => string;
+  /** The block's first norm, and its second (null: Phi feeds both sublayers from the first). */
+  norm1: string;
+  norm2: string | null;
+  /** GPT-NeoX's fused per-head [q_h, k_h, v_h] projection, or the separate q, k, v ones. */
+  qkv: string | [string, string, string];
+  out: string;
+  up: string;
+  down: string;
+  finalNorm: string;
+  head: string;
+}
+
+export const LAYER_NORM_LAYOUTS: Record<LayerNormModelType, LayerNormLayout> = {
+  gpt_neox: {
+    embed: 'gpt_neox.embed_in', positions: null, layer: (i) => `gpt_neox.layers.${i}.`, norm1: 'input_layernorm', norm2: 'post_attention_layernorm',
+    qkv: 'attention.query_key_value', out: 'attention.dense', up: 'mlp.dense_h_to_4h', down: 'mlp.dense_4h_to_h', finalNorm: 'gpt_neox.final_layer_norm', head: 'embed_out',
+  },
+  phi: {
+    embed: 'model.embed_tokens', positions: null, layer: (i) => `model.layers.${i}.`, norm1: 'input_layernorm', norm2: null,
+    qkv: ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], out: 'self_attn.dense', up: 'mlp.fc1', down: 'mlp.fc2', finalNorm: 'model.final_layernorm', head: 'lm_head',
+  },
+  opt: {
+    embed: 'model.decoder.embed_tokens', positions: 'model.decoder.embed_positions', layer: (i) => `model.decoder.layers.${i}.`, norm1: 'self_attn_layer_norm', norm2: 'final_layer_norm',
+    qkv: ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], out: 'self_attn.out_proj', up: 'fc1', down: 'fc2', finalNorm: 'model.decoder.final_layer_norm', head: 'lm_head',
+  },
+};
+
+/** OPT's learned positions start at row 2 (rows 0 and 1 were the padding positions of fairseq). */
+export const OPT_POSITION_OFFSET = 2;

@@ -6,7 +6,7 @@
 // `transformer.` prefix and carry the causal-mask buffers `attn.bias` / `attn.masked_bias`.
 // Llama family: nn.Linear weights [out, in]; old checkpoints may carry `rotary_emb.inv_freq`.
 import { LetheError } from '../../engine/errors.ts';
-import { variantOf, type ModelConfig } from './model-config.ts';
+import { LAYER_NORM_LAYOUTS, OPT_POSITION_OFFSET, variantOf, type ModelConfig } from './model-config.ts';
 
 /** HF name → shape for every tensor the model needs (a tied head has no tensor of its own). */
 export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
@@ -33,6 +33,33 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
     }
     add('transformer.ln_f.weight', [C]);
     add('transformer.ln_f.bias', [C]);
+  } else if (config.family !== 'llama') {
+    const L = LAYER_NORM_LAYOUTS[config.family];
+    const q = config.numHeads * config.headDim;
+    const kv = config.numKvHeads * config.headDim;
+    add(`${L.embed}.weight`, [V, C]);
+    if (L.positions) add(`${L.positions}.weight`, [config.maxPositions + OPT_POSITION_OFFSET, C]);
+    const norm = (name: string) => {
+      add(`${name}.weight`, [C]);
+      add(`${name}.bias`, [C]);
+    };
+    const linear = (name: string, out: number, inDim: number, bias: boolean) => {
+      add(`${name}.weight`, [out, inDim]); // [out, in]
+      if (bias) add(`${name}.bias`, [out]);
+    };
+    for (let i = 0; i < numLayers; i++) {
+      const p = L.layer(i);
+      norm(p + L.norm1);
+      if (typeof L.qkv === 'string') linear(p + L.qkv, q + 2 * kv, C, config.qkvBias);
+      else L.qkv.forEach((name, j) => linear(p + name, j === 0 ? q : kv, C, config.qkvBias));
+      linear(p + L.out, C, q, config.outBias);
+      if (L.norm2) norm(p + L.norm2);
+      linear(p + L.up, I, C, config.mlpBias);
+      linear(p + L.down, C, I, config.mlpBias);
+    }
+    norm(L.finalNorm);
+    if (!config.tieWordEmbeddings) linear(L.head, V, C, config.modelType === 'phi');
+    return shapes;
   } else {
     const v = variantOf(config);
     const D = config.headDim;
@@ -84,6 +111,7 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
 
 const GPT2_MASK_BUFFER = /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/;
 const ROPE_BUFFER = /\.rotary_emb\.inv_freq$/;
+const NEOX_MASK_BUFFER = /^gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias)$/;
 
 /**
  * The tensors under the names `expectedTensorShapes` uses: bare GPT-2 names get the
@@ -98,8 +126,12 @@ export function normaliseTensorNames<T>(config: ModelConfig, tensors: ReadonlyMa
     if (config.family === 'gpt2') {
       if (GPT2_MASK_BUFFER.test(name)) continue;
       if (!name.startsWith('transformer.') && name !== 'lm_head.weight') hfName = `transformer.${name}`;
-    } else if (ROPE_BUFFER.test(name)) continue;
-    if (hfName === 'lm_head.weight' && config.tieWordEmbeddings) continue;
+    } else if (ROPE_BUFFER.test(name) || NEOX_MASK_BUFFER.test(name)) {
+      continue;
+    } else if (config.family === 'opt' && name.startsWith('decoder.')) {
+      hfName = `model.${name}`; // facebook/opt-* checkpoints saved from OPTModel
+    }
+    if ((hfName === 'lm_head.weight' || hfName === 'embed_out.weight') && config.tieWordEmbeddings) continue;
     if (out.has(hfName)) throw new LetheError(`${file}: tensor '${hfName}' is present both with and without the 'transformer.' prefix`);
     out.set(hfName, value);
   }
