@@ -29,6 +29,8 @@ export interface ModelSource {
   dir: string;
   /** config.json as read (null for llama2.c). */
   hfConfig: Record<string, unknown> | null;
+  /** A llama2.c tokenizer file the model was loaded with; saveModel copies it as tokenizer.bin. */
+  llama2cTokenizer?: string;
 }
 
 export class Model {
