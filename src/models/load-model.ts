@@ -5,7 +5,7 @@
 //
 // `loadModelAndTokenizer` is what a command calls: the model and its tokenizer from one path
 // (an HF folder: tokenizer.json; a llama2.c file or folder: its tokenizer.bin, found beside it
-// or named by the `tokenizer` option).
+// or named by the `tokenizer` option) or Hub name (org/name[@revision], through the Hub cache).
 
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import { CONFIG_FILE } from './formats/config.ts';
 import { readLlama2c, readLlama2cTokenizer } from './formats/llama2c.ts';
 import { readModelDir } from './formats/model-dir.ts';
 import { fromHfTensors } from './hf-layout.ts';
+import { resolveModelRef, type HubOptions } from './hub.ts';
 import { Llama2cTokenizer, LLAMA2C_TOKENIZER_FILE } from './llama2c-tokenizer.ts';
 import { Model } from './model.ts';
 import { loadTokenizer } from './tokenizer/load-tokenizer.ts';
@@ -23,10 +24,12 @@ import type { Tokenizer } from './tokenizer/tokenizer.ts';
 const LLAMA2C_FILE = 'model.bin';
 
 /**
- * `path` is a model folder (HF; or holding a llama2.c checkpoint and no config.json: `model.bin`,
- * or the one `.bin` file whose llama2.c header matches its size) or a llama2.c `.bin` file.
+ * `spec` is a model folder (HF; or holding a llama2.c checkpoint and no config.json: `model.bin`,
+ * or the one `.bin` file whose llama2.c header matches its size), a llama2.c `.bin` file, or a
+ * Hugging Face Hub name `org/name[@revision]` (from the Hub cache, or downloaded into it: hub.ts).
  */
-export async function loadModel(path: string): Promise<Model> {
+export async function loadModel(spec: string, hub: HubOptions = {}): Promise<Model> {
+  const path = await resolveModelRef(spec, hub);
   const found = resolveModelPath(path);
   if (found.kind === 'llama2c') return loadLlama2c(found.file);
   const { config, tensors } = await readModelDir(path);
@@ -34,7 +37,7 @@ export async function loadModel(path: string): Promise<Model> {
   return new Model(config, fromHfTensors(config, tensors, join(path, 'model.safetensors')), null, { dir: path, hfConfig });
 }
 
-export interface LoadModelOptions {
+export interface LoadModelOptions extends HubOptions {
   /**
    * The tokenizer: a llama2.c tokenizer file (tokenizer.bin, tok512.bin, ...) or a folder holding
    * tokenizer.json or one. Default: the one beside the model.
@@ -55,7 +58,8 @@ export interface LoadedModel {
  * `tok<vocab size>.bin` or the only `tok*.bin`. LetheError naming what is missing otherwise, or
  * when the tokenizer's vocabulary does not fit the model's.
  */
-export async function loadModelAndTokenizer(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+export async function loadModelAndTokenizer(spec: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const path = await resolveModelRef(spec, options);
   const loaded = await loadModel(path);
   const tokenizer = options.tokenizer !== undefined ? await tokenizerAt(options.tokenizer, loaded) : await tokenizerBeside(path, loaded);
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
