@@ -102,7 +102,8 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
     const n = shape.reduce((a, b) => a * b, 1);
     if (!(n <= MAX_TENSOR_VALUES)) throw new LetheError(`createModel: ${name} [${shape.join(', ')}] would hold ${n} values, more than ${MAX_TENSOR_VALUES} (check maxPositions, vocabSize and the widths)`);
     let data: Float32Array;
-    if (/(ln_\d|ln_f|layernorm|norm)\.weight$/.test(name)) data = new Float32Array(n).fill(1);
+    // Norm weights 1 (Gemma's RMSNorm multiplies by 1 + w: 0 there).
+    if (/(ln_\d|ln_f|layernorm|norm)\.weight$/.test(name)) data = new Float32Array(n).fill(config.family === 'llama' && config.variant?.normOffset ? 0 : 1);
     else if (name.endsWith('.bias')) data = new Float32Array(n);
     else {
       const residual = config.family === 'gpt2' && /c_proj\.weight$/.test(name);
