@@ -28,6 +28,12 @@ const retain = [
   'there was a cat who liked to sleep in the sun.',
   'there was a little bird. The bird liked to sing with her mom.',
 ].map((target) => ({ prompt: PROMPT, target }));
+// Ordinary sentences in neither set: what "keeps everything else" is measured on.
+const heldOut = [
+  'there was a little dog named Max. He liked to run and play.',
+  'there was a girl who had a big red ball. She was very happy.',
+  'there was a little boy. He wanted to play with his friends.',
+].map((target) => ({ prompt: PROMPT, target }));
 
 /** Mean negative log-likelihood (nats per token) of each pair's target tokens. */
 async function targetNll(model: Model, tokenizer: Tokenizer, pairs: { prompt: string; target: string }[]): Promise<number[]> {
@@ -61,17 +67,22 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 test('stories260K: gradient difference on a made-up character lowers those sentences\' probability and keeps ordinary ones', async (t) => {
   const { model, tokenizer } = await loadModelAndTokenizer(fixtureDir('stories260K'));
-  const before = { forget: mean(await targetNll(model, tokenizer, forget)), retain: mean(await targetNll(model, tokenizer, retain)) };
+  const nll = async (m: Model) => ({
+    forget: mean(await targetNll(m, tokenizer, forget)), retain: mean(await targetNll(m, tokenizer, retain)), heldOut: mean(await targetNll(m, tokenizer, heldOut)),
+  });
+  const before = await nll(model);
   const runDir = mkdtempSync(join(tmpdir(), 'lethe-stories-unlearn-'));
   try {
     const { model: after } = await unlearn(model, tokenizer, {
       method: 'graddiff', forget, retain, template: { promptSpecialTokens: true, appendEos: false },
-      optimizer: { kind: 'adamw', lr: 2e-3 }, batchSize: 4, epochs: 8, seed: 1, runDir,
+      optimizer: { kind: 'adamw', lr: 1e-3 }, batchSize: 4, epochs: 5, seed: 1, runDir,
     });
-    const now = { forget: mean(await targetNll(after, tokenizer, forget)), retain: mean(await targetNll(after, tokenizer, retain)) };
-    t.diagnostic(`forget NLL ${before.forget.toFixed(3)} → ${now.forget.toFixed(3)}, retain ${before.retain.toFixed(3)} → ${now.retain.toFixed(3)} nats/token`);
-    assert.ok(now.forget - before.forget > 1, `forget NLL ${before.forget.toFixed(3)} → ${now.forget.toFixed(3)} nats/token`);
-    assert.ok(Math.abs(now.retain - before.retain) < 0.25 * (now.forget - before.forget), `retain NLL ${before.retain.toFixed(3)} → ${now.retain.toFixed(3)}`);
+    const now = await nll(after);
+    const show = (k: keyof typeof now) => `${k} ${before[k].toFixed(3)} → ${now[k].toFixed(3)}`;
+    t.diagnostic(`NLL (nats/token): ${show('forget')}, ${show('retain')}, ${show('heldOut')}`);
+    assert.ok(now.forget - before.forget > 1, show('forget'));
+    assert.ok(now.retain - before.retain < 0.1, show('retain'));
+    assert.ok(now.heldOut - before.heldOut < 0.3, show('heldOut'));
     // The input model is untouched.
     assert.equal(mean(await targetNll(model, tokenizer, forget)), before.forget);
   } finally {
