@@ -64,6 +64,17 @@ export function linearModules(config: ModelConfig): LinearModule[] {
   return out;
 }
 
+/**
+ * Block `layer`'s MLP output projection (what RMU-style scopes update): `mlp.down_proj` in the
+ * Llama family, `mlp.c_proj` in GPT-2, `mlp.dense_4h_to_h` in GPT-NeoX, `mlp.fc2` in Phi, `fc2` in OPT.
+ */
+export function mlpOutputModule(config: ModelConfig, layer: number): string {
+  if (config.family === 'gpt2') return `transformer.h.${layer}.mlp.c_proj`;
+  if (config.family === 'llama') return `model.layers.${layer}.mlp.down_proj`;
+  const L = LAYER_NORM_LAYOUTS[config.family];
+  return L.layer(layer) + L.down;
+}
+
 /** The output layer's module name (`lm_head`; GPT-NeoX's `embed_out`). */
 export function headModule(config: ModelConfig): string {
   return config.family === 'gpt2' || config.family === 'llama' ? 'lm_head' : LAYER_NORM_LAYOUTS[config.family].head;

@@ -15,6 +15,7 @@ import { compile } from '../../src/engine/program.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { loraAName, loraBName } from '../../src/models/forward.ts';
 import { loadModel } from '../../src/models/load-model.ts';
+import { headModule, mlpOutputModule } from '../../src/models/hf-layout.ts';
 import { applyLora, mergeLora } from '../../src/models/lora.ts';
 import type { Model } from '../../src/models/model.ts';
 import { saveModel } from '../../src/models/save-model.ts';
@@ -170,5 +171,18 @@ test('Phi-3: q_proj/v_proj and gate_proj targets select the fused qkv_proj and g
     assert.ok(maxAbsDiff((await evaluate(again, ids)).logits, want) <= 1e-5);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('per family: default LoRA targets are the block projections (never the head), PEFT names select them, mlpOutputModule names a real weight', async () => {
+  const cases: [string, string[], number][] = [
+    ['gpt-neox', ['query_key_value'], 2], ['phi', ['q_proj', 'v_proj', 'dense'], 6], ['opt', ['q_proj', 'v_proj'], 4], ['gemma2', ['o_proj'], 2], ['olmo2', ['down_proj'], 2],
+  ];
+  for (const [name, targets, count] of cases) {
+    const model = await loadModel(fixtureDir(name));
+    const all = applyLora(model, { dropout: 0 }).lora!.modules;
+    assert.ok(!all.includes(headModule(model.config)), `${name}: the head is not a default target`);
+    assert.equal(applyLora(model, { targets, dropout: 0 }).lora!.modules.length, count, `${name}: ${targets.join(', ')}`);
+    assert.ok(model.params.has(`${mlpOutputModule(model.config, 1)}.weight`), name);
   }
 });
