@@ -223,6 +223,6 @@ function hubError(err: unknown, name: string, endpoint: string, hasToken: boolea
   if (status === 401 || status === 403) {
     return new LetheError(`${name}: the Hub refused access (HTTP ${status}); ${hasToken ? 'does HF_TOKEN have access to this gated/private model?' : 'a gated or private model needs HF_TOKEN'}`);
   }
-  if (status === 404) return new LetheError(`${name}: no such model or revision on ${endpoint}`);
-  return new LetheError(`${name}: could not reach the Hub at ${endpoint} (${(err as Error).message}); set HF_HUB_OFFLINE=1 to use only the cache`);
+  if (status === 404) return new LetheError(`${name}: not a local path, and no such model or revision on ${endpoint}`);
+  return new LetheError(`${name}: not a local path, and the Hub at ${endpoint} could not be reached (${(err as Error).message}); set HF_HUB_OFFLINE=1 to use only the cache`);
 }

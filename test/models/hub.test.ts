@@ -184,7 +184,16 @@ test('a checksum mismatch is refused and nothing is kept; a gated model needs HF
     await assert.rejects(resolveModelRef(REPO, { cacheDir, endpoint, offline: false, token: undefined }), isLethe(/refused access \(HTTP 401\); a gated or private model needs HF_TOKEN/));
     await resolveModelRef(REPO, { cacheDir, endpoint, offline: false, token: 'hf_secret' });
     assert.ok(requests.filter((r) => r.url.includes('/resolve/')).every((r) => r.auth === 'Bearer hf_secret'));
-    await assert.rejects(resolveModelRef('lethe-test/absent', { cacheDir, endpoint, offline: false, token: 'hf_secret' }), isLethe(/lethe-test\/absent@main: no such model or revision/));
+    await assert.rejects(resolveModelRef('lethe-test/absent', { cacheDir, endpoint, offline: false, token: 'hf_secret' }), isLethe(/lethe-test\/absent@main: not a local path, and no such model or revision/));
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test('a local path that does not exist, shaped like a Hub name, is reported as both when the Hub cannot be reached', async () => {
+  const cacheDir = tempCache();
+  try {
+    await assert.rejects(loadModel('runs/no-such-model', { cacheDir, endpoint: 'http://127.0.0.1:9', offline: false, attempts: 1 }), isLethe(/runs\/no-such-model@main: not a local path, and the Hub at http:\/\/127.0.0.1:9 could not be reached/));
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
