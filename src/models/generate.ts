@@ -114,7 +114,8 @@ export class Generator {
     }
     this.promptSpecialTokens = opts.promptSpecialTokens ?? true;
     this.programs = new DecodePrograms(model, opts.cacheWrite, this.maxLength);
-    this.eosIds = new Set([tokenizer.eosId, config.eosTokenId].flat().filter((id): id is number => typeof id === 'number'));
+    // Every end: the tokenizer's EOS, config.json's eos_token_id(s) and generation_config.json's (Llama 3's <|eot_id|>).
+    this.eosIds = new Set([tokenizer.eosId, config.eosTokenId, model.source?.generationEos ?? []].flat().filter((id): id is number => typeof id === 'number'));
     this.padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
   }
 

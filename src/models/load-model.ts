@@ -34,7 +34,25 @@ export async function loadModel(spec: string, hub: HubOptions = {}): Promise<Mod
   if (found.kind === 'llama2c') return loadLlama2c(found.file);
   const { config, tensors } = await readModelDir(path);
   const hfConfig = JSON.parse(await readFile(join(path, CONFIG_FILE), 'utf8')) as Record<string, unknown>;
-  return new Model(config, fromHfTensors(config, tensors, join(path, 'model.safetensors')), null, { dir: path, hfConfig });
+  const generationEos = await readGenerationEos(path);
+  return new Model(config, fromHfTensors(config, tensors, join(path, 'model.safetensors')), null, { dir: path, hfConfig, ...(generationEos ? { generationEos } : {}) });
+}
+
+/** generation_config.json's eos_token_id as a list (absent file or key: undefined). */
+async function readGenerationEos(dir: string): Promise<number[] | undefined> {
+  const file = join(dir, 'generation_config.json');
+  if (!existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new LetheError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const eos = (json as { eos_token_id?: unknown } | null)?.eos_token_id;
+  if (eos === undefined || eos === null) return undefined;
+  const ids = Array.isArray(eos) ? eos : [eos];
+  if (!ids.every((id) => Number.isInteger(id) && id >= 0)) throw new LetheError(`${file}: eos_token_id: expected a token id or a list of token ids, found ${JSON.stringify(eos)}`);
+  return ids as number[];
 }
 
 export interface LoadModelOptions extends HubOptions {
