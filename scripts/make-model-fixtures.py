@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes test/fixtures/models/<case>/: small random HF-format models (and llama2.c checkpoints)
-with golden logits, loss and gradients from the plain-PyTorch references in bench/peers/models.py.
+with golden logits, loss and gradients from the plain-PyTorch references in bench/peers/models.py
+(GPT-2, Llama, Qwen2, Mistral, llama2.c) and the ones written below from the Hugging Face modeling
+code (RoPE scaling, Qwen 3, OLMo 2, Gemma 1/2/3 text, Phi-3, GPT-NeoX, Phi-1.5/2, OPT).
 
 Run from anywhere with a Python that has torch and numpy (Debian: python3-torch, python3-numpy):
     python3 scripts/make-model-fixtures.py
