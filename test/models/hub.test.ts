@@ -198,3 +198,20 @@ test('a local path that does not exist, shaped like a Hub name, is reported as b
     rmSync(cacheDir, { recursive: true, force: true });
   }
 });
+
+test('HF_TOKEN, HF_ENDPOINT and HF_HUB_CACHE from the environment', async () => {
+  reset();
+  const cacheDir = tempCache();
+  const saved = { HF_TOKEN: process.env.HF_TOKEN, HF_ENDPOINT: process.env.HF_ENDPOINT, HF_HUB_CACHE: process.env.HF_HUB_CACHE, HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE };
+  try {
+    Object.assign(process.env, { HF_TOKEN: 'hf_secret', HF_ENDPOINT: endpoint, HF_HUB_CACHE: cacheDir });
+    delete process.env.HF_HUB_OFFLINE;
+    behaviour.gated = true;
+    const model = await loadModel(REPO);
+    assert.equal(model.source!.dir, join(cacheDir, 'models--lethe-test--tiny-llama', 'snapshots', COMMIT));
+    assert.ok(requests.length > 0 && requests.every((r) => r.auth === 'Bearer hf_secret'));
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
