@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes test/fixtures/models/<case>/: small random HF-format models (and llama2.c checkpoints)
-with golden logits, loss and gradients from the plain-PyTorch references in bench/peers/models.py.
+with golden logits, loss and gradients from the plain-PyTorch references in bench/peers/models.py
+(GPT-2, Llama, Qwen2, Mistral, llama2.c) and the ones written below from the Hugging Face modeling
+code (RoPE scaling, Qwen 3, OLMo 2, Gemma 1/2/3 text, Phi-3, GPT-NeoX, Phi-1.5/2, OPT).
 
 Run from anywhere with a Python that has torch and numpy (Debian: python3-torch, python3-numpy):
     python3 scripts/make-model-fixtures.py
@@ -19,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.dont_write_bytecode = True  # no __pycache__ left in bench/peers
 sys.path.insert(0, str(ROOT / 'bench' / 'peers'))
-from models import build_model, llama2c_forward, next_token_loss  # noqa: E402
+from models import build_model, gelu_new, llama2c_forward, next_token_loss, repeat_kv  # noqa: E402
 
 OUT = ROOT / 'test' / 'fixtures' / 'models'
 VOCAB, BATCH, SEQ = 96, 2, 12
@@ -321,6 +324,438 @@ def write_llama2c(case, shared, n_kv, seed):
 
 
 # ---------------------------------------------------------------------------------------------
+# RoPE scaling and the other decoders (Qwen 3, OLMo 2, Gemma 1/2/3 text, Phi-3), written here in
+# plain torch from the Hugging Face modeling code (modeling_rope_utils.py, modeling_qwen3.py,
+# modeling_olmo2.py, modeling_gemma*.py, modeling_phi3.py): a functional forward over a dict of
+# HF-named float64 tensors.
+
+GEMMA = ('gemma', 'gemma2', 'gemma3_text')
+
+
+def rope_inv_freq(rotary_dim, theta, scaling, seq_len, max_pos, cfg):
+    """(inv_freq [R/2], attention_factor) as transformers computes them for a call whose longest
+    position is seq_len - 1 (dynamic and longrope depend on it)."""
+    R = rotary_dim
+    base = lambda th: 1.0 / (th ** (torch.arange(0, R, 2, dtype=torch.float64) / R))
+    kind = None if scaling is None else scaling.get('rope_type', scaling.get('type'))
+    if kind in (None, 'default'):
+        return base(theta), 1.0
+    if kind == 'linear':
+        return base(theta) / scaling['factor'], 1.0
+    if kind == 'dynamic':
+        orig = scaling.get('original_max_position_embeddings', max_pos)
+        if seq_len > orig:
+            f = scaling['factor']
+            theta = theta * ((f * seq_len / orig) - (f - 1)) ** (R / (R - 2))
+        return base(theta), 1.0
+    if kind == 'llama3':
+        inv = base(theta)
+        f, lo, hi, old = (scaling[k] for k in ('factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'))
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > old / lo, inv / f, inv)
+        smooth = (old / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * scaled / f + smooth * scaled
+        medium = (wavelen >= old / hi) & (wavelen <= old / lo)
+        return torch.where(medium, smoothed, scaled), 1.0
+    if kind == 'yarn':
+        f = scaling['factor']
+        orig = scaling.get('original_max_position_embeddings') or max_pos
+        att = scaling.get('attention_factor') or (0.1 * math.log(f) + 1.0)
+        fast, slow = scaling.get('beta_fast') or 32, scaling.get('beta_slow') or 1
+        corr = lambda rot: (R * math.log(orig / (rot * 2 * math.pi))) / (2 * math.log(theta))
+        low, high = max(math.floor(corr(fast)), 0), min(math.ceil(corr(slow)), R - 1)
+        if low == high:
+            high += 0.001
+        ramp = torch.clamp((torch.arange(R // 2, dtype=torch.float64) - low) / (high - low), 0, 1)
+        extra = 1 - ramp
+        inv = base(theta)
+        return (inv / f) * (1 - extra) + inv * extra, att
+    if kind in ('longrope', 'su'):
+        orig = cfg['original_max_position_embeddings']
+        f = cfg['max_position_embeddings'] / orig
+        att = scaling.get('attention_factor') or math.sqrt(1 + math.log(f) / math.log(orig))
+        ext = torch.tensor(scaling['long_factor'] if seq_len > orig else scaling['short_factor'], dtype=torch.float64)
+        return base(theta) / ext, att
+    raise ValueError(kind)
+
+
+def decoder_names(cfg):
+    """HF tensor names and shapes ([out, in] for linears) of a Llama-family decoder."""
+    t = cfg['model_type']
+    C, I, V, L = cfg['hidden_size'], cfg['intermediate_size'], cfg['vocab_size'], cfg['num_hidden_layers']
+    H, G = cfg['num_attention_heads'], cfg['num_key_value_heads']
+    D = cfg.get('head_dim') or C // H
+    out = {'model.embed_tokens.weight': (V, C)}
+    for i in range(L):
+        p = f'model.layers.{i}.'
+        if t != 'olmo2':
+            out[p + 'input_layernorm.weight'] = (C,)
+        if t == 'phi3':
+            out[p + 'self_attn.qkv_proj.weight'] = ((H + 2 * G) * D, C)
+        else:
+            out[p + 'self_attn.q_proj.weight'] = (H * D, C)
+            out[p + 'self_attn.k_proj.weight'] = (G * D, C)
+            out[p + 'self_attn.v_proj.weight'] = (G * D, C)
+        out[p + 'self_attn.o_proj.weight'] = (C, H * D)
+        if t in ('qwen3', 'gemma3_text'):
+            out[p + 'self_attn.q_norm.weight'] = (D,)
+            out[p + 'self_attn.k_norm.weight'] = (D,)
+        if t == 'olmo2':
+            out[p + 'self_attn.q_norm.weight'] = (H * D,)
+            out[p + 'self_attn.k_norm.weight'] = (G * D,)
+        out[p + 'post_attention_layernorm.weight'] = (C,)
+        if t in ('gemma2', 'gemma3_text'):
+            out[p + 'pre_feedforward_layernorm.weight'] = (C,)
+        if t in ('gemma2', 'gemma3_text', 'olmo2'):
+            out[p + 'post_feedforward_layernorm.weight'] = (C,)
+        if t == 'phi3':
+            out[p + 'mlp.gate_up_proj.weight'] = (2 * I, C)
+        else:
+            out[p + 'mlp.gate_proj.weight'] = (I, C)
+            out[p + 'mlp.up_proj.weight'] = (I, C)
+        out[p + 'mlp.down_proj.weight'] = (C, I)
+    out['model.norm.weight'] = (C,)
+    if not cfg['tie_word_embeddings']:
+        out['lm_head.weight'] = (V, C)
+    return out
+
+
+def decoder_forward(cfg, w, ids):
+    """Logits [B, T, V] of the decoder `cfg` with HF-named weights `w` (float64)."""
+    t = cfg['model_type']
+    B, T = ids.shape
+    C, H, G = cfg['hidden_size'], cfg['num_attention_heads'], cfg['num_key_value_heads']
+    D = cfg.get('head_dim') or C // H
+    eps = cfg['rms_norm_eps']
+    gemma = t in GEMMA
+
+    def rms(x, weight):
+        y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+        return y * (1.0 + weight) if gemma else y * weight
+
+    def act(x):
+        return F.gelu(x, approximate='tanh') if gemma else F.silu(x)
+
+    R = int(D * cfg.get('partial_rotary_factor', 1.0))
+    pos = torch.arange(T, dtype=torch.float64)
+
+    def cos_sin(theta, scaling):
+        inv, att = rope_inv_freq(R, theta, scaling, T, cfg['max_position_embeddings'], cfg)
+        emb = torch.outer(pos, inv)
+        emb = torch.cat([emb, emb], -1)
+        return emb.cos() * att, emb.sin() * att
+
+    def rotate(x, cs):  # x (B, heads, T, D): first R dims rotated (rotate_half), the rest passed
+        cos, sin = cs
+        xr, xp = x[..., :R], x[..., R:]
+        h = R // 2
+        rot = torch.cat([-xr[..., h:], xr[..., :h]], -1)
+        return torch.cat([xr * cos + rot * sin, xp], -1)
+
+    global_rope = cos_sin(cfg['rope_theta'], cfg.get('rope_scaling'))
+    local_rope = cos_sin(cfg['rope_local_base_freq'], None) if t == 'gemma3_text' else global_rope
+    n = cfg['num_hidden_layers']
+    if t == 'gemma2':
+        sliding = [i % 2 == 0 for i in range(n)]
+    elif t == 'gemma3_text':
+        sliding = [bool((i + 1) % cfg['sliding_window_pattern']) for i in range(n)]
+    elif t == 'phi3' and cfg.get('sliding_window'):
+        sliding = [True] * n
+    else:
+        sliding = [False] * n
+    q_idx = torch.arange(T)[:, None]
+    k_idx = torch.arange(T)[None, :]
+    causal = k_idx <= q_idx
+    windowed = causal & (q_idx - k_idx < (cfg.get('sliding_window') or T + 1))
+    scale = cfg['query_pre_attn_scalar'] ** -0.5 if t in ('gemma2', 'gemma3_text') else D ** -0.5
+    cap = cfg.get('attn_logit_softcapping') if t in ('gemma2', 'gemma3_text') else None
+
+    x = w['model.embed_tokens.weight'][ids]
+    if gemma:
+        x = x * (C ** 0.5)
+    for i in range(n):
+        p = f'model.layers.{i}.'
+        lin = lambda h, name: h @ w[p + name + '.weight'].T
+        h = x if t == 'olmo2' else rms(x, w[p + 'input_layernorm.weight'])
+        if t == 'phi3':
+            qkv = lin(h, 'self_attn.qkv_proj')
+            q, k, v = qkv.split([H * D, G * D, G * D], -1)
+        else:
+            q, k, v = lin(h, 'self_attn.q_proj'), lin(h, 'self_attn.k_proj'), lin(h, 'self_attn.v_proj')
+        if t == 'olmo2':
+            q, k = rms(q, w[p + 'self_attn.q_norm.weight']), rms(k, w[p + 'self_attn.k_norm.weight'])
+        q = q.view(B, T, H, D)
+        k = k.view(B, T, G, D)
+        v = v.view(B, T, G, D).transpose(1, 2)
+        if t in ('qwen3', 'gemma3_text'):
+            q, k = rms(q, w[p + 'self_attn.q_norm.weight']), rms(k, w[p + 'self_attn.k_norm.weight'])
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
+        cs = local_rope if sliding[i] else global_rope
+        q, k = rotate(q, cs), rotate(k, cs)
+        k, v = repeat_kv(k, H // G), repeat_kv(v, H // G)
+        s = (q @ k.transpose(-2, -1)) * scale
+        if cap:
+            s = torch.tanh(s / cap) * cap
+        s = s.masked_fill(~(windowed if sliding[i] else causal), float('-inf'))
+        y = torch.softmax(s, -1) @ v
+        y = lin(y.transpose(1, 2).reshape(B, T, H * D), 'self_attn.o_proj')
+        if t in ('olmo2', 'gemma2', 'gemma3_text'):
+            y = rms(y, w[p + 'post_attention_layernorm.weight'])
+        x = x + y
+        if t == 'olmo2':
+            h = x
+        elif t in ('gemma2', 'gemma3_text'):
+            h = rms(x, w[p + 'pre_feedforward_layernorm.weight'])
+        else:
+            h = rms(x, w[p + 'post_attention_layernorm.weight'])
+        if t == 'phi3':
+            gate, up = lin(h, 'mlp.gate_up_proj').chunk(2, -1)
+        else:
+            gate, up = lin(h, 'mlp.gate_proj'), lin(h, 'mlp.up_proj')
+        m = lin(act(gate) * up, 'mlp.down_proj')
+        if t in ('olmo2', 'gemma2', 'gemma3_text'):
+            m = rms(m, w[p + 'post_feedforward_layernorm.weight'])
+        x = x + m
+    x = rms(x, w['model.norm.weight'])
+    head = w['model.embed_tokens.weight'] if cfg['tie_word_embeddings'] else w['lm_head.weight']
+    logits = x @ head.T
+    final = cfg.get('final_logit_softcapping') if t in ('gemma2', 'gemma3_text') else None
+    if final:
+        logits = torch.tanh(logits / final) * final
+    return logits
+
+
+def decoder_config(model_type, arch, **extra):
+    cfg = {**COMMON, 'architectures': [arch], 'model_type': model_type, 'hidden_size': 32,
+           'intermediate_size': 48, 'num_hidden_layers': 2, 'num_attention_heads': 4,
+           'num_key_value_heads': 2, 'hidden_act': 'silu', 'max_position_embeddings': 64,
+           'rms_norm_eps': 1e-6, 'rope_theta': 10000.0, 'rope_scaling': None,
+           'attention_dropout': 0.0, 'attention_bias': False, 'tie_word_embeddings': False}
+    cfg.update(extra)
+    return cfg
+
+
+def gemma_config(model_type, arch, **extra):
+    return decoder_config(model_type, arch, **{'hidden_act': 'gelu_pytorch_tanh', 'hidden_activation': 'gelu_pytorch_tanh',
+                                               'head_dim': 8, 'tie_word_embeddings': True, **extra})
+
+
+HALF = [1.0, 1.5, 2.5, 4.0]  # longrope factors for R/2 = 4 rotated pairs
+DECODER_CASES = {
+    # RoPE scaling on a Llama (θ 100 so that llama3's three bands all occur with head size 8).
+    'rope-llama3': decoder_config('llama', 'LlamaForCausalLM', rope_theta=100.0, max_position_embeddings=256, mlp_bias=False,
+                                  rope_scaling={'rope_type': 'llama3', 'factor': 8.0, 'low_freq_factor': 1.0,
+                                                'high_freq_factor': 4.0, 'original_max_position_embeddings': 32}),
+    'rope-linear': decoder_config('llama', 'LlamaForCausalLM', mlp_bias=False, rope_scaling={'type': 'linear', 'factor': 4.0}),
+    # T = 12 > 6: the NTK base grows with the sequence, as transformers does per call; lethe's
+    # context is 6 x 2 = 12 positions, the length its tables take as the sequence length.
+    'rope-dynamic': decoder_config('llama', 'LlamaForCausalLM', mlp_bias=False, max_position_embeddings=6,
+                                   rope_scaling={'rope_type': 'dynamic', 'factor': 2.0}),
+    'rope-yarn': decoder_config('llama', 'LlamaForCausalLM', mlp_bias=False, max_position_embeddings=16,
+                                rope_scaling={'rope_type': 'yarn', 'factor': 4.0, 'original_max_position_embeddings': 16}),
+    # Phi-3 with longrope past its original 8 positions (long factors), partial rotary (R = 4 of 8).
+    'phi3': decoder_config('phi3', 'Phi3ForCausalLM', rms_norm_eps=1e-5, max_position_embeddings=64, original_max_position_embeddings=8,
+                           partial_rotary_factor=0.5, sliding_window=None,
+                           rope_scaling={'type': 'longrope', 'short_factor': HALF[:2], 'long_factor': HALF[2:]}),
+    'qwen3': decoder_config('qwen3', 'Qwen3ForCausalLM', head_dim=16, rope_theta=1000000.0, use_sliding_window=False, sliding_window=None),
+    'olmo2': decoder_config('olmo2', 'Olmo2ForCausalLM', rms_norm_eps=1e-5, rope_theta=500000.0),
+    'gemma': gemma_config('gemma', 'GemmaForCausalLM', num_key_value_heads=1, head_dim=16),
+    # Window 4 < T = 12 on the even layer; soft-caps small enough to bite.
+    'gemma2': gemma_config('gemma2', 'Gemma2ForCausalLM', sliding_window=4, query_pre_attn_scalar=12,
+                           attn_logit_softcapping=5.0, final_logit_softcapping=3.0),
+    'gemma3': gemma_config('gemma3_text', 'Gemma3ForCausalLM', sliding_window=4, sliding_window_pattern=2,
+                           query_pre_attn_scalar=8, rope_theta=1000000.0, rope_local_base_freq=100.0,
+                           attn_logit_softcapping=None, final_logit_softcapping=None,
+                           rope_scaling={'rope_type': 'linear', 'factor': 2.0}),
+}
+
+
+def write_decoder_case(case, cfg, seed):
+    g = torch.Generator().manual_seed(seed)
+    weights = {}
+    for name, shape in decoder_names(cfg).items():
+        z = torch.randn(shape, generator=g, dtype=torch.float32)
+        if len(shape) == 1:  # norm weights: Gemma's sit around 0 (· (1 + w)), the others around 1
+            weights[name] = (0.0 if cfg['model_type'] in GEMMA else 1.0) + 0.1 * z
+        else:
+            weights[name] = 0.2 * z
+    d = OUT / case
+    d.mkdir(parents=True, exist_ok=True)
+    (d / 'config.json').write_text(json.dumps(cfg, indent=2, sort_keys=True) + '\n')
+    write_safetensors(d / 'model.safetensors', {n: (t, 'F32') for n, t in weights.items()})
+    ids = input_ids(seed + 1)
+    w64 = {n: t.double().requires_grad_(True) for n, t in weights.items()}
+    logits = decoder_forward(cfg, w64, ids)
+    loss = next_token_loss(logits, ids)
+    loss.backward()
+    gold = {'input_ids': (ids, 'I64'), 'logits': (logits, 'F32'), 'loss': (loss, 'F32')}
+    for n, t in w64.items():
+        gold['grad.' + n] = (t.grad, 'F32')
+    write_safetensors(d / 'golden.safetensors', gold)
+    print(f'{case}: loss {loss.item():.6f}, {sum(t.numel() for t in weights.values())} parameters')
+
+
+# GPT-NeoX / Pythia, Phi-1.5/2 and OPT (modeling_gpt_neox.py, modeling_phi.py, modeling_opt.py).
+
+LN_LAYOUT = {
+    'gpt_neox': dict(embed='gpt_neox.embed_in', layer='gpt_neox.layers.{}.', n1='input_layernorm', n2='post_attention_layernorm',
+                     qkv='attention.query_key_value', out='attention.dense', up='mlp.dense_h_to_4h', down='mlp.dense_4h_to_h',
+                     final='gpt_neox.final_layer_norm', head='embed_out'),
+    'phi': dict(embed='model.embed_tokens', layer='model.layers.{}.', n1='input_layernorm', n2=None,
+                qkv=('self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'), out='self_attn.dense', up='mlp.fc1',
+                down='mlp.fc2', final='model.final_layernorm', head='lm_head'),
+    'opt': dict(embed='model.decoder.embed_tokens', layer='model.decoder.layers.{}.', n1='self_attn_layer_norm', n2='final_layer_norm',
+                qkv=('self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'), out='self_attn.out_proj', up='fc1', down='fc2',
+                final='model.decoder.final_layer_norm', head='lm_head'),
+}
+
+
+def ln_names(cfg):
+    t = cfg['model_type']
+    L = LN_LAYOUT[t]
+    C, V, H = cfg['hidden_size'], cfg['vocab_size'], cfg['num_attention_heads']
+    I = cfg['ffn_dim'] if t == 'opt' else cfg['intermediate_size']
+    out = {L['embed'] + '.weight': (V, C)}
+    if t == 'opt':
+        out['model.decoder.embed_positions.weight'] = (cfg['max_position_embeddings'] + 2, C)
+
+    def lin(name, o, i, bias=True):
+        out[name + '.weight'] = (o, i)
+        if bias:
+            out[name + '.bias'] = (o,)
+
+    def norm(name):
+        out[name + '.weight'] = (C,)
+        out[name + '.bias'] = (C,)
+
+    for i in range(cfg['num_hidden_layers']):
+        p = L['layer'].format(i)
+        norm(p + L['n1'])
+        if isinstance(L['qkv'], str):
+            lin(p + L['qkv'], 3 * C, C)
+        else:
+            for name in L['qkv']:
+                lin(p + name, C, C)
+        lin(p + L['out'], C, C)
+        if L['n2']:
+            norm(p + L['n2'])
+        lin(p + L['up'], I, C)
+        lin(p + L['down'], C, I)
+    norm(L['final'])
+    if not cfg['tie_word_embeddings']:
+        lin(L['head'], V, C, bias=(t == 'phi'))
+    return out
+
+
+def ln_forward(cfg, w, ids):
+    t = cfg['model_type']
+    L = LN_LAYOUT[t]
+    B, T = ids.shape
+    C, H = cfg['hidden_size'], cfg['num_attention_heads']
+    D = C // H
+    eps = cfg.get('layer_norm_eps', 1e-5)
+    act = {'gpt_neox': lambda x: F.gelu(x), 'phi': gelu_new, 'opt': F.relu}[t]
+    lin = lambda h, name: h @ w[name + '.weight'].T + (w[name + '.bias'] if name + '.bias' in w else 0)
+    ln = lambda h, name: F.layer_norm(h, (C,), w[name + '.weight'], w[name + '.bias'], eps)
+    x = w[L['embed'] + '.weight'][ids]
+    if t == 'opt':
+        x = x + w['model.decoder.embed_positions.weight'][torch.arange(T) + 2]
+        cos = sin = None
+        R = D
+    else:
+        R = int(D * (cfg['rotary_pct'] if t == 'gpt_neox' else cfg['partial_rotary_factor']))
+        theta = cfg['rotary_emb_base'] if t == 'gpt_neox' else cfg['rope_theta']
+        inv, att = rope_inv_freq(R, theta, cfg.get('rope_scaling'), T, cfg['max_position_embeddings'], cfg)
+        emb = torch.outer(torch.arange(T, dtype=torch.float64), inv)
+        emb = torch.cat([emb, emb], -1)
+        cos, sin = emb.cos() * att, emb.sin() * att
+
+    def rotate(x):
+        if cos is None:
+            return x
+        xr, xp = x[..., :R], x[..., R:]
+        h = R // 2
+        return torch.cat([xr * cos + torch.cat([-xr[..., h:], xr[..., :h]], -1) * sin, xp], -1)
+
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    for i in range(cfg['num_hidden_layers']):
+        p = L['layer'].format(i)
+        h = ln(x, p + L['n1'])
+        if isinstance(L['qkv'], str):  # per head [q, k, v]
+            q, k, v = lin(h, p + L['qkv']).view(B, T, H, 3 * D).transpose(1, 2).chunk(3, dim=-1)
+        else:
+            q, k, v = (lin(h, p + n).view(B, T, H, D).transpose(1, 2) for n in L['qkv'])
+        q, k = rotate(q), rotate(k)
+        s = (q @ k.transpose(-2, -1)) / math.sqrt(D)
+        y = torch.softmax(s.masked_fill(~causal, float('-inf')), -1) @ v
+        a = lin(y.transpose(1, 2).reshape(B, T, C), p + L['out'])
+        mlp = lambda z: lin(act(lin(z, p + L['up'])), p + L['down'])
+        if t == 'phi':
+            x = x + a + mlp(h)
+        elif t == 'gpt_neox' and cfg['use_parallel_residual']:
+            x = x + a + mlp(ln(x, p + L['n2']))
+        else:
+            x = x + a
+            x = x + mlp(ln(x, p + L['n2']))
+    x = ln(x, L['final'])
+    if cfg['tie_word_embeddings']:
+        return x @ w[L['embed'] + '.weight'].T
+    return lin(x, L['head'])
+
+
+LN_COMMON = {**COMMON, 'hidden_size': 32, 'num_hidden_layers': 2, 'num_attention_heads': 4, 'max_position_embeddings': 64}
+LN_CASES = {
+    # Pythia-like: parallel residual, rotary on half of each 8-wide head (Pythia's 25% of 8 would be 2).
+    'gpt-neox': {**LN_COMMON, 'architectures': ['GPTNeoXForCausalLM'], 'model_type': 'gpt_neox', 'intermediate_size': 64,
+                 'rotary_pct': 0.5, 'rotary_emb_base': 10000, 'rope_scaling': None, 'layer_norm_eps': 1e-5,
+                 'use_parallel_residual': True, 'hidden_act': 'gelu', 'attention_bias': True, 'tie_word_embeddings': False},
+    'gpt-neox-sequential': {**LN_COMMON, 'architectures': ['GPTNeoXForCausalLM'], 'model_type': 'gpt_neox', 'intermediate_size': 64,
+                            'rotary_pct': 1.0, 'rotary_emb_base': 10000, 'rope_scaling': {'rope_type': 'linear', 'factor': 2.0},
+                            'layer_norm_eps': 1e-5, 'use_parallel_residual': False, 'hidden_act': 'gelu', 'attention_bias': True,
+                            'tie_word_embeddings': False},
+    'phi': {**LN_COMMON, 'architectures': ['PhiForCausalLM'], 'model_type': 'phi', 'intermediate_size': 64,
+            'num_key_value_heads': 4, 'partial_rotary_factor': 0.5, 'rope_theta': 10000.0, 'rope_scaling': None,
+            'layer_norm_eps': 1e-5, 'hidden_act': 'gelu_new', 'qk_layernorm': False, 'tie_word_embeddings': False},
+    'opt': {**LN_COMMON, 'architectures': ['OPTForCausalLM'], 'model_type': 'opt', 'ffn_dim': 64, 'word_embed_proj_dim': 32,
+            'do_layer_norm_before': True, 'activation_function': 'relu', 'enable_bias': True, 'tie_word_embeddings': True,
+            'max_position_embeddings': 32},
+}
+
+
+def write_ln_case(case, cfg, seed):
+    g = torch.Generator().manual_seed(seed)
+    weights = {}
+    for name, shape in ln_names(cfg).items():
+        z = torch.randn(shape, generator=g, dtype=torch.float32)
+        norm = ('norm' in name) and name.endswith('.weight')
+        weights[name] = 1.0 + 0.1 * z if norm else (0.2 if len(shape) == 2 else 0.1) * z
+    d = OUT / case
+    d.mkdir(parents=True, exist_ok=True)
+    (d / 'config.json').write_text(json.dumps(cfg, indent=2, sort_keys=True) + '\n')
+    write_safetensors(d / 'model.safetensors', {n: (t, 'F32') for n, t in weights.items()})
+    ids = input_ids(seed + 1)
+    w64 = {n: t.double().requires_grad_(True) for n, t in weights.items()}
+    logits = ln_forward(cfg, w64, ids)
+    loss = next_token_loss(logits, ids)
+    loss.backward()
+    gold = {'input_ids': (ids, 'I64'), 'logits': (logits, 'F32'), 'loss': (loss, 'F32')}
+    for n, t in w64.items():
+        gold['grad.' + n] = (t.grad, 'F32')
+    write_safetensors(d / 'golden.safetensors', gold)
+    print(f'{case}: loss {loss.item():.6f}, {sum(t.numel() for t in weights.values())} parameters')
+
+
+def check_decoder_reference():
+    """The plain decoder agrees with bench/peers' Llama on a Llama config (no scaling)."""
+    cfg = decoder_config('llama', 'LlamaForCausalLM', mlp_bias=False)
+    model = build_model(cfg).double()
+    init_weights(model, 900)
+    ids = input_ids(901)
+    w = {n: p.detach() for n, p in model.named_parameters()}
+    assert torch.allclose(decoder_forward(cfg, w, ids), model(ids), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main():
@@ -344,6 +779,11 @@ def main():
             _, sharded = write_case('llama-gqa-sharded', cfg, weights, ids, shards=2)
             for n in gold:  # same weights, same golden
                 assert torch.equal(gold[n][0], sharded[n][0]), n
+    check_decoder_reference()
+    for i, (case, cfg) in enumerate(DECODER_CASES.items()):
+        write_decoder_case(case, cfg, 1000 + 10 * i)
+    for i, (case, cfg) in enumerate(LN_CASES.items()):
+        write_ln_case(case, cfg, 2000 + 10 * i)
     write_llama2c('llama2c-shared', shared=True, n_kv=4, seed=600)
     write_llama2c('llama2c-unshared', shared=False, n_kv=2, seed=700)
     total = sum(f.stat().st_size for f in OUT.rglob('*') if f.is_file())

@@ -46,7 +46,7 @@ export class DecodeBuffers {
   private feeds: Feeds[] = [];
   private into: Record<string, HostTensor>[] = [];
 
-  constructor(private readonly config: ModelConfig, readonly B: number, readonly L: number, readonly cacheWrite: CacheWrite) {
+  constructor(private readonly config: ModelConfig, readonly B: number, readonly L: number, readonly cacheWrite: CacheWrite, private readonly feedSlot = cacheWrite === 'scatter') {
     const { numKvHeads: G, headDim: D, vocabSize: V } = config;
     this.ids = { dtype: 'int64', shape: [B, 1], data: new BigInt64Array(B) };
     this.positions = { dtype: 'int64', shape: [B, 1], data: new BigInt64Array(B) };
@@ -65,11 +65,11 @@ export class DecodeBuffers {
     mask.fill(0);
     for (let b = 0; b < B; b++) mask.set(promptMask.subarray(b * T, (b + 1) * T), b * L);
     const step: Feeds = { input_ids: this.ids, position_ids: this.positions, attention_mask: this.mask, ...params };
+    if (this.feedSlot) step.cache_position = this.slot;
     if (this.fresh) {
       this.feeds = [{ ...step, ...named(this.sets[0], pastName) }];
       this.into = [{ ...named(this.fresh, presentName), logits: this.logits }];
     } else {
-      step.cache_position = this.slot;
       this.feeds = [0, 1].map((k) => ({ ...step, ...named(this.sets[k], pastName) }));
       this.into = [1, 0].map((k) => ({ ...named(this.sets[k], presentName), logits: this.logits }));
     }
@@ -89,10 +89,8 @@ export class DecodeBuffers {
   /** Feeds and outputs of decode step i, which fills slot p (ids and positions already set). */
   step(i: number, p: number): { feeds: Feeds; into: Record<string, HostTensor> } {
     // An in-graph write fills slot p before attending, so the step may see it; a host write comes after.
-    if (!this.fresh) {
-      this.open(p);
-      (this.slot.data as BigInt64Array)[0] = BigInt(p);
-    }
+    (this.slot.data as BigInt64Array)[0] = BigInt(p);
+    if (!this.fresh) this.open(p);
     const k = i % this.feeds.length;
     return { feeds: this.feeds[k], into: this.into[k] };
   }

@@ -44,8 +44,17 @@ export class DecodePrograms {
   readonly decode: Program;
   private readonly prefills = new Map<string, Program>();
 
-  constructor(readonly model: Model, readonly cacheWrite: CacheWrite = 'host') {
+  /**
+   * `maxLength`: the longest prompt + completion the programs serve (RoPE tables cover that many
+   * positions, not the model's whole context); default config.maxPositions.
+   */
+  constructor(readonly model: Model, readonly cacheWrite: CacheWrite = 'host', readonly maxLength?: number) {
     this.decode = this.buildDecode();
+  }
+
+  /** Whether a decode step needs its slot as an input: in-graph writes, or layers with their own window. */
+  static needsSlot(model: Model, cacheWrite: CacheWrite): boolean {
+    return cacheWrite === 'scatter' || (model.config.family === 'llama' && (model.config.variant?.layerWindows ?? null) !== null);
   }
 
   /** The prefill program for T prompt slots and L cache slots (B stays symbolic). */
@@ -75,7 +84,7 @@ export class DecodePrograms {
     const ids = g.input('input_ids', 'int64', ['B', T]);
     const mask = g.input('attention_mask', 'bool', ['B', T]);
     const positions = g.input('position_ids', 'int64', ['B', T]);
-    const out = this.model.forward(g, ids, { attentionMask: mask, positionIds: positions });
+    const out = this.model.forward(g, ids, { attentionMask: mask, positionIds: positions, maxLength: this.maxLength });
     const last = o.reshape(o.slice(out.logits, { axes: [1], starts: [T - 1], ends: [T] }), ['B', config.vocabSize]); // [B, V]
     const outputs: Record<string, Tensor> = { logits: last };
     // [B, T, G, D] → [B, G, L, D]
@@ -100,10 +109,10 @@ export class DecodePrograms {
     }));
     const bias = o.reshape(o.where(mask, g.scalar(0), g.scalar(MASKED)), ['B', 1, 'L']); // [B, 1, L]
     // The slot written, for the in-graph writes.
-    const slot = this.cacheWrite === 'host' ? null : g.input('cache_position', 'int64', []);
-    const write = slot === null ? undefined : scatterWrite(g, slot, config.numKvHeads);
-    const cache: KvCache = { layers, bias, write };
-    const out = this.model.forward(g, ids, { positionIds: positions, cache });
+    const slot = DecodePrograms.needsSlot(this.model, this.cacheWrite) ? g.input('cache_position', 'int64', []) : null;
+    const write = slot === null || this.cacheWrite === 'host' ? undefined : scatterWrite(g, slot, config.numKvHeads);
+    const cache: KvCache = { layers, bias, write, ...(slot ? { slot } : {}) };
+    const out = this.model.forward(g, ids, { positionIds: positions, cache, maxLength: this.maxLength });
     const outputs: Record<string, Tensor> = { logits: o.reshape(out.logits, ['B', config.vocabSize]) }; // [B, V]
     out.kv.forEach(({ k, v }, i) => {
       outputs[presentName(i, 'key')] = k; // [B, G, L, D], or [B, G, 1, D] with 'host'

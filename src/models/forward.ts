@@ -46,6 +46,8 @@ export interface KvCache {
   write?: (cache: Tensor, fresh: Tensor) => Tensor;
   /** Additive bias of the T queries over the L slots, [B, T, L]; replaces the causal/padding bias. */
   bias: Tensor;
+  /** int64 []: the slot this (one-token) step fills; needed by layers with their own sliding window (Gemma 2/3). */
+  slot?: Tensor;
 }
 
 /** Layer i's part of `options.cache`, if any. */

@@ -113,8 +113,9 @@ export class Generator {
       throw new LetheError(`generate: maxLength must be an integer in [2, ${config.maxPositions}] (the model's context), got ${this.maxLength}`);
     }
     this.promptSpecialTokens = opts.promptSpecialTokens ?? true;
-    this.programs = new DecodePrograms(model, opts.cacheWrite);
-    this.eosIds = new Set([tokenizer.eosId, config.eosTokenId].flat().filter((id): id is number => typeof id === 'number'));
+    this.programs = new DecodePrograms(model, opts.cacheWrite, this.maxLength);
+    // Every end: the tokenizer's EOS, config.json's eos_token_id(s) and generation_config.json's (Llama 3's <|eot_id|>).
+    this.eosIds = new Set([tokenizer.eosId, config.eosTokenId, model.source?.generationEos ?? []].flat().filter((id): id is number => typeof id === 'number'));
     this.padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
   }
 
@@ -260,7 +261,7 @@ export class Generator {
   private buffersFor(B: number, L: number): DecodeBuffers {
     if (this.buffers?.B !== B || this.buffers.L !== L) {
       this.buffers = null; // let the old ones go before allocating
-      this.buffers = new DecodeBuffers(this.model.config, B, L, this.programs.cacheWrite);
+      this.buffers = new DecodeBuffers(this.model.config, B, L, this.programs.cacheWrite, DecodePrograms.needsSlot(this.model, this.programs.cacheWrite));
     }
     return this.buffers;
   }

@@ -7,7 +7,7 @@
 import type { HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
 import type { HostTensor as FileTensor } from './formats/host-tensor.ts';
-import type { ModelConfig } from './formats/model-config.ts';
+import { LAYER_NORM_LAYOUTS, variantOf, type ModelConfig } from './formats/model-config.ts';
 import { expectedTensorShapes } from './formats/tensor-shapes.ts';
 
 /** A linear layer of the model: its module name (the weight is `${module}.weight`) and sizes. */
@@ -29,27 +29,65 @@ export function linearModules(config: ModelConfig): LinearModule[] {
       add(`${h}attn.c_proj`, C, C);
       add(`${h}mlp.c_fc`, C, I);
       add(`${h}mlp.c_proj`, I, C);
+    } else if (config.family !== 'llama') {
+      const L = LAYER_NORM_LAYOUTS[config.family];
+      const p = L.layer(i);
+      const q = config.numHeads * config.headDim;
+      const kv = config.numKvHeads * config.headDim;
+      if (typeof L.qkv === 'string') add(p + L.qkv, C, q + 2 * kv);
+      else L.qkv.forEach((name, j) => add(p + name, C, j === 0 ? q : kv));
+      add(p + L.out, q, C);
+      add(p + L.up, C, I);
+      add(p + L.down, I, C);
     } else {
       const l = `model.layers.${i}.`;
       const q = config.numHeads * config.headDim;
       const kv = config.numKvHeads * config.headDim;
-      add(`${l}self_attn.q_proj`, C, q);
-      add(`${l}self_attn.k_proj`, C, kv);
-      add(`${l}self_attn.v_proj`, C, kv);
+      if (variantOf(config).fused) {
+        add(`${l}self_attn.qkv_proj`, C, q + 2 * kv);
+      } else {
+        add(`${l}self_attn.q_proj`, C, q);
+        add(`${l}self_attn.k_proj`, C, kv);
+        add(`${l}self_attn.v_proj`, C, kv);
+      }
       add(`${l}self_attn.o_proj`, q, C);
-      add(`${l}mlp.gate_proj`, C, I);
-      add(`${l}mlp.up_proj`, C, I);
+      if (variantOf(config).fused) {
+        add(`${l}mlp.gate_up_proj`, C, 2 * I);
+      } else {
+        add(`${l}mlp.gate_proj`, C, I);
+        add(`${l}mlp.up_proj`, C, I);
+      }
       add(`${l}mlp.down_proj`, I, C);
     }
   }
-  if (!config.tieWordEmbeddings) add('lm_head', C, V);
+  if (!config.tieWordEmbeddings) add(headModule(config), C, V);
   return out;
+}
+
+/**
+ * Block `layer`'s MLP output projection (what RMU-style scopes update): `mlp.down_proj` in the
+ * Llama family, `mlp.c_proj` in GPT-2, `mlp.dense_4h_to_h` in GPT-NeoX, `mlp.fc2` in Phi, `fc2` in OPT.
+ */
+export function mlpOutputModule(config: ModelConfig, layer: number): string {
+  if (config.family === 'gpt2') return `transformer.h.${layer}.mlp.c_proj`;
+  if (config.family === 'llama') return `model.layers.${layer}.mlp.down_proj`;
+  const L = LAYER_NORM_LAYOUTS[config.family];
+  return L.layer(layer) + L.down;
+}
+
+/** The output layer's module name (`lm_head`; GPT-NeoX's `embed_out`). */
+export function headModule(config: ModelConfig): string {
+  return config.family === 'gpt2' || config.family === 'llama' ? 'lm_head' : LAYER_NORM_LAYOUTS[config.family].head;
 }
 
 /** Whether HF stores tensor `name` as an nn.Linear weight [out, in] (transposed from the engine's). */
 export function isHfLinearWeight(config: ModelConfig, name: string): boolean {
   if (name === 'lm_head.weight') return true;
-  return config.family === 'llama' && /_proj\.weight$/.test(name);
+  if (config.family === 'gpt2') return false;
+  if (config.family === 'llama') return /_proj\.weight$/.test(name);
+  // Every 2-D weight of a LayerNorm decoder but its embeddings is an nn.Linear.
+  const L = LAYER_NORM_LAYOUTS[config.family];
+  return name.endsWith('.weight') && !name.startsWith(`${L.embed}.`) && !(L.positions && name.startsWith(`${L.positions}.`)) && !/(layernorm|layer_norm)\.weight$/.test(name);
 }
 
 /** [R, C] → [C, R] on the host. */

@@ -6,7 +6,7 @@ import { LetheError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import { initLoraA, mergeLoraWeight, type LoraOptions } from '../nn/lora.ts';
 import { loraAName, loraBName } from './forward.ts';
-import { linearModules } from './hf-layout.ts';
+import { headModule, linearModules } from './hf-layout.ts';
 import { Model } from './model.ts';
 import type { HostTensor } from '../engine/dtype.ts';
 
@@ -25,11 +25,20 @@ export interface ApplyLoraOptions extends Partial<LoraOptions> {
   seed?: number;
 }
 
+/**
+ * Where a model fuses projections (Phi-3's qkv_proj, gate_up_proj), the names of the unfused ones
+ * select the fused layer: PEFT recipes written for Llama (["q_proj", "v_proj"]) then adapt Phi-3's
+ * attention, and the merged update lands in the fused weight it saves.
+ */
+const FUSED_ALIASES: Record<string, string> = { q_proj: 'qkv_proj', k_proj: 'qkv_proj', v_proj: 'qkv_proj', gate_proj: 'gate_up_proj', up_proj: 'gate_up_proj' };
+
 /** The module names `targets` selects among the model's linear layers. */
 export function selectModules(model: Model, targets: ApplyLoraOptions['targets']): string[] {
   const all = linearModules(model.config).map((l) => l.module);
-  if (targets === undefined) return all.filter((m) => m !== 'lm_head');
-  const picked = all.filter((m) => (targets instanceof RegExp ? targets.test(m) : targets.some((t) => m === t || m.endsWith(`.${t}`))));
+  if (targets === undefined) return all.filter((m) => m !== headModule(model.config));
+  const fused = all.some((m) => m.endsWith('.qkv_proj'));
+  const names = targets instanceof RegExp ? [] : [...new Set(targets.map((t) => (fused && FUSED_ALIASES[t.split('.').pop()!] ? t.replace(/[^.]+$/, FUSED_ALIASES[t.split('.').pop()!]) : t)))];
+  const picked = all.filter((m) => (targets instanceof RegExp ? targets.test(m) : names.some((t) => m === t || m.endsWith(`.${t}`))));
   if (picked.length === 0) {
     const shown = targets instanceof RegExp ? String(targets) : JSON.stringify(targets);
     throw new LetheError(`LoRA targets ${shown} match none of the model's linear layers (e.g. ${all.slice(0, 4).join(', ')})`);

@@ -9,7 +9,7 @@
 //   await program.run({ input_ids, ...model.feeds() });
 
 import type { HostTensor } from '../engine/dtype.ts';
-import { ShapeError } from '../engine/errors.ts';
+import { LetheError, ShapeError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
 import { Rng } from '../engine/random.ts';
 import type { ParamTable } from '../nn/param-binding.ts';
@@ -18,6 +18,7 @@ import type { ModelConfig } from './formats/model-config.ts';
 import { loraAName, loraBName, type ForwardOptions, type ForwardOutput, type LoraState } from './forward.ts';
 import { gpt2Forward } from './gpt2.ts';
 import { isHfLinearWeight } from './hf-layout.ts';
+import { layerNormDecoderForward } from './layernorm-decoder.ts';
 import { llamaForward } from './llama.ts';
 
 export type { ForwardOptions, ForwardOutput, LoraState } from './forward.ts';
@@ -28,6 +29,10 @@ export interface ModelSource {
   dir: string;
   /** config.json as read (null for llama2.c). */
   hfConfig: Record<string, unknown> | null;
+  /** A llama2.c tokenizer file the model was loaded with; saveModel copies it as tokenizer.bin. */
+  llama2cTokenizer?: string;
+  /** generation_config.json's eos_token_id(s): each ends generation too (Llama 3's <|eot_id|>). */
+  generationEos?: number[];
 }
 
 export class Model {
@@ -43,9 +48,10 @@ export class Model {
   forward(g: Graph, inputIds: Tensor, options: ForwardOptions = {}): ForwardOutput {
     if (inputIds.dtype !== 'int64' || inputIds.rank !== 2) throw new ShapeError(`model forward: input ids must be int64 [B, T], got ${inputIds}`);
     const table: ParamTable = this.params;
-    return this.config.family === 'gpt2'
-      ? gpt2Forward(g, this.config, table, this.lora, inputIds, options)
-      : llamaForward(g, this.config, table, this.lora, inputIds, options);
+    const c = this.config;
+    if (c.family === 'gpt2') return gpt2Forward(g, c, table, this.lora, inputIds, options);
+    if (c.family === 'llama') return llamaForward(g, c, table, this.lora, inputIds, options);
+    return layerNormDecoderForward(g, c, table, this.lora, inputIds, options);
   }
 
   /** The parameters an optimiser updates: the LoRA adapters when there are any, else all. */
@@ -74,6 +80,9 @@ export class Model {
   }
 }
 
+/** Largest tensor createModel makes (2^30 float32 values, 4 GB): beyond it a size is a typo. */
+const MAX_TENSOR_VALUES = 2 ** 30;
+
 export interface CreateModelOptions {
   /** Seed of the initial weights. Default 0. */
   seed?: number;
@@ -93,8 +102,10 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
   for (const [name, hfShape] of expectedTensorShapes(config)) {
     const shape = isHfLinearWeight(config, name) ? [hfShape[1], hfShape[0]] : [...hfShape];
     const n = shape.reduce((a, b) => a * b, 1);
+    if (!(n <= MAX_TENSOR_VALUES)) throw new LetheError(`createModel: ${name} [${shape.join(', ')}] would hold ${n} values, more than ${MAX_TENSOR_VALUES} (check maxPositions, vocabSize and the widths)`);
     let data: Float32Array;
-    if (/(ln_\d|ln_f|layernorm|norm)\.weight$/.test(name)) data = new Float32Array(n).fill(1);
+    // Norm weights 1 (Gemma's RMSNorm multiplies by 1 + w: 0 there).
+    if (/(ln_\d|ln_f|layernorm|norm)\.weight$/.test(name)) data = new Float32Array(n).fill(config.family === 'llama' && config.variant?.normOffset ? 0 : 1);
     else if (name.endsWith('.bias')) data = new Float32Array(n);
     else {
       const residual = config.family === 'gpt2' && /c_proj\.weight$/.test(name);

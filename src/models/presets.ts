@@ -4,6 +4,7 @@
 //   const model = createModel(presetConfig('tiny', { vocabSize: tokenizer.vocabSize }), { seed: 1 });
 
 import { LetheError } from '../engine/errors.ts';
+import { MAX_ROPE_POSITIONS } from '../nn/rope.ts';
 import type { Gpt2Config, LlamaConfig, ModelConfig } from './formats/model-config.ts';
 
 /** For tests: a Llama-family model small enough to compile and run in milliseconds. */
@@ -71,5 +72,11 @@ export type PresetName = keyof typeof PRESETS;
 /** A preset's config with some fields replaced (usually vocabSize, bosTokenId, eosTokenId). */
 export function presetConfig(name: string, overrides: Partial<Pick<ModelConfig, 'vocabSize' | 'bosTokenId' | 'eosTokenId' | 'maxPositions'>> = {}): ModelConfig {
   if (!Object.hasOwn(PRESETS, name)) throw new LetheError(`unknown model preset "${name}" (presets: ${Object.keys(PRESETS).join(', ')})`);
+  const max = overrides.maxPositions;
+  if (max !== undefined && (!Number.isSafeInteger(max) || max < 2 || max > MAX_ROPE_POSITIONS)) {
+    throw new LetheError(`model preset "${name}": maxPositions must be an integer in [2, ${MAX_ROPE_POSITIONS}], got ${max}`);
+  }
+  const vocab = overrides.vocabSize;
+  if (vocab !== undefined && (!Number.isSafeInteger(vocab) || vocab < 1)) throw new LetheError(`model preset "${name}": vocabSize must be a positive integer, got ${vocab}`);
   return { ...PRESETS[name as PresetName], ...overrides };
 }

@@ -20,7 +20,7 @@ import type { Model } from './model.ts';
 /** Files a model folder may carry beside its weights, copied as they are when present. */
 export const TOKENIZER_FILES = [
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json',
-  'tokenizer.model', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja',
+  'tokenizer.model', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja', 'tokenizer.bin',
 ];
 
 // Keys of the source config.json that would be false after a save (lethe writes plain float weights).
@@ -51,10 +51,14 @@ export async function saveModel(model: Model, dir: string, options: SaveModelOpt
     await writeConfig(temp, merged.config, { torchDtype: TORCH_DTYPE[dtype], extra });
     const tensors = toHfTensors(merged.config, merged.params, merged.baseNames());
     await writeSafetensors(join(temp, 'model.safetensors'), tensors, { metadata: { format: 'pt' }, dtype });
+    if (model.source?.llama2cTokenizer && !(options.files && 'tokenizer.bin' in options.files)) {
+      await copyFile(model.source.llama2cTokenizer, join(temp, 'tokenizer.bin'));
+    }
     if (model.source) {
       for (const name of TOKENIZER_FILES) {
         const from = join(model.source.dir, name);
-        if (existsSync(from) && !(options.files && name in options.files)) await copyFile(from, join(temp, name));
+        const given = (options.files && name in options.files) || (name === 'tokenizer.bin' && model.source.llama2cTokenizer);
+        if (existsSync(from) && !given) await copyFile(from, join(temp, name));
       }
     }
     for (const [name, contents] of Object.entries(options.files ?? {})) {

@@ -73,6 +73,18 @@ export interface SelfAttentionConfig {
   numHeads: number;
   numKvHeads: number;
   headDim: number;
+  /** Multiplies q·kᵀ; default 1/√headDim (Gemma 2/3: query_pre_attn_scalar^−½). */
+  scale?: number;
+  /** Soft-capping of the scores, s → c·tanh(s/c), before the mask (Gemma 2); default none. */
+  softcap?: number | null;
+  /** Applied to each head's queries [..., D] and keys before RoPE (Qwen 3, Gemma 3's q_norm/k_norm). */
+  normQ?: (x: Tensor) => Tensor;
+  normK?: (x: Tensor) => Tensor;
+}
+
+/** c·tanh(s/c): scores bounded by ±c, linear near 0 (Gemma 2's soft-capping). */
+export function softcap(s: Tensor, c: number | null | undefined): Tensor {
+  return c ? o.mul(o.tanh(o.div(s, c)), c) : s;
 }
 
 export interface SelfAttentionResult {
@@ -118,18 +130,21 @@ export function selfAttention(
   let q5 = o.reshape(q, [B, T, G, R, D]);
   let k4 = o.reshape(k, [B, S, G, D]);
   const v4 = o.reshape(v, [B, S, G, D]);
+  if (cfg.normQ) q5 = cfg.normQ(q5);
+  if (cfg.normK) k4 = cfg.normK(k4);
   if (rope) {
     q5 = applyRope(q5, rope, 2); // cos/sin broadcast over [G, R]
     k4 = applyRope(k4, rope, 1);
   }
-  // The 1/√D scale on q: T·D multiplies instead of T·S.
-  const qh = o.transpose(o.mul(q5, 1 / Math.sqrt(D)), [0, 2, 3, 1, 4]); // [B, G, R, T, D]
+  // The scale on q: T·D multiplies instead of T·S.
+  const qh = o.transpose(o.mul(q5, cfg.scale ?? 1 / Math.sqrt(D)), [0, 2, 3, 1, 4]); // [B, G, R, T, D]
+  const cap = cfg.softcap ?? null;
   let kg = o.transpose(k4, [0, 2, 1, 3]); // [B, G, S, D]
   let vg = o.transpose(v4, [0, 2, 1, 3]);
   const b5 = bias.rank === 3 ? o.reshape(bias, [bias.shape[0], 1, 1, bias.shape[1], bias.shape[2]]) : bias;
   let att: Tensor; // [B, G, R, T, D]
   if (cache && !cache.write) {
-    att = attendBesideCache(qh, cache, kg, vg, b5);
+    att = attendBesideCache(qh, cache, kg, vg, b5, cap);
   } else {
     if (cache?.write) {
       kg = cache.write(cache.k, kg); // [B, G, L, D]
@@ -137,7 +152,7 @@ export function selfAttention(
     }
     const kh = o.unsqueeze(kg, 2); // [B, G, 1, S, D]
     const vh = o.unsqueeze(vg, 2); // [B, G, 1, S, D]
-    const scores = o.add(o.matmul(qh, kh, { transB: true }), b5); // [B, G, R, T, S]
+    const scores = o.add(softcap(o.matmul(qh, kh, { transB: true }), cap), b5); // [B, G, R, T, S]
     att = o.matmul(o.softmax(scores, -1), vh);
   }
   const y = o.reshape(o.transpose(att, [0, 3, 1, 2, 4]), [B, T, H * D]); // [B, T, H·D]
@@ -150,10 +165,10 @@ export function selfAttention(
  *   y = (Σ_cache e^(s−m)·v + Σ_new e^(s−m)·v) / (Σ_cache e^(s−m) + Σ_new e^(s−m)).
  * qh [B, G, R, T, D]; fresh k, v [B, G, T, D] (causal among themselves); bias over the cache [B, 1, 1, T, L].
  */
-function attendBesideCache(qh: Tensor, cache: KvCacheLayer, k: Tensor, v: Tensor, bias: Tensor): Tensor {
+function attendBesideCache(qh: Tensor, cache: KvCacheLayer, k: Tensor, v: Tensor, bias: Tensor, cap: number | null): Tensor {
   const T = k.shape[2];
-  const sc = o.add(o.matmul(qh, o.unsqueeze(cache.k, 2), { transB: true }), bias); // [B, G, R, T, L]
-  const sn = o.add(o.matmul(qh, o.unsqueeze(k, 2), { transB: true }), causalMask(qh, T)); // [B, G, R, T, T]
+  const sc = o.add(softcap(o.matmul(qh, o.unsqueeze(cache.k, 2), { transB: true }), cap), bias); // [B, G, R, T, L]
+  const sn = o.add(softcap(o.matmul(qh, o.unsqueeze(k, 2), { transB: true }), cap), causalMask(qh, T)); // [B, G, R, T, T]
   const m = o.maximum(o.reduceMax(sc, -1, true), o.reduceMax(sn, -1, true)); // [B, G, R, T, 1]
   const ec = o.exp(o.sub(sc, m));
   const en = o.exp(o.sub(sn, m));

@@ -12,8 +12,8 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor 
   return o.add(o.mul(o.div(d, o.sqrt(o.add(variance, eps))), w), b);
 }
 
-/** RMSNorm (Llama): x / √(mean(x²) + eps) · w. */
-export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
+/** RMSNorm (Llama): x / √(mean(x²) + eps) · w; with `offset` 1, · (1 + w) (Gemma, whose weights sit around 0). */
+export function rmsNorm(x: Tensor, w: Tensor, eps: number, offset = 0): Tensor {
   const ms = o.mean(o.pow(x, 2), -1, true);
-  return o.mul(o.div(x, o.sqrt(o.add(ms, eps))), w);
+  return o.mul(o.div(x, o.sqrt(o.add(ms, eps))), offset ? o.add(w, offset) : w);
 }

@@ -4,6 +4,9 @@
 // compilation per (B, L) bucket, and the errors.
 
 import { after, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { LetheError } from '../../src/engine/errors.ts';
 import { Graph } from '../../src/engine/graph.ts';
@@ -13,6 +16,8 @@ import type { CacheWrite } from '../../src/models/decode-programs.ts';
 import { cutAtStop, generate, Generator } from '../../src/models/generate.ts';
 import { createModel, Model } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
+import { loadModel } from '../../src/models/load-model.ts';
+import { saveModel } from '../../src/models/save-model.ts';
 import { tofuTokenizer } from './tokenizer/trained.ts';
 
 const tokenizer = tofuTokenizer(); // eos = <|endoftext|>, id 0
@@ -163,4 +168,19 @@ test('errors: no prompts, an empty prompt, a prompt beyond the context, an id ou
   await gen.dispose();
   assert.throws(() => new Generator(llama, tokenizer, { maxLength: 65 }), isLethe(/maxLength must be an integer in \[2, 64\]/));
   assert.deepEqual(await generate(llama, tokenizer, ['Hello'], { maxNewTokens: 3, addSpecialTokens: false }), [tokenizer.decode(await reference(llama, promptIds[1], 3))]);
+});
+
+test('every eos_token_id of generation_config.json ends a completion (a model folder as saved and loaded)', async () => {
+  const full = await reference(llama, promptIds[0], 20);
+  const eos = full[3];
+  const root = mkdtempSync(join(tmpdir(), 'lethe-gen-eos-'));
+  try {
+    await saveModel(llama, join(root, 'm'), { files: { 'generation_config.json': JSON.stringify({ eos_token_id: [99999, eos] }) } });
+    const loaded = await loadModel(join(root, 'm'));
+    const gen = new Generator(loaded, tokenizer);
+    assert.deepEqual(await gen.generateTokens([promptIds[0]], { maxNewTokens: 20 }), [full.slice(0, full.indexOf(eos))]);
+    await gen.dispose();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

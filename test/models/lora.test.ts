@@ -15,6 +15,7 @@ import { compile } from '../../src/engine/program.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { loraAName, loraBName } from '../../src/models/forward.ts';
 import { loadModel } from '../../src/models/load-model.ts';
+import { headModule, mlpOutputModule } from '../../src/models/hf-layout.ts';
 import { applyLora, mergeLora } from '../../src/models/lora.ts';
 import type { Model } from '../../src/models/model.ts';
 import { saveModel } from '../../src/models/save-model.ts';
@@ -152,4 +153,36 @@ test('applyLora refuses a model that already has adapters, bad ranks and bad dro
   assert.throws(() => applyLora(applyLora(model), {}), LetheError);
   assert.throws(() => applyLora(model, { r: 0 }), LetheError);
   assert.throws(() => applyLora(model, { dropout: 1 }), LetheError);
+});
+
+test('Phi-3: q_proj/v_proj and gate_proj targets select the fused qkv_proj and gate_up_proj; the merge lands in them and saves with HF names', async () => {
+  const base = await loadModel(fixtureDir('phi3'));
+  const adapted = applyLora(base, { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj', 'gate_proj'] });
+  assert.deepEqual(adapted.lora!.modules, [0, 1].flatMap((i) => [`model.layers.${i}.self_attn.qkv_proj`, `model.layers.${i}.mlp.gate_up_proj`]));
+  randomiseAdapters(adapted, 5);
+  const ids = await idsOf('phi3');
+  const want = (await evaluate(adapted, ids)).logits;
+  assert.ok(maxAbsDiff(want, (await evaluate(base, ids)).logits) > 0.05, 'the adapters should change the logits');
+  const root = mkdtempSync(join(tmpdir(), 'lethe-lora-'));
+  try {
+    await saveModel(adapted, join(root, 'm'));
+    const again = await loadModel(join(root, 'm'));
+    assert.deepEqual([...again.params.keys()], base.baseNames());
+    assert.ok(maxAbsDiff((await evaluate(again, ids)).logits, want) <= 1e-5);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('per family: default LoRA targets are the block projections (never the head), PEFT names select them, mlpOutputModule names a real weight', async () => {
+  const cases: [string, string[], number][] = [
+    ['gpt-neox', ['query_key_value'], 2], ['phi', ['q_proj', 'v_proj', 'dense'], 6], ['opt', ['q_proj', 'v_proj'], 4], ['gemma2', ['o_proj'], 2], ['olmo2', ['down_proj'], 2],
+  ];
+  for (const [name, targets, count] of cases) {
+    const model = await loadModel(fixtureDir(name));
+    const all = applyLora(model, { dropout: 0 }).lora!.modules;
+    assert.ok(!all.includes(headModule(model.config)), `${name}: the head is not a default target`);
+    assert.equal(applyLora(model, { targets, dropout: 0 }).lora!.modules.length, count, `${name}: ${targets.join(', ')}`);
+    assert.ok(model.params.has(`${mlpOutputModule(model.config, 1)}.weight`), name);
+  }
 });

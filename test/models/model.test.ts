@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HostTensor } from '../../src/engine/dtype.ts';
-import { ShapeError } from '../../src/engine/errors.ts';
+import { LetheError, ShapeError } from '../../src/engine/errors.ts';
 import { Graph } from '../../src/engine/graph.ts';
 import { compile } from '../../src/engine/program.ts';
 import { expectedTensorShapes } from '../../src/models/formats/tensor-shapes.ts';
@@ -140,4 +140,9 @@ test('two forward passes can share parameters, and two models can share a graph 
   assert.equal(maxAbsDiff(r.lr, (await evaluate(other, x)).logits), 0);
   await program.dispose();
   assert.throws(() => model.forward(g, g.input('f', 'float32', ['B', 'T'])), ShapeError);
+});
+
+test('absurd sizes are a LetheError naming the value, not a RangeError', () => {
+  assert.throws(() => presetConfig('tiny', { maxPositions: 1e9 }), (e: unknown) => e instanceof LetheError && /maxPositions must be an integer in \[2, 134217728\], got 1000000000/.test(e.message));
+  assert.throws(() => createModel(presetConfig('gpt2-124m', { maxPositions: 2 ** 27 })), (e: unknown) => e instanceof LetheError && /transformer\.wpe\.weight \[134217728, 768\] would hold/.test(e.message));
 });

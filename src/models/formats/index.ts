@@ -19,13 +19,17 @@ export { readCheckpoint, readShardIndex, SAFETENSORS_FILE, SAFETENSORS_INDEX_FIL
 export {
   CONFIG_FILE,
   parseConfig,
+  parseRopeScaling,
   readConfig,
   SUPPORTED_MODEL_TYPES,
   toHfConfig,
   writeConfig,
   type WriteConfigOptions,
 } from './config.ts';
-export type { Activation, Gpt2Config, LlamaConfig, ModelConfig, ModelType } from './model-config.ts';
+export type {
+  Activation, DecoderVariant, Gpt2Config, LayerNormDecoderConfig, LayerNormModelType, LlamaConfig, LlamaModelType, ModelConfig, ModelType, RopeScaling,
+} from './model-config.ts';
+export { LAYER_NORM_LAYOUTS, layerWindow, LLAMA_VARIANT, variantOf } from './model-config.ts';
 export { checkTensorShapes, expectedTensorShapes, normaliseTensorNames } from './tensor-shapes.ts';
 export { readModelDir, type ModelWeights } from './model-dir.ts';
 export {

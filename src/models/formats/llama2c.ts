@@ -113,7 +113,8 @@ export function parseLlama2c(bytes: Uint8Array, file: string): Llama2cCheckpoint
     family: 'llama', modelType: 'llama', vocabSize: vocab, hiddenSize: dim, numLayers: nLayers, numHeads: nHeads,
     numKvHeads: nKvHeads, headDim: headSize, intermediateSize: hiddenDim, maxPositions: seqLen, normEps: 1e-5,
     ropeTheta: 10000, tieWordEmbeddings: shared, qkvBias: false, outBias: false, mlpBias: false, activation: 'silu',
-    slidingWindow: null, bosTokenId: 1, eosTokenId: 2,
+    // BOS (1) also ends generation: llama2.c's TinyStories models end a story by starting the next (run.c stops on it).
+    slidingWindow: null, bosTokenId: 1, eosTokenId: [2, 1],
   };
   return { config, tensors };
 }

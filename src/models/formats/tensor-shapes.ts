@@ -6,7 +6,7 @@
 // `transformer.` prefix and carry the causal-mask buffers `attn.bias` / `attn.masked_bias`.
 // Llama family: nn.Linear weights [out, in]; old checkpoints may carry `rotary_emb.inv_freq`.
 import { LetheError } from '../../engine/errors.ts';
-import type { ModelConfig } from './model-config.ts';
+import { LAYER_NORM_LAYOUTS, OPT_POSITION_OFFSET, variantOf, type ModelConfig } from './model-config.ts';
 
 /** HF name → shape for every tensor the model needs (a tied head has no tensor of its own). */
 export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
@@ -33,16 +33,49 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
     }
     add('transformer.ln_f.weight', [C]);
     add('transformer.ln_f.bias', [C]);
-  } else {
+  } else if (config.family !== 'llama') {
+    const L = LAYER_NORM_LAYOUTS[config.family];
     const q = config.numHeads * config.headDim;
     const kv = config.numKvHeads * config.headDim;
+    add(`${L.embed}.weight`, [V, C]);
+    if (L.positions) add(`${L.positions}.weight`, [config.maxPositions + OPT_POSITION_OFFSET, C]);
+    const norm = (name: string) => {
+      add(`${name}.weight`, [C]);
+      add(`${name}.bias`, [C]);
+    };
+    const linear = (name: string, out: number, inDim: number, bias: boolean) => {
+      add(`${name}.weight`, [out, inDim]); // [out, in]
+      if (bias) add(`${name}.bias`, [out]);
+    };
+    for (let i = 0; i < numLayers; i++) {
+      const p = L.layer(i);
+      norm(p + L.norm1);
+      if (typeof L.qkv === 'string') linear(p + L.qkv, q + 2 * kv, C, config.qkvBias);
+      else L.qkv.forEach((name, j) => linear(p + name, j === 0 ? q : kv, C, config.qkvBias));
+      linear(p + L.out, C, q, config.outBias);
+      if (L.norm2) norm(p + L.norm2);
+      linear(p + L.up, I, C, config.mlpBias);
+      linear(p + L.down, C, I, config.mlpBias);
+    }
+    norm(L.finalNorm);
+    if (!config.tieWordEmbeddings) linear(L.head, V, C, config.modelType === 'phi');
+    return shapes;
+  } else {
+    const v = variantOf(config);
+    const D = config.headDim;
+    const q = config.numHeads * D;
+    const kv = config.numKvHeads * D;
     add('model.embed_tokens.weight', [V, C]);
     for (let i = 0; i < numLayers; i++) {
       const p = `model.layers.${i}.`;
-      add(`${p}input_layernorm.weight`, [C]);
-      add(`${p}self_attn.q_proj.weight`, [q, C]); // [out, in]
-      add(`${p}self_attn.k_proj.weight`, [kv, C]);
-      add(`${p}self_attn.v_proj.weight`, [kv, C]);
+      if (v.norms !== 'post') add(`${p}input_layernorm.weight`, [C]);
+      if (v.fused) {
+        add(`${p}self_attn.qkv_proj.weight`, [q + 2 * kv, C]); // [out, in]: q, k, v rows in turn
+      } else {
+        add(`${p}self_attn.q_proj.weight`, [q, C]); // [out, in]
+        add(`${p}self_attn.k_proj.weight`, [kv, C]);
+        add(`${p}self_attn.v_proj.weight`, [kv, C]);
+      }
       add(`${p}self_attn.o_proj.weight`, [C, q]);
       if (config.qkvBias) {
         add(`${p}self_attn.q_proj.bias`, [q]);
@@ -50,9 +83,19 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
         add(`${p}self_attn.v_proj.bias`, [kv]);
       }
       if (config.outBias) add(`${p}self_attn.o_proj.bias`, [C]);
+      if (v.qkNorm !== 'none') {
+        add(`${p}self_attn.q_norm.weight`, [v.qkNorm === 'head' ? D : q]);
+        add(`${p}self_attn.k_norm.weight`, [v.qkNorm === 'head' ? D : kv]);
+      }
       add(`${p}post_attention_layernorm.weight`, [C]);
-      add(`${p}mlp.gate_proj.weight`, [I, C]);
-      add(`${p}mlp.up_proj.weight`, [I, C]);
+      if (v.norms === 'sandwich') add(`${p}pre_feedforward_layernorm.weight`, [C]);
+      if (v.norms !== 'pre') add(`${p}post_feedforward_layernorm.weight`, [C]);
+      if (v.fused) {
+        add(`${p}mlp.gate_up_proj.weight`, [2 * I, C]); // gate rows, then up rows
+      } else {
+        add(`${p}mlp.gate_proj.weight`, [I, C]);
+        add(`${p}mlp.up_proj.weight`, [I, C]);
+      }
       add(`${p}mlp.down_proj.weight`, [C, I]);
       if (config.mlpBias) {
         add(`${p}mlp.gate_proj.bias`, [I]);
@@ -68,6 +111,7 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
 
 const GPT2_MASK_BUFFER = /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/;
 const ROPE_BUFFER = /\.rotary_emb\.inv_freq$/;
+const NEOX_MASK_BUFFER = /^gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias)$/;
 
 /**
  * The tensors under the names `expectedTensorShapes` uses: bare GPT-2 names get the
@@ -82,8 +126,12 @@ export function normaliseTensorNames<T>(config: ModelConfig, tensors: ReadonlyMa
     if (config.family === 'gpt2') {
       if (GPT2_MASK_BUFFER.test(name)) continue;
       if (!name.startsWith('transformer.') && name !== 'lm_head.weight') hfName = `transformer.${name}`;
-    } else if (ROPE_BUFFER.test(name)) continue;
-    if (hfName === 'lm_head.weight' && config.tieWordEmbeddings) continue;
+    } else if (ROPE_BUFFER.test(name) || NEOX_MASK_BUFFER.test(name)) {
+      continue;
+    } else if (config.family === 'opt' && name.startsWith('decoder.')) {
+      hfName = `model.${name}`; // facebook/opt-* checkpoints saved from OPTModel
+    }
+    if ((hfName === 'lm_head.weight' || hfName === 'embed_out.weight') && config.tieWordEmbeddings) continue;
     if (out.has(hfName)) throw new LetheError(`${file}: tensor '${hfName}' is present both with and without the 'transformer.' prefix`);
     out.set(hfName, value);
   }
