@@ -6,7 +6,7 @@
 // them when the run folder is claimed again.
 
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LetheError } from '../engine/errors.ts';
@@ -79,7 +79,9 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
 /** An exclusively created temporary folder beside `path` (random name), to fill and rename into place. */
 export async function makeTempDir(path: string): Promise<string> {
   try {
-    return await mkdtemp(join(dirname(path), `.${basename(path)}.tmp-`));
+    const dir = await mkdtemp(join(dirname(path), `.${basename(path)}.tmp-`));
+    await chmod(dir, 0o777 & ~process.umask()); // mkdtemp makes it private; the final folder is an ordinary one
+    return dir;
   } catch (err) {
     throw new LetheError(`${path}: could not create a temporary folder beside it (${reasonOf(err)})`);
   }

@@ -14,7 +14,7 @@ export function resourceErrorLine(err: unknown): string | null {
   if (typeof e.code === 'string' && ERRNO.test(e.code)) {
     const where = e.path ? `${e.path}${e.dest ? ` -> ${e.dest}` : ''}: ` : '';
     const what = e.syscall ? `cannot ${e.syscall}` : 'failed';
-    const detail = e.message.replace(/^[A-Z0-9]+: /, '').replace(/, [a-z]+ '.*'$/, '');
+    const detail = e.message.replace(/^[A-Z0-9]+: /, '').replace(/, [a-z]+( '.*')?$/, '');
     return `${where}${what} (${e.code}: ${detail})`;
   }
   if (err instanceof RangeError || e.code === 'ERR_OUT_OF_RANGE' || e.code === 'ERR_BUFFER_TOO_LARGE' || e.code === 'ERR_STRING_TOO_LONG' || e.code === 'ERR_FS_FILE_TOO_LARGE') {

@@ -2,7 +2,7 @@
 // following symbolic links (of the part that exists), and "inside" is decided on whole path
 // components, so `model/..run` is inside `model` while `../run` is not.
 
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
 
@@ -10,11 +10,14 @@ import { LetheError } from '../engine/errors.ts';
  * The absolute path with symbolic links resolved: the deepest existing ancestor goes through
  * realpath and the part that does not exist yet is kept as written.
  */
-export function realPath(p: string): string {
+export function realPath(p: string, depth = 0): string {
   const abs = resolve(p);
   const tail: string[] = [];
   let at = abs;
   while (!existsSync(at)) {
+    // A dangling symbolic link: what it points to is where a write would land.
+    const link = danglingTarget(at);
+    if (link !== null && depth < 32) return join(realPath(resolve(dirname(at), link), depth + 1), ...tail);
     const up = dirname(at);
     if (up === at) break;
     tail.unshift(basename(at));
@@ -27,6 +30,14 @@ export function realPath(p: string): string {
     // unreadable: compare as written
   }
   return tail.length ? join(base, ...tail) : base;
+}
+
+function danglingTarget(p: string): string | null {
+  try {
+    return lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** True when `inner` is `outer` or lies inside it, after following symbolic links. */
