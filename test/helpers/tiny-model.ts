@@ -1,7 +1,6 @@
 // A tiny model folder (the 'tiny' preset with the trained TOFU test tokenizer) and a small forget
 // set, for CLI tests that run `lethe unlearn` as a child process.
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadTofuSplit } from '../../src/data/tofu.ts';
