@@ -88,7 +88,7 @@ function snapshot(step: TrainStep, copy = false): Map<string, HostTensor> {
 }
 
 /** Appends one line; a failed append (disk full, …) is one LetheError naming the file. */
-async function appendLine(path: string, value: unknown): Promise<void> {
+export async function appendLogLine(path: string, value: unknown): Promise<void> {
   try {
     await appendFile(path, JSON.stringify(value) + '\n');
   } catch (err) {
@@ -155,7 +155,7 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
 
   /** Falls back to the newest checkpoint a finite loss was seen for (steps before `verifiedBefore`). */
   const diverge = async (why: string, atStep: number, verifiedBefore: number): Promise<LoopResult> => {
-    await appendLine(logPath, { step: atStep, diverged: why });
+    await appendLogLine(logPath, { step: atStep, diverged: why });
     const good = await latestIntactCheckpoint(ckptDir, expect, verifiedBefore);
     let kept: string;
     let lastGood = 0;
@@ -198,7 +198,7 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
         await saveCheckpoint(ckptDir, 'best', snapshot(step), { step: s + 1, bestScore, bestStep });
       }
     }
-    await appendLine(logPath, line);
+    await appendLogLine(logPath, line);
     if (opts.checkpointEvery > 0 && (s + 1) % opts.checkpointEvery === 0 && s + 1 < total) await checkpoint();
     const elapsed = (performance.now() - t0) / 1000;
     const done = s + 1 - (resumedFrom ?? 0);
