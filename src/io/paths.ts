@@ -75,7 +75,8 @@ export function checkWritesOutsideInputs(target: WriteTarget, inputs: readonly R
   for (const input of inputs) {
     if (!input.path) continue;
     if (isInside(target.path, input.path)) {
-      throw new LetheError(`${target.flag} ${target.path}: is inside ${input.what} ${input.path}; lethe never writes its input (choose another ${target.flag})`);
+      const where = realPath(target.path) === realPath(input.path) ? 'is' : 'is inside';
+      throw new LetheError(`${target.flag} ${target.path}: ${where} ${input.what} ${input.path}; lethe never writes its input (choose another ${target.flag})`);
     }
     for (const entry of replaces) {
       const replaced = entry === '' ? target.path : join(target.path, entry);

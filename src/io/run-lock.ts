@@ -1,8 +1,9 @@
 // One run per folder. The lock is a file created exclusively ('wx', atomic on local file
 // systems) in the run folder before anything else is written there; it names its holder (pid,
 // host, start time). A second run finds it and stops with one line naming the holder. A lock
-// whose process is gone (same host, pid not alive) is stale and taken over; it is moved aside
-// under a random name first, so of two runs taking over at once only one wins.
+// whose process is gone (same host, pid not alive, or on Linux now a process that is not Node)
+// is stale and taken over; it is moved aside under a random name first, so of two runs taking
+// over at once only one wins.
 
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -34,9 +35,14 @@ const held = new Map<string, RunLock>();
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: exists, another user's
+  }
+  // A recycled pid: on Linux, a live process that is not Node is not a lethe run.
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('node');
+  } catch {
+    return true; // no /proc: trust the pid
   }
 }
 

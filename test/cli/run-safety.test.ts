@@ -56,6 +56,20 @@ test('--out model/..run is inside the input and refused', () => {
   assert.ok(!existsSync(join(model, '..run')));
 });
 
+test('eval, attack and report refuse an --out inside or equal to what they read', () => {
+  for (const [args, re] of [
+    [['eval', '--model', 'model', '--authors', '3', '--forget-authors', '1', '--out', 'model/..e.json'], /^lethe: --out \S*model\/\.\.e\.json: is inside the input model \S*model;/],
+    [['attack', '--model', 'model', '--out', 'model/..a.json'], /^lethe: --out model\/\.\.a\.json: is inside the input model model;/],
+    [['report', 'f.jsonl', 'old.json', '--out', 'old.json'], /^lethe: --out old\.json: is the input old\.json;/],
+  ] as const) {
+    const r = lethe(root, ...args);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, re);
+    oneLine(r.stderr);
+  }
+  assert.ok(!existsSync(join(model, '..e.json')) && !existsSync(join(model, '..a.json')));
+});
+
 test('issue 13.1: --overwrite over a folder whose checkpoints/ is the input model refuses and removes nothing', () => {
   const exp = join(root, 'exp');
   mkdirSync(exp);

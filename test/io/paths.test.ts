@@ -41,7 +41,7 @@ test('checkWritesOutsideInputs: an output inside an input, or an input inside wh
   refuses(join(model, '..run'), ['model'], /is inside the input model/);
   refuses(join(dir, 'alias', 'run'), ['model'], /is inside the input model/);
   refuses(dir, ['model'], /writing .*model would replace the input model/);
-  refuses(data, undefined, /is inside the forget set/);
+  refuses(data, undefined, /: is the forget set /);
   refuses(dir, ['forget.jsonl'], /would replace the forget set/);
   checkWritesOutsideInputs({ path: join(dir, 'run'), flag: '--out', replaces: ['model', 'log.jsonl'] }, inputs);
   checkWritesOutsideInputs({ path: dir, flag: '--out', replaces: ['run/model'] }, inputs);
