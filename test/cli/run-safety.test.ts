@@ -4,7 +4,7 @@
 // leave the input model byte-identical (hashed before and after) and end with one line.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTempName } from '../../src/io/atomic-write.ts';
@@ -90,6 +90,26 @@ test('issue 13.5: a diverging run exits 3 saying which weights it wrote; those a
   const out = await loadModel(join(root, 'diverged', 'model'));
   if (/holds the weights of step 0/.test(r.stderr)) for (const [n, t] of input.params) assert.deepEqual(out.params.get(n)!.data, t.data, n);
   for (const t of out.params.values()) assert.ok((t.data as Float32Array).every(Number.isFinite));
+});
+
+test('issues 13.6 and 13.7 through the CLI: a damaged newest checkpoint is skipped with a notice, a torn log line dropped; nothing intact: exit 2 naming the file', () => {
+  const args = [...UNLEARN, '--checkpoint-every', '1', '--out', 'damaged'];
+  assert.equal(lethe(root, ...args).status, 0);
+  const ckpts = join(root, 'damaged', 'checkpoints');
+  const names = readdirSync(ckpts).filter((n) => n.startsWith('step-')).sort();
+  assert.equal(names.length, 2);
+  writeFileSync(join(ckpts, names[1], 'meta.json'), '{}');
+  appendFileSync(join(root, 'damaged', 'log.jsonl'), '{"step": 9, "lo');
+  const resumed = lethe(root, ...args, '--resume');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`^lethe unlearn: skipped a damaged checkpoint \\(\\S*${names[1]}/meta\\.json: damaged checkpoint: step: missing\\); resumed from \\S*${names[0]}$`, 'm'));
+  assert.match(resumed.stderr, /log\.jsonl: dropped 1 cut line/);
+  assert.doesNotMatch(resumed.stderr, /SyntaxError|\n\s+at /);
+  for (const n of readdirSync(ckpts).filter((n) => n.startsWith('step-'))) writeFileSync(join(ckpts, n, 'state.safetensors'), 'x');
+  const broken = lethe(root, ...args, '--resume');
+  assert.equal(broken.status, 2);
+  assert.match(broken.stderr, /^lethe: no intact checkpoint in \S*checkpoints \(newest: \S*step-\d+\/state\.safetensors: damaged checkpoint: its contents do not match the checksum/);
+  oneLine(broken.stderr);
 });
 
 test('issue 13.10: a closed stdout (`| head -1`) stops the printing, not the run', async () => {
