@@ -148,6 +148,15 @@ test('issue 13.11: an --out that cannot be created is one line naming it; LETHE_
   }
 });
 
+test('issue 13.11: a YAML alias bomb in --config is one line, exit 2', () => {
+  const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+  writeFileSync(join(root, 'bomb.yaml'), lines.join('\n') + '\n');
+  const r = lethe(root, 'unlearn', '--config', 'bomb.yaml', '--out', 'bomb');
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, 'lethe: bomb.yaml: not valid YAML: Excessive alias count indicates a resource exhaustion attack\n');
+});
+
 test('no temporary files are left in any run folder', () => {
   const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (isTempName(e.name) ? [join(d, e.name)] : e.isDirectory() ? walk(join(d, e.name)) : []));
   assert.deepEqual(walk(root), []);
