@@ -14,6 +14,7 @@ import { removeStrayTemps, writeFileAtomic } from './atomic-write.ts';
 import { checkWritesOutsideInputs, type ReadSource } from './paths.ts';
 import { lockRunFolder, type RunLock } from './run-lock.ts';
 
+/** The run manifest's name in a run folder: `{ "created": [relative paths lethe created] }`. */
 export const MANIFEST_FILE = '.lethe-manifest.json';
 
 const manifestSchema = z.object({ created: z.array(z.string()) });
@@ -49,6 +50,7 @@ function createdBy(dir: string, entry: string): string | null {
   return null;
 }
 
+/** What a command about to write into a run folder tells claimRunFolder. */
 export interface ClaimOptions {
   /** The flag that named the folder, for messages. */
   flag?: string;
@@ -63,6 +65,7 @@ export interface ClaimOptions {
   inputs: readonly ReadSource[];
 }
 
+/** The outcome of claimRunFolder. */
 export interface ClaimedRunFolder {
   lock: RunLock;
   /** Temporary files of killed writes that were removed. */

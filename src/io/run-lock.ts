@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
 import { tempPathFor } from './atomic-write.ts';
 
+/** The lock file's name in a run folder. */
 export const LOCK_FILE = '.lethe-lock';
 
 /** Who holds a run folder. */
@@ -23,6 +24,7 @@ export interface LockHolder {
   command: string;
 }
 
+/** A held run-folder lock. */
 export interface RunLock {
   readonly path: string;
   readonly holder: LockHolder;

@@ -49,6 +49,10 @@ const metaSchema = z.object({
   }),
 });
 
+/**
+ * Saves `tensors` and `meta` (plus the state file's manifest) as checkpoint folder `dir/name`,
+ * through an exclusive temporary folder renamed into place; returns the folder.
+ */
 export async function saveCheckpoint(dir: string, name: string, tensors: ReadonlyMap<string, HostTensor>, meta: CheckpointMeta): Promise<string> {
   await mkdir(dir, { recursive: true });
   const final = join(dir, name);
@@ -158,6 +162,7 @@ export async function latestCheckpoint(dir: string): Promise<string | null> {
   return steps.length ? join(dir, steps[steps.length - 1]) : null;
 }
 
+/** A checkpoint that passed loadCheckpoint's checks, and the newer ones that did not. */
 export interface IntactCheckpoint {
   path: string;
   tensors: Map<string, HostTensor>;
