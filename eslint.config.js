@@ -1,14 +1,16 @@
 // Lint rules, plus the layering rule from DESIGN.md: folders are layers and an import only
-// points down (engine → nn → models → data/unlearn/eval/attacks → report/cli).
+// points down (engine → io → nn → models → data/unlearn/eval/attacks → report/cli).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-const layers = ['engine', 'nn', 'models', 'data', 'unlearn', 'eval', 'attacks', 'report', 'cli'];
+const layers = ['engine', 'io', 'nn', 'models', 'data', 'unlearn', 'eval', 'attacks', 'report', 'cli'];
 // What each layer may NOT import (everything above it; data/unlearn/eval/attacks are siblings
 // that may use data, and attacks may use unlearn and eval).
 const forbidden = {
-  engine: ['nn', 'models', 'data', 'unlearn', 'eval', 'attacks', 'report', 'cli'],
+  engine: ['io', 'nn', 'models', 'data', 'unlearn', 'eval', 'attacks', 'report', 'cli'],
+  // io: the file-system layer (paths, atomic writes, run folders) uses only the engine's errors.
+  io: ['nn', 'models', 'data', 'unlearn', 'eval', 'attacks', 'report', 'cli'],
   nn: ['models', 'data', 'unlearn', 'eval', 'attacks', 'report', 'cli'],
   models: ['data', 'unlearn', 'eval', 'attacks', 'report', 'cli'],
   data: ['unlearn', 'eval', 'attacks', 'report', 'cli'],

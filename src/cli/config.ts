@@ -51,7 +51,13 @@ export function fileLayer(path: string, pathKeys: readonly string[] = []): Layer
     const at = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
     throw new LetheError(`${path}${at}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const json: unknown = doc.toJS() ?? {};
+  let json: unknown;
+  try {
+    json = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    // The yaml library stops alias bombs (ReferenceError "Excessive alias count…"): bad input, one line.
+    throw new LetheError(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
   if (!isRecord(json)) throw new LetheError(`${path}: expected a mapping of option names to values at the top level`);
   const values = Object.fromEntries(Object.entries(json).map(([k, v]) => [camel(k), v]));
   return { source: path, values: resolvePaths(values, pathKeys, dirname(resolve(path))) };

@@ -2,8 +2,9 @@
 // document a line), the shipped TOFU splits and TOFU author subsets; and which prompt template
 // turns a question into a prompt.
 
-import { existsSync, realpathSync } from 'node:fs';
-import { join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { isInside } from '../io/paths.ts';
 import { LetheError } from '../engine/errors.ts';
 import { readQaJsonl, readTextSet, type QaItem } from '../data/qa-dataset.ts';
 import { chatTemplate, plainTemplate, templatePairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
@@ -46,25 +47,8 @@ export function tofuSubset(authors: number, forgetAuthors: number) {
 
 export const tofuItems = (split: string): QaItem[] => loadTofuSplit(split);
 
-/** True when `inner` is `outer` or lies inside it (after following symbolic links of what exists). */
-export function isInside(inner: string, outer: string): boolean {
-  const real = (p: string) => {
-    const abs = resolve(p);
-    if (existsSync(abs)) return realpathSync(abs);
-    // Resolve the deepest existing ancestor, keep the rest.
-    let at = abs;
-    const tail: string[] = [];
-    while (!existsSync(at)) {
-      tail.unshift(at.slice(at.lastIndexOf(sep) + 1));
-      const up = resolve(at, '..');
-      if (up === at) break;
-      at = up;
-    }
-    return join(existsSync(at) ? realpathSync(at) : at, ...tail);
-  };
-  const rel = relative(real(outer), real(inner));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
+/** True when `inner` is `outer` or lies inside it (symbolic links followed; src/io's one containment rule). */
+export { isInside } from '../io/paths.ts';
 
 /** Refuses an output folder that would write into the input model's folder (or whose model/ would replace it). */
 export function checkOutsideModel(out: string, modelDir: string, flag = '--out'): void {

@@ -10,6 +10,7 @@ import { registerReport } from './commands/report.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerUnlearn } from './commands/unlearn.ts';
 import { LETHE_VERSION } from './version.ts';
+import { ignoreClosedOutput, resourceErrorLine } from '../io/fail-line.ts';
 
 export function buildProgram(): Command {
   const program = new Command('lethe')
@@ -40,8 +41,14 @@ export async function main(argv: string[]): Promise<number> {
       if (process.env.LETHE_DEBUG) process.stderr.write(`${err.stack}\n`); // where, for bug reports
       return err.exitCode;
     }
-    throw err;
+    // File-system and resource errors (EACCES, EROFS, ENOSPC, absurd sizes…): one line naming the path.
+    const line = resourceErrorLine(err);
+    if (line === null) throw err;
+    process.stderr.write(`lethe: ${line}\n`);
+    if (process.env.LETHE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    return 2;
   }
 }
 
+ignoreClosedOutput(); // `lethe … | head -1`: a closed pipe stops the printing, not the run
 process.exitCode = await main(process.argv.slice(2));

@@ -7,6 +7,7 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { lockRunFolder } from '../io/run-lock.ts';
 import { join } from 'node:path';
 import { guardrail, tofuAuthorNames } from '../attacks/baselines.ts';
 import { LetheError } from '../engine/errors.ts';
@@ -29,7 +30,7 @@ export interface DemoOptions {
 function checkDemoFolder(out: string): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw new LetheError(`--out ${out}: is a file; give a folder for the demo's runs`);
-  if (readdirSync(out).length > 0 && !existsSync(join(out, CASE_FILE))) {
+  if (readdirSync(out).filter((n) => !n.startsWith('.lethe-')).length > 0 && !existsSync(join(out, CASE_FILE))) {
     throw new LetheError(`--out ${out}: holds files that are not a lethe demo's (no ${CASE_FILE}); choose a new or empty folder`);
   }
 }
@@ -40,7 +41,8 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   const plan = o.quick ? QUICK_PLAN : FULL_PLAN;
   const c = plan.case;
   checkDemoFolder(o.out);
-  await mkdir(o.out, { recursive: true });
+  await lockRunFolder(o.out, 'lethe demo'); // one demo per folder (src/io/run-lock.ts); creates it
+
   const t0 = performance.now();
   const say = (line: string) => process.stdout.write(`lethe demo [${formatDuration((performance.now() - t0) / 1000)}] ${line}\n`);
   const stages = 5;

@@ -17,10 +17,12 @@ import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { readResults, type Results } from '../report/schema.ts';
 import { fileLayer, parseLayers, path, positiveInt, nonNegativeInt, flag, type Layer } from './config.ts';
 import { pickTemplate } from './data-sources.ts';
+import { checkWritesOutsideInputs } from '../io/paths.ts';
+import { readSources } from './run-options.ts';
 import { CountingScorer, EvalMeter } from './eval-meter.ts';
 import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
 import { tofuMetrics, tofuSets } from './eval-tofu.ts';
-import { composeResults, writeResults, type MetricFamilies } from './results-file.ts';
+import { composeResults, resultsPath, writeResults, type MetricFamilies } from './results-file.ts';
 
 export const EVAL_PATHS = ['model', 'retainModel', 'retainResults', 'referenceModel', 'holdout', 'forget', 'retain', 'forgetQa', 'retainQa', 'out'] as const;
 
@@ -153,6 +155,7 @@ function privLeakOf(mia: Record<string, MetricResult> | undefined, retain: Retai
 export async function evalCommand(flags: Layer, configFile?: string): Promise<void> {
   const file = configFile ? fileLayer(configFile, EVAL_PATHS) : null;
   const resolved = resolveEvalOptions(parseLayers(evalSchema, [...(file ? [file] : []), flags]));
+  checkWritesOutsideInputs({ path: resultsPath(resolved.out), flag: '--out' }, [...readSources(resolved, EVAL_PATHS), ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])]);
   const meter = new EvalMeter();
   const { model, tokenizer } = await loadPair(resolved.model);
   const reference = resolved.referenceModel ? await loadPair(resolved.referenceModel) : null;

@@ -2,12 +2,14 @@
 // checkpoints), their schema fields, and how a resolved set becomes the library's RunOptions.
 
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { claimRunFolder as claimFolder, type ReadSource } from '../io/index.ts';
 import { z } from 'zod';
 import { LetheError } from '../engine/errors.ts';
 import { ADAMW_DEFAULTS, SOPHIA_DEFAULTS } from '../engine/optim.ts';
 import type { OptimizerChoice, RunOptions } from '../unlearn/run.ts';
+import type { LoopResult } from '../unlearn/loop.ts';
 import { CONFIG_FILE, firstDifference, flag, int, nonNegative, nonNegativeInt, path, positive, positiveInt, savedLayer, type Layer } from './config.ts';
 
 export const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
@@ -125,15 +127,22 @@ export function baseLayers(out: string | undefined, resume: boolean, file: Layer
 }
 
 /**
- * Before a run writes into `out`: a new run refuses a folder that already holds one (its
- * checkpoints would be mixed in) unless `overwrite`, which removes what lethe wrote there.
+ * Before a run writes into `out` (src/io/run-folder.ts): nothing it writes inside an input,
+ * the folder's lock, then a new run refuses a folder that already holds one unless
+ * `overwrite`, which removes only what lethe's manifest says it wrote there.
  */
-export async function claimRunFolder(out: string, opts: { resume: boolean; overwrite: boolean; runDirs: string[] }): Promise<void> {
-  if (opts.resume) return;
-  const used = opts.runDirs.filter((d) => existsSync(join(d, 'checkpoints')) || existsSync(join(d, 'log.jsonl')));
-  if (used.length === 0) return;
-  if (!opts.overwrite) throw new LetheError(`--out ${out}: already holds a run; add --resume to continue it or --overwrite to start over`);
-  for (const d of opts.runDirs) for (const name of ['checkpoints', 'log.jsonl', 'model']) await rm(join(d, name), { recursive: true, force: true });
+export async function claimRunFolder(out: string, opts: { resume: boolean; overwrite: boolean; runDirs: string[]; command?: string; inputs?: ReadSource[]; extra?: string[] }): Promise<void> {
+  const rel = (d: string) => relative(out, d).split(sep).filter((p) => p !== '').join('/');
+  const under = (d: string, name: string) => (rel(d) ? `${rel(d)}/${name}` : name);
+  const markers = opts.runDirs.flatMap((d) => [under(d, 'checkpoints'), under(d, 'log.jsonl')]);
+  const writes = [CONFIG_FILE, ...(opts.extra ?? []), ...markers, ...opts.runDirs.map((d) => under(d, 'model'))];
+  await claimFolder(out, { command: opts.command ?? 'run', resume: opts.resume, overwrite: opts.overwrite, writes, markers, inputs: opts.inputs ?? [] });
+}
+
+/** The files a command reads, from the path fields of its resolved options (for claimRunFolder). */
+export function readSources(resolved: object, fields: readonly string[]): ReadSource[] {
+  const values = resolved as Record<string, unknown>;
+  return fields.filter((f) => f !== 'out' && typeof values[f] === 'string' && values[f] !== '').map((f) => ({ path: values[f] as string, what: f === 'model' ? 'the input model' : `the --${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} input` }));
 }
 
 /** A resumed run must ask for what the saved run did (its config.yaml). */
@@ -145,6 +154,15 @@ export function checkResumeMatches(out: string, resolved: object): void {
   if (key === null) return;
   const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
   throw new LetheError(`--resume: ${join(out, CONFIG_FILE)} has ${key}: ${show(saved.values[key])} but this run asks ${show(now[key])}; resume with the saved settings or choose a new --out`);
+}
+
+/**
+ * After a run's model is saved: its notices on stderr, and a diverged run ends with exit code
+ * 3 and one line saying which weights `modelDir` holds and why.
+ */
+export function endOfRun(command: string, loop: LoopResult, modelDir: string): void {
+  for (const n of loop.notices) process.stderr.write(`lethe ${command}: ${n}\n`);
+  if (loop.stopped === 'diverged') throw new LetheError(`${command} diverged: ${loop.reason ?? 'stopped'}; ${modelDir} holds the weights of step ${loop.keptStep}`, 3);
 }
 
 /** The last training line of a run's log.jsonl (losses of the final step), or null. */

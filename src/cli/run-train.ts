@@ -21,7 +21,7 @@ import { finetune } from '../unlearn/run.ts';
 import { fileLayer, mergeLayers, parseLayers, path, positiveInt, writeResolvedConfig, type Layer } from './config.ts';
 import { checkOutsideModel, pairsFromFile, pickTemplate, retainSplitFor, tofuItems, tofuSubset } from './data-sources.ts';
 import { progressDisplay } from './progress.ts';
-import { baseLayers, lastLogLine, checkResumeMatches, claimRunFolder, resolveTraining, runOptions, trainingFields, type ResolvedTraining } from './run-options.ts';
+import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, resolveTraining, runOptions, trainingFields, type ResolvedTraining } from './run-options.ts';
 import { describeRun } from './summary.ts';
 
 export const TRAIN_PATHS = ['model', 'data', 'out'] as const;
@@ -131,7 +131,7 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   const twoModels = resolved.tofuAuthors !== undefined || resolved.forgetSplit !== undefined;
   const runDirs = twoModels ? [join(resolved.out, 'target'), join(resolved.out, 'retain')] : [resolved.out];
   if (resolved.model) for (const d of [resolved.out, ...runDirs]) checkOutsideModel(d, resolved.model);
-  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs });
+  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs, command: 'train', extra: ['tokenizer'], inputs: [...readSources(resolved, TRAIN_PATHS), ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
 
   // Tokenizer and template: the model folder's, or (preset) plain and a tokenizer trained on the text.
   const tokenizerDir = join(resolved.out, 'tokenizer');
@@ -175,6 +175,7 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
     const modelDir = join(runDir, 'model');
     await saveModel(result.model, modelDir, { files });
     process.stdout.write(`lethe train: ${label}: ${describeRun(result.loop, await lastLogLine(runDir))} → ${modelDir}\n`);
+    endOfRun('train', result.loop, modelDir);
   }
   if (sets.length === 2) process.stdout.write(`lethe train: the target and retain models are in ${resolved.out}; evaluate with lethe eval --model ${join(resolved.out, 'target', 'model')} --retain-model ${join(resolved.out, 'retain', 'model')}\n`);
 }

@@ -26,7 +26,7 @@ import { rmuPattern, type ScopeOptions } from '../unlearn/scope.ts';
 import { fileLayer, mergeLayers, parseLayers, path, positive, positiveInt, nonNegativeInt, writeResolvedConfig, type Layer } from './config.ts';
 import { checkOutsideModel, pairsFromFile, pickTemplate, retainSplitFor, tofuItems, tofuSubset } from './data-sources.ts';
 import { progressDisplay } from './progress.ts';
-import { baseLayers, lastLogLine, checkResumeMatches, claimRunFolder, resolveTraining, runOptions, trainingFields, type ResolvedTraining } from './run-options.ts';
+import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, resolveTraining, runOptions, trainingFields, type ResolvedTraining } from './run-options.ts';
 import { resolveScope, scopeLabel, scopeSchema } from './scope-option.ts';
 import { describeRun } from './summary.ts';
 
@@ -195,7 +195,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const user = parseLayers(unlearnSchema, [...baseLayers(early.out as string | undefined, early.resume === true, file), flags]);
   const resolved = resolveUnlearnOptions(user);
   checkOutsideModel(resolved.out, resolved.model);
-  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out] });
+  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...readSources(resolved, UNLEARN_PATHS), ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
 
   const tokenizer = loadTokenizer(resolved.model);
   const template = pickTemplate(resolved.template, tokenizer);
@@ -244,4 +244,5 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
     `lethe unlearn: ${resolved.method} (scope ${scopeLabel(scope)}, ${trainable} trainable parameters): ${describeRun(loop, await lastLogLine(resolved.out))}` +
       ` → ${modelDir}${useBest ? ` (weights of the best step, ${loop.bestStep})` : ''}\n`,
   );
+  endOfRun('unlearn', loop, modelDir);
 }

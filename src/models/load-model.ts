@@ -11,6 +11,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
+import { firstNonFinite } from '../io/finite.ts';
 import { CONFIG_FILE } from './formats/config.ts';
 import { readLlama2c, readLlama2cTokenizer } from './formats/llama2c.ts';
 import { readModelDir } from './formats/model-dir.ts';
@@ -23,16 +24,39 @@ import type { Tokenizer } from './tokenizer/tokenizer.ts';
 
 const LLAMA2C_FILE = 'model.bin';
 
+/** How a model is read: from where (the Hub options) and whether its weights are scanned. */
+export interface ModelReadOptions extends HubOptions {
+  /**
+   * Scan every weight for NaN/±Inf (default true; the environment variable
+   * LETHE_SKIP_FINITE_CHECK=1 turns it off, for very large models).
+   */
+  checkFinite?: boolean;
+}
+
+/**
+ * Throws LetheError (exit 2) naming the first tensor (by its name in `file`) that holds a NaN or
+ * ±Inf: such a model would be trained, saved and reported as if it were sound.
+ */
+export function checkFiniteWeights(tensors: Iterable<[string, { data: ArrayBufferView | ArrayLike<number> }]>, file: string): void {
+  for (const [name, t] of tensors) {
+    const i = firstNonFinite(t.data);
+    if (i >= 0) throw new LetheError(`${file}: tensor "${name}" holds ${(t.data as ArrayLike<number>)[i]} (flat index ${i}); a model with non-finite weights cannot be used (LETHE_SKIP_FINITE_CHECK=1 skips this check)`);
+  }
+}
+
+const wantFiniteCheck = (o: ModelReadOptions) => o.checkFinite ?? !/^(1|true|yes)$/i.test(process.env.LETHE_SKIP_FINITE_CHECK ?? '');
+
 /**
  * `spec` is a model folder (HF; or holding a llama2.c checkpoint and no config.json: `model.bin`,
  * or the one `.bin` file whose llama2.c header matches its size), a llama2.c `.bin` file, or a
  * Hugging Face Hub name `org/name[@revision]` (from the Hub cache, or downloaded into it: hub.ts).
  */
-export async function loadModel(spec: string, hub: HubOptions = {}): Promise<Model> {
-  const path = await resolveModelRef(spec, hub);
+export async function loadModel(spec: string, options: ModelReadOptions = {}): Promise<Model> {
+  const path = await resolveModelRef(spec, options);
   const found = resolveModelPath(path);
-  if (found.kind === 'llama2c') return loadLlama2c(found.file);
+  if (found.kind === 'llama2c') return loadLlama2c(found.file, options);
   const { config, tensors } = await readModelDir(path);
+  if (wantFiniteCheck(options)) checkFiniteWeights(tensors, path);
   const hfConfig = JSON.parse(await readFile(join(path, CONFIG_FILE), 'utf8')) as Record<string, unknown>;
   const generationEos = await readGenerationEos(path);
   return new Model(config, fromHfTensors(config, tensors, join(path, 'model.safetensors')), null, { dir: path, hfConfig, ...(generationEos ? { generationEos } : {}) });
@@ -55,7 +79,7 @@ async function readGenerationEos(dir: string): Promise<number[] | undefined> {
   return ids as number[];
 }
 
-export interface LoadModelOptions extends HubOptions {
+export interface LoadModelOptions extends ModelReadOptions {
   /**
    * The tokenizer: a llama2.c tokenizer file (tokenizer.bin, tok512.bin, ...) or a folder holding
    * tokenizer.json or one. Default: the one beside the model.
@@ -78,7 +102,7 @@ export interface LoadedModel {
  */
 export async function loadModelAndTokenizer(spec: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const path = await resolveModelRef(spec, options);
-  const loaded = await loadModel(path);
+  const loaded = await loadModel(path, options);
   const tokenizer = options.tokenizer !== undefined ? await tokenizerAt(options.tokenizer, loaded) : await tokenizerBeside(path, loaded);
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
     throw new LetheError(`${tokenizer.source}: the tokenizer has ${tokenizer.vocabSize} tokens, more than the model's ${loaded.config.vocabSize}`);
@@ -169,7 +193,8 @@ export function resolveModelPath(path: string): ModelPath {
   return { kind: 'hf' }; // readModelDir names what is missing
 }
 
-async function loadLlama2c(file: string): Promise<Model> {
+async function loadLlama2c(file: string, options: ModelReadOptions): Promise<Model> {
   const { config, tensors } = await readLlama2c(file);
+  if (wantFiniteCheck(options)) checkFiniteWeights(tensors, file);
   return new Model(config, fromHfTensors(config, tensors, file), null, { dir: dirname(file), hfConfig: null });
 }

@@ -5,7 +5,6 @@
 // a killed run leaves the old folder or the new one, never half of one. The source folder of a
 // loaded model is never written.
 
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -13,6 +12,7 @@ import { LetheError } from '../engine/errors.ts';
 import { writeConfig } from './formats/config.ts';
 import { writeSafetensors } from './formats/safetensors.ts';
 import { writeFileAtomic } from './formats/write-file-atomic.ts';
+import { makeTempDir, tempPathFor } from '../io/atomic-write.ts';
 import { toHfTensors } from './hf-layout.ts';
 import { mergeLora } from './lora.ts';
 import type { Model } from './model.ts';
@@ -43,9 +43,9 @@ export async function saveModel(model: Model, dir: string, options: SaveModelOpt
   const merged = mergeLora(model);
   const dtype = options.dtype ?? 'F32';
   await mkdir(dirname(target), { recursive: true });
-  const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // Exclusive, unpredictable temporary folder (src/io), filled, then renamed into place.
+  const temp = await makeTempDir(target);
   try {
-    await mkdir(temp);
     const extra = { ...(model.source?.hfConfig ?? {}) };
     for (const key of DROPPED_CONFIG_KEYS) delete extra[key];
     await writeConfig(temp, merged.config, { torchDtype: TORCH_DTYPE[dtype], extra });
@@ -79,7 +79,7 @@ async function swapInto(temp: string, target: string): Promise<void> {
     await rename(temp, target);
     return;
   }
-  const old = `${temp}.old`;
+  const old = tempPathFor(target);
   await rename(target, old);
   try {
     await rename(temp, target);

@@ -4,8 +4,8 @@
  * evaluation steps, `{"step", "eval": {"forgetProb", "retainProb", …}}`. Losses may be null: a
  * NaN written by JSON.stringify (a diverged step) reads back as null.
  *
- * A last line with no newline that does not parse is the mark of a run killed mid-write and is
- * dropped; any other bad line is an error naming the file and line.
+ * A last line that does not parse is the mark of a run killed (or out of disk space) mid-write
+ * and is dropped; any other bad line is an error naming the file and line.
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -39,6 +39,10 @@ export interface RunLog {
 export function parseLog(text: string, file: string): RunLog {
   const log: RunLog = { train: [], eval: [] };
   const lines = text.split('\n');
+  // The last non-empty line may be cut (a kill or a full disk during the append, even if a
+  // newline made it to disk): it alone is dropped when it does not parse.
+  let last = lines.length - 1;
+  while (last > 0 && lines[last].trim() === '') last--;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (line === '') continue;
@@ -47,7 +51,7 @@ export function parseLog(text: string, file: string): RunLog {
     try {
       json = JSON.parse(line);
     } catch (err) {
-      if (i === lines.length - 1) break; // truncated by a killed run
+      if (i === last) break; // cut by a killed run or a full disk
       throw new LetheError(`${where}: not valid JSON (${(err as Error).message})`);
     }
     const isEval = typeof json === 'object' && json !== null && 'eval' in json;

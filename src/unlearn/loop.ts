@@ -2,15 +2,22 @@
 // gradient accumulation, evaluation on small probes every N steps with best-checkpoint
 // selection, checkpoints and exact resume, and a stop that keeps the last good state when the
 // loss or gradients turn NaN/Inf or explode. It prints nothing: progress goes to `onProgress`
-// and to `log.jsonl` in the run directory.
+// and to `log.jsonl` in the run directory, and what the caller should say to `notices`.
+//
+// Divergence rule: the loss of step s+1 is computed on the weights of step s, so a checkpoint
+// is good only once a later step (or, for the final weights, a check pass with learning rate
+// 0) has shown a finite loss on it. A diverged run falls back to the newest such checkpoint
+// and says which step's weights it kept and why.
 
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostTensor } from '../engine/dtype.ts';
 import type { TrainStep } from '../engine/optim.ts';
 import type { Feeds } from '../engine/program.ts';
-import { latestCheckpoint, loadCheckpoint, pruneCheckpoints, saveCheckpoint, saveStepCheckpoint } from './checkpoint.ts';
+import { LetheError } from '../engine/errors.ts';
+import { writeFileAtomic } from '../io/atomic-write.ts';
+import { latestIntactCheckpoint, pruneCheckpoints, saveCheckpoint, saveStepCheckpoint } from './checkpoint.ts';
 import { lrAt, type Schedule } from './schedule.ts';
 
 export interface LoopOptions {
@@ -18,7 +25,7 @@ export interface LoopOptions {
   runDir: string;
   /** Save a resumable checkpoint every N steps (0: only at the end). */
   checkpointEvery: number;
-  /** Step checkpoints to keep (the best is kept apart). */
+  /** Step checkpoints to keep (at least 2, so one a later step verified survives; the best is kept apart). */
   keepCheckpoints?: number;
   /** Evaluate every N steps (0: never). */
   evalEvery: number;
@@ -58,7 +65,12 @@ export interface Progress {
 export interface LoopResult {
   steps: number;
   stopped: 'done' | 'diverged';
+  /** Why the run stopped early, and which step's weights it kept. */
   reason?: string;
+  /** The step whose weights the run ends with (after a divergence: the last good checkpoint's). */
+  keptStep: number;
+  /** Things the caller should tell the user (a damaged checkpoint skipped on resume, torn log lines dropped). */
+  notices: string[];
   resumedFrom: number | null;
   bestStep: number | null;
   bestScore: number | null;
@@ -68,8 +80,42 @@ export interface LoopResult {
 
 const finite = (x: number) => Number.isFinite(x);
 
-function snapshot(step: TrainStep): Map<string, HostTensor> {
-  return new Map(step.names.map((n) => [n, step.get(n)]));
+function snapshot(step: TrainStep, copy = false): Map<string, HostTensor> {
+  return new Map(step.names.map((n) => {
+    const t = step.get(n);
+    return [n, copy ? { ...t, shape: [...t.shape], data: t.data.slice() } : t];
+  }));
+}
+
+/** Appends one line; a failed append (disk full, …) is one LetheError naming the file. */
+export async function appendLogLine(path: string, value: unknown): Promise<void> {
+  try {
+    await appendFile(path, JSON.stringify(value) + '\n');
+  } catch (err) {
+    throw new LetheError(`${path}: could not append to the run log (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/**
+ * The lines of a log.jsonl up to `step`; lines that do not parse (cut by a kill or a full disk
+ * during an append) are dropped and counted.
+ */
+export function logLinesUpTo(text: string, step: number): { kept: string[]; torn: number } {
+  const kept: string[] = [];
+  let torn = 0;
+  for (const l of text.split('\n')) {
+    if (l.trim() === '') continue;
+    let line: unknown;
+    try {
+      line = JSON.parse(l);
+    } catch {
+      torn++;
+      continue;
+    }
+    const s = (line as { step?: unknown } | null)?.step;
+    if (typeof s === 'number' && s <= step) kept.push(l);
+  }
+  return { kept, torn };
 }
 
 export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHooks): Promise<LoopResult> {
@@ -80,30 +126,50 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
   let bestScore: number | null = null;
   let bestStep: number | null = null;
   let resumedFrom: number | null = null;
-  let lastGood = 0;
 
-  const latest = opts.resume ? await latestCheckpoint(ckptDir) : null;
+  const notices: string[] = [];
+  const expect = { names: step.names, maxStep: total };
+  const latest = opts.resume ? await latestIntactCheckpoint(ckptDir, expect) : null;
   if (latest) {
-    const { tensors, meta } = await loadCheckpoint(latest);
+    const { tensors, meta } = latest;
+    for (const k of latest.skipped) notices.push(`skipped a damaged checkpoint (${k.reason}); resumed from ${latest.path}`);
     step.load(tensors, meta.step);
     ({ bestScore, bestStep } = meta);
-    resumedFrom = lastGood = meta.step;
-    // Drop log lines of steps after the checkpoint: the resumed run writes them again.
+    resumedFrom = meta.step;
+    // Drop log lines of steps after the checkpoint (the resumed run writes them again) and torn ones.
     if (existsSync(logPath)) {
-      const kept = (await readFile(logPath, 'utf8')).split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= meta.step);
-      await writeFile(logPath, kept.map((l) => l + '\n').join(''));
+      const { kept, torn } = logLinesUpTo(await readFile(logPath, 'utf8'), meta.step);
+      if (torn) notices.push(`${logPath}: dropped ${torn} cut line${torn > 1 ? 's' : ''} (a run killed or out of disk space while writing)`);
+      await writeFileAtomic(logPath, kept.map((l) => l + '\n').join(''));
     }
   } else {
     step.load(new Map(), 0);
-    await writeFile(logPath, '');
+    await writeFileAtomic(logPath, '');
   }
 
-  const checkpoint = async () => {
-    await saveStepCheckpoint(ckptDir, snapshot(step), { step: step.step, bestScore, bestStep });
-    await pruneCheckpoints(ckptDir, opts.keepCheckpoints ?? 2);
-    lastGood = step.step;
+  const checkpoint = async (tensors = snapshot(step), at = step.step) => {
+    await saveStepCheckpoint(ckptDir, tensors, { step: at, bestScore, bestStep });
+    await pruneCheckpoints(ckptDir, Math.max(2, opts.keepCheckpoints ?? 2));
   };
   if (!latest) await checkpoint(); // step 0: the state a divergence falls back to at worst
+
+  /** Falls back to the newest checkpoint a finite loss was seen for (steps before `verifiedBefore`). */
+  const diverge = async (why: string, atStep: number, verifiedBefore: number): Promise<LoopResult> => {
+    await appendLogLine(logPath, { step: atStep, diverged: why });
+    const good = await latestIntactCheckpoint(ckptDir, expect, verifiedBefore);
+    let kept: string;
+    let lastGood = 0;
+    if (good && verifiedBefore > 0) {
+      step.load(good.tensors, good.meta.step);
+      lastGood = good.meta.step;
+      kept = lastGood === 0 ? 'kept the input weights (step 0): no later checkpoint had a finite loss after it' : `kept the weights of step ${lastGood}, the last checkpoint a later step showed a finite loss for`;
+    } else {
+      const start = await latestIntactCheckpoint(ckptDir, expect, 1);
+      if (start) step.load(start.tensors, 0);
+      kept = 'kept the input weights (step 0), although their own loss was not finite either';
+    }
+    return { steps: lastGood, keptStep: lastGood, stopped: 'diverged', reason: `${why} at step ${atStep}; ${kept}`, notices, resumedFrom, bestStep, bestScore, wallSeconds: (performance.now() - t0) / 1000, tokens };
+  };
 
   const t0 = performance.now();
   let tokens = 0;
@@ -118,10 +184,8 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
     const { loss, gradNorm } = values;
     if (!finite(loss) || !finite(gradNorm) || gradNorm > maxGradNorm) {
       const reason = !finite(loss) ? `loss became ${loss}` : !finite(gradNorm) ? `gradient norm became ${gradNorm}` : `gradient norm ${gradNorm.toExponential(2)} exceeded ${maxGradNorm}`;
-      await appendFile(logPath, JSON.stringify({ step: s + 1, diverged: reason }) + '\n');
-      const good = await latestCheckpoint(ckptDir);
-      if (good) step.load((await loadCheckpoint(good)).tensors, lastGood);
-      return { steps: lastGood, stopped: 'diverged', reason: `${reason} at step ${s + 1}; kept the last good checkpoint (step ${lastGood})`, resumedFrom, bestStep, bestScore, wallSeconds: (performance.now() - t0) / 1000, tokens };
+      // A finite loss at step s+1 still vouches for the weights of step s.
+      return diverge(reason, s + 1, finite(loss) ? s + 1 : s);
     }
     const line: Record<string, unknown> = { step: s + 1, lr, ...values, tokensPerSecond: stepTokens / seconds };
     let evaluation: Evaluation | undefined;
@@ -134,7 +198,7 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
         await saveCheckpoint(ckptDir, 'best', snapshot(step), { step: s + 1, bestScore, bestStep });
       }
     }
-    await appendFile(logPath, JSON.stringify(line) + '\n');
+    await appendLogLine(logPath, line);
     if (opts.checkpointEvery > 0 && (s + 1) % opts.checkpointEvery === 0 && s + 1 < total) await checkpoint();
     const elapsed = (performance.now() - t0) / 1000;
     const done = s + 1 - (resumedFrom ?? 0);
@@ -145,6 +209,14 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
       values, eval: evaluation,
     });
   }
-  await checkpoint();
-  return { steps: total, stopped: 'done', resumedFrom, bestStep, bestScore, wallSeconds: (performance.now() - t0) / 1000, tokens };
+  // The final weights have no later step: a check pass (learning rate 0, the last step's data)
+  // must show a finite loss on them before they count as good; the state is restored after it.
+  const final = snapshot(step, true);
+  if (total > 0) {
+    const check = await step.run(hooks.batchesFor(total - 1), 0);
+    if (!finite(check.loss)) return diverge(`loss became ${check.loss} on the final weights (check pass)`, total, total);
+    step.load(final, total);
+  }
+  await checkpoint(final, total);
+  return { steps: total, keptStep: total, stopped: 'done', notices, resumedFrom, bestStep, bestScore, wallSeconds: (performance.now() - t0) / 1000, tokens };
 }

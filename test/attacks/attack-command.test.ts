@@ -14,6 +14,7 @@ import { presetConfig } from '../../src/models/presets.ts';
 import { saveModel } from '../../src/models/save-model.ts';
 import { attackResultSchema } from '../../src/report/schema.ts';
 import { tofuTokenizer } from '../models/tokenizer/trained.ts';
+import { withInputsUnchanged } from '../helpers/input-guard.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lethe-attack-cmd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +36,7 @@ const options = (o: Partial<AttackCommandOptions>): AttackCommandOptions => ({
 test('lethe attack writes every outcome as the results schema\'s attacks record', async () => {
   const [model, targetModel] = [await modelDir('unlearned', 1), await modelDir('target', 2)];
   const out = join(dir, 'out.json');
-  await attackCommand(options({ model, targetModel, tofuAuthors: 2, forgetAuthors: 1, relearnSteps: 1, promptAttacks: ['paraphrase', 'qa-format'], out }));
+  await withInputsUnchanged([model, targetModel], () => attackCommand(options({ model, targetModel, tofuAuthors: 2, forgetAuthors: 1, relearnSteps: 1, promptAttacks: ['paraphrase', 'qa-format'], out })));
   const record = z.record(z.string(), attackResultSchema).parse(JSON.parse(readFileSync(out, 'utf8')));
   assert.deepEqual(Object.keys(record), ['relearn', 'quantize_8bit', 'quantize_4bit', 'prompts.paraphrase', 'prompts.qa-format', 'prompts.max']);
   for (const [name, r] of Object.entries(record)) {
@@ -49,7 +50,7 @@ test('lethe attack writes every outcome as the results schema\'s attacks record'
 test('lethe attack with a baseline records it in every outcome', async () => {
   const model = await modelDir('baseline-model', 3);
   const out = join(dir, 'baseline.json');
-  await attackCommand(options({ model, attacks: ['prompts'], baseline: 'guardrail', tofuAuthors: 2, forgetAuthors: 1, promptAttacks: ['paraphrase'], out }));
+  await withInputsUnchanged([model], () => attackCommand(options({ model, attacks: ['prompts'], baseline: 'guardrail', tofuAuthors: 2, forgetAuthors: 1, promptAttacks: ['paraphrase'], out })));
   const record = JSON.parse(readFileSync(out, 'utf8')) as Record<string, { recovered: null; details: { baseline: { name: string; instruction: string } } }>;
   assert.equal(record['prompts.paraphrase'].recovered, null, 'no target model: recovered is null');
   assert.equal(record['prompts.paraphrase'].details.baseline.name, 'guardrail');

@@ -2,18 +2,18 @@
 // train a tiny preset on three TOFU authors (target and retain), unlearn one author from the
 // target (the input folder must come out byte-identical), resume the finished run, evaluate on
 // TOFU and on MUSE-style text; and bad input, which must give one line on stderr and exit 2.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectTofuAuthors } from '../../src/data/tofu.ts';
 import { loadModel } from '../../src/models/load-model.ts';
 import { loadTokenizer } from '../../src/models/tokenizer/load-tokenizer.ts';
 import { readResults } from '../../src/report/schema.ts';
+import { guardInputs, hashTree } from '../helpers/input-guard.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/lethe.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lethe-cli-'));
@@ -30,25 +30,17 @@ function ok(r: ReturnType<typeof lethe>): string {
   return r.stdout;
 }
 
-/** Hash of every file under a folder, by relative path. */
-function hashTree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(root, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(root);
-  return out;
-}
-
 const TINY = ['--tofu-authors', '3', '--forget-authors', '1'];
 
 before(() => {
   ok(lethe('train', '--preset', 'tiny', ...TINY, '--epochs', '2', '--vocab-size', '400', '--out', run));
 });
+// Every command below reads these models: they must come out of the file byte-identical.
+let inputsUnchanged: () => void;
+before(() => {
+  inputsUnchanged = guardInputs(join(run, 'target', 'model'), join(run, 'retain', 'model'));
+});
+after(() => inputsUnchanged());
 
 test('train: a preset on three TOFU authors makes a target and a retain model that load back with their tokenizer', async () => {
   for (const role of ['target', 'retain']) {

@@ -14,6 +14,7 @@ import { createModel } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import { saveModel } from '../../src/models/save-model.ts';
 import { tofuTokenizer } from './tokenizer/trained.ts';
+import { guardInputs } from '../helpers/input-guard.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/lethe.js', import.meta.url));
 const lethe = (...args: string[]) => spawnSync(process.execPath, [BIN, 'generate', ...args], { encoding: 'utf8' });
@@ -28,6 +29,7 @@ test('lethe generate prints each completion; missing folder or tokenizer: one li
     const dir = join(root, 'model');
     await saveModel(model, dir);
     tokenizer.save(dir);
+    const inputUnchanged = guardInputs(dir, bare);
 
     const prompts = ['The author was born in', 'Hello'];
     const expected = await generate(model, tokenizer, prompts, { maxNewTokens: 6, stop: ['\n'] });
@@ -43,6 +45,7 @@ test('lethe generate prints each completion; missing folder or tokenizer: one li
     const noTokenizer = lethe('--model', bare, '--prompt', 'Hello');
     assert.equal(noTokenizer.status, 2);
     assert.match(noTokenizer.stderr, /^lethe: .*bare: no tokenizer\.json; generation needs the model's tokenizer[^\n]*\n$/);
+    inputUnchanged();
   } finally {
     await rm(root, { recursive: true, force: true });
   }

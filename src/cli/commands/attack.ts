@@ -3,6 +3,7 @@
 // --baseline the attacks run against an input-based baseline wrapped around --model instead.
 import { InvalidArgumentError, type Command } from 'commander';
 import { LetheError } from '../../engine/errors.ts';
+import { checkWritesOutsideInputs } from '../../io/paths.ts';
 
 export interface AttackCommandOptions {
   model: string;
@@ -82,6 +83,7 @@ export async function attackCommand(o: AttackCommandOptions): Promise<void> {
     import('../../data/tofu.ts'), import('../../attacks/run-attacks.ts'), import('../../attacks/baselines.ts'), import('../../attacks/probe.ts'),
     import('../../models/formats/write-file-atomic.ts'), import('../../report/schema.ts'), import('zod'),
   ]);
+  checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [{ path: o.model, what: 'the input model' }, ...(o.targetModel ? [{ path: o.targetModel, what: 'the --target-model model' }] : [])]);
   for (const n of o.attacks) if (!attacks.ATTACKS[n]) throw new LetheError(`--attacks: unknown attack "${n}" (known: ${Object.keys(attacks.ATTACKS).join(', ')})`);
 
   const model = await loadModel(o.model);

@@ -10,6 +10,9 @@ export function registerReport(program: Command): void {
     .action(async (runs: string[], options: { out: string }) => {
       // Lazy: the report code loads only when this command runs.
       const { writeReport } = await import('../../report/report.ts');
+      const { checkWritesOutsideInputs } = await import('../../io/paths.ts');
+      // The report must not replace a results file or log it reads.
+      checkWritesOutsideInputs({ path: options.out, flag: '--out' }, runs.flatMap((r) => (/\.json$/i.test(r) ? [r] : ['results.json', 'log.jsonl'].map((f) => `${r}/${f}`))).map((path) => ({ path, what: 'the input' })));
       const written = await writeReport(runs, options.out);
       process.stdout.write(`lethe: wrote ${written.out} (${written.runs} run${written.runs === 1 ? '' : 's'})\n`);
     });

@@ -3,7 +3,8 @@
 // ids and the chat template read from the config. The objects are kept as loaded, so `save`
 // writes files that Hugging Face's Python and Rust tokenizers read back unchanged.
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../io/atomic-write.ts';
 import { join } from 'node:path';
 import { LetheError } from '../../engine/errors.ts';
 import { renderChatTemplate, type ChatMessage } from './chat-template.ts';
@@ -54,11 +55,8 @@ function tokenText(value: unknown): string | undefined {
   return undefined;
 }
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
+// Through src/io's exclusive temp file: a predictable temporary name could be a planted symlink.
+const writeAtomic = (path: string, text: string): void => writeFileAtomicSync(path, text);
 
 class HfBackedTokenizer implements Tokenizer {
   readonly vocabSize: number;

@@ -1,0 +1,148 @@
+// One run per folder. The lock is a file created exclusively ('wx', atomic on local file
+// systems) in the run folder before anything else is written there; it names its holder (pid,
+// host, start time). A second run finds it and stops with one line naming the holder. A lock
+// whose process is gone (same host, pid not alive, or on Linux now a process that is not Node)
+// is stale and taken over; it is moved aside under a random name first, so of two runs taking
+// over at once only one wins.
+
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { LetheError } from '../engine/errors.ts';
+import { tempPathFor } from './atomic-write.ts';
+
+/** The lock file's name in a run folder. */
+export const LOCK_FILE = '.lethe-lock';
+
+/** Who holds a run folder. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** ISO 8601, UTC. */
+  started: string;
+  command: string;
+}
+
+/** A held run-folder lock. */
+export interface RunLock {
+  readonly path: string;
+  readonly holder: LockHolder;
+  /** Removes the lock if it is still this process's (also done when the process exits). */
+  release(): void;
+}
+
+const held = new Map<string, RunLock>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: exists, another user's
+  }
+  // A recycled pid: on Linux, a live process that is not Node is not a lethe run.
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('node');
+  } catch {
+    return true; // no /proc: trust the pid
+  }
+}
+
+function readHolder(path: string): LockHolder | null {
+  try {
+    const h = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
+    if (typeof h.pid !== 'number' || !Number.isInteger(h.pid) || h.pid <= 0) return null;
+    return { pid: h.pid, host: String(h.host ?? ''), started: String(h.started ?? '?'), command: String(h.command ?? 'lethe') };
+  } catch {
+    return null; // unreadable or half-written: treated as stale
+  }
+}
+
+const sameHolder = (a: LockHolder | null, b: LockHolder | null) => a !== null && b !== null && a.pid === b.pid && a.host === b.host && a.started === b.started;
+
+/** Creates the lock file exclusively; false when one exists. */
+function tryCreate(path: string, holder: LockHolder): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new LetheError(`${path}: cannot create the run lock (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    writeSync(fd, `${JSON.stringify(holder)}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * Takes the lock of run folder `dir` (created if missing) for `command`. Re-entrant within one
+ * process. Throws LetheError (exit 2) naming the holder when another live process has it.
+ */
+export async function lockRunFolder(dir: string, command = 'lethe', flag = '--out'): Promise<RunLock> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LetheError(`${flag} ${dir}: cannot create the folder (${code ?? (err as Error).message})`);
+  }
+  const path = join(dir, LOCK_FILE);
+  const mine = held.get(path);
+  if (mine && sameHolder(readHolder(path), mine.holder)) return mine;
+  const holder: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (tryCreate(path, holder)) {
+      const lock: RunLock = {
+        path,
+        holder,
+        release() {
+          if (held.get(path) !== lock) return;
+          held.delete(path);
+          if (sameHolder(readHolder(path), holder)) rmSync(path, { force: true });
+        },
+      };
+      held.set(path, lock);
+      return lock;
+    }
+    const other = readHolder(path);
+    if (other && other.pid === process.pid && other.host === holder.host) {
+      // this process's own lock from an earlier command in the same process
+      rmSync(path, { force: true });
+      continue;
+    }
+    if (other && (other.host !== holder.host || alive(other.pid))) {
+      const where = other.host !== holder.host ? ` on ${other.host}` : '';
+      throw new LetheError(`${flag} ${dir}: another run is using this folder (${other.command}, pid ${other.pid}${where}, started ${other.started}); wait for it to finish or choose another ${flag}`);
+    }
+    // Stale: move it aside; if what was moved is not the stale lock we read (another run took
+    // over in between), put it back and try again.
+    const aside = tempPathFor(path);
+    try {
+      renameSync(path, aside);
+    } catch {
+      continue; // someone else moved it
+    }
+    const moved = readHolder(aside);
+    if (moved !== null && !sameHolder(moved, other) && (moved.host !== holder.host || alive(moved.pid))) {
+      try {
+        linkSync(aside, path);
+      } catch {
+        // a third run made a lock meanwhile; theirs stands
+      }
+    }
+    rmSync(aside, { force: true });
+  }
+  throw new LetheError(`${flag} ${dir}: could not take the run lock ${path} (other runs keep taking it)`);
+}
+
+process.on('exit', () => {
+  for (const lock of [...held.values()]) {
+    try {
+      lock.release();
+    } catch {
+      // exiting anyway
+    }
+  }
+});
