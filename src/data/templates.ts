@@ -2,11 +2,14 @@
 // tokens carry loss (REFERENCE.md, notation), so the template must say where the answer starts.
 import { LetheError } from '../engine/errors.ts';
 import type { ChatMessage, Tokenizer } from '../models/tokenizer/tokenizer.ts';
+import type { ItemSource, TextItem } from './qa-dataset.ts';
 
 /** A sample x (prompt) and y (target): the loss lands on the target's tokens only. */
 export interface PromptPair {
   prompt: string;
   target: string;
+  /** The file and line the item came from, named in every error about it. */
+  source?: ItemSource;
 }
 
 export interface PromptTemplate {
@@ -73,11 +76,19 @@ export function chatTemplate(tokenizer: Tokenizer, options: { systemPrompt?: str
   };
 }
 
-/** Pairs for question/answer items: `answerOf` picks the target (default: the answer). */
-export function templatePairs<T extends { question: string; answer: string }>(
+/** Pairs for question/answer items: `answerOf` picks the target (default: the answer); each keeps its item's source. */
+export function templatePairs<T extends { question: string; answer: string; source?: ItemSource }>(
   template: PromptTemplate,
   items: readonly T[],
   answerOf: (item: T) => string = (item) => item.answer,
 ): PromptPair[] {
-  return items.map((item) => template.pair(item.question, answerOf(item)));
+  return items.map((item) => {
+    const pair = template.pair(item.question, answerOf(item));
+    return item.source ? { ...pair, source: item.source } : pair;
+  });
+}
+
+/** Pairs for text documents (MUSE-style): no prompt, the document is the target; each keeps its source. */
+export function textPairs(items: readonly TextItem[]): PromptPair[] {
+  return items.map((item) => ({ prompt: '', target: item.text, source: item.source }));
 }

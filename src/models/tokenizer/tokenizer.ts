@@ -7,12 +7,27 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../../engine/errors.ts';
 import { renderChatTemplate, type ChatMessage } from './chat-template.ts';
+import { tokenOffsets, type SurfaceKind } from './offsets.ts';
 
 export type { ChatMessage } from './chat-template.ts';
 
 export interface EncodeOptions {
   /** Add what the tokenizer's post-processor adds (BOS for Llama-style tokenizers). Default true. */
   addSpecialTokens?: boolean;
+}
+
+/**
+ * Ids with the span of the text each token covers: offsets[i] = [start, end) in UTF-16 code
+ * units of the encoded text. Tokens the post-processor adds (BOS) have [0, 0] (or
+ * [length, length] after the text); a token made only of characters the normaliser inserts
+ * (SentencePiece's prepended "▁") is empty, at the position of the text that follows it; a
+ * byte-level token holding part of a character covers that whole character.
+ */
+export interface EncodingWithOffsets {
+  ids: number[];
+  offsets: [number, number][];
+  /** How many leading ids the post-processor put before the text (BOS). */
+  specialPrefix: number;
 }
 
 export interface DecodeOptions {
@@ -36,6 +51,12 @@ export interface Tokenizer {
   /** Where it came from (a tokenizer.json path, or a description), used in error messages. */
   readonly source: string;
   encode(text: string, options?: EncodeOptions): number[];
+  /**
+   * encode(text) with each token's character span (see EncodingWithOffsets); the ids are
+   * exactly encode(text, options). A LetheError when the tokens cannot be mapped back onto the
+   * text (a normaliser that rewrites it, e.g. lowercasing, or NFC on text that is not NFC).
+   */
+  encodeWithOffsets(text: string, options?: EncodeOptions): EncodingWithOffsets;
   decode(ids: ArrayLike<number>, options?: DecodeOptions): string;
   tokenToId(token: string): number | undefined;
   idToToken(id: number): string | undefined;
@@ -68,6 +89,8 @@ class HfBackedTokenizer implements Tokenizer {
   readonly chatTemplate: string | undefined;
   private readonly hf: HfTokenizer;
   private readonly specialTokens: Record<string, string | undefined>;
+  private readonly surface: SurfaceKind;
+  private readonly addedTokenIds: Set<number>;
 
   constructor(
     private readonly tokenizerJson: Record<string, unknown>,
@@ -99,6 +122,8 @@ class HfBackedTokenizer implements Tokenizer {
     this.bosId = idOf('bos_token');
     this.eosId = idOf('eos_token');
     this.padId = idOf('pad_token');
+    this.surface = surfaceKind(tokenizerJson);
+    this.addedTokenIds = new Set((tokenizerJson.added_tokens as { id?: unknown }[]).map((t) => Number(t.id)));
     const template = config.chat_template;
     if (typeof template === 'string') this.chatTemplate = template;
     else if (Array.isArray(template)) {
@@ -110,6 +135,25 @@ class HfBackedTokenizer implements Tokenizer {
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     return this.hf.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+  }
+
+  encodeWithOffsets(text: string, options: EncodeOptions = {}): EncodingWithOffsets {
+    const ids = this.encode(text, options);
+    const plain = options.addSpecialTokens === false ? ids : this.encode(text, { addSpecialTokens: false });
+    // What the post-processor added is around the text's own tokens: find them in the whole.
+    let before = -1;
+    for (let k = 0; k + plain.length <= ids.length && before < 0; k++) {
+      if (plain.every((id, i) => ids[k + i] === id)) before = k;
+    }
+    if (before < 0) throw new LetheError(`${this.source}: the post-processor rewrites the tokens of the text, so they cannot be mapped back onto it`);
+    const pieces = plain.map((id) => this.hf.id_to_token(id) ?? '');
+    const inner = tokenOffsets(text, pieces, plain.map((id) => this.addedTokenIds.has(id)), this.surface, this.source);
+    const offsets: [number, number][] = [
+      ...Array.from({ length: before }, (): [number, number] => [0, 0]),
+      ...inner,
+      ...Array.from({ length: ids.length - before - plain.length }, (): [number, number] => [text.length, text.length]),
+    ];
+    return { ids, offsets, specialPrefix: before };
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
@@ -141,6 +185,21 @@ class HfBackedTokenizer implements Tokenizer {
     writeAtomic(join(dir, 'tokenizer.json'), JSON.stringify(this.tokenizerJson, null, 2) + '\n');
     writeAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
   }
+}
+
+/** Whether any part of a tokenizer.json component (or its Sequence members) has this type. */
+function hasType(component: unknown, type: string): boolean {
+  if (component === null || typeof component !== 'object') return false;
+  if (Array.isArray(component)) return component.some((c) => hasType(c, type));
+  const record = component as Record<string, unknown>;
+  if (record.type === type) return true;
+  return ['pretokenizers', 'decoders', 'processors', 'normalizers'].some((k) => hasType(record[k], type));
+}
+
+/** How token strings map back to text: byte-level alphabet (GPT-2, Llama 3, Qwen) or SentencePiece pieces. */
+function surfaceKind(json: Record<string, unknown>): SurfaceKind {
+  if (hasType(json.pre_tokenizer, 'ByteLevel') || hasType(json.decoder, 'ByteLevel')) return { kind: 'byte-level' };
+  return { kind: 'pieces', byteFallback: (json.model as Record<string, unknown>).byte_fallback === true };
 }
 
 /**
