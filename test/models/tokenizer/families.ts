@@ -4,11 +4,12 @@
 // vocabulary and merges and changes what makes it that family: normaliser, pre-tokenizer,
 // post-processor, added tokens and chat template, as the published tokenizer.json files have
 // them (Llama 2 legacy, Llama 2 / Mistral with Metaspace, GPT-2, Llama 3, Qwen2).
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseLlama2cTokenizer } from '../../../src/models/formats/llama2c.ts';
+import { llama2cTokenizerJson, tokenizerFromLlama2c } from '../../../src/models/tokenizer/llama2c-tokenizer.ts';
 import { loadTokenizer } from '../../../src/models/tokenizer/load-tokenizer.ts';
 import { tokenizerFromJson, type Tokenizer } from '../../../src/models/tokenizer/tokenizer.ts';
 import { tofuTokenizer } from './trained.ts';
@@ -136,4 +137,41 @@ export function qwen2(): Family {
   json.decoder = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
   const config = { eos_token: '<|im_end|>', pad_token: '<|endoftext|>', chat_template: CHATML, clean_up_tokenization_spaces: false };
   return { name: 'byte-level BPE (Qwen2)', tokenizer: tokenizerFromJson(clone(json), config, 'qwen2-style'), json, chat: true };
+}
+
+/**
+ * A llama2.c tokenizer.bin as Karpathy's export writes it (int32 max_token_length; per token f32
+ * score, i32 length, bytes; "▁" as a space, BOS/EOS as "\n<s>\n"/"\n</s>\n"), made from the
+ * Llama 2-style fixture: a piece made by merge r scores −r, any other piece −10⁶ − id.
+ */
+export function llama2cTokenizerBin(): Uint8Array {
+  const json = readJson(join(LLAMA2_STYLE_DIR, 'tokenizer.json'));
+  const model = json.model as { vocab: Record<string, number>; merges: [string, string][] };
+  const names: string[] = [];
+  for (const [name, id] of Object.entries(model.vocab)) names[id] = name;
+  const rank = new Map<string, number>();
+  model.merges.forEach(([a, b], r) => {
+    if (!rank.has(a + b)) rank.set(a + b, r);
+  });
+  const encoder = new TextEncoder();
+  const pieces = names.map((name, id) => encoder.encode(id === 1 ? '\n<s>\n' : id === 2 ? '\n</s>\n' : name.replaceAll('\u2581', ' ')));
+  const size = 4 + pieces.reduce((n, p) => n + 8 + p.length, 0);
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  view.setInt32(0, Math.max(...pieces.map((p) => p.length)), true);
+  let at = 4;
+  pieces.forEach((piece, id) => {
+    view.setFloat32(at, rank.has(names[id]) ? -rank.get(names[id])! : -1e6 - id, true);
+    view.setInt32(at + 4, piece.length, true);
+    bytes.set(piece, at + 8);
+    at += 8 + piece.length;
+  });
+  return bytes;
+}
+
+/** llama2.c's tokenizer.bin (llama2cTokenizerBin) converted by tokenizerFromLlama2c. */
+export function llama2c(): Family {
+  const bin = parseLlama2cTokenizer(llama2cTokenizerBin(), 433, 'tokenizer.bin');
+  const { tokenizerJson } = llama2cTokenizerJson(bin, 'tokenizer.bin');
+  return { name: "llama2.c's tokenizer.bin, converted", tokenizer: tokenizerFromLlama2c(bin, 'tokenizer.bin'), json: tokenizerJson, chat: false };
 }

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { LetheError } from '../../../src/engine/errors.ts';
+import { parseLlama2cTokenizer, type Llama2cTokenizer } from '../../../src/models/formats/llama2c.ts';
+import { tokenizerFromLlama2c } from '../../../src/models/tokenizer/llama2c-tokenizer.ts';
+import { llama2cTokenizerBin } from './families.ts';
+
+/**
+ * run.c's encode(), ported line by line: BOS, the dummy prefix " ", each UTF-8 character looked
+ * up (else its bytes + 3), then merge the adjacent pair whose concatenation is the best-scoring
+ * piece, leftmost first on ties, until none is a piece.
+ */
+function runCEncode(t: Llama2cTokenizer, text: string, bos: boolean): number[] {
+  const key = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
+  const lookup = new Map<string, number>();
+  t.bytes.forEach((piece, id) => lookup.set(key(piece), id));
+  const tokens: number[] = [];
+  if (bos) tokens.push(1);
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length > 0) tokens.push(lookup.get(' ')!);
+  for (let i = 0; i < bytes.length; ) {
+    let n = 1;
+    while (i + n < bytes.length && (bytes[i + n] & 0xc0) === 0x80 && n < 4) n++;
+    const char = bytes.subarray(i, i + n);
+    const id = lookup.get(key(char));
+    if (id !== undefined) tokens.push(id);
+    else for (const b of char) tokens.push(b + 3);
+    i += n;
+  }
+  for (;;) {
+    let best = -1e10;
+    let bestId = -1;
+    let bestAt = -1;
+    for (let i = 0; i + 1 < tokens.length; i++) {
+      const id = lookup.get(key(t.bytes[tokens[i]]) + key(t.bytes[tokens[i + 1]]));
+      if (id !== undefined && t.scores[id] > best) {
+        best = t.scores[id];
+        bestId = id;
+        bestAt = i;
+      }
+    }
+    if (bestAt < 0) break;
+    tokens.splice(bestAt, 2, bestId);
+  }
+  return tokens;
+}
+
+const bin = () => parseLlama2cTokenizer(llama2cTokenizerBin(), 433, 'tokenizer.bin');
+
+test('a converted llama2.c tokenizer encodes exactly as run.c does, over random text', () => {
+  const t = bin();
+  const tokenizer = tokenizerFromLlama2c(t, 'tokenizer.bin');
+  assert.equal(tokenizer.bosId, 1);
+  assert.equal(tokenizer.eosId, 2);
+  assert.deepEqual(tokenizer.encode('What is the capital of France?'), runCEncode(t, 'What is the capital of France?', true));
+  const piece = fc.constantFrom('a', 'What', 'is', 'the', 'Paris', 'Par', ' ', '  ', '\n', '?', '.', "'", 'é', '中', '😀', 'INST', '[', ']', '/');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 20 }).map((p) => p.join('')), (text) => {
+      assert.deepEqual(tokenizer.encode(text), runCEncode(t, text, true));
+      assert.deepEqual(tokenizer.encode(text, { addSpecialTokens: false }), runCEncode(t, text, false));
+      assert.equal(tokenizer.decode(tokenizer.encode(text, { addSpecialTokens: false })), text);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a llama2.c tokenizer with repeated pieces or too few tokens is a LetheError naming the file', () => {
+  const t = bin();
+  const repeated = { ...t, pieces: t.pieces.map((p, id) => (id === 300 ? t.pieces[301] : p)) };
+  assert.throws(() => tokenizerFromLlama2c(repeated, 'tok.bin'), (e: unknown) => e instanceof LetheError && /^tok\.bin: token 301 .* repeats token 300/.test(e.message));
+  const short = { ...t, pieces: t.pieces.slice(0, 100) };
+  assert.throws(() => tokenizerFromLlama2c(short, 'tok.bin'), (e: unknown) => e instanceof LetheError && /^tok\.bin: 100 tokens/.test(e.message));
+});
