@@ -137,21 +137,43 @@ class HfBackedTokenizer implements Tokenizer {
     return this.hf.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
   }
 
+  /** The ids the post-processor puts before and after a single text (BOS; none for GPT-2), found once. */
+  private specialsAround: { before: number[]; after: number[] } | undefined;
+
+  private postProcessorSpecials(): { before: number[]; after: number[] } {
+    if (!this.specialsAround) {
+      const withSpecials = this.encode('a', { addSpecialTokens: true });
+      const plain = this.encode('a', { addSpecialTokens: false });
+      const at = findRun(withSpecials, plain);
+      this.specialsAround = at < 0 ? { before: [], after: [] } : { before: withSpecials.slice(0, at), after: withSpecials.slice(at + plain.length) };
+    }
+    return this.specialsAround;
+  }
+
   encodeWithOffsets(text: string, options: EncodeOptions = {}): EncodingWithOffsets {
     const ids = this.encode(text, options);
-    const plain = options.addSpecialTokens === false ? ids : this.encode(text, { addSpecialTokens: false });
-    // What the post-processor added is around the text's own tokens: find them in the whole.
-    let before = -1;
-    for (let k = 0; k + plain.length <= ids.length && before < 0; k++) {
-      if (plain.every((id, i) => ids[k + i] === id)) before = k;
+    let before = 0;
+    let after = 0;
+    if (options.addSpecialTokens ?? true) {
+      // What the post-processor added is around the text's own tokens: the same ids for every
+      // text; checked, and found by encoding without them when they differ.
+      const specials = this.postProcessorSpecials();
+      const fits = ids.length >= specials.before.length + specials.after.length &&
+        specials.before.every((id, i) => ids[i] === id) && specials.after.every((id, i) => ids[ids.length - specials.after.length + i] === id);
+      if (fits) [before, after] = [specials.before.length, specials.after.length];
+      else {
+        const plain = this.encode(text, { addSpecialTokens: false });
+        before = findRun(ids, plain);
+        if (before < 0) throw new LetheError(`${this.source}: the post-processor rewrites the tokens of the text, so they cannot be mapped back onto it`);
+        after = ids.length - before - plain.length;
+      }
     }
-    if (before < 0) throw new LetheError(`${this.source}: the post-processor rewrites the tokens of the text, so they cannot be mapped back onto it`);
-    const pieces = plain.map((id) => this.hf.id_to_token(id) ?? '');
-    const inner = tokenOffsets(text, pieces, plain.map((id) => this.addedTokenIds.has(id)), this.surface, this.source);
+    const inner = ids.slice(before, ids.length - after);
+    const pieces = inner.map((id) => this.hf.id_to_token(id) ?? '');
     const offsets: [number, number][] = [
       ...Array.from({ length: before }, (): [number, number] => [0, 0]),
-      ...inner,
-      ...Array.from({ length: ids.length - before - plain.length }, (): [number, number] => [text.length, text.length]),
+      ...tokenOffsets(text, pieces, inner.map((id) => this.addedTokenIds.has(id)), this.surface, this.source),
+      ...Array.from({ length: after }, (): [number, number] => [text.length, text.length]),
     ];
     return { ids, offsets, specialPrefix: before };
   }
@@ -185,6 +207,14 @@ class HfBackedTokenizer implements Tokenizer {
     writeAtomic(join(dir, 'tokenizer.json'), JSON.stringify(this.tokenizerJson, null, 2) + '\n');
     writeAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
   }
+}
+
+/** Where `run` starts inside `ids`, or -1. */
+function findRun(ids: readonly number[], run: readonly number[]): number {
+  for (let k = 0; k + run.length <= ids.length; k++) {
+    if (run.every((id, i) => ids[k + i] === id)) return k;
+  }
+  return -1;
 }
 
 /** Whether any part of a tokenizer.json component (or its Sequence members) has this type. */
