@@ -33,7 +33,9 @@ export const PLAIN_ANSWER_PREFIX = '\nAnswer: ';
 /**
  * The plain template, exactly: prompt = "Question: " + question + "\nAnswer: ", target =
  * answer (EOS appended when batching). Used for models without a chat template (GPT-2, small
- * models trained from scratch). The trailing space belongs to the prompt.
+ * models trained from scratch). The trailing space belongs to the prompt's text; when the
+ * tokenizer joins it to the answer's first word ("▁Par", "ĠThe") that token straddles the
+ * boundary and is scored as the answer's (batches.ts).
  */
 export function plainTemplate(): PromptTemplate {
   const prompt = (question: string): string => `${PLAIN_QUESTION_PREFIX}${question}${PLAIN_ANSWER_PREFIX}`;
