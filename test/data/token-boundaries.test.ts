@@ -42,10 +42,10 @@ test('the issue 12 case under the plain template: the prompt keeps "Answer:", th
   assert.equal(item.ids[0], tokenizer.bosId);
 });
 
-/** Question/answer text: words, spaces (leading, trailing, doubled), newlines, tabs, punctuation, accents, CJK, emoji, a literal ▁. */
+/** Question/answer text: words, spaces (leading, trailing, doubled), newlines, tabs, punctuation, accents (composed and not), CJK, emoji, a literal ▁. */
 const piece = fc.constantFrom(
   'a', 'b', 'e', 'the', 'The', 'Par', 'is', 'Paris', 'capital', 'of', 'What', 'Who', 'born', 'wrote', '1956', '7', '42',
-  ' ', ' ', ' ', '  ', '\n', '\n\n', '\t', '.', ',', '?', '!', "'", '"', "'s", '-', '(', ')', ':', 'é', 'ü', 'Ö', 'ß', '中', '文', '😀', '\u2581', '€',
+  ' ', ' ', ' ', '  ', '\n', '\n\n', '\t', '.', ',', '?', '!', "'", '"', "'s", '-', '(', ')', ':', 'é', 'ü', 'Ö', 'ß', '中', '文', '😀', '\u2581', '€', 'e\u0301', '\u0308',
 );
 const text = fc.array(piece, { minLength: 1, maxLength: 14 }).map((parts) => parts.join(''));
 

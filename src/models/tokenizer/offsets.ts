@@ -4,7 +4,9 @@
 // space and <0xNN> byte fallback) and walked along the text's UTF-8 bytes. Two things the
 // tokenizer does to the text are allowed: a space ("▁") it inserts (SentencePiece's prepended
 // dummy prefix) covers no text, and whitespace it drops (an added token's lstrip/rstrip) is
-// covered by no token. Anything else that does not match is an error, never a guess.
+// covered by no token. An NFC normaliser (Qwen2) is followed exactly: offsets are found on the
+// NFC text and mapped back to the given text (a cluster of base + combining marks that NFC
+// changes maps as a whole). Anything else that does not match is an error, never a guess.
 import { LetheError } from '../../engine/errors.ts';
 
 export type SurfaceKind = { kind: 'byte-level' } | { kind: 'pieces'; byteFallback: boolean };
@@ -103,4 +105,36 @@ export function tokenOffsets(text: string, pieces: readonly string[], added: rea
     throw new LetheError(`${source}: the tokens cover the text only up to character ${charStart[p]} of ${text.length}; the tokenizer rewrites the text`);
   }
   return offsets;
+}
+
+/**
+ * Offsets on `text` for a tokenizer that normalises to NFC: `align` finds them on the NFC text;
+ * a span inside a cluster (a base character and its combining marks) that NFC changes is widened
+ * to the whole cluster of `text`, elsewhere it maps unit for unit. A LetheError when NFC composes across clusters (e.g. Hangul jamo), which this cannot map.
+ */
+export function nfcOffsets(text: string, align: (normal: string) => [number, number][], source: string): [number, number][] {
+  const normal = text.normalize('NFC');
+  if (normal === text) return align(text);
+  // For each unit of the NFC text: where its cluster starts and ends in `text`.
+  const start = new Int32Array(normal.length + 1);
+  const end = new Int32Array(normal.length + 1);
+  let n = 0;
+  let o = 0;
+  for (const cluster of text.match(/\P{M}\p{M}*|\p{M}+/gsu) ?? []) {
+    const composed = cluster.normalize('NFC');
+    if (normal.slice(n, n + composed.length) !== composed) {
+      throw new LetheError(`${source}: NFC joins characters across clusters at character ${o}, so the tokens cannot be mapped back onto the text`);
+    }
+    // A cluster NFC leaves alone maps unit for unit; one it changes maps as a whole.
+    const same = composed === cluster;
+    for (let k = 0; k < composed.length; k++) {
+      start[n + k] = same ? o + k : o;
+      end[n + k] = same ? o + k + 1 : o + cluster.length;
+    }
+    n += composed.length;
+    o += cluster.length;
+  }
+  if (n !== normal.length) throw new LetheError(`${source}: NFC changes the text in a way that cannot be mapped back onto it`);
+  start[normal.length] = text.length;
+  return align(normal).map(([s, e]): [number, number] => (s === e ? [start[s], start[s]] : [start[s], end[e - 1]]));
 }

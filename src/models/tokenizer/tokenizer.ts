@@ -7,7 +7,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LetheError } from '../../engine/errors.ts';
 import { renderChatTemplate, type ChatMessage } from './chat-template.ts';
-import { tokenOffsets, type SurfaceKind } from './offsets.ts';
+import { nfcOffsets, tokenOffsets, type SurfaceKind } from './offsets.ts';
 
 export type { ChatMessage } from './chat-template.ts';
 
@@ -90,6 +90,8 @@ class HfBackedTokenizer implements Tokenizer {
   private readonly hf: HfTokenizer;
   private readonly specialTokens: Record<string, string | undefined>;
   private readonly surface: SurfaceKind;
+  /** Whether the normaliser applies NFC (Qwen2): offsets are then found on the NFC text and mapped back. */
+  private readonly nfc: boolean;
   private readonly addedTokenIds: Set<number>;
 
   constructor(
@@ -123,6 +125,7 @@ class HfBackedTokenizer implements Tokenizer {
     this.eosId = idOf('eos_token');
     this.padId = idOf('pad_token');
     this.surface = surfaceKind(tokenizerJson);
+    this.nfc = hasType(tokenizerJson.normalizer, 'NFC');
     this.addedTokenIds = new Set((tokenizerJson.added_tokens as { id?: unknown }[]).map((t) => Number(t.id)));
     const template = config.chat_template;
     if (typeof template === 'string') this.chatTemplate = template;
@@ -172,7 +175,9 @@ class HfBackedTokenizer implements Tokenizer {
     const pieces = inner.map((id) => this.hf.id_to_token(id) ?? '');
     const offsets: [number, number][] = [
       ...Array.from({ length: before }, (): [number, number] => [0, 0]),
-      ...tokenOffsets(text, pieces, inner.map((id) => this.addedTokenIds.has(id)), this.surface, this.source),
+      ...(this.nfc
+        ? nfcOffsets(text, (normal) => tokenOffsets(normal, pieces, inner.map((id) => this.addedTokenIds.has(id)), this.surface, this.source), this.source)
+        : tokenOffsets(text, pieces, inner.map((id) => this.addedTokenIds.has(id)), this.surface, this.source)),
       ...Array.from({ length: after }, (): [number, number] => [text.length, text.length]),
     ];
     return { ids, offsets, specialPrefix: before };
