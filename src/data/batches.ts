@@ -231,6 +231,70 @@ export function encodePairs(
   return encodeItems(tokenizer, pairs, { ...options, overlong: 'error' }).encoded;
 }
 
+/** Evaluation items that fit the context, and what was done with the others. */
+export interface PreparedPairs {
+  /** The pairs to score (a truncated one has its target text cut), in input order. */
+  pairs: PromptPair[];
+  /** indices[k]: the position of pairs[k] in the pairs given. */
+  indices: number[];
+  overlong: OverlongReport;
+}
+
+/**
+ * Evaluation item preparation: applies `overlong` (default 'skip', EVALUATION_OVERLONG) before
+ * scoring, so one long item does not abort the evaluation. 'truncate' cuts the target text after
+ * the last token that fits (with EOS, when the template appends it, after the cut), checked by
+ * encoding the cut pair again; an item whose prompt leaves no room for a target token is skipped.
+ * Unlike buildBatches this returns pairs, for scorers that take pairs.
+ */
+export function prepareEvalPairs(
+  tokenizer: Tokenizer,
+  pairs: readonly PromptPair[],
+  options: PairEncodeOptions & { contextLength: number; overlong?: OverlongPolicy },
+): PreparedPairs {
+  const policy = options.overlong ?? EVALUATION_OVERLONG;
+  if (!OVERLONG_POLICIES.includes(policy)) {
+    throw new LetheError(`unknown overlong policy "${String(policy)}" (known: ${OVERLONG_POLICIES.join(', ')})`);
+  }
+  const limit = options.contextLength;
+  const eos = (options.appendEos ?? true) ? 1 : 0;
+  const out: PreparedPairs = { pairs: [], indices: [], overlong: { policy, skipped: [], truncated: [] } };
+  pairs.forEach((pair, index) => {
+    const item = encodePair(tokenizer, pair, options, index);
+    if (item.ids.length <= limit) {
+      out.pairs.push(pair);
+      out.indices.push(index);
+      return;
+    }
+    const where = itemWhere(pair.source, index);
+    const over: OverlongItem = { index, where, tokens: item.ids.length, contextLength: limit };
+    if (pair.source) over.source = pair.source;
+    if (policy === 'error') {
+      throw new LetheError(
+        `${where}: ${item.ids.length} tokens (prompt ${item.promptLength} + target ${item.ids.length - item.promptLength}) exceed the context length ${limit} (overlong items: error, skip or truncate)`,
+      );
+    }
+    if (policy === 'truncate') {
+      const { offsets } = tokenizer.encodeWithOffsets(pair.prompt + pair.target, { addSpecialTokens: options.promptSpecialTokens ?? true });
+      // Keep tokens until the whole, cut and encoded again, fits (a cut can change the last token).
+      for (let keep = limit - eos; keep > item.promptLength; keep--) {
+        const cut = offsets[keep - 1][1] - pair.prompt.length;
+        if (cut <= 0) break;
+        const shorter = { ...pair, target: pair.target.slice(0, cut) };
+        const again = encodePair(tokenizer, shorter, options, index);
+        if (again.ids.length <= limit && again.promptLength < again.ids.length) {
+          out.pairs.push(shorter);
+          out.indices.push(index);
+          out.overlong.truncated.push(over);
+          return;
+        }
+      }
+    }
+    out.overlong.skipped.push(over);
+  });
+  return out;
+}
+
 function checkBuckets(buckets: readonly number[], contextLength: number): void {
   const ascending = buckets.every((b, i) => Number.isInteger(b) && b > 0 && (i === 0 || b > buckets[i - 1]));
   if (buckets.length === 0 || !ascending) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { LetheError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/random.ts';
-import { buildBatches, encodePair, makeBatches } from '../../src/data/batches.ts';
+import { buildBatches, encodePair, makeBatches, prepareEvalPairs } from '../../src/data/batches.ts';
 import { MAX_LINE_BYTES, parseQaJsonl, parseTextSet, readQaJsonl } from '../../src/data/qa-dataset.ts';
 import { plainTemplate, templatePairs, textPairs } from '../../src/data/templates.ts';
 import { tofuTokenizer } from '../models/tokenizer/trained.ts';
@@ -102,4 +102,30 @@ test('a line longer than maxLineBytes is rejected by its byte length before it i
   assert.throws(() => parseTextSet('€€€€', 't.txt', { maxLineBytes: 10 }), letheError(/^t\.txt:1: the line is 12 bytes, more than the limit of 10/));
   assert.deepEqual(parseTextSet('€€€', 't.txt', { maxLineBytes: 10 }).map((d) => d.text), ['€€€']);
   assert.throws(() => parseQaJsonl(row, 'f.jsonl', { maxLineBytes: 0 }), letheError(/maxLineBytes must be a positive integer/));
+});
+
+test('evaluation item preparation skips by default and names the skipped items; truncate cuts the target text to fit', () => {
+  const tokenizer = tofuTokenizer();
+  const template = plainTemplate();
+  const pairs = templatePairs(template, readQaJsonl(FORGET));
+  const options = { contextLength: CONTEXT, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
+  const skipped = prepareEvalPairs(tokenizer, pairs, options);
+  assert.equal(skipped.overlong.policy, 'skip');
+  assert.deepEqual(skipped.indices, [0, 1, 2, 3, 5, 6]);
+  assert.deepEqual(skipped.pairs, skipped.indices.map((i) => pairs[i]));
+  assert.deepEqual(skipped.overlong.skipped.map((o) => o.where), [`${FORGET}:5`]);
+  assert.throws(() => prepareEvalPairs(tokenizer, pairs, { ...options, overlong: 'error' }), letheError(/forget\.jsonl:5: \d+ tokens/));
+
+  // Line 5's question alone is longer than the context: truncating its answer cannot help.
+  const truncated = prepareEvalPairs(tokenizer, pairs, { ...options, overlong: 'truncate' });
+  assert.deepEqual(truncated.overlong.skipped.map((o) => o.where), [`${FORGET}:5`]);
+  // A long answer is cut to fit, exactly: the cut pair encodes to at most the context, and is a prefix of the original.
+  const long = { prompt: 'Question: Who?\nAnswer: ', target: 'The keeper logged every passing ship. '.repeat(40), source: { file: 'k.jsonl', line: 7 } };
+  const cut = prepareEvalPairs(tokenizer, [long], { ...options, contextLength: 64, overlong: 'truncate' });
+  assert.deepEqual(cut.overlong.truncated.map((o) => o.where), ['k.jsonl:7']);
+  assert.deepEqual(cut.indices, [0]);
+  const [shorter] = cut.pairs;
+  assert.ok(long.target.startsWith(shorter.target) && shorter.target.length < long.target.length);
+  const length = encodePair(tokenizer, shorter, template).ids.length;
+  assert.ok(length <= 64 && length >= 60, `${length} tokens`);
 });
