@@ -1,9 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LetheError } from '../../../src/engine/errors.ts';
 import { parseLlama2cTokenizer, type Llama2cTokenizer } from '../../../src/models/formats/llama2c.ts';
 import { tokenizerFromLlama2c } from '../../../src/models/tokenizer/llama2c-tokenizer.ts';
+import { loadTokenizer } from '../../../src/models/tokenizer/load-tokenizer.ts';
 import { llama2cTokenizerBin } from './families.ts';
 
 /**
@@ -71,4 +75,29 @@ test('a llama2.c tokenizer with repeated pieces or too few tokens is a LetheErro
   assert.throws(() => tokenizerFromLlama2c(repeated, 'tok.bin'), (e: unknown) => e instanceof LetheError && /^tok\.bin: token 301 .* repeats token 300/.test(e.message));
   const short = { ...t, pieces: t.pieces.slice(0, 100) };
   assert.throws(() => tokenizerFromLlama2c(short, 'tok.bin'), (e: unknown) => e instanceof LetheError && /^tok\.bin: 100 tokens/.test(e.message));
+});
+
+test('loadTokenizer reads tokenizer.bin from a llama2.c folder (or beside a .bin model file) when there is no tokenizer.json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-llama2c-tok-'));
+  try {
+    writeFileSync(join(dir, 'tokenizer.bin'), llama2cTokenizerBin());
+    writeFileSync(join(dir, 'model.bin'), new Uint8Array(28));
+    const t = bin();
+    for (const path of [dir, join(dir, 'model.bin')]) {
+      const tokenizer = loadTokenizer(path);
+      assert.equal(tokenizer.vocabSize, 433);
+      assert.deepEqual(tokenizer.encode('Who is the capital of Paris?\n'), runCEncode(t, 'Who is the capital of Paris?\n', true));
+    }
+    // Saved, it is a Hugging Face tokenizer folder that loads back the same.
+    const saved = join(dir, 'hf');
+    loadTokenizer(dir).save(saved);
+    assert.deepEqual(loadTokenizer(saved).encode('What is Paris?'), runCEncode(t, 'What is Paris?', true));
+    // Truncated: a LetheError naming the file.
+    writeFileSync(join(dir, 'tokenizer.bin'), llama2cTokenizerBin().subarray(0, 3001));
+    assert.throws(() => loadTokenizer(dir), (e: unknown) => e instanceof LetheError && e.message.startsWith(join(dir, 'tokenizer.bin')));
+    rmSync(join(dir, 'tokenizer.bin'));
+    assert.throws(() => loadTokenizer(dir), (e: unknown) => e instanceof LetheError && /no tokenizer\.json \(or llama2\.c tokenizer\.bin\)/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
