@@ -85,7 +85,14 @@ export function templatePairs<T extends { question: string; answer: string; sour
   answerOf: (item: T) => string = (item) => item.answer,
 ): PromptPair[] {
   return items.map((item) => {
-    const pair = template.pair(item.question, answerOf(item));
+    let pair: PromptPair;
+    try {
+      pair = template.pair(item.question, answerOf(item));
+    } catch (err) {
+      // A template that fails on this item (raise_exception, limits): name the item's line.
+      if (err instanceof LetheError && item.source) throw new LetheError(`${item.source.file}:${item.source.line}: ${err.message}`);
+      throw err;
+    }
     return item.source ? { ...pair, source: item.source } : pair;
   });
 }
