@@ -11,7 +11,7 @@ import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { encodePair } from '../../src/data/batches.ts';
 import { chatTemplate, plainTemplate, type PromptTemplate } from '../../src/data/templates.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
-import { gpt2, llama2c, llama2Legacy, llama2Metaspace, llama3, qwen2, type Family } from '../models/tokenizer/families.ts';
+import { gpt2, llama2c, llama2cNoBytes, llama2Legacy, llama2Metaspace, llama3, qwen2, type Family } from '../models/tokenizer/families.ts';
 
 const tokens = (tokenizer: Tokenizer, ids: number[]) => ids.map((id) => tokenizer.idToToken(id));
 
@@ -91,6 +91,7 @@ const families: [string, () => Family][] = [
   ['Llama 3', llama3],
   ['Qwen2', qwen2],
   ['llama2.c', llama2c],
+  ['llama2.c without byte pieces (<unk>)', llama2cNoBytes],
 ];
 
 for (const [label, make] of families) {

@@ -20,9 +20,14 @@ const SPECIALS = ['<unk>', '<s>', '</s>'];
 /** tokenizer.json and tokenizer_config.json contents for a llama2.c tokenizer; `source` names it in errors. */
 export function llama2cTokenizerJson(tokenizer: Llama2cTokenizer, source: string): { tokenizerJson: Record<string, unknown>; config: Record<string, unknown> } {
   const { pieces, scores } = tokenizer;
-  if (pieces.length < SPECIALS.length + 256) {
-    throw new LetheError(`${source}: ${pieces.length} tokens; a llama2.c tokenizer has <unk>, <s>, </s> and 256 byte pieces first`);
+  if (pieces.length <= SPECIALS.length) {
+    throw new LetheError(`${source}: ${pieces.length} tokens; a llama2.c tokenizer has <unk>, <s>, </s> and then its pieces`);
   }
+  // run.c turns a character missing from the vocabulary into ids byte + 3: bytes when ids 3..258
+  // are the <0xNN> pieces (SentencePiece's byte fallback). Without them those ids are unrelated
+  // pieces, which no tokenizer.json can express: such characters become <unk>.
+  const byteFallback = pieces.length >= SPECIALS.length + 256 &&
+    Array.from({ length: 256 }, (_, b) => pieces[SPECIALS.length + b] === `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).every(Boolean);
   const vocab: Record<string, number> = {};
   const names = pieces.map((piece, id) => (id < SPECIALS.length ? SPECIALS[id] : piece.replaceAll(' ', SPACE)));
   names.forEach((name, id) => {
@@ -68,7 +73,7 @@ export function llama2cTokenizerJson(tokenizer: Llama2cTokenizer, source: string
     },
     model: {
       type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges: candidates.map((c) => [c.a, c.b]),
+      fuse_unk: true, byte_fallback: byteFallback, ignore_merges: false, vocab, merges: candidates.map((c) => [c.a, c.b]),
     },
   };
   const config = {

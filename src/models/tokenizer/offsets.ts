@@ -6,10 +6,12 @@
 // dummy prefix) covers no text, and whitespace it drops (an added token's lstrip/rstrip) is
 // covered by no token. An NFC normaliser (Qwen2) is followed exactly: offsets are found on the
 // NFC text and mapped back to the given text (a cluster of base + combining marks that NFC
-// changes maps as a whole). Anything else that does not match is an error, never a guess.
+// changes maps as a whole). The model's unknown token (a vocabulary without byte fallback) covers
+// the characters up to where the next token's text starts. Anything else that does not match is
+// an error, never a guess.
 import { LetheError } from '../../engine/errors.ts';
 
-export type SurfaceKind = { kind: 'byte-level' } | { kind: 'pieces'; byteFallback: boolean };
+export type SurfaceKind = { kind: 'byte-level' } | { kind: 'pieces'; byteFallback: boolean; unk?: string };
 
 /** GPT-2's bytes_to_unicode, inverted: the character a byte-level token uses → the byte. */
 const UNICODE_TO_BYTE: Map<string, number> = (() => {
@@ -43,6 +45,13 @@ function surfaceBytes(piece: string, added: boolean, surface: SurfaceKind): Uint
 }
 
 const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+const utf8Length = (lead: number): number => (lead < 0xc0 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4);
+
+function startsWith(bytes: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  if (at + prefix.length > bytes.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (bytes[at + k] !== prefix[k]) return false;
+  return true;
+}
 
 /**
  * [start, end) of each token in `text` (UTF-16 code units); `pieces[i]` is token i's string,
@@ -81,6 +90,22 @@ export function tokenOffsets(text: string, pieces: readonly string[], added: rea
   for (let i = 0; i < pieces.length; i++) {
     const s = surfaceBytes(pieces[i], added[i], surface);
     if (s === undefined) fail(i, 'not a byte-level token');
+    if (surface.kind === 'pieces' && pieces[i] === surface.unk && !startsWith(bytes, p, s!)) {
+      // The model's unknown token (no byte fallback): it covers the characters up to where the
+      // next token's text starts (one character at least; several when fuse_unk joined them).
+      const first = p;
+      const next = i + 1 < pieces.length ? surfaceBytes(pieces[i + 1], added[i + 1], surface) : undefined;
+      // The next token's text starts with its first byte, or its second when the first is a space
+      // the tokenizer may have inserted.
+      const startsNext = (b: number): boolean =>
+        next !== undefined && next.length > 0 && (b === next[0] || (next[0] === 0x20 && !added[i + 1] && next.length > 1 && b === next[1]));
+      // The last token covers the rest of the text.
+      do p += utf8Length(bytes[p]);
+      while (p < bytes.length && (next === undefined || !startsNext(bytes[p])));
+      p = Math.min(p, bytes.length);
+      offsets.push(first < bytes.length ? [charStart[first], charEnd[p - 1]] : [charStart[p], charStart[p]]);
+      continue;
+    }
     let first = -1;
     let last = -1;
     for (const b of s!) {

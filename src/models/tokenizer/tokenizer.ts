@@ -234,7 +234,8 @@ function hasType(component: unknown, type: string): boolean {
 /** How token strings map back to text: byte-level alphabet (GPT-2, Llama 3, Qwen) or SentencePiece pieces. */
 function surfaceKind(json: Record<string, unknown>): SurfaceKind {
   if (hasType(json.pre_tokenizer, 'ByteLevel') || hasType(json.decoder, 'ByteLevel')) return { kind: 'byte-level' };
-  return { kind: 'pieces', byteFallback: (json.model as Record<string, unknown>).byte_fallback === true };
+  const model = json.model as Record<string, unknown>;
+  return { kind: 'pieces', byteFallback: model.byte_fallback === true, ...(typeof model.unk_token === 'string' ? { unk: model.unk_token } : {}) };
 }
 
 /**

@@ -175,3 +175,10 @@ export function llama2c(): Family {
   const { tokenizerJson } = llama2cTokenizerJson(bin, 'tokenizer.bin');
   return { name: "llama2.c's tokenizer.bin, converted", tokenizer: tokenizerFromLlama2c(bin, 'tokenizer.bin'), json: tokenizerJson, chat: false };
 }
+
+/** The model fixtures' llama2.c tokenizer.bin (96 pieces, no byte pieces: unknown characters are <unk>), converted. */
+export function llama2cNoBytes(): Family {
+  const file = fileURLToPath(new URL('../../fixtures/models/llama2c-shared/tokenizer.bin', import.meta.url));
+  const bin = parseLlama2cTokenizer(readFileSync(file), 96, file);
+  return { name: "llama2.c's tokenizer.bin without byte pieces, converted", tokenizer: tokenizerFromLlama2c(bin, file), json: llama2cTokenizerJson(bin, file).tokenizerJson, chat: false };
+}
