@@ -3,6 +3,7 @@
 // the greedy generation against the answer. A baseline's prompt transformer is applied to every
 // prompt first and its output transformer to every generation; an output transformer cannot
 // change teacher-forced Prob.
+import { encodePair } from '../data/batches.ts';
 import { Scorer } from '../eval/score.ts';
 import { rougeL } from '../eval/stats/rouge.ts';
 import { Generator } from '../models/generate.ts';
@@ -53,8 +54,7 @@ export class Probe {
   fits(item: ProbeItem): boolean {
     const { tokenizer, template } = this.ctx;
     const limit = this.ctx.contextLength ?? this.subject.model.config.maxPositions;
-    const prompt = tokenizer.encode(this.promptOf(item), { addSpecialTokens: template.promptSpecialTokens }).length;
-    return prompt + tokenizer.encode(item.target, { addSpecialTokens: false }).length + (template.appendEos ? 1 : 0) <= limit;
+    return encodePair(tokenizer, { prompt: this.promptOf(item), target: item.target }, template).ids.length <= limit;
   }
 
   /** Prob for every item; ROUGE too unless `rouge` is false or the context has no generation. */

@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isInside } from '../io/paths.ts';
 import { LetheError } from '../engine/errors.ts';
-import { readQaJsonl, readTextSet, type QaItem } from '../data/qa-dataset.ts';
-import { chatTemplate, plainTemplate, templatePairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
+import { readQaJsonl, readTextItems, readTextSet, type QaItem } from '../data/qa-dataset.ts';
+import { chatTemplate, plainTemplate, templatePairs, textPairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
 import { loadTofuSplit, selectTofuAuthors } from '../data/tofu.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 
@@ -29,8 +29,9 @@ export function readItems(file: string): { qa: QaItem[] } | { texts: string[] } 
 
 /** Training pairs from a data file: QA items through the template, texts as whole targets (empty prompt). */
 export function pairsFromFile(file: string, template: PromptTemplate): PromptPair[] {
-  const items = readItems(file);
-  return 'qa' in items ? templatePairs(template, items.qa) : items.texts.map((text) => ({ prompt: '', target: text }));
+  if (!existsSync(file)) throw new LetheError(`${file}: file not found`);
+  // Each pair keeps its file and line, so every later error names them.
+  return isJsonl(file) ? templatePairs(template, readQaJsonl(file)) : textPairs(readTextItems(file));
 }
 
 /** The retain split that goes with a forget split: forget05 → retain95, forget10_perturbed → retain90. */

@@ -6,6 +6,7 @@
 import { cutAtStop, Generator } from '../models/generate.ts';
 import type { Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
+import { encodePair } from '../data/batches.ts';
 import type { PromptPair, PromptTemplate } from '../data/templates.ts';
 import { Scorer, type ScoredText, type ScorerOptions } from '../eval/score.ts';
 
@@ -38,11 +39,11 @@ export class EvalMeter {
 /** A Scorer that adds the tokens of each newly scored text (prompt + target) to a meter. */
 export class CountingScorer extends Scorer {
   private readonly counted = new Set<string>();
-  private readonly promptSpecialTokens: boolean;
+  private readonly pairOptions: { promptSpecialTokens: boolean; appendEos: boolean };
 
   constructor(model: Model, tokenizer: Tokenizer, options: ScorerOptions, private readonly meter: EvalMeter) {
     super(model, tokenizer, options);
-    this.promptSpecialTokens = options.template.promptSpecialTokens;
+    this.pairOptions = { promptSpecialTokens: options.template.promptSpecialTokens, appendEos: options.template.appendEos };
   }
 
   override async score(pairs: readonly PromptPair[]): Promise<ScoredText[]> {
@@ -52,7 +53,7 @@ export class CountingScorer extends Scorer {
       const key = `${pairs[i].prompt}\u0000${pairs[i].target}`;
       if (this.counted.has(key)) return;
       this.counted.add(key);
-      const prompt = this.tokenizer.encode(s.prompt, { addSpecialTokens: this.promptSpecialTokens }).length;
+      const prompt = encodePair(this.tokenizer, pairs[i], this.pairOptions).promptLength;
       // With an empty prompt the first target token is not scored but still runs through the model.
       this.meter.add('scored', prompt + s.tokenLogprobs.length + (prompt === 0 ? 1 : 0), parameters);
     });

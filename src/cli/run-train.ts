@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { encodePair } from '../data/batches.ts';
 import { plainTemplate, templatePairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
 import { loadModel } from '../models/load-model.ts';
 import { createModel, type Model } from '../models/model.ts';
@@ -146,7 +147,7 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
       trainedTokenizer = true;
     }
     const tok = tokenizer;
-    const longest = Math.max(...sets[0].pairs.map((p) => tok.encode(p.prompt).length + tok.encode(p.target, { addSpecialTokens: false }).length + 1));
+    const longest = Math.max(...sets[0].pairs.map((p) => encodePair(tok, p, template).ids.length));
     resolved.maxPositions ??= Math.max(PRESETS[resolved.preset as keyof typeof PRESETS].maxPositions, nextPowerOfTwo(longest));
   }
 

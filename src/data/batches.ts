@@ -1,8 +1,13 @@
 // Tokenised, fixed-shape batches for causal language-model training and scoring.
 //
-// Each item is ids = encode(prompt) ++ encode(target) (++ EOS): the two parts are encoded
-// separately so the boundary is exact (encoding the joined text could merge the prompt's last
-// characters with the answer's first into one token). P = prompt tokens, L = all tokens.
+// Each item is the whole text prompt + target tokenised at once (with the chat template this is
+// the rendered conversation, as `apply_chat_template` gives it), then split at the prompt's
+// character boundary using each token's character span: the prompt is the leading tokens that
+// end at or before the boundary (and what the post-processor puts before the text, BOS); a token
+// that straddles the boundary belongs to the target. Tokenising prompt and target separately
+// would give the target tokens the model never sees in the whole text (SentencePiece's "▁"
+// prefix: `▁ | ▁Par | is` instead of `▁Par | is`). EOS is appended when the template asks.
+// P = prompt tokens, L = all tokens.
 //
 // Convention (causal LM: the logits at position t predict token t+1), for each row:
 //   inputIds[t]   = ids[t] for t < L, padId after (right padding);
@@ -13,9 +18,13 @@
 // is not scored). nll = −Σ_t targetMask[t] · log softmax(logits[t])[labels[t]].
 // Rows are padded to the smallest length bucket that holds the batch's longest row, so the
 // engine compiles one program per bucket.
+//
+// Every error about an item names its file and 1-based line (PromptPair.source), whatever the
+// order of the batches; items without a source are named by their 1-based position as given.
 import { LetheError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
+import type { ItemSource } from './qa-dataset.ts';
 import type { PromptPair } from './templates.ts';
 
 export interface PairEncodeOptions {
@@ -30,13 +39,59 @@ export interface EncodedPair {
   ids: number[];
   /** P: how many of `ids` belong to the prompt. */
   promptLength: number;
+  /** The item's position in the pairs given to encodePairs (default: its position in the array batched). */
+  index?: number;
+  /** Where the item came from, for messages. */
+  source?: ItemSource;
+}
+
+/**
+ * What to do with an item longer than the context: 'error' stops with a LetheError naming its
+ * file and line; 'skip' leaves it out; 'truncate' keeps the whole prompt and the first tokens of
+ * the target (right truncation, as transformers' truncation="right"), and skips it when not even
+ * one target token fits. Training defaults to 'error', evaluation to 'skip'.
+ */
+export type OverlongPolicy = 'error' | 'skip' | 'truncate';
+export const OVERLONG_POLICIES: readonly OverlongPolicy[] = ['error', 'skip', 'truncate'];
+/** The default for training and unlearning batches. */
+export const TRAINING_OVERLONG: OverlongPolicy = 'error';
+/** The default for evaluation items (one long item must not abort the whole evaluation). */
+export const EVALUATION_OVERLONG: OverlongPolicy = 'skip';
+
+/** An item that did not fit the context. */
+export interface OverlongItem {
+  /** Its position in the pairs given (0-based). */
+  index: number;
+  /** "file:line", or "item N" (1-based) when the pair has no source. */
+  where: string;
+  source?: ItemSource;
+  /** Its length in tokens (prompt + target + EOS) before truncation. */
+  tokens: number;
+  /** The context length it exceeded. */
+  contextLength: number;
+}
+
+/** The overlong items of one call: what the caller writes to results.json. */
+export interface OverlongReport {
+  policy: OverlongPolicy;
+  skipped: OverlongItem[];
+  truncated: OverlongItem[];
+}
+
+export interface EncodeItemsOptions extends PairEncodeOptions {
+  /** The model's context size; without it no length is checked. */
+  contextLength?: number;
+  /** Default 'error'. */
+  overlong?: OverlongPolicy;
 }
 
 export interface BatchOptions extends PairEncodeOptions {
   /** Rows per batch (the last batch may have fewer, unless fillLastBatch). */
   batchSize: number;
-  /** The model's context size: an item longer than this is an error. */
+  /** The model's context size: what happens to an item longer than this is `overlong`. */
   contextLength: number;
+  /** Default 'error' (TRAINING_OVERLONG); evaluation passes 'skip' (EVALUATION_OVERLONG). */
+  overlong?: OverlongPolicy;
   /** Sequence lengths to pad to, ascending. Default lengthBuckets(contextLength). */
   buckets?: number[];
   /** 'given': input order; 'shuffle': seeded shuffle; 'length': by length, shortest first (least padding). Default 'given'. */
@@ -66,6 +121,12 @@ export interface Batch {
   indices: Int32Array;
 }
 
+/** Batches and what did not fit. */
+export interface BatchSet {
+  batches: Batch[];
+  overlong: OverlongReport;
+}
+
 /** Powers of two from `smallest` below contextLength, then contextLength itself. */
 export function lengthBuckets(contextLength: number, smallest = 16): number[] {
   if (!Number.isInteger(contextLength) || contextLength < 1) {
@@ -84,30 +145,154 @@ export function bucketFor(length: number, buckets: readonly number[]): number {
   return bucket;
 }
 
-/** Encodes (prompt, target) pairs; `contextLength`, when given, bounds each item. */
+/** "file:line" of an item, or "item N" (1-based position as given) without a source. */
+export function itemWhere(source: ItemSource | undefined, index: number): string {
+  return source ? `${source.file}:${source.line}` : `item ${index + 1}`;
+}
+
+/**
+ * Encodes one (prompt, target) pair as described at the top of the file: ids of the whole text
+ * prompt + target (with the tokenizer's special tokens when promptSpecialTokens), EOS appended
+ * when appendEos, and P = the prompt's tokens. `index` names the item in errors when the pair
+ * has no source. A LetheError when the target has no token of its own.
+ */
+export function encodePair(tokenizer: Tokenizer, pair: PromptPair, options: PairEncodeOptions = {}, index = 0): EncodedPair {
+  const where = itemWhere(pair.source, index);
+  const appendEos = options.appendEos ?? true;
+  if (appendEos && tokenizer.eosId === undefined) {
+    throw new LetheError(`${tokenizer.source}: the tokenizer has no eos_token, so EOS cannot be appended (set appendEos to false)`);
+  }
+  const boundary = pair.prompt.length;
+  let encoding;
+  try {
+    encoding = tokenizer.encodeWithOffsets(pair.prompt + pair.target, { addSpecialTokens: options.promptSpecialTokens ?? true });
+  } catch (err) {
+    if (err instanceof LetheError) throw new LetheError(`${where}: ${err.message}`);
+    throw err;
+  }
+  const { ids, offsets, specialPrefix } = encoding;
+  let promptLength = 0;
+  while (promptLength < ids.length && (promptLength < specialPrefix || (offsets[promptLength][1] <= boundary && offsets[promptLength][0] < boundary))) {
+    promptLength++;
+  }
+  if (appendEos) ids.push(tokenizer.eosId!);
+  if (promptLength === ids.length) throw new LetheError(`${where}: the target has no tokens`);
+  const encoded: EncodedPair = { ids, promptLength, index };
+  if (pair.source) encoded.source = pair.source;
+  return encoded;
+}
+
+/**
+ * Encodes (prompt, target) pairs (see encodePair) and applies the overlong policy when
+ * `contextLength` is given. Returns the items kept, each with its input `index`, and the report
+ * of skipped and truncated items (file:line of each).
+ */
+export function encodeItems(tokenizer: Tokenizer, pairs: readonly PromptPair[], options: EncodeItemsOptions = {}): { encoded: EncodedPair[]; overlong: OverlongReport } {
+  if (pairs.length === 0) throw new LetheError('cannot tokenise an empty set of items');
+  const policy = options.overlong ?? TRAINING_OVERLONG;
+  if (!OVERLONG_POLICIES.includes(policy)) {
+    throw new LetheError(`unknown overlong policy "${String(policy)}" (known: ${OVERLONG_POLICIES.join(', ')})`);
+  }
+  const report: OverlongReport = { policy, skipped: [], truncated: [] };
+  const encoded: EncodedPair[] = [];
+  const limit = options.contextLength;
+  pairs.forEach((pair, index) => {
+    const item = encodePair(tokenizer, pair, options, index);
+    if (limit === undefined || item.ids.length <= limit) {
+      encoded.push(item);
+      return;
+    }
+    const where = itemWhere(pair.source, index);
+    const over: OverlongItem = { index, where, tokens: item.ids.length, contextLength: limit };
+    if (pair.source) over.source = pair.source;
+    if (policy === 'error') {
+      throw new LetheError(
+        `${where}: ${item.ids.length} tokens (prompt ${item.promptLength} + target ${item.ids.length - item.promptLength}) exceed the context length ${limit} (overlong items: error, skip or truncate)`,
+      );
+    }
+    if (policy === 'truncate' && item.promptLength < limit) {
+      item.ids = item.ids.slice(0, limit);
+      report.truncated.push(over);
+      encoded.push(item);
+    } else report.skipped.push(over);
+  });
+  if (encoded.length === 0) {
+    throw new LetheError(`all ${pairs.length} items exceed the context length ${limit} (first: ${report.skipped[0]?.where})`);
+  }
+  return { encoded, overlong: report };
+}
+
+/** Encodes (prompt, target) pairs; `contextLength`, when given, bounds each item (an error beyond it). */
 export function encodePairs(
   tokenizer: Tokenizer,
   pairs: readonly PromptPair[],
   options: PairEncodeOptions & { contextLength?: number } = {},
 ): EncodedPair[] {
-  if (pairs.length === 0) throw new LetheError('cannot tokenise an empty set of items');
-  const appendEos = options.appendEos ?? true;
-  if (appendEos && tokenizer.eosId === undefined) {
-    throw new LetheError(`${tokenizer.source}: the tokenizer has no eos_token, so EOS cannot be appended (set appendEos to false)`);
+  return encodeItems(tokenizer, pairs, { ...options, overlong: 'error' }).encoded;
+}
+
+/** Evaluation items that fit the context, and what was done with the others. */
+export interface PreparedPairs {
+  /** The pairs to score (a truncated one has its target text cut), in input order. */
+  pairs: PromptPair[];
+  /** indices[k]: the position of pairs[k] in the pairs given. */
+  indices: number[];
+  overlong: OverlongReport;
+}
+
+/**
+ * Evaluation item preparation: applies `overlong` (default 'skip', EVALUATION_OVERLONG) before
+ * scoring, so one long item does not abort the evaluation. 'truncate' cuts the target text after
+ * the last token that fits (with EOS, when the template appends it, after the cut), checked by
+ * encoding the cut pair again; an item whose prompt leaves no room for a target token is skipped.
+ * Unlike buildBatches this returns pairs, for scorers that take pairs.
+ */
+export function prepareEvalPairs(
+  tokenizer: Tokenizer,
+  pairs: readonly PromptPair[],
+  options: PairEncodeOptions & { contextLength: number; overlong?: OverlongPolicy },
+): PreparedPairs {
+  const policy = options.overlong ?? EVALUATION_OVERLONG;
+  if (!OVERLONG_POLICIES.includes(policy)) {
+    throw new LetheError(`unknown overlong policy "${String(policy)}" (known: ${OVERLONG_POLICIES.join(', ')})`);
   }
-  return pairs.map((pair, index) => {
-    const prompt = tokenizer.encode(pair.prompt, { addSpecialTokens: options.promptSpecialTokens ?? true });
-    const target = tokenizer.encode(pair.target, { addSpecialTokens: false });
-    if (appendEos) target.push(tokenizer.eosId!);
-    if (target.length === 0) throw new LetheError(`item ${index}: the target has no tokens`);
-    const length = prompt.length + target.length;
-    if (options.contextLength !== undefined && length > options.contextLength) {
+  const limit = options.contextLength;
+  const eos = (options.appendEos ?? true) ? 1 : 0;
+  const out: PreparedPairs = { pairs: [], indices: [], overlong: { policy, skipped: [], truncated: [] } };
+  pairs.forEach((pair, index) => {
+    const item = encodePair(tokenizer, pair, options, index);
+    if (item.ids.length <= limit) {
+      out.pairs.push(pair);
+      out.indices.push(index);
+      return;
+    }
+    const where = itemWhere(pair.source, index);
+    const over: OverlongItem = { index, where, tokens: item.ids.length, contextLength: limit };
+    if (pair.source) over.source = pair.source;
+    if (policy === 'error') {
       throw new LetheError(
-        `item ${index}: ${length} tokens (prompt ${prompt.length} + target ${target.length}) exceed the context length ${options.contextLength}`,
+        `${where}: ${item.ids.length} tokens (prompt ${item.promptLength} + target ${item.ids.length - item.promptLength}) exceed the context length ${limit} (overlong items: error, skip or truncate)`,
       );
     }
-    return { ids: [...prompt, ...target], promptLength: prompt.length };
+    if (policy === 'truncate') {
+      const { offsets } = tokenizer.encodeWithOffsets(pair.prompt + pair.target, { addSpecialTokens: options.promptSpecialTokens ?? true });
+      // Keep tokens until the whole, cut and encoded again, fits (a cut can change the last token).
+      for (let keep = limit - eos; keep > item.promptLength; keep--) {
+        const cut = offsets[keep - 1][1] - pair.prompt.length;
+        if (cut <= 0) break;
+        const shorter = { ...pair, target: pair.target.slice(0, cut) };
+        const again = encodePair(tokenizer, shorter, options, index);
+        if (again.ids.length <= limit && again.promptLength < again.ids.length) {
+          out.pairs.push(shorter);
+          out.indices.push(index);
+          out.overlong.truncated.push(over);
+          return;
+        }
+      }
+    }
+    out.overlong.skipped.push(over);
   });
+  return out;
 }
 
 function checkBuckets(buckets: readonly number[], contextLength: number): void {
@@ -127,9 +312,9 @@ export function batchEncoded(encoded: readonly EncodedPair[], padId: number, opt
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new LetheError(`batchSize must be a positive integer, got ${batchSize}`);
   const buckets = options.buckets ?? lengthBuckets(contextLength);
   checkBuckets(buckets, contextLength);
-  encoded.forEach((item, index) => {
+  encoded.forEach((item, position) => {
     if (item.ids.length > contextLength) {
-      throw new LetheError(`item ${index}: ${item.ids.length} tokens exceed the context length ${contextLength}`);
+      throw new LetheError(`${itemWhere(item.source, item.index ?? position)}: ${item.ids.length} tokens exceed the context length ${contextLength}`);
     }
   });
 
@@ -165,7 +350,7 @@ export function batchEncoded(encoded: readonly EncodedPair[], padId: number, opt
       }
       batch.lengths[b] = L;
       batch.promptLengths[b] = promptLength;
-      batch.indices[b] = itemIndex;
+      batch.indices[b] = encoded[itemIndex].index ?? itemIndex;
     });
     batches.push(batch);
   }
@@ -173,10 +358,17 @@ export function batchEncoded(encoded: readonly EncodedPair[], padId: number, opt
 }
 
 /**
- * Tokenises (prompt, target) pairs and lays them out as batches. The pad id is the
- * tokenizer's pad token, else its EOS, else 0 (padded positions are never scored).
+ * Tokenises (prompt, target) pairs and lays them out as batches, applying `overlong` (default
+ * 'error'); the report lists the skipped and truncated items with their file:line. The pad id
+ * is the tokenizer's pad token, else its EOS, else 0 (padded positions are never scored).
+ * Batch.indices index `pairs`, so a skipped item is simply absent from every batch.
  */
+export function buildBatches(tokenizer: Tokenizer, pairs: readonly PromptPair[], options: BatchOptions): BatchSet {
+  const { encoded, overlong } = encodeItems(tokenizer, pairs, options);
+  return { batches: batchEncoded(encoded, tokenizer.padId ?? tokenizer.eosId ?? 0, options), overlong };
+}
+
+/** buildBatches without the report (with 'skip' or 'truncate', use buildBatches to record the counts). */
 export function makeBatches(tokenizer: Tokenizer, pairs: readonly PromptPair[], options: BatchOptions): Batch[] {
-  const encoded = encodePairs(tokenizer, pairs, options);
-  return batchEncoded(encoded, tokenizer.padId ?? tokenizer.eosId ?? 0, options);
+  return buildBatches(tokenizer, pairs, options).batches;
 }

@@ -2,11 +2,14 @@
 // tokens carry loss (REFERENCE.md, notation), so the template must say where the answer starts.
 import { LetheError } from '../engine/errors.ts';
 import type { ChatMessage, Tokenizer } from '../models/tokenizer/tokenizer.ts';
+import type { ItemSource, TextItem } from './qa-dataset.ts';
 
 /** A sample x (prompt) and y (target): the loss lands on the target's tokens only. */
 export interface PromptPair {
   prompt: string;
   target: string;
+  /** The file and line the item came from, named in every error about it. */
+  source?: ItemSource;
 }
 
 export interface PromptTemplate {
@@ -30,7 +33,9 @@ export const PLAIN_ANSWER_PREFIX = '\nAnswer: ';
 /**
  * The plain template, exactly: prompt = "Question: " + question + "\nAnswer: ", target =
  * answer (EOS appended when batching). Used for models without a chat template (GPT-2, small
- * models trained from scratch). The trailing space belongs to the prompt.
+ * models trained from scratch). The trailing space belongs to the prompt's text; when the
+ * tokenizer joins it to the answer's first word ("▁Par", "ĠThe") that token straddles the
+ * boundary and is scored as the answer's (batches.ts).
  */
 export function plainTemplate(): PromptTemplate {
   const prompt = (question: string): string => `${PLAIN_QUESTION_PREFIX}${question}${PLAIN_ANSWER_PREFIX}`;
@@ -73,11 +78,26 @@ export function chatTemplate(tokenizer: Tokenizer, options: { systemPrompt?: str
   };
 }
 
-/** Pairs for question/answer items: `answerOf` picks the target (default: the answer). */
-export function templatePairs<T extends { question: string; answer: string }>(
+/** Pairs for question/answer items: `answerOf` picks the target (default: the answer); each keeps its item's source. */
+export function templatePairs<T extends { question: string; answer: string; source?: ItemSource }>(
   template: PromptTemplate,
   items: readonly T[],
   answerOf: (item: T) => string = (item) => item.answer,
 ): PromptPair[] {
-  return items.map((item) => template.pair(item.question, answerOf(item)));
+  return items.map((item) => {
+    let pair: PromptPair;
+    try {
+      pair = template.pair(item.question, answerOf(item));
+    } catch (err) {
+      // A template that fails on this item (raise_exception, limits): name the item's line.
+      if (err instanceof LetheError && item.source) throw new LetheError(`${item.source.file}:${item.source.line}: ${err.message}`);
+      throw err;
+    }
+    return item.source ? { ...pair, source: item.source } : pair;
+  });
+}
+
+/** Pairs for text documents (MUSE-style): no prompt, the document is the target; each keeps its source. */
+export function textPairs(items: readonly TextItem[]): PromptPair[] {
+  return items.map((item) => ({ prompt: '', target: item.text, source: item.source }));
 }

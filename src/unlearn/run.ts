@@ -160,7 +160,7 @@ export async function unlearn(input: Model, tokenizer: Tokenizer, opts: UnlearnO
     forget: makeBatches(tokenizer, forgetPairs, { ...batchOpts, order: 'given' }),
     retain: needsRetain ? makeBatches(tokenizer, opts.retain, { ...batchOpts, order: 'shuffle', seed: (opts.seed ?? 0) + 1 }) : [],
     idk: needs.has('idk')
-      ? makeBatches(tokenizer, forgetPairs.map((p) => ({ prompt: p.prompt, target: opts.idk![rng.int(opts.idk!.length)] })), { ...batchOpts, order: 'given' })
+      ? makeBatches(tokenizer, forgetPairs.map((p) => ({ ...p, target: opts.idk![rng.int(opts.idk!.length)] })), { ...batchOpts, order: 'given' })
       : undefined,
   };
   return unlearnBatches(input, batches, opts);

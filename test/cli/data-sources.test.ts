@@ -32,8 +32,12 @@ test('checkOutsideModel refuses an output inside the model, or whose model/ woul
 test('a .jsonl file gives question/answer pairs through the template, other files one document a line with an empty prompt', () => {
   writeFileSync(join(dir, 'qa.jsonl'), '{"question": "Who?", "answer": "Me."}\n');
   writeFileSync(join(dir, 'docs.txt'), 'first document\n\nsecond document\n');
-  assert.deepEqual(pairsFromFile(join(dir, 'qa.jsonl'), plainTemplate()), [{ prompt: 'Question: Who?\nAnswer: ', target: 'Me.' }]);
-  assert.deepEqual(pairsFromFile(join(dir, 'docs.txt'), plainTemplate()), [{ prompt: '', target: 'first document' }, { prompt: '', target: 'second document' }]);
+  // Each pair carries its file and 1-based line, for error messages.
+  assert.deepEqual(pairsFromFile(join(dir, 'qa.jsonl'), plainTemplate()), [{ prompt: 'Question: Who?\nAnswer: ', target: 'Me.', source: { file: join(dir, 'qa.jsonl'), line: 1 } }]);
+  assert.deepEqual(pairsFromFile(join(dir, 'docs.txt'), plainTemplate()), [
+    { prompt: '', target: 'first document', source: { file: join(dir, 'docs.txt'), line: 1 } },
+    { prompt: '', target: 'second document', source: { file: join(dir, 'docs.txt'), line: 3 } },
+  ]);
   assert.throws(() => pairsFromFile(join(dir, 'none.jsonl'), plainTemplate()), /none\.jsonl: file not found/);
 });
 

@@ -30,10 +30,10 @@ test('JSON Lines rows become items with every optional field in camelCase', () =
     }),
   ].join('\n') + '\n';
   assert.deepEqual(parseQaJsonl(text, 'mem.jsonl'), [
-    { question: 'Q1?', answer: 'A1.' },
+    { question: 'Q1?', answer: 'A1.', source: { file: 'mem.jsonl', line: 1 } },
     {
       question: 'Q2?', answer: 'A2.', paraphrasedQuestion: 'PQ2?', paraphrasedAnswer: 'PA2.',
-      perturbedAnswers: ['W1.', 'W2.'], originalAnswer: 'The answer is A2.',
+      perturbedAnswers: ['W1.', 'W2.'], originalAnswer: 'The answer is A2.', source: { file: 'mem.jsonl', line: 3 },
     },
   ]);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LetheError } from '../../src/engine/errors.ts';
 import { chatTemplate, plainTemplate, templatePairs } from '../../src/data/templates.ts';
+import { parseQaJsonl } from '../../src/data/qa-dataset.ts';
 import { tofuChatTokenizer } from '../models/tokenizer/trained.ts';
 
 test('the plain template is exactly "Question: {q}\\nAnswer: " then the answer', () => {
@@ -37,4 +38,10 @@ test('templatePairs maps items, with a chosen answer field', () => {
   const items = [{ question: 'Q?', answer: 'A.', paraphrasedAnswer: 'P.' }];
   assert.deepEqual(templatePairs(plainTemplate(), items), [{ prompt: 'Question: Q?\nAnswer: ', target: 'A.' }]);
   assert.deepEqual(templatePairs(plainTemplate(), items, (i) => i.paraphrasedAnswer), [{ prompt: 'Question: Q?\nAnswer: ', target: 'P.' }]);
+});
+
+test('a chat template that fails on an item names the item\'s file and line', () => {
+  const tokenizer = tofuChatTokenizer("{% if messages[-1]['content'] == 'boom' %}{{ raise_exception('no boom') }}{% endif %}{% for m in messages %}{{ m['content'] }}{% endfor %}");
+  const items = parseQaJsonl('{"question": "fine", "answer": "a"}\n{"question": "boom", "answer": "b"}', 'q.jsonl');
+  assert.throws(() => templatePairs(chatTemplate(tokenizer), items), (e: unknown) => e instanceof LetheError && /^q\.jsonl:2: .*no boom/.test(e.message));
 });

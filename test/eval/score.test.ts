@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Graph } from '../../src/engine/graph.ts';
 import { compile } from '../../src/engine/program.ts';
+import { encodePair } from '../../src/data/batches.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { Scorer } from '../../src/eval/score.ts';
 import { parseConfig } from '../../src/models/formats/config.ts';
@@ -29,8 +30,10 @@ test('per-token log-probs, argmax and Min-K%++ statistics equal those read off t
   const { logits, params } = model.forward(g, ids);
   const program = compile([ids, ...params.values()], { logits });
   for (let k = 0; k < pairs.length; k++) {
-    const prompt = tokenizer.encode(pairs[k].prompt);
-    const all = [...prompt, ...tokenizer.encode(pairs[k].target, { addSpecialTokens: false }), tokenizer.eosId!];
+    // The whole text, split at the prompt's character boundary (test/data/token-boundaries.test.ts).
+    const item = encodePair(tokenizer, pairs[k], template);
+    const prompt = item.ids.slice(0, item.promptLength);
+    const all = item.ids;
     const out = await program.run({ ...model.feeds(), input_ids: { dtype: 'int64', shape: [1, all.length], data: BigInt64Array.from(all, BigInt) } });
     const z = out.logits.data as Float32Array;
     const V = config.vocabSize;

@@ -54,7 +54,10 @@ test('the target model has learned the authors (forget and retain Prob far above
 
 const settings: Record<string, { lr: number; epochs?: number; options?: Record<string, number> }> = {
   ga: { lr: 1e-3 },
-  graddiff: { lr: 5e-4 },
+  // 5e-4 before answers were tokenised as part of the whole text; since, their first token holds
+  // the prompt's trailing space ("ĠBasil", "ĠYes" instead of "Ġ" | "Basil") and 5e-4 gave forget
+  // −59%, retain −33%; 3e-4 gives −30%, −10%.
+  graddiff: { lr: 3e-4 },
   npo: { lr: 1e-3, epochs: 8 }, // NPO's bounded loss saturates; later steps let the retain term repair utility
   simnpo: { lr: 3e-3 },
   idkdpo: { lr: 1e-3 },

@@ -1,10 +1,41 @@
 // Reads a Hugging Face tokenizer directory: tokenizer.json (required), tokenizer_config.json
 // (special tokens, chat template), and the older special_tokens_map.json / newer
-// chat_template.jinja when present, with the same precedence as transformers.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// chat_template.jinja when present, with the same precedence as transformers. A llama2.c folder
+// (or .bin file) without tokenizer.json uses llama2.c's tokenizer.bin beside it, converted.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { LetheError } from '../../engine/errors.ts';
+import { parseLlama2cTokenizer } from '../formats/llama2c.ts';
+import { tokenizerFromLlama2c } from './llama2c-tokenizer.ts';
 import { tokenizerFromJson, type Tokenizer } from './tokenizer.ts';
+
+export const LLAMA2C_TOKENIZER_FILE = 'tokenizer.bin';
+
+/** How many tokens a llama2.c tokenizer.bin holds (the file does not say; each record gives its length). */
+function countLlama2cTokens(bytes: Uint8Array, file: string): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 4;
+  let count = 0;
+  while (at + 8 <= bytes.byteLength) {
+    const length = view.getInt32(at + 4, true);
+    if (length < 0) throw new LetheError(`${file}: token ${count} has length ${length}`);
+    at += 8 + length;
+    count++;
+  }
+  if (count === 0) throw new LetheError(`${file}: no tokens (too short for a llama2.c tokenizer)`);
+  return count;
+}
+
+/** llama2.c's tokenizer.bin at `file`, converted (llama2c-tokenizer.ts). */
+export function loadLlama2cTokenizer(file: string): Tokenizer {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new LetheError(`${file}: cannot read it: ${(err as Error).message}`);
+  }
+  return tokenizerFromLlama2c(parseLlama2cTokenizer(bytes, countLlama2cTokens(bytes, file), file), file);
+}
 
 function readJson(path: string): unknown {
   let text: string;
@@ -20,10 +51,18 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Loads the tokenizer stored in `dir` (a model directory or a tokenizer-only directory). */
+/**
+ * Loads the tokenizer stored in `dir` (a model directory or a tokenizer-only directory; or a
+ * llama2.c .bin model file, whose folder is used). Without tokenizer.json, llama2.c's
+ * tokenizer.bin is used when present.
+ */
 export function loadTokenizer(dir: string): Tokenizer {
+  if (dir.endsWith('.bin') && existsSync(dir) && statSync(dir).isFile()) dir = dirname(dir);
   const tokenizerPath = join(dir, 'tokenizer.json');
-  if (!existsSync(tokenizerPath)) throw new LetheError(`${dir}: no tokenizer.json in this directory`);
+  if (!existsSync(tokenizerPath)) {
+    if (existsSync(join(dir, LLAMA2C_TOKENIZER_FILE))) return loadLlama2cTokenizer(join(dir, LLAMA2C_TOKENIZER_FILE));
+    throw new LetheError(`${dir}: no tokenizer.json (or llama2.c tokenizer.bin) in this directory`);
+  }
   const tokenizerJson = readJson(tokenizerPath);
 
   const configPath = join(dir, 'tokenizer_config.json');

@@ -8,12 +8,27 @@ import { writeFileAtomicSync } from '../../io/atomic-write.ts';
 import { join } from 'node:path';
 import { LetheError } from '../../engine/errors.ts';
 import { renderChatTemplate, type ChatMessage } from './chat-template.ts';
+import { nfcOffsets, tokenOffsets, type SurfaceKind } from './offsets.ts';
 
 export type { ChatMessage } from './chat-template.ts';
 
 export interface EncodeOptions {
   /** Add what the tokenizer's post-processor adds (BOS for Llama-style tokenizers). Default true. */
   addSpecialTokens?: boolean;
+}
+
+/**
+ * Ids with the span of the text each token covers: offsets[i] = [start, end) in UTF-16 code
+ * units of the encoded text. Tokens the post-processor adds (BOS) have [0, 0] (or
+ * [length, length] after the text); a token made only of characters the normaliser inserts
+ * (SentencePiece's prepended "▁") is empty, at the position of the text that follows it; a
+ * byte-level token holding part of a character covers that whole character.
+ */
+export interface EncodingWithOffsets {
+  ids: number[];
+  offsets: [number, number][];
+  /** How many leading ids the post-processor put before the text (BOS). */
+  specialPrefix: number;
 }
 
 export interface DecodeOptions {
@@ -37,6 +52,12 @@ export interface Tokenizer {
   /** Where it came from (a tokenizer.json path, or a description), used in error messages. */
   readonly source: string;
   encode(text: string, options?: EncodeOptions): number[];
+  /**
+   * encode(text) with each token's character span (see EncodingWithOffsets); the ids are
+   * exactly encode(text, options). A LetheError when the tokens cannot be mapped back onto the
+   * text (a normaliser that rewrites it, e.g. lowercasing, or NFC on text that is not NFC).
+   */
+  encodeWithOffsets(text: string, options?: EncodeOptions): EncodingWithOffsets;
   decode(ids: ArrayLike<number>, options?: DecodeOptions): string;
   tokenToId(token: string): number | undefined;
   idToToken(id: number): string | undefined;
@@ -66,6 +87,10 @@ class HfBackedTokenizer implements Tokenizer {
   readonly chatTemplate: string | undefined;
   private readonly hf: HfTokenizer;
   private readonly specialTokens: Record<string, string | undefined>;
+  private readonly surface: SurfaceKind;
+  /** Whether the normaliser applies NFC (Qwen2): offsets are then found on the NFC text and mapped back. */
+  private readonly nfc: boolean;
+  private readonly addedTokenIds: Set<number>;
 
   constructor(
     private readonly tokenizerJson: Record<string, unknown>,
@@ -97,6 +122,9 @@ class HfBackedTokenizer implements Tokenizer {
     this.bosId = idOf('bos_token');
     this.eosId = idOf('eos_token');
     this.padId = idOf('pad_token');
+    this.surface = surfaceKind(tokenizerJson);
+    this.nfc = hasType(tokenizerJson.normalizer, 'NFC');
+    this.addedTokenIds = new Set((tokenizerJson.added_tokens as { id?: unknown }[]).map((t) => Number(t.id)));
     const template = config.chat_template;
     if (typeof template === 'string') this.chatTemplate = template;
     else if (Array.isArray(template)) {
@@ -108,6 +136,49 @@ class HfBackedTokenizer implements Tokenizer {
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     return this.hf.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+  }
+
+  /** The ids the post-processor puts before and after a single text (BOS; none for GPT-2), found once. */
+  private specialsAround: { before: number[]; after: number[] } | undefined;
+
+  private postProcessorSpecials(): { before: number[]; after: number[] } {
+    if (!this.specialsAround) {
+      const withSpecials = this.encode('a', { addSpecialTokens: true });
+      const plain = this.encode('a', { addSpecialTokens: false });
+      const at = findRun(withSpecials, plain);
+      this.specialsAround = at < 0 ? { before: [], after: [] } : { before: withSpecials.slice(0, at), after: withSpecials.slice(at + plain.length) };
+    }
+    return this.specialsAround;
+  }
+
+  encodeWithOffsets(text: string, options: EncodeOptions = {}): EncodingWithOffsets {
+    const ids = this.encode(text, options);
+    let before = 0;
+    let after = 0;
+    if (options.addSpecialTokens ?? true) {
+      // What the post-processor added is around the text's own tokens: the same ids for every
+      // text; checked, and found by encoding without them when they differ.
+      const specials = this.postProcessorSpecials();
+      const fits = ids.length >= specials.before.length + specials.after.length &&
+        specials.before.every((id, i) => ids[i] === id) && specials.after.every((id, i) => ids[ids.length - specials.after.length + i] === id);
+      if (fits) [before, after] = [specials.before.length, specials.after.length];
+      else {
+        const plain = this.encode(text, { addSpecialTokens: false });
+        before = findRun(ids, plain);
+        if (before < 0) throw new LetheError(`${this.source}: the post-processor rewrites the tokens of the text, so they cannot be mapped back onto it`);
+        after = ids.length - before - plain.length;
+      }
+    }
+    const inner = ids.slice(before, ids.length - after);
+    const pieces = inner.map((id) => this.hf.id_to_token(id) ?? '');
+    const offsets: [number, number][] = [
+      ...Array.from({ length: before }, (): [number, number] => [0, 0]),
+      ...(this.nfc
+        ? nfcOffsets(text, (normal) => tokenOffsets(normal, pieces, inner.map((id) => this.addedTokenIds.has(id)), this.surface, this.source), this.source)
+        : tokenOffsets(text, pieces, inner.map((id) => this.addedTokenIds.has(id)), this.surface, this.source)),
+      ...Array.from({ length: after }, (): [number, number] => [text.length, text.length]),
+    ];
+    return { ids, offsets, specialPrefix: before };
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
@@ -139,6 +210,30 @@ class HfBackedTokenizer implements Tokenizer {
     writeAtomic(join(dir, 'tokenizer.json'), JSON.stringify(this.tokenizerJson, null, 2) + '\n');
     writeAtomic(join(dir, 'tokenizer_config.json'), JSON.stringify(this.config, null, 2) + '\n');
   }
+}
+
+/** Where `run` starts inside `ids`, or -1. */
+function findRun(ids: readonly number[], run: readonly number[]): number {
+  for (let k = 0; k + run.length <= ids.length; k++) {
+    if (run.every((id, i) => ids[k + i] === id)) return k;
+  }
+  return -1;
+}
+
+/** Whether any part of a tokenizer.json component (or its Sequence members) has this type. */
+function hasType(component: unknown, type: string): boolean {
+  if (component === null || typeof component !== 'object') return false;
+  if (Array.isArray(component)) return component.some((c) => hasType(c, type));
+  const record = component as Record<string, unknown>;
+  if (record.type === type) return true;
+  return ['pretokenizers', 'decoders', 'processors', 'normalizers'].some((k) => hasType(record[k], type));
+}
+
+/** How token strings map back to text: byte-level alphabet (GPT-2, Llama 3, Qwen) or SentencePiece pieces. */
+function surfaceKind(json: Record<string, unknown>): SurfaceKind {
+  if (hasType(json.pre_tokenizer, 'ByteLevel') || hasType(json.decoder, 'ByteLevel')) return { kind: 'byte-level' };
+  const model = json.model as Record<string, unknown>;
+  return { kind: 'pieces', byteFallback: model.byte_fallback === true, ...(typeof model.unk_token === 'string' ? { unk: model.unk_token } : {}) };
 }
 
 /**

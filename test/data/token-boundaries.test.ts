@@ -1,0 +1,103 @@
+// Issue 12 item 1: a (prompt, answer) pair is tokenised as the whole text and split at the
+// prompt's character boundary. For every tokenizer family lethe reads and for the chat and the
+// plain template, over many random question/answer pairs: the item's ids are the ids of the
+// whole text (prompt ids + answer ids == whole ids), Hugging Face's Rust tokenizers (an
+// independent implementation) gives the same ids, and the split point is the one its character
+// offsets give (the first token ending after the boundary, or straddling it, starts the answer).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Tokenizer as RustTokenizer } from 'tokenizers';
+import { encodePair } from '../../src/data/batches.ts';
+import { chatTemplate, plainTemplate, type PromptTemplate } from '../../src/data/templates.ts';
+import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
+import { gpt2, llama2c, llama2cNoBytes, llama2Legacy, llama2Metaspace, llama3, qwen2, type Family } from '../models/tokenizer/families.ts';
+
+const tokens = (tokenizer: Tokenizer, ids: number[]) => ids.map((id) => tokenizer.idToToken(id));
+
+test('the issue 12 case: ("What is the capital of France?", "Paris") under the Llama 2 chat template', () => {
+  const { tokenizer } = llama2Legacy();
+  const template = chatTemplate(tokenizer);
+  const pair = template.pair('What is the capital of France?', 'Paris');
+  assert.deepEqual(pair, { prompt: '<s>[INST] What is the capital of France? [/INST]', target: ' Paris </s>' });
+  const item = encodePair(tokenizer, pair, template);
+  const whole = tokenizer.encode(pair.prompt + pair.target, { addSpecialTokens: false });
+  // The conversation as a whole ends in ▁Par | is | ▁ | </s>: that is the answer, not ▁ | ▁Par | ...
+  assert.deepEqual(tokens(tokenizer, whole.slice(-4)), ['\u2581Par', 'is', '\u2581', '</s>']);
+  assert.deepEqual(item.ids, whole);
+  assert.deepEqual(tokens(tokenizer, item.ids.slice(item.promptLength)), ['\u2581Par', 'is', '\u2581', '</s>']);
+  assert.deepEqual(tokens(tokenizer, item.ids.slice(0, item.promptLength)), tokens(tokenizer, tokenizer.encode(pair.prompt, { addSpecialTokens: false })));
+  // What separate tokenisation gave (the bug): the answer gains a lone ▁ the model never sees.
+  assert.deepEqual(tokens(tokenizer, tokenizer.encode(pair.target, { addSpecialTokens: false })), ['\u2581', '\u2581Par', 'is', '\u2581', '</s>']);
+});
+
+test('the issue 12 case under the plain template: the prompt keeps "Answer:", the answer starts with ▁Par (it straddles the space)', () => {
+  const { tokenizer } = llama2Legacy();
+  const template = plainTemplate();
+  const pair = template.pair('What is the capital of France?', 'Paris');
+  const item = encodePair(tokenizer, pair, template);
+  assert.deepEqual(item.ids, [...tokenizer.encode(pair.prompt + pair.target), tokenizer.eosId]);
+  assert.deepEqual(tokens(tokenizer, item.ids.slice(item.promptLength)), ['\u2581Par', 'is', '</s>']);
+  assert.deepEqual(tokens(tokenizer, item.ids.slice(item.promptLength - 3, item.promptLength)), ['<0x0A>', 'Answer', ':']);
+  assert.equal(item.ids[0], tokenizer.bosId);
+});
+
+/** Question/answer text: words, spaces (leading, trailing, doubled), newlines, tabs, punctuation, accents (composed and not), CJK, emoji, a literal ▁. */
+const piece = fc.constantFrom(
+  'a', 'b', 'e', 'the', 'The', 'Par', 'is', 'Paris', 'capital', 'of', 'What', 'Who', 'born', 'wrote', '1956', '7', '42',
+  ' ', ' ', ' ', '  ', '\n', '\n\n', '\t', '.', ',', '?', '!', "'", '"', "'s", '-', '(', ')', ':', 'é', 'ü', 'Ö', 'ß', '中', '文', '😀', '\u2581', '€', 'e\u0301', '\u0308',
+);
+const text = fc.array(piece, { minLength: 1, maxLength: 14 }).map((parts) => parts.join(''));
+
+/** Hugging Face's Rust tokenizers on the same tokenizer.json; offsets reported in code points. */
+function rustReference(json: Record<string, unknown>): RustTokenizer {
+  // trim_offsets only moves offsets (not ids); off, so a token's span includes its space.
+  const copy = JSON.parse(JSON.stringify(json, (key, value: unknown) => (key === 'trim_offsets' ? false : value))) as Record<string, unknown>;
+  return RustTokenizer.fromString(JSON.stringify(copy));
+}
+
+async function checkFamily(family: Family, template: PromptTemplate, runs: number): Promise<void> {
+  const { tokenizer } = family;
+  const rust = rustReference(family.json);
+  await fc.assert(
+    fc.asyncProperty(text, text, async (question, answer) => {
+      const pair = template.pair(question, answer);
+      const item = encodePair(tokenizer, pair, template);
+      const whole = pair.prompt + pair.target;
+      const expected = tokenizer.encode(whole, { addSpecialTokens: template.promptSpecialTokens });
+      if (template.appendEos) expected.push(tokenizer.eosId!);
+      // prompt ids + answer ids == ids of the whole text
+      assert.deepEqual([...item.ids.slice(0, item.promptLength), ...item.ids.slice(item.promptLength)], expected);
+      assert.ok(item.promptLength > 0 && item.promptLength < item.ids.length);
+      // The same ids from the Rust implementation, and its offsets put the boundary at the same token.
+      const reference = await rust.encode(whole, null, { addSpecialTokens: template.promptSpecialTokens });
+      const ids = reference.getIds();
+      assert.deepEqual(ids, expected.slice(0, ids.length), 'Rust tokenizers gives other ids');
+      const boundary = [...pair.prompt].length;
+      const offsets = reference.getOffsets();
+      let promptLength = 0;
+      while (promptLength < ids.length && offsets[promptLength][1] <= boundary && offsets[promptLength][0] < boundary) promptLength++;
+      assert.equal(item.promptLength, promptLength, `split: ${JSON.stringify(tokens(tokenizer, item.ids))} at ${item.promptLength}`);
+    }),
+    { numRuns: runs },
+  );
+}
+
+const families: [string, () => Family][] = [
+  ['SentencePiece legacy', llama2Legacy],
+  ['Metaspace first', () => llama2Metaspace('first')],
+  ['Metaspace always', () => llama2Metaspace('always')],
+  ['GPT-2', gpt2],
+  ['Llama 3', llama3],
+  ['Qwen2', qwen2],
+  ['llama2.c', llama2c],
+  ['llama2.c without byte pieces (<unk>)', llama2cNoBytes],
+];
+
+for (const [label, make] of families) {
+  test(`prompt ids + answer ids == whole-text ids, split where the offsets say: ${label}, plain and chat templates`, async () => {
+    const family = make();
+    await checkFamily(family, plainTemplate(), 150);
+    if (family.chat) await checkFamily(family, chatTemplate(family.tokenizer), 150);
+  });
+}
