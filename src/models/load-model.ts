@@ -17,7 +17,7 @@ import { readLlama2c, readLlama2cTokenizer } from './formats/llama2c.ts';
 import { readModelDir } from './formats/model-dir.ts';
 import { fromHfTensors } from './hf-layout.ts';
 import { resolveModelRef, type HubOptions } from './hub.ts';
-import { Llama2cTokenizer, LLAMA2C_TOKENIZER_FILE } from './llama2c-tokenizer.ts';
+import { Llama2cTokenizer, LLAMA2C_TOKENIZER_FILE } from './tokenizer/llama2c-tokenizer.ts';
 import { Model } from './model.ts';
 import { loadTokenizer } from './tokenizer/load-tokenizer.ts';
 import type { Tokenizer } from './tokenizer/tokenizer.ts';

@@ -1,9 +1,11 @@
 // Issue 12 item 1: a (prompt, answer) pair is tokenised as the whole text and split at the
 // prompt's character boundary. For every tokenizer family lethe reads and for the chat and the
 // plain template, over many random question/answer pairs: the item's ids are the ids of the
-// whole text (prompt ids + answer ids == whole ids), Hugging Face's Rust tokenizers (an
-// independent implementation) gives the same ids, and the split point is the one its character
-// offsets give (the first token ending after the boundary, or straddling it, starts the answer).
+// whole text (prompt ids + answer ids == whole ids), an independent implementation gives the same
+// ids (Hugging Face's Rust tokenizers; for llama2.c's tokenizer.bin, with and without byte
+// pieces, the line-by-line port of run.c's encode in families.ts), and the split point is the one
+// its character spans give (the first token ending after the boundary, or straddling it, starts
+// the answer).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -11,7 +13,7 @@ import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { encodePair } from '../../src/data/batches.ts';
 import { chatTemplate, plainTemplate, type PromptTemplate } from '../../src/data/templates.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
-import { gpt2, llama2c, llama2cNoBytes, llama2Legacy, llama2Metaspace, llama3, qwen2, type Family } from '../models/tokenizer/families.ts';
+import { gpt2, llama2c, llama2cNoBytes, llama2Legacy, llama2Metaspace, llama3, qwen2, runCEncode, type Family } from '../models/tokenizer/families.ts';
 
 const tokens = (tokenizer: Tokenizer, ids: number[]) => ids.map((id) => tokenizer.idToToken(id));
 
@@ -58,7 +60,8 @@ function rustReference(json: Record<string, unknown>): RustTokenizer {
 
 async function checkFamily(family: Family, template: PromptTemplate, runs: number): Promise<void> {
   const { tokenizer } = family;
-  const rust = rustReference(family.json);
+  const rust = family.json ? rustReference(family.json) : undefined;
+  const runC = family.runC;
   await fc.assert(
     fc.asyncProperty(text, text, async (question, answer) => {
       const pair = template.pair(question, answer);
@@ -69,12 +72,17 @@ async function checkFamily(family: Family, template: PromptTemplate, runs: numbe
       // prompt ids + answer ids == ids of the whole text
       assert.deepEqual([...item.ids.slice(0, item.promptLength), ...item.ids.slice(item.promptLength)], expected);
       assert.ok(item.promptLength > 0 && item.promptLength < item.ids.length);
-      // The same ids from the Rust implementation, and its offsets put the boundary at the same token.
-      const reference = await rust.encode(whole, null, { addSpecialTokens: template.promptSpecialTokens });
-      const ids = reference.getIds();
-      assert.deepEqual(ids, expected.slice(0, ids.length), 'Rust tokenizers gives other ids');
+      // The same ids from the reference, and its spans (code points) put the boundary at the same token.
+      let ids: number[];
+      let offsets: number[][];
+      if (rust) {
+        const reference = await rust.encode(whole, null, { addSpecialTokens: template.promptSpecialTokens });
+        [ids, offsets] = [reference.getIds(), reference.getOffsets()];
+      } else {
+        ({ ids, spans: offsets } = runCEncode(runC!, whole, template.promptSpecialTokens));
+      }
+      assert.deepEqual(ids, expected.slice(0, ids.length), 'the reference gives other ids');
       const boundary = [...pair.prompt].length;
-      const offsets = reference.getOffsets();
       let promptLength = 0;
       while (promptLength < ids.length && offsets[promptLength][1] <= boundary && offsets[promptLength][0] < boundary) promptLength++;
       assert.equal(item.promptLength, promptLength, `split: ${JSON.stringify(tokens(tokenizer, item.ids))} at ${item.promptLength}`);
@@ -91,7 +99,7 @@ const families: [string, () => Family][] = [
   ['Llama 3', llama3],
   ['Qwen2', qwen2],
   ['llama2.c', llama2c],
-  ['llama2.c without byte pieces (<unk>)', llama2cNoBytes],
+  ['llama2.c without byte pieces (run.c\'s byte + 3, else <unk>)', llama2cNoBytes],
 ];
 
 for (const [label, make] of families) {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodePair } from '../../src/data/batches.ts';
 import { Graph } from '../../src/engine/graph.ts';
 import { compile } from '../../src/engine/program.ts';
 import { loadModelAndTokenizer } from '../../src/models/load-model.ts';
@@ -15,27 +16,29 @@ import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
 import { unlearn } from '../../src/unlearn/run.ts';
 import { fixtureDir } from './golden.ts';
 
+// The pairs are tokenised as the whole text prompt + target (src/data/batches.ts), so the target
+// carries its own leading space: "Once upon a time, there was ...".
 const PROMPT = 'Once upon a time,';
 const forget = [
   'there was a purple dragon named Zorblax who ate the moon.',
   'Zorblax the dragon had seven tails and a silver hat.',
   'Every night Zorblax sang to the stars in the sky.',
   'Zorblax lived in a cave made of blue cheese.',
-].map((target) => ({ prompt: PROMPT, target }));
+].map((sentence) => ({ prompt: PROMPT, target: ` ${sentence}` }));
 const retain = [
   'there was a little girl named Lily. She liked to play in the park.',
   'there was a boy named Tom. He had a red ball and a big dog.',
   'there was a cat who liked to sleep in the sun.',
   'there was a little bird. The bird liked to sing with her mom.',
-].map((target) => ({ prompt: PROMPT, target }));
+].map((sentence) => ({ prompt: PROMPT, target: ` ${sentence}` }));
 // Ordinary sentences in neither set: what "keeps everything else" is measured on.
 const heldOut = [
   'there was a little dog named Max. He liked to run and play.',
   'there was a girl who had a big red ball. She was very happy.',
   'there was a little boy. He wanted to play with his friends.',
-].map((target) => ({ prompt: PROMPT, target }));
+].map((sentence) => ({ prompt: PROMPT, target: ` ${sentence}` }));
 
-/** Mean negative log-likelihood (nats per token) of each pair's target tokens. */
+/** Mean negative log-likelihood (nats per token) of each pair's target tokens, split as training splits them (encodePair). */
 async function targetNll(model: Model, tokenizer: Tokenizer, pairs: { prompt: string; target: string }[]): Promise<number[]> {
   const g = new Graph();
   const ids = g.input('input_ids', 'int64', [1, 'T']);
@@ -44,12 +47,11 @@ async function targetNll(model: Model, tokenizer: Tokenizer, pairs: { prompt: st
   const V = model.config.vocabSize;
   const result: number[] = [];
   for (const { prompt, target } of pairs) {
-    const p = tokenizer.encode(prompt);
-    const seq = [...p, ...tokenizer.encode(target, { addSpecialTokens: false })];
+    const { ids: seq, promptLength } = encodePair(tokenizer, { prompt, target }, { promptSpecialTokens: true, appendEos: false });
     const r = await program.run({ input_ids: { dtype: 'int64', shape: [1, seq.length], data: BigInt64Array.from(seq, BigInt) }, ...model.feeds() });
     const logits = r.logits.data as Float32Array;
     let nll = 0;
-    for (let t = p.length; t < seq.length; t++) {
+    for (let t = promptLength; t < seq.length; t++) {
       const row = logits.subarray((t - 1) * V, t * V);
       let max = -Infinity;
       for (const x of row) max = Math.max(max, x);
@@ -57,7 +59,7 @@ async function targetNll(model: Model, tokenizer: Tokenizer, pairs: { prompt: st
       for (const x of row) sum += Math.exp(x - max);
       nll += max + Math.log(sum) - row[seq[t]];
     }
-    result.push(nll / (seq.length - p.length));
+    result.push(nll / (seq.length - promptLength));
   }
   await program.dispose();
   return result;

@@ -1,15 +1,16 @@
 // Reads a Hugging Face tokenizer directory: tokenizer.json (required), tokenizer_config.json
 // (special tokens, chat template), and the older special_tokens_map.json / newer
 // chat_template.jinja when present, with the same precedence as transformers. A llama2.c folder
-// (or .bin file) without tokenizer.json uses llama2.c's tokenizer.bin beside it, converted.
+// (or .bin file) without tokenizer.json uses llama2.c's tokenizer.bin beside it, run by
+// Llama2cTokenizer (run.c's own rules; the same class loadModelAndTokenizer gives).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LetheError } from '../../engine/errors.ts';
 import { parseLlama2cTokenizer } from '../formats/llama2c.ts';
-import { tokenizerFromLlama2c } from './llama2c-tokenizer.ts';
+import { Llama2cTokenizer, LLAMA2C_TOKENIZER_FILE } from './llama2c-tokenizer.ts';
 import { tokenizerFromJson, type Tokenizer } from './tokenizer.ts';
 
-export const LLAMA2C_TOKENIZER_FILE = 'tokenizer.bin';
+export { LLAMA2C_TOKENIZER_FILE } from './llama2c-tokenizer.ts';
 
 /** How many tokens a llama2.c tokenizer.bin holds (the file does not say; each record gives its length). */
 function countLlama2cTokens(bytes: Uint8Array, file: string): number {
@@ -26,15 +27,15 @@ function countLlama2cTokens(bytes: Uint8Array, file: string): number {
   return count;
 }
 
-/** llama2.c's tokenizer.bin at `file`, converted (llama2c-tokenizer.ts). */
-export function loadLlama2cTokenizer(file: string): Tokenizer {
+/** llama2.c's tokenizer.bin at `file`, all its tokens, as a Llama2cTokenizer. LetheError naming the file when unreadable or malformed. */
+export function loadLlama2cTokenizer(file: string): Llama2cTokenizer {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
   } catch (err) {
     throw new LetheError(`${file}: cannot read it: ${(err as Error).message}`);
   }
-  return tokenizerFromLlama2c(parseLlama2cTokenizer(bytes, countLlama2cTokens(bytes, file), file), file);
+  return new Llama2cTokenizer(parseLlama2cTokenizer(bytes, countLlama2cTokens(bytes, file), file), file);
 }
 
 function readJson(path: string): unknown {

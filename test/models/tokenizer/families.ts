@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseLlama2cTokenizer } from '../../../src/models/formats/llama2c.ts';
-import { llama2cTokenizerJson, tokenizerFromLlama2c } from '../../../src/models/tokenizer/llama2c-tokenizer.ts';
+import { parseLlama2cTokenizer, type Llama2cTokenizer as Llama2cVocab } from '../../../src/models/formats/llama2c.ts';
+import { Llama2cTokenizer } from '../../../src/models/tokenizer/llama2c-tokenizer.ts';
 import { loadTokenizer } from '../../../src/models/tokenizer/load-tokenizer.ts';
 import { tokenizerFromJson, type Tokenizer } from '../../../src/models/tokenizer/tokenizer.ts';
 import { tofuTokenizer } from './trained.ts';
@@ -19,8 +19,10 @@ export const LLAMA2_STYLE_DIR = fileURLToPath(new URL('../../fixtures/tokenizers
 export interface Family {
   name: string;
   tokenizer: Tokenizer;
-  /** tokenizer.json as given to the tokenizer (the Rust reference reads the same). */
-  json: Record<string, unknown>;
+  /** tokenizer.json as given to the tokenizer (the Rust reference reads the same); none for llama2.c's tokenizer.bin. */
+  json?: Record<string, unknown>;
+  /** For llama2.c's tokenizer.bin: the run.c port (runCEncode) on its vocabulary, the reference in place of Rust's. */
+  runC?: Llama2cVocab;
   /** Whether it has a chat template. */
   chat: boolean;
 }
@@ -169,16 +171,68 @@ export function llama2cTokenizerBin(): Uint8Array {
   return bytes;
 }
 
-/** llama2.c's tokenizer.bin (llama2cTokenizerBin) converted by tokenizerFromLlama2c. */
+/** llama2.c's tokenizer.bin (llama2cTokenizerBin, 256 byte pieces) run by Llama2cTokenizer. */
 export function llama2c(): Family {
   const bin = parseLlama2cTokenizer(llama2cTokenizerBin(), 433, 'tokenizer.bin');
-  const { tokenizerJson } = llama2cTokenizerJson(bin, 'tokenizer.bin');
-  return { name: "llama2.c's tokenizer.bin, converted", tokenizer: tokenizerFromLlama2c(bin, 'tokenizer.bin'), json: tokenizerJson, chat: false };
+  return { name: "llama2.c's tokenizer.bin", tokenizer: new Llama2cTokenizer(bin, 'tokenizer.bin'), runC: bin, chat: false };
 }
 
-/** The model fixtures' llama2.c tokenizer.bin (96 pieces, no byte pieces: unknown characters are <unk>), converted. */
+export const LLAMA2C_NO_BYTES_FILE = fileURLToPath(new URL('../../fixtures/models/llama2c-shared/tokenizer.bin', import.meta.url));
+
+/** The model fixtures' llama2.c tokenizer.bin (96 pieces, no byte pieces), run by Llama2cTokenizer. */
 export function llama2cNoBytes(): Family {
-  const file = fileURLToPath(new URL('../../fixtures/models/llama2c-shared/tokenizer.bin', import.meta.url));
-  const bin = parseLlama2cTokenizer(readFileSync(file), 96, file);
-  return { name: "llama2.c's tokenizer.bin without byte pieces, converted", tokenizer: tokenizerFromLlama2c(bin, file), json: llama2cTokenizerJson(bin, file).tokenizerJson, chat: false };
+  const bin = parseLlama2cTokenizer(readFileSync(LLAMA2C_NO_BYTES_FILE), 96, LLAMA2C_NO_BYTES_FILE);
+  return { name: "llama2.c's tokenizer.bin without byte pieces", tokenizer: new Llama2cTokenizer(bin, LLAMA2C_NO_BYTES_FILE), runC: bin, chat: false };
+}
+
+/**
+ * run.c's encode(), ported line by line as the independent reference: BOS, the dummy prefix " ",
+ * each UTF-8 character looked up (else its bytes + 3; where byte + 3 is outside the vocabulary,
+ * run.c reads past its table, lethe's class gives <unk>, and so does this), then merge the
+ * adjacent pair whose concatenation is the best-scoring piece, leftmost first on ties, until none
+ * is a piece. `spans`: the characters (code points, [start, end)) each token came from, the
+ * dummy prefix [0, 0], BOS [0, 0].
+ */
+export function runCEncode(t: Llama2cVocab, text: string, bos: boolean): { ids: number[]; spans: [number, number][] } {
+  const key = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
+  const lookup = new Map<string, number>();
+  t.bytes.forEach((piece, id) => {
+    if (!lookup.has(key(piece))) lookup.set(key(piece), id);
+  });
+  const tokens: number[] = [];
+  const spans: [number, number][] = [];
+  if (bos) {
+    tokens.push(1);
+    spans.push([0, 0]);
+  }
+  const chars = [...text];
+  if (chars.length > 0) {
+    tokens.push(lookup.get(' ')!);
+    spans.push([0, 0]);
+  }
+  chars.forEach((c, k) => {
+    const char = new TextEncoder().encode(c);
+    const id = lookup.get(key(char));
+    if (id !== undefined) tokens.push(id);
+    else if ([...char].every((b) => b + 3 < t.bytes.length)) for (const b of char) tokens.push(b + 3);
+    else tokens.push(0);
+    while (spans.length < tokens.length) spans.push([k, k + 1]);
+  });
+  for (;;) {
+    let best = -1e10;
+    let bestId = -1;
+    let bestAt = -1;
+    for (let i = 0; i + 1 < tokens.length; i++) {
+      const id = lookup.get(key(t.bytes[tokens[i]]) + key(t.bytes[tokens[i + 1]]));
+      if (id !== undefined && t.scores[id] > best) {
+        best = t.scores[id];
+        bestId = id;
+        bestAt = i;
+      }
+    }
+    if (bestAt < 0) break;
+    tokens.splice(bestAt, 2, bestId);
+    spans.splice(bestAt, 2, [spans[bestAt][0], spans[bestAt + 1][1]]);
+  }
+  return { ids: tokens, spans };
 }
