@@ -14,6 +14,7 @@ import { buildMcRequests } from '../../../src/eval/multiple-choice/prompts.ts';
 import { evaluateMultipleChoice, harnessContinuationIds, multipleChoiceScorer, poolMc } from '../../../src/eval/multiple-choice/score-mc.ts';
 import { parseConfig } from '../../../src/models/formats/config.ts';
 import { createModel } from '../../../src/models/model.ts';
+import { tokenizerFromJson } from '../../../src/models/tokenizer/tokenizer.ts';
 import { tofuTokenizer } from '../../models/tokenizer/trained.ts';
 
 const tokenizer = tofuTokenizer();
@@ -113,5 +114,31 @@ test('a prompt longer than the model context is one clear error', async () => {
   const small = createModel(parseConfig({ model_type: 'gpt2', vocab_size: tokenizer.vocabSize, n_embd: 16, n_layer: 1, n_head: 2, n_positions: 16 }, 'small'), { seed: 1 });
   const scorer = multipleChoiceScorer(small, tokenizer);
   await assert.rejects(evaluateMultipleChoice(scorer, items, 'forget.jsonl'), (e: unknown) => e instanceof LetheError && /^forget\.jsonl: a prompt is longer than the model's context/.test(e.message));
+  await scorer.dispose();
+});
+
+/** A character-level tokenizer normalised as Llama-2's tokenizer.json is (prepend "▁", spaces → "▁"). */
+function sentencePieceStyleTokenizer() {
+  const chars = ['<unk>', '</s>', '▁', 'A', 'B', 'Q', '?', '\n', '.', 'x', 'y', 'n', 's', 'w', 'e', 'r', ':'];
+  const vocab: Record<string, number> = Object.fromEntries([...chars, '▁A', '▁B'].map((c, i) => [c, i]));
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  return tokenizerFromJson({
+    version: '1.0', truncation: null, padding: null, added_tokens: [special(0, '<unk>'), special(1, '</s>')],
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    pre_tokenizer: null, post_processor: null, decoder: null,
+    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: false, ignore_merges: false, vocab, merges: [['▁', 'A'], ['▁', 'B']] },
+  }, { eos_token: '</s>' });
+}
+
+test('with a SentencePiece-style tokenizer the option encoded alone gains a "▁" the harness would not score: the items are flagged', async () => {
+  const sp = sentencePieceStyleTokenizer();
+  const id = (t: string) => sp.tokenToId(t)!;
+  assert.deepEqual(sp.encode(' A', { addSpecialTokens: false }), [id('▁'), id('▁A')]);
+  assert.deepEqual(harnessContinuationIds(sp, 'Q?\nA. x\nB. y\nAnswer:', ' A'), [id('▁A')]);
+  const tinyModel = createModel(parseConfig({ model_type: 'gpt2', vocab_size: sp.vocabSize, n_embd: 16, n_layer: 1, n_head: 2, n_positions: 64 }, 'sp'), { seed: 2 });
+  const scorer = multipleChoiceScorer(tinyModel, sp);
+  const result = await evaluateMultipleChoice(scorer, [item('Q?', ['x', 'y'], 0, 'sp:1')], 'sp.jsonl');
+  assert.equal(result.items[0].tokenisationMatchesHarness, false);
+  assert.equal(result.tokenisationMismatches, 1);
   await scorer.dispose();
 });
