@@ -15,7 +15,7 @@ import { evaluateMultipleChoice, harnessContinuationIds, multipleChoiceScorer, p
 import { parseConfig } from '../../../src/models/formats/config.ts';
 import { createModel } from '../../../src/models/model.ts';
 import { tokenizerFromJson } from '../../../src/models/tokenizer/tokenizer.ts';
-import { tofuTokenizer } from '../../models/tokenizer/trained.ts';
+import { tofuChatTokenizer, tofuTokenizer } from '../../models/tokenizer/trained.ts';
 
 const tokenizer = tofuTokenizer();
 const config = parseConfig({ model_type: 'gpt2', vocab_size: tokenizer.vocabSize, n_embd: 32, n_layer: 2, n_head: 4, n_positions: 256 }, 'test config');
@@ -140,5 +140,19 @@ test('with a SentencePiece-style tokenizer the option encoded alone gains a "▁
   const result = await evaluateMultipleChoice(scorer, [item('Q?', ['x', 'y'], 0, 'sp:1')], 'sp.jsonl');
   assert.equal(result.items[0].tokenisationMatchesHarness, false);
   assert.equal(result.tokenisationMismatches, 1);
+  await scorer.dispose();
+});
+
+test('chat template: the options follow the generation prompt without a space, on the harness\'s tokens', async () => {
+  const chat = tofuChatTokenizer();
+  const chatModel = createModel(parseConfig({ model_type: 'gpt2', vocab_size: chat.vocabSize, n_embd: 16, n_layer: 1, n_head: 2, n_positions: 256 }, 'chat'), { seed: 4 });
+  const scorer = multipleChoiceScorer(chatModel, chat);
+  const result = await evaluateMultipleChoice(scorer, items, 'forget.jsonl', { chat: { tokenizer: chat } });
+  const [r] = buildMcRequests(items, { chat: { tokenizer: chat } });
+  assert.ok(r.context.endsWith('<|im_start|>assistant'));
+  assert.deepEqual(r.continuations, ['\nA', '\nB', '\nC', '\nD']);
+  assert.equal(result.tokenisationMismatches, 0);
+  assert.equal(result.acc.n, 3);
+  assert.ok(result.items.every((i) => i.loglikelihoods.every((ll) => ll < 0 && Number.isFinite(ll))));
   await scorer.dispose();
 });
