@@ -67,11 +67,12 @@ export interface McRequest {
 const TARGET_DELIMITER = ' ';
 const FEWSHOT_DELIMITER = '\n\n';
 
-/** The harness's task description for a subject. */
+/** The harness's task description for a subject ("high_school_biology" reads "high school biology"). */
 export function mcDescription(subject: string, style: McPromptStyle = 'default'): string {
+  const words = subject.split('_').join(' ');
   return style === 'default'
-    ? `The following are multiple choice questions (with answers) about ${subject}.\n\n`
-    : `The following are questions (with answers) about ${subject}.\n\n`;
+    ? `The following are multiple choice questions (with answers) about ${words}.\n\n`
+    : `The following are questions (with answers) about ${words}.\n\n`;
 }
 
 /** doc_to_text: the question as the model sees it, up to and including "Answer:". */

@@ -19,7 +19,7 @@ import type { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
 import { Scorer, type ScoredText } from '../score.ts';
 import { scoreChoices, type McItemScore } from './accuracy.ts';
 import { buildMcRequests, type McPromptOptions, type McRequest } from './prompts.ts';
-import { meanWithStderr, type MeanWithStderr } from './stderr.ts';
+import { meanWithStderr, pooledStderr, type MeanWithStderr } from './stderr.ts';
 
 export interface McItemResult extends McItemScore {
   /** Where the item came from (file:line). */
@@ -91,11 +91,19 @@ export function summariseMc(name: string, items: McItemResult[]): McSetResult {
 }
 
 /**
- * The pooled result of several sets (each reported apart, and together): the union of their
- * items, so the pooled accuracy is size-weighted and its standard error is over all items.
+ * The pooled result of several sets (each reported apart, and together), as the harness
+ * aggregates a group: the union of their items, so each accuracy is the size-weighted mean, with
+ * the harness's pooled standard error over the sets (pooledStderr).
  */
 export function poolMc(name: string, sets: readonly McSetResult[]): McSetResult {
-  return summariseMc(name, sets.flatMap((s) => s.items));
+  const pooled = summariseMc(name, sets.flatMap((s) => s.items));
+  for (const key of ['acc', 'accNorm', 'accBytes'] as const) {
+    const stderr = pooledStderr(sets.map((s) => s[key]));
+    pooled[key] = stderr === null
+      ? { ...pooled[key], stderr: null, stderrUnavailable: `${name}: the pooled standard error needs at least 2 items in every set` }
+      : { ...pooled[key], stderr, stderrUnavailable: undefined };
+  }
+  return pooled;
 }
 
 /**

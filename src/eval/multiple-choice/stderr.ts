@@ -28,3 +28,18 @@ export function meanWithStderr(perItem: readonly number[], what: string): MeanWi
   for (const v of perItem) squares += (v - mean) ** 2;
   return { value: mean, stderr: Math.sqrt(squares / (n - 1)) / Math.sqrt(n), n, perItem: [...perItem] };
 }
+
+/**
+ * The standard error the harness reports for a group of subtasks (lm_eval/api/metrics.py,
+ * pooled_sample_stderr, used for groups such as `mmlu` with weight_by_size): the within-subtask
+ * pooled variance s_p² = Σ_i (n_i − 1)·se_i²·n_i / (N − k), then √(s_p² / N), N = Σ n_i, k
+ * subtasks. It leaves out the spread between the subtasks' means, so it is a little smaller than
+ * the standard error of all items taken together. Null when any part has no standard error.
+ */
+export function pooledStderr(parts: readonly Pick<MeanWithStderr, 'stderr' | 'n'>[]): number | null {
+  if (parts.length === 0 || parts.some((p) => p.stderr === null)) return null;
+  const total = parts.reduce((a, p) => a + p.n, 0);
+  if (total - parts.length <= 0) return null;
+  const pooledVariance = parts.reduce((a, p) => a + (p.n - 1) * p.stderr! ** 2 * p.n, 0) / (total - parts.length);
+  return Math.sqrt(pooledVariance / total);
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LetheError } from '../../../src/engine/errors.ts';
 import { scoreChoices } from '../../../src/eval/multiple-choice/accuracy.ts';
-import { meanWithStderr } from '../../../src/eval/multiple-choice/stderr.ts';
+import { meanWithStderr, pooledStderr } from '../../../src/eval/multiple-choice/stderr.ts';
 
 test('acc takes the largest log-likelihood; acc_norm divides by the option length and can disagree', () => {
   // ll = [-1.2, -2.0, -0.9]; lengths 2, 8, 1 → ll/len = [-0.6, -0.25, -0.9].
@@ -59,4 +59,15 @@ test('the standard error is the sample standard deviation over √n, as the harn
   const none = meanWithStderr([], 'acc');
   assert.equal(none.value, null);
   assert.match(none.unavailable!, /no items/);
+});
+
+test('a group of sets gets the harness\'s pooled standard error, a little below that of all items together', () => {
+  // [1,0,1,1]: n 4, s² 0.25; [0,0,1]: n 3, s² 1/3. s_p² = (3·0.25 + 2/3) / (7 − 2) = 0.28333…;
+  // √(s_p² / 7) = 0.201187…; all seven items together: s² = 2/7, √(2/7 / 7) = 0.202031….
+  const a = meanWithStderr([1, 0, 1, 1], 'a');
+  const b = meanWithStderr([0, 0, 1], 'b');
+  assert.ok(Math.abs(pooledStderr([a, b])! - Math.sqrt((0.75 + 2 / 3) / 5 / 7)) < 1e-12);
+  assert.ok(Math.abs(pooledStderr([a, b])! - 0.2011869) < 1e-6);
+  assert.ok(Math.abs(meanWithStderr([1, 0, 1, 1, 0, 0, 1], 'all').stderr! - 0.2020305) < 1e-6);
+  assert.equal(pooledStderr([a, meanWithStderr([1], 'one')]), null);
 });

@@ -24,6 +24,8 @@ test('zero-shot MMLU/WMDP layout: description, question, lettered options, "Answ
   assert.equal(r.context, 'The following are multiple choice questions (with answers) about arithmetic.\n\nWhat is 2+3?\nA. 4\nB. 5\nC. 6\nD. 7\nAnswer:');
   assert.deepEqual(r.continuations, [' A', ' B', ' C', ' D']);
   assert.deepEqual(r.choices, ['A', 'B', 'C', 'D']);
+  const [mmlu] = buildMcRequests([item('Q?', ['x', 'y'], 0, 'high_school_biology')]);
+  assert.ok(mmlu.context.startsWith('The following are multiple choice questions (with answers) about high school biology.\n\nQ?'));
   // No subject, no description (WMDP's files carry none; its task names "biology" etc. itself).
   const [bare] = buildMcRequests([item(' Q? ', ['x', 'y'], 0)]);
   assert.equal(bare.context, 'Q?\nA. x\nB. y\nAnswer:');
