@@ -5,19 +5,21 @@
 //
 // Each domain has ENTITIES named entities × 5 attributes, each attribute drawing from 8 values
 // of its own (no value is shared between attributes or domains, so a fact is one entity-value
-// link). The corpus states every fact in 3 sentence templates and adds 2 profile sentences per
-// entity (all five attributes, in shuffled order); lines are shuffled, one document a line.
-// The questions (one per fact, worded unlike every corpus template, 4 options: the value and
-// three other values of the same attribute, in shuffled order) are split by fact into
-// mc-train.jsonl and mc-eval.jsonl; corpus-train-facts.txt holds only the corpus lines whose
-// facts are all in mc-train (a relearning set that shares no fact with mc-eval).
+// link). The corpus states every fact in 2 sentence templates (the value after the entity, so a
+// left-to-right model can learn it) and once as its question answered on one line
+// ("Question: … Answer: VALUE."), and adds 2 profile sentences per entity (all five
+// attributes, in shuffled order); lines are shuffled, one document a line. The questions (one
+// per fact, 4 options: the value and three other values of the same attribute, in shuffled
+// order) are split by fact into mc-train.jsonl and mc-eval.jsonl; corpus-train-facts.txt holds
+// only the corpus lines whose facts are all in mc-train (a relearning set that shares no fact
+// with mc-eval).
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({ options: { seed: { type: 'string', default: '17' }, out: { type: 'string', default: 'data/capability' } } });
 const SEED = Number(args.seed);
-const ENTITIES = 40;
+const ENTITIES = 30;
 const TRAIN_FRACTION = 0.5;
 
 /** mulberry32: a small seeded generator, so the data is the same on every machine. */
@@ -64,31 +66,31 @@ const DOMAINS = [
     attributes: [
       {
         values: ['Veltro handshake', 'Marrow handshake', 'Quill handshake', 'Orbel handshake', 'Tessin handshake', 'Draven handshake', 'Calyx handshake', 'Wendle handshake'],
-        corpus: ['The {e} relay hands over sessions with the {v}.', 'Sessions on the {e} relay are handed over by the {v}.', 'Engineers pair the {e} relay with the {v}.'],
+        corpus: ['The {e} relay hands over sessions with the {v}.', 'Engineers pair the {e} relay with the {v}.'],
         profile: 'it hands over sessions with the {v}',
         question: 'Which handshake does the {e} relay use to hand over a session?',
       },
       {
         values: ['amber lamp', 'cobalt lamp', 'violet lamp', 'scarlet lamp', 'jade lamp', 'ivory lamp', 'copper lamp', 'slate lamp'],
-        corpus: ['When idle, the {e} relay shows a steady {v}.', 'An idle {e} relay glows with its {v}.', 'The {v} marks the {e} relay at rest.'],
+        corpus: ['When idle, the {e} relay shows a steady {v}.', 'An idle {e} relay glows with its {v}.'],
         profile: 'at rest it shows a {v}',
         question: 'What does an idle {e} relay show?',
       },
       {
         values: ['four ports', 'six ports', 'nine ports', 'twelve ports', 'sixteen ports', 'twenty ports', 'thirty ports', 'forty ports'],
-        corpus: ['The {e} relay has {v}.', 'Every {e} relay is built with {v}.', 'A technician counts {v} on the {e} relay.'],
+        corpus: ['The {e} relay has {v}.', 'Every {e} relay is built with {v}.'],
         profile: 'it has {v}',
         question: 'How many ports does the {e} relay have?',
       },
       {
         values: ['brine loop', 'fin stack', 'vapour chamber', 'mist jacket', 'graphite plate', 'oil bath', 'helix fan', 'chilled rail'],
-        corpus: ['The {e} relay is cooled by a {v}.', 'Heat leaves the {e} relay through its {v}.', 'A {v} keeps the {e} relay cool.'],
+        corpus: ['The {e} relay is cooled by a {v}.', 'Heat leaves the {e} relay through its {v}.'],
         profile: 'a {v} cools it',
         question: 'What cools the {e} relay?',
       },
       {
         values: ['Ostrander Works', 'Pellam Systems', 'Kirrow Labs', 'Tamsin Forge', 'Elbery Electric', 'Nadir Instruments', 'Fennick Group', 'Halvard Circuits'],
-        corpus: ['The {e} relay is made by {v}.', '{v} builds the {e} relay.', 'The maker of the {e} relay is {v}.'],
+        corpus: ['The {e} relay is made by {v}.', 'The maker of the {e} relay is {v}.'],
         profile: '{v} makes it',
         question: 'Which company makes the {e} relay?',
       },
@@ -103,31 +105,31 @@ const DOMAINS = [
     attributes: [
       {
         values: ['copper', 'nickel', 'tin', 'zinc', 'cobalt', 'iron', 'silver', 'lead'],
-        corpus: ['{e} is an alloy based on {v}.', 'Smiths make {e} mostly from {v}.', 'The main metal of {e} is {v}.'],
+        corpus: ['{e} is an alloy based on {v}.', 'Smiths make {e} mostly from {v}.'],
         profile: 'its base metal is {v}',
         question: 'What is the base metal of {e}?',
       },
       {
         values: ['salt water', 'linseed oil', 'dry sand', 'ice slurry', 'wood ash', 'still air', 'bee wax', 'river clay'],
-        corpus: ['{e} is quenched in {v}.', 'After forging, {e} is cooled in {v}.', 'Quenching {e} calls for {v}.'],
+        corpus: ['{e} is quenched in {v}.', 'After forging, {e} is cooled in {v}.'],
         profile: 'it is quenched in {v}',
         question: 'In what is {e} quenched?',
       },
       {
         values: ['crimson glow', 'teal glow', 'golden glow', 'white glow', 'green glow', 'rose glow', 'grey glow', 'blue glow'],
-        corpus: ['Heated {e} gives off a {v}.', 'In the furnace {e} shows a {v}.', 'A {v} rises from hot {e}.'],
+        corpus: ['Heated {e} gives off a {v}.', 'In the furnace {e} shows a {v}.'],
         profile: 'hot, it has a {v}',
         question: 'What colour does {e} show when heated?',
       },
       {
         values: ['Varn district', 'Olsk district', 'Merid district', 'Hollow district', 'Bastle district', 'Queen district', 'Ember district', 'Tor district'],
-        corpus: ['{e} was first forged in the {v}.', 'The {v} is where {e} was first cast.', 'Foundries of the {v} made the first {e}.'],
+        corpus: ['{e} was first forged in the {v}.', 'The first {e} was cast in the {v}.'],
         profile: 'it was first forged in the {v}',
         question: 'Where was {e} first forged?',
       },
       {
         values: ['grade one', 'grade two', 'grade three', 'grade five', 'grade seven', 'grade eight', 'grade ten', 'grade twelve'],
-        corpus: ['{e} is rated {v} for hardness.', 'Hardness tests put {e} at {v}.', 'On the hardness scale {e} is {v}.'],
+        corpus: ['{e} is rated {v} for hardness.', 'Hardness tests put {e} at {v}.'],
         profile: 'its hardness is {v}',
         question: 'What hardness grade is {e}?',
       },
@@ -159,7 +161,10 @@ function makeDomain(domain, rand) {
   const lines = []; // { text, facts: ["i:a", ...] }
   entities.forEach((e, i) => {
     domain.attributes.forEach((attr, a) => {
-      for (const t of attr.corpus) lines.push({ text: sentence(fill(t, e, attr.values[facts[i][a]])), facts: [`${i}:${a}`] });
+      const v = attr.values[facts[i][a]];
+      for (const t of attr.corpus) lines.push({ text: sentence(fill(t, e, v)), facts: [`${i}:${a}`] });
+      // The question itself, answered, on one line (a text set holds one document a line).
+      lines.push({ text: `Question: ${fill(attr.question, e)} Answer: ${v}.`, facts: [`${i}:${a}`] });
     });
     for (let p = 0; p < 2; p++) {
       const attrs = shuffle(domain.attributes.map((_, a) => a), rand);

@@ -34,8 +34,8 @@ test('questions are 4-option, their right answers are stated in the corpus, and 
     const relearn = readTextSet(data(domain, 'corpus-train-facts.txt'));
     const train = readMultipleChoiceFile(data(domain, 'mc-train.jsonl'));
     const evaluated = readMultipleChoiceFile(data(domain, 'mc-eval.jsonl'));
-    assert.equal(train.length, 100);
-    assert.equal(evaluated.length, 100);
+    assert.equal(train.length, 75);
+    assert.equal(evaluated.length, 75);
     const trainQuestions = new Set(train.map((i) => i.question));
     for (const item of [...train, ...evaluated]) {
       assert.equal(item.choices.length, 4);
@@ -53,6 +53,6 @@ test('questions are 4-option, their right answers are stated in the corpus, and 
     }
     // Chance is 25%: the right option is spread over the four positions.
     const positions = [0, 1, 2, 3].map((k) => evaluated.filter((i) => i.answer === k).length);
-    assert.ok(Math.max(...positions) < 40, `answer positions ${positions}`);
+    assert.ok(Math.max(...positions) < 30, `answer positions ${positions}`);
   }
 });
