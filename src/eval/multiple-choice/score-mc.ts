@@ -107,6 +107,19 @@ export function poolMc(name: string, sets: readonly McSetResult[]): McSetResult 
 }
 
 /**
+ * A set's results per subject (MMLU reports each subject and the group), each subject's items
+ * summarised apart; items without a subject are grouped under "(none)".
+ */
+export function mcBySubject(result: McSetResult): McSetResult[] {
+  const groups = new Map<string, McItemResult[]>();
+  for (const item of result.items) {
+    const key = item.subject ?? '(none)';
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return [...groups].map(([subject, items]) => summariseMc(`${result.name} ${subject}`, items));
+}
+
+/**
  * Scores a multiple-choice set: acc, acc_norm, acc_bytes with standard errors, chance, and the
  * per-item results. `scorer` must not append EOS (build it with multipleChoiceScorer); a
  * LetheError says so otherwise. `name` labels the set (e.g. its file).
