@@ -54,7 +54,8 @@ export interface McScorerOptions {
 /**
  * A Scorer for multiple choice: no EOS after the continuation (the harness scores the option
  * alone), BOS only when asked. Chat prompts hold their own special tokens, so pass
- * addBosToken false with them.
+ * addBosToken false with them. A Scorer caches by text, so each model state (each probe during
+ * unlearning, each attacked model) needs its own.
  */
 export function multipleChoiceScorer(model: Model, tokenizer: Tokenizer, options: McScorerOptions = {}): Scorer {
   return new Scorer(model, tokenizer, {
