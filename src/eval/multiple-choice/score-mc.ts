@@ -54,7 +54,8 @@ export interface McScorerOptions {
 /**
  * A Scorer for multiple choice: no EOS after the continuation (the harness scores the option
  * alone), BOS only when asked. Chat prompts hold their own special tokens, so pass
- * addBosToken false with them.
+ * addBosToken false with them. A Scorer caches by text, so each model state (each probe during
+ * unlearning, each attacked model) needs its own.
  */
 export function multipleChoiceScorer(model: Model, tokenizer: Tokenizer, options: McScorerOptions = {}): Scorer {
   return new Scorer(model, tokenizer, {
@@ -104,6 +105,19 @@ export function poolMc(name: string, sets: readonly McSetResult[]): McSetResult 
       : { ...pooled[key], stderr, stderrUnavailable: undefined };
   }
   return pooled;
+}
+
+/**
+ * A set's results per subject (MMLU reports each subject and the group), each subject's items
+ * summarised apart; items without a subject are grouped under "(none)".
+ */
+export function mcBySubject(result: McSetResult): McSetResult[] {
+  const groups = new Map<string, McItemResult[]>();
+  for (const item of result.items) {
+    const key = item.subject ?? '(none)';
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return [...groups].map(([subject, items]) => summariseMc(`${result.name} ${subject}`, items));
 }
 
 /**

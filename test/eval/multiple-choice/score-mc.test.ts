@@ -11,7 +11,7 @@ import { plainTemplate } from '../../../src/data/templates.ts';
 import { Scorer } from '../../../src/eval/score.ts';
 import { argmax } from '../../../src/eval/multiple-choice/accuracy.ts';
 import { buildMcRequests } from '../../../src/eval/multiple-choice/prompts.ts';
-import { evaluateMultipleChoice, harnessContinuationIds, multipleChoiceScorer, poolMc } from '../../../src/eval/multiple-choice/score-mc.ts';
+import { evaluateMultipleChoice, harnessContinuationIds, mcBySubject, multipleChoiceScorer, poolMc } from '../../../src/eval/multiple-choice/score-mc.ts';
 import { parseConfig } from '../../../src/models/formats/config.ts';
 import { createModel } from '../../../src/models/model.ts';
 import { tokenizerFromJson } from '../../../src/models/tokenizer/tokenizer.ts';
@@ -100,6 +100,12 @@ for (const style of ['default', 'continuation'] as const) {
     const pooled = poolMc('all', [result, result]);
     assert.equal(pooled.acc.n, 6);
     assert.equal(pooled.acc.value, result.acc.value);
+    // Per subject: the items without one form one group, equal to the whole set.
+    const [only] = mcBySubject(result);
+    assert.equal(only.name, 'forget.jsonl (none)');
+    assert.deepEqual(only.acc.perItem, result.acc.perItem);
+    const split = mcBySubject({ ...result, items: result.items.map((it, i) => ({ ...it, subject: i === 0 ? 'a' : 'b' })) });
+    assert.deepEqual(split.map((g) => [g.name, g.acc.n]), [['forget.jsonl a', 1], ['forget.jsonl b', 2]]);
     await scorer.dispose();
   });
 }
