@@ -14,13 +14,13 @@ import { loadModel } from '../models/load-model.ts';
 import type { Model } from '../models/model.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { readResults, type Results } from '../report/schema.ts';
+import { readResults, type Results } from '../results/schema.ts';
 import { fileLayer, parseLayers, path, positiveInt, nonNegativeInt, flag, type Layer } from './config.ts';
-import { pickTemplate } from './data-sources.ts';
-import { CountingScorer, EvalMeter } from './eval-meter.ts';
-import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
-import { tofuMetrics, tofuSets } from './eval-tofu.ts';
-import { composeResults, writeResults, type MetricFamilies } from './results-file.ts';
+import { pickTemplate } from '../pipeline/data-sources.ts';
+import { CountingScorer, EvalMeter } from '../pipeline/eval-meter.ts';
+import { TEXT_TEMPLATE, textMetrics, type TextSets } from '../pipeline/eval-text.ts';
+import { tofuMetrics, tofuSets } from '../pipeline/eval-tofu.ts';
+import { composeResults, writeResults, type MetricFamilies } from '../pipeline/results-file.ts';
 
 export const EVAL_PATHS = ['model', 'retainModel', 'retainResults', 'referenceModel', 'holdout', 'forget', 'retain', 'forgetQa', 'retainQa', 'out'] as const;
 

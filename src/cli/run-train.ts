@@ -19,7 +19,7 @@ import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { trainTokenizer } from '../models/tokenizer/train-tokenizer.ts';
 import { finetune } from '../unlearn/run.ts';
 import { fileLayer, mergeLayers, parseLayers, path, positiveInt, writeResolvedConfig, type Layer } from './config.ts';
-import { checkOutsideModel, pairsFromFile, pickTemplate, retainSplitFor, tofuItems, tofuSubset } from './data-sources.ts';
+import { checkOutsideModel, pairsFromFile, pickTemplate, retainSplitFor, tofuItems, tofuSubset } from '../pipeline/data-sources.ts';
 import { progressDisplay } from './progress.ts';
 import { baseLayers, lastLogLine, checkResumeMatches, claimRunFolder, resolveTraining, runOptions, trainingFields, type ResolvedTraining } from './run-options.ts';
 import { describeRun } from './summary.ts';

@@ -24,7 +24,7 @@ import { METHODS } from '../unlearn/methods/index.ts';
 import { unlearn } from '../unlearn/run.ts';
 import { rmuPattern, type ScopeOptions } from '../unlearn/scope.ts';
 import { fileLayer, mergeLayers, parseLayers, path, positive, positiveInt, nonNegativeInt, writeResolvedConfig, type Layer } from './config.ts';
-import { checkOutsideModel, pairsFromFile, pickTemplate, retainSplitFor, tofuItems, tofuSubset } from './data-sources.ts';
+import { checkOutsideModel, pairsFromFile, pickTemplate, retainSplitFor, tofuItems, tofuSubset } from '../pipeline/data-sources.ts';
 import { progressDisplay } from './progress.ts';
 import { baseLayers, lastLogLine, checkResumeMatches, claimRunFolder, resolveTraining, runOptions, trainingFields, type ResolvedTraining } from './run-options.ts';
 import { resolveScope, scopeLabel, scopeSchema } from './scope-option.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { attackResults, runAttacks } from '../../src/attacks/run-attacks.ts';
-import { composeResults, writeResults } from '../../src/cli/results-file.ts';
+import { composeResults, writeResults } from '../../src/pipeline/results-file.ts';
 import { selectTofuAuthors } from '../../src/data/tofu.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { Scorer } from '../../src/eval/score.ts';
@@ -20,7 +20,7 @@ import { presetConfig } from '../../src/models/presets.ts';
 import { saveModel } from '../../src/models/save-model.ts';
 import { trainTokenizer } from '../../src/models/tokenizer/train-tokenizer.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
-import { readResults } from '../../src/report/schema.ts';
+import { readResults } from '../../src/results/schema.ts';
 import { writeReport } from '../../src/report/report.ts';
 import { finetune, unlearn } from '../../src/unlearn/run.ts';
 
@@ -78,7 +78,10 @@ test('relearning brings part of the forgotten knowledge back, and the report sho
     // JSON drops the optional scores an attack did not measure, as the file would.
     if (name === 'graddiff') results.attacks = JSON.parse(JSON.stringify(attackResults(outcomes))) as NonNullable<typeof results.attacks>;
     runs.push(await writeResults(join(dir, name, 'results.json'), results));
-    readResults(runs[runs.length - 1]); // what was written reads back
+    // What was written reads back, with the same numbers.
+    const back = await readResults(runs[runs.length - 1]);
+    assert.equal(back.model.name, name);
+    assert.equal(back.metrics.tofu.forgetProb.value, results.metrics.tofu.forgetProb.value);
   }
   const out = join(dir, 'report.html');
   await writeReport(runs, out);

@@ -80,7 +80,7 @@ export async function attackCommand(o: AttackCommandOptions): Promise<void> {
   const [{ loadModel }, { loadTokenizer }, { chatTemplate, plainTemplate }, tofu, attacks, baselines, { Probe }, { writeFileAtomic }, { attackResultSchema }, { z }] = await Promise.all([
     import('../../models/load-model.ts'), import('../../models/tokenizer/load-tokenizer.ts'), import('../../data/templates.ts'),
     import('../../data/tofu.ts'), import('../../attacks/run-attacks.ts'), import('../../attacks/baselines.ts'), import('../../attacks/probe.ts'),
-    import('../../models/formats/write-file-atomic.ts'), import('../../report/schema.ts'), import('zod'),
+    import('../../models/formats/write-file-atomic.ts'), import('../../results/schema.ts'), import('zod'),
   ]);
   for (const n of o.attacks) if (!attacks.ATTACKS[n]) throw new LetheError(`--attacks: unknown attack "${n}" (known: ${Object.keys(attacks.ATTACKS).join(', ')})`);
 

@@ -11,8 +11,8 @@ import type { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
 import type { LoopResult } from '../../unlearn/loop.ts';
 import { unlearn } from '../../unlearn/run.ts';
 import type { ScopeOptions } from '../../unlearn/scope.ts';
-import { writeResolvedConfig } from '../config.ts';
-import { progressDisplay } from '../progress.ts';
+import { writeResolvedConfig } from '../run-config.ts';
+import { silentProgress, withProgress, type ProgressFactory } from '../progress.ts';
 import type { DemoData } from './demo-case.ts';
 
 export interface DemoMethod {
@@ -50,23 +50,18 @@ export interface UnlearnedModel {
 }
 
 /** Unlearns the forget authors from `target` with `m`; OUT/<name>/{model, log.jsonl, config.yaml}. */
-export async function runMethod(out: string, m: DemoMethod, target: Model, tokenizer: Tokenizer, data: DemoData, seed: number): Promise<UnlearnedModel> {
+export async function runMethod(out: string, m: DemoMethod, target: Model, tokenizer: Tokenizer, data: DemoData, seed: number, progress: ProgressFactory = silentProgress): Promise<UnlearnedModel> {
   const runDir = join(out, m.name);
   await rm(runDir, { recursive: true, force: true });
   const batchSize = 8;
   // What lethe unlearn would record, so the report names the method and its settings.
   await writeResolvedConfig(runDir, 'unlearn', { method: m.method, methodOptions: m.options ?? {}, lr: m.lr, epochs: m.epochs, batchSize, scope: m.scope ?? (m.method === 'rmu' ? 'rmu default' : { kind: 'all' }), seed });
-  const display = progressDisplay(`  ${m.name}`);
-  let run;
-  try {
-    run = await unlearn(target, tokenizer, {
+  const run = await withProgress(progress, `  ${m.name}`, (onProgress) =>
+    unlearn(target, tokenizer, {
       method: m.method, methodOptions: m.options, forget: data.forget, retain: data.retain, idk: data.idk, template: data.template,
       scope: m.scope, optimizer: { kind: 'adamw', lr: m.lr, weightDecay: 0 }, epochs: m.epochs, batchSize, seed, runDir,
-      onProgress: (p) => display.update(p),
-    });
-  } finally {
-    display.stop();
-  }
+      onProgress,
+    }));
   const modelDir = join(runDir, 'model');
   await saveModel(run.model, modelDir);
   tokenizer.save(modelDir); // a model folder lethe eval and lethe attack can use as it is
