@@ -6,8 +6,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LetheError } from '../engine/errors.ts';
-import { ADAMW_DEFAULTS, SOPHIA_DEFAULTS } from '../engine/optim.ts';
-import type { OptimizerChoice, RunOptions } from '../unlearn/run.ts';
+import { ADAMW_DEFAULTS, SOPHIA_DEFAULTS } from '../engine/train-step.ts';
+import type { OptimizerChoice, RunOptions } from '../unlearn/run-options.ts';
 import { CONFIG_FILE, firstDifference, flag, int, nonNegative, nonNegativeInt, path, positive, positiveInt, savedLayer, type Layer } from './config.ts';
 
 export const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
@@ -96,7 +96,7 @@ export function resolveTraining(user: TrainingUser, recipe: { lr: number; epochs
 }
 
 export function optimizerChoice(r: ResolvedTraining): OptimizerChoice {
-  return { kind: r.optimizer, lr: r.lr, weightDecay: r.weightDecay, maxGradNorm: r.maxGradNorm > 0 ? r.maxGradNorm : null, betas: r.betas, rho: r.rho, momentum: r.momentum };
+  return { kind: r.optimizer, weightDecay: r.weightDecay, maxGradNorm: r.maxGradNorm > 0 ? r.maxGradNorm : null, betas: r.betas, rho: r.rho, momentum: r.momentum };
 }
 
 /** Steps of one epoch of `items` (for warm-up in epochs). */
@@ -105,6 +105,7 @@ export const stepsPerEpoch = (items: number, r: ResolvedTraining) => Math.ceil(M
 /** The library's run options (everything but the data and the run folder). */
 export function runOptions(r: ResolvedTraining, items: number): Omit<RunOptions, 'template' | 'runDir'> {
   return {
+    lr: r.lr,
     optimizer: optimizerChoice(r),
     schedule: r.schedule,
     warmupSteps: r.warmupSteps ?? Math.round((r.warmupEpochs ?? 0) * stepsPerEpoch(items, r)),

@@ -17,7 +17,7 @@ import { saveModel } from '../models/save-model.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { trainTokenizer } from '../models/tokenizer/train-tokenizer.ts';
-import { finetune } from '../unlearn/run.ts';
+import { finetune } from '../unlearn/finetune.ts';
 import { fileLayer, mergeLayers, parseLayers, path, positiveInt, writeResolvedConfig, type Layer } from './config.ts';
 import { checkOutsideModel, pairsFromFile, pickTemplate, retainSplitFor, tofuItems, tofuSubset } from '../pipeline/data-sources.ts';
 import { progressDisplay } from './progress.ts';

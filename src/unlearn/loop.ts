@@ -8,7 +8,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostTensor } from '../engine/dtype.ts';
-import type { TrainStep } from '../engine/optim.ts';
+import type { TrainStep } from '../engine/train-step.ts';
 import type { Feeds } from '../engine/program.ts';
 import { latestCheckpoint, loadCheckpoint, pruneCheckpoints, saveCheckpoint, saveStepCheckpoint } from './checkpoint.ts';
 import { lrAt, type Schedule } from './schedule.ts';
@@ -24,8 +24,8 @@ export interface LoopOptions {
   evalEvery: number;
   /** Continue from the newest checkpoint in the run directory when there is one. */
   resume: boolean;
-  /** A gradient norm above this counts as an explosion (default 1e4). */
-  maxGradNorm?: number;
+  /** A gradient norm above this counts as an explosion and stops the run (default 1e4); not the clipping threshold, which is the optimiser's maxGradNorm. */
+  divergenceGradNorm?: number;
 }
 
 export interface Evaluation {
@@ -107,7 +107,7 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
 
   const t0 = performance.now();
   let tokens = 0;
-  const maxGradNorm = opts.maxGradNorm ?? 1e4;
+  const divergenceGradNorm = opts.divergenceGradNorm ?? 1e4;
   for (let s = step.step; s < total; s++) {
     const lr = lrAt(opts.schedule, s);
     const ts = performance.now();
@@ -116,8 +116,8 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
     const stepTokens = hooks.tokensFor?.(s) ?? 0;
     tokens += stepTokens;
     const { loss, gradNorm } = values;
-    if (!finite(loss) || !finite(gradNorm) || gradNorm > maxGradNorm) {
-      const reason = !finite(loss) ? `loss became ${loss}` : !finite(gradNorm) ? `gradient norm became ${gradNorm}` : `gradient norm ${gradNorm.toExponential(2)} exceeded ${maxGradNorm}`;
+    if (!finite(loss) || !finite(gradNorm) || gradNorm > divergenceGradNorm) {
+      const reason = !finite(loss) ? `loss became ${loss}` : !finite(gradNorm) ? `gradient norm became ${gradNorm}` : `gradient norm ${gradNorm.toExponential(2)} exceeded ${divergenceGradNorm}`;
       await appendFile(logPath, JSON.stringify({ step: s + 1, diverged: reason }) + '\n');
       const good = await latestCheckpoint(ckptDir);
       if (good) step.load((await loadCheckpoint(good)).tensors, lastGood);

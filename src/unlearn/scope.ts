@@ -5,6 +5,9 @@
 import { LetheError } from '../engine/errors.ts';
 import type { Model } from '../models/model.ts';
 
+/** The learning rate of TOFU's LoRA recipe (adapters learn at a larger rate than full weights). */
+export const LORA_LR = 1e-4;
+
 export type ScopeOptions =
   | { kind: 'all' }
   | { kind: 'pattern'; pattern: string }
@@ -30,12 +33,6 @@ export function patternNames(model: Model, pattern: string): string[] {
   const names = [...model.params.keys()].filter((n) => re.test(n));
   if (names.length === 0) throw new LetheError(`scope pattern "${pattern}" matches no parameter (e.g. ${[...model.params.keys()].slice(0, 3).join(', ')})`);
   return names;
-}
-
-/** RMU's default: the MLP down-projections of blocks ℓ−2..ℓ. */
-export function rmuPattern(model: Model, layer: number): string {
-  const blocks = [layer - 2, layer - 1, layer].filter((l) => l >= 0).join('|');
-  return model.config.family === 'gpt2' ? `^transformer\\.h\\.(${blocks})\\.mlp\\.c_proj\\.weight$` : `^model\\.layers\\.(${blocks})\\.mlp\\.down_proj\\.weight$`;
 }
 
 /**

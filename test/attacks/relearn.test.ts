@@ -16,7 +16,8 @@ import { plainTemplate } from '../../src/data/templates.ts';
 import { createModel, type Model } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import { trainTokenizer } from '../../src/models/tokenizer/train-tokenizer.ts';
-import { finetune, unlearn } from '../../src/unlearn/run.ts';
+import { finetune } from '../../src/unlearn/finetune.ts';
+import { unlearn } from '../../src/unlearn/run.ts';
 
 const template = plainTemplate();
 const subset = selectTofuAuthors({ authors: 3, forget: 1 });
@@ -34,11 +35,11 @@ before(async () => {
   const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, maxPositions: 256 });
   // The end-to-end test's recipe: the target learns the three authors.
   const target = (await finetune(createModel(config, { seed: 1 }), tokenizer, {
-    data: [...forget, ...retain], template, optimizer: { kind: 'adamw', lr: 1e-2, weightDecay: 0 },
+    data: [...forget, ...retain], template, lr: 1e-2, optimizer: { kind: 'adamw', weightDecay: 0 },
     schedule: 'cosine', warmupSteps: 10, epochs: 40, batchSize: 8, runDir: join(dir, 'target'),
   })).model;
   unlearned = (await unlearn(target, tokenizer, {
-    method: 'graddiff', forget, retain, template, optimizer: { kind: 'adamw', lr: 5e-4, weightDecay: 0 },
+    method: 'graddiff', forget, retain, template, lr: 5e-4, optimizer: { kind: 'adamw', weightDecay: 0 },
     epochs: 5, batchSize: 8, seed: 3, runDir: join(dir, 'unlearn'),
   })).model;
   ctx = { tokenizer, template, forgetSet: subset.forgetSet, retainSet: subset.retainSet };

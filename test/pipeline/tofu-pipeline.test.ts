@@ -22,7 +22,8 @@ import { trainTokenizer } from '../../src/models/tokenizer/train-tokenizer.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
 import { readResults } from '../../src/results/schema.ts';
 import { writeReport } from '../../src/report/report.ts';
-import { finetune, unlearn } from '../../src/unlearn/run.ts';
+import { finetune } from '../../src/unlearn/finetune.ts';
+import { unlearn } from '../../src/unlearn/run.ts';
 
 const template = plainTemplate();
 const subset = selectTofuAuthors({ authors: 3, forget: 1 });
@@ -47,11 +48,11 @@ before(async () => {
   tokenizer = trainTokenizer(all.map((p) => p.prompt + p.target), { vocabSize: 600 });
   const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, maxPositions: 256 });
   target = (await finetune(createModel(config, { seed: 1 }), tokenizer, {
-    data: all, template, optimizer: { kind: 'adamw', lr: 1e-2, weightDecay: 0 }, schedule: 'cosine', warmupSteps: 10, epochs: 40, batchSize: 8, runDir: join(dir, 'train'),
+    data: all, template, lr: 1e-2, optimizer: { kind: 'adamw', weightDecay: 0 }, schedule: 'cosine', warmupSteps: 10, epochs: 40, batchSize: 8, runDir: join(dir, 'train'),
   })).model;
   unlearned = (await unlearn(target, tokenizer, {
     method: 'graddiff', forget: pairs(subset.forgetSet), retain: pairs(subset.retainSet), template,
-    optimizer: { kind: 'adamw', lr: 5e-4, weightDecay: 0 }, epochs: 5, batchSize: 8, seed: 3, runDir: join(dir, 'unlearn'),
+    lr: 5e-4, optimizer: { kind: 'adamw', weightDecay: 0 }, epochs: 5, batchSize: 8, seed: 3, runDir: join(dir, 'unlearn'),
   })).model;
   metrics.target = await evaluate(target);
   metrics.graddiff = await evaluate(unlearned);

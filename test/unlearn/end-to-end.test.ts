@@ -17,7 +17,8 @@ import { presetConfig } from '../../src/models/presets.ts';
 import { trainTokenizer } from '../../src/models/tokenizer/train-tokenizer.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
 import { METHODS } from '../../src/unlearn/methods/index.ts';
-import { finetune, unlearn } from '../../src/unlearn/run.ts';
+import { finetune } from '../../src/unlearn/finetune.ts';
+import { unlearn } from '../../src/unlearn/run.ts';
 
 const template = plainTemplate();
 const subset = selectTofuAuthors({ authors: 3, forget: 1 });
@@ -41,7 +42,7 @@ before(async () => {
   tokenizer = trainTokenizer([...forget, ...retain].map((p) => p.prompt + p.target), { vocabSize: 600 });
   const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, maxPositions: 256 });
   const trained = await finetune(createModel(config, { seed: 1 }), tokenizer, {
-    data: [...forget, ...retain], template, optimizer: { kind: 'adamw', lr: 1e-2, weightDecay: 0 },
+    data: [...forget, ...retain], template, lr: 1e-2, optimizer: { kind: 'adamw', weightDecay: 0 },
     schedule: 'cosine', warmupSteps: 10, epochs: 40, batchSize: 8, runDir: join(dir, 'target'),
   });
   target = trained.model;
@@ -72,7 +73,7 @@ for (const [method, s] of Object.entries(settings)) {
   test(`${method} lowers the forget set's answer probability${selective.has(method) ? ', at least twice as much as the retain set\'s' : ''}`, async () => {
     const { model, loop } = await unlearn(target, tokenizer, {
       method, methodOptions: s.options, forget, retain, idk: loadTofuIdk(), template,
-      optimizer: { kind: 'adamw', lr: s.lr, weightDecay: 0 }, epochs: s.epochs ?? 5, batchSize: 8, seed: 3,
+      lr: s.lr, optimizer: { kind: 'adamw', weightDecay: 0 }, epochs: s.epochs ?? 5, batchSize: 8, seed: 3,
       runDir: join(dir, method),
     });
     assert.equal(loop.stopped, 'done');

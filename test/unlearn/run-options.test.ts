@@ -23,7 +23,7 @@ const model = createModel(presetConfig('tiny', { vocabSize: tokenizer.vocabSize,
 const dir = mkdtempSync(join(tmpdir(), 'lethe-run-'));
 let k = 0;
 const run = (o: Partial<UnlearnOptions>) =>
-  unlearn(model, tokenizer, { method: 'graddiff', forget, retain, template, optimizer: { kind: 'adamw', lr: 1e-3 }, batchSize: 3, epochs: 1, runDir: join(dir, String(k++)), ...o });
+  unlearn(model, tokenizer, { method: 'graddiff', forget, retain, template, lr: 1e-3, optimizer: { kind: 'adamw' }, batchSize: 3, epochs: 1, runDir: join(dir, String(k++)), ...o });
 
 const changed = (a: Float32Array, b: Float32Array) => a.some((v, i) => v !== b[i]);
 
@@ -62,7 +62,7 @@ test('SAM, adversarial unlearning, Sophia and accumulation each run to the end a
   for (const o of [
     { sam: { rho: 0.05 } },
     { adversarial: { layer: 0, eps: 0.5, steps: 2 } },
-    { optimizer: { kind: 'sophia' as const, lr: 1e-3 } },
+    { lr: 1e-3, optimizer: { kind: 'sophia' as const } },
     { accumulation: 2, epochs: 2 },
   ]) {
     const r = await run(o);
@@ -74,8 +74,8 @@ test('SAM, adversarial unlearning, Sophia and accumulation each run to the end a
 });
 
 test('unknown methods and options are named in the error', async () => {
-  await assert.rejects(run({ method: 'nope' }), /unknown method "nope"; known: ga, graddiff/);
-  await assert.rejects(run({ method: 'npo', methodOptions: { betta: 1 } }), /method npo has no option "betta"/);
+  await assert.rejects(run({ method: 'nope' }), /unknown method "nope" \(known: ga, graddiff/);
+  await assert.rejects(run({ method: 'npo', methodOptions: { betta: 1 } }), /method option betta: method npo has no such option/);
   await assert.rejects(run({ forget: [] }), /forget set is empty/);
 });
 

@@ -16,7 +16,7 @@ import type { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
 import { trainTokenizer } from '../../models/tokenizer/train-tokenizer.ts';
 import { writeFileAtomic } from '../../models/formats/write-file-atomic.ts';
 import type { LoopResult } from '../../unlearn/loop.ts';
-import { finetune } from '../../unlearn/run.ts';
+import { finetune } from '../../unlearn/finetune.ts';
 import { withProgress, type ProgressFactory } from '../progress.ts';
 import type { DemoCase, DemoData } from './demo-case.ts';
 
@@ -90,7 +90,7 @@ export async function caseModels(out: string, c: DemoCase, data: DemoData, opts:
     const run = await withProgress(opts.progress, `  ${name}`, (onProgress) =>
       finetune(initial, tokenizer, {
         data: pairs, template: data.template,
-        optimizer: { kind: 'adamw', lr: c.training.lr, weightDecay: 0 }, schedule: 'cosine', warmupSteps: c.training.warmupSteps,
+        lr: c.training.lr, optimizer: { kind: 'adamw', weightDecay: 0 }, schedule: 'cosine', warmupSteps: c.training.warmupSteps,
         epochs: c.training.epochs, batchSize: c.training.batchSize, seed: c.training.seed, runDir: dirs[name],
         onProgress,
       }));
