@@ -15,14 +15,12 @@ import { selectTofuAuthors } from '../../src/data/tofu.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { Scorer } from '../../src/eval/score.ts';
 import { evaluateTofu, type MetricFamilies } from '../../src/eval/tofu-benchmark.ts';
-import { createModel, type Model } from '../../src/models/model.ts';
-import { presetConfig } from '../../src/models/presets.ts';
+import type { Model } from '../../src/models/model.ts';
 import { saveModel } from '../../src/models/save-model.ts';
-import { trainTokenizer } from '../../src/models/tokenizer/train-tokenizer.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
 import { readResults } from '../../src/results/schema.ts';
 import { writeReport } from '../../src/report/report.ts';
-import { finetune } from '../../src/unlearn/finetune.ts';
+import { tinyTofuTarget } from '../helpers/tiny-target.ts';
 import { unlearn } from '../../src/unlearn/run.ts';
 
 const template = plainTemplate();
@@ -44,12 +42,8 @@ async function evaluate(model: Model): Promise<MetricFamilies> {
 }
 
 before(async () => {
-  const all = [...pairs(subset.forgetSet), ...pairs(subset.retainSet)];
-  tokenizer = trainTokenizer(all.map((p) => p.prompt + p.target), { vocabSize: 600 });
-  const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, maxPositions: 256 });
-  target = (await finetune(createModel(config, { seed: 1 }), tokenizer, {
-    data: all, template, lr: 1e-2, optimizer: { kind: 'adamw', weightDecay: 0 }, schedule: 'cosine', warmupSteps: 10, epochs: 40, batchSize: 8, runDir: join(dir, 'train'),
-  })).model;
+  // The shared tiny target: trained on the forget and retain authors (test/helpers/tiny-target.ts).
+  ({ tokenizer, target } = await tinyTofuTarget());
   unlearned = (await unlearn(target, tokenizer, {
     method: 'graddiff', forget: pairs(subset.forgetSet), retain: pairs(subset.retainSet), template,
     lr: 5e-4, optimizer: { kind: 'adamw', weightDecay: 0 }, epochs: 5, batchSize: 8, seed: 3, runDir: join(dir, 'unlearn'),
