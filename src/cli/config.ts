@@ -144,12 +144,4 @@ export function firstDifference(saved: Record<string, unknown>, now: Record<stri
 }
 
 // Field types for command schemas. Flags arrive as strings; a numeric string is read as a number.
-const fromString = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
-export const number = () => z.preprocess(fromString, z.number());
-export const positive = () => z.preprocess(fromString, z.number().positive('expected a number > 0'));
-export const nonNegative = () => z.preprocess(fromString, z.number().nonnegative('expected a number ≥ 0'));
-export const int = () => z.preprocess(fromString, z.number().int('expected an integer'));
-export const positiveInt = () => z.preprocess(fromString, z.number().int('expected an integer').positive('expected an integer ≥ 1'));
-export const nonNegativeInt = () => z.preprocess(fromString, z.number().int('expected an integer').nonnegative('expected an integer ≥ 0'));
-export const path = () => z.string().min(1, 'expected a path');
-export const flag = () => z.boolean();
+export { number, positive, nonNegative, int, positiveInt, nonNegativeInt, path, flag } from '../pipeline/options/fields.ts';

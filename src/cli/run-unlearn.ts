@@ -3,127 +3,22 @@
 // `--eval-every N` small forget/retain probes are scored during training and the best step's
 // weights are kept (score = retain Prob − forget Prob: forget less likely, retain as likely).
 
-import { z } from 'zod';
-import { LetheError } from '../engine/errors.ts';
 import { loadTofuIdk } from '../data/tofu.ts';
 import { loadModel } from '../models/load-model.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
-import { FORGET_SPLITS, checkOutsideModel, pickTemplate, readIdk, retainSplitFor, unlearningSets } from '../pipeline/data-sources.ts';
+import { checkOutsideModel, pickTemplate, readIdk, unlearningSets } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
 import { getMethod, methodOptions } from '../unlearn/methods/index.ts';
-import { LORA_LR, type ScopeOptions } from '../unlearn/scope.ts';
-import { fileLayer, mergeLayers, parseLayers, path, positive, positiveInt, nonNegativeInt, writeResolvedConfig, type Layer } from './config.ts';
+import { type ScopeOptions } from '../unlearn/scope.ts';
+import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
 import { progressDisplay } from './progress.ts';
-import { baseLayers, lastLogLine, checkResumeMatches, claimRunFolder, resolveTraining, runOptions, trainingFields, type ResolvedTraining } from './run-options.ts';
-import { resolveScope, scopeLabel, scopeSchema } from './scope-option.ts';
+import { baseLayers, lastLogLine, checkResumeMatches, claimRunFolder, runOptions } from './run-options.ts';
+import { scopeLabel } from '../pipeline/options/scope.ts';
 import { describeRun } from './summary.ts';
 
-export const UNLEARN_PATHS = ['model', 'forget', 'retain', 'idk', 'out'] as const;
+import { UNLEARN_PATHS, unlearnSchema, resolveUnlearnOptions } from '../pipeline/options/unlearn.ts';
 
-export const unlearnSchema = z
-  .strictObject({
-    model: path(),
-    method: z.string().min(1),
-    /** Overrides of the method's defaults (β, γ, α, retain, …). */
-    methodOptions: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
-    /** Forget set: a data file (.jsonl QA or text lines) … */
-    forget: path().optional(),
-    /** … or a TOFU forget split … */
-    forgetSplit: z.enum(FORGET_SPLITS).optional(),
-    /** … or a small TOFU case (with its retain authors as the retain set). */
-    tofuAuthors: positiveInt().optional(),
-    forgetAuthors: positiveInt().optional(),
-    /** Retain set: a data file or a TOFU split (default with a TOFU forget split: the matching retainXX). */
-    retain: path().optional(),
-    tofuRetain: z.string().min(1).optional(),
-    /** Refusals for IdkDPO, one a line (default: TOFU's idk list). */
-    idk: path().optional(),
-    scope: scopeSchema.optional(),
-    /** Sharpness-aware minimisation radius ρ. */
-    sam: positive().optional(),
-    /** Adversarial unlearning: block ℓ's output perturbed within an L2 ball of radius eps by `steps` ascent steps; a flag gives "layer,eps,steps". */
-    adversarial: z
-      .preprocess((v, ctx) => {
-        if (typeof v !== 'string') return v;
-        const [layer, eps, steps, ...extra] = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
-        if (extra.length === 0 && [layer, eps, steps].every(Number.isFinite)) return { layer, eps, steps };
-        ctx.issues.push({ code: 'custom', message: `expected layer,eps,steps (e.g. 3,0.5,4), got ${JSON.stringify(v)}`, input: v });
-        return { layer: 0, eps: 1, steps: 1 };
-      }, z.strictObject({ layer: nonNegativeInt(), eps: positive(), steps: positiveInt() }))
-      .optional(),
-    evalEvery: nonNegativeInt().optional(),
-    /** Items in each probe (forget, retain) scored at evaluation steps. */
-    evalItems: positiveInt().optional(),
-    /** Which weights RUN/model holds when probes ran: the best-scoring step's or the last. */
-    keep: z.enum(['best', 'last']).optional(),
-    ...trainingFields,
-  })
-  .superRefine((u, ctx) => {
-    const issue = (message: string, key?: string) => ctx.addIssue({ code: 'custom', message, path: key ? [key] : [] });
-    if ([u.forget, u.forgetSplit, u.tofuAuthors].filter((x) => x !== undefined).length !== 1) issue('give one forget set: --forget FILE, --forget-split SPLIT, or --tofu-authors N --forget-authors K');
-    if ((u.tofuAuthors === undefined) !== (u.forgetAuthors === undefined)) issue(u.tofuAuthors === undefined ? 'needs --tofu-authors N (the authors of the case)' : 'needed with --tofu-authors (how many authors to forget)', u.tofuAuthors === undefined ? 'tofuAuthors' : 'forgetAuthors');
-    if (u.retain !== undefined && u.tofuRetain !== undefined) issue('give --retain FILE or --tofu-retain SPLIT, not both', 'tofuRetain');
-  });
-
-export type UnlearnUserOptions = z.infer<typeof unlearnSchema>;
-
-export interface ResolvedUnlearnOptions extends ResolvedTraining {
-  model: string;
-  method: string;
-  /** Every option of the method, its defaults filled in. */
-  methodOptions: Record<string, unknown>;
-  forget?: string;
-  forgetSplit?: string;
-  tofuAuthors?: number;
-  forgetAuthors?: number;
-  retain?: string;
-  tofuRetain?: string;
-  idk?: string;
-  /** Absent for RMU until the model is known (its down-projections around the middle block). */
-  scope?: ScopeOptions;
-  sam?: number;
-  adversarial?: { layer: number; eps: number; steps: number };
-  evalEvery: number;
-  evalItems: number;
-  keep: 'best' | 'last';
-}
-
-/**
- * Every default of `lethe unlearn`: TOFU's unlearning recipe (AdamW, 5 epochs, batch 4 × 4
- * accumulated, linear decay after one warm-up epoch, weight decay 0.01) with the method's own
- * learning rate (LORA_LR for LoRA) and the method's own defaults for its options.
- */
-export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearnOptions {
-  let method;
-  try {
-    method = getMethod(user.method);
-  } catch (err) {
-    throw new LetheError(`--method: ${(err as Error).message}`);
-  }
-  const options = methodOptions(method, user.methodOptions ?? {}, (key) => `--method-option ${key}`) as Record<string, unknown>;
-  // A method with its own default scope (resolved against the model once it is loaded) leaves it open here.
-  const scope = user.scope ? resolveScope(user.scope) : method.scope ? undefined : ({ kind: 'all' } as const);
-  const lr = scope?.kind === 'lora' ? LORA_LR : method.lr;
-  const evalEvery = user.evalEvery ?? 0;
-  return {
-    model: user.model,
-    method: method.name,
-    methodOptions: options,
-    ...(user.forget !== undefined ? { forget: user.forget } : {}),
-    ...(user.forgetSplit !== undefined ? { forgetSplit: user.forgetSplit } : {}),
-    ...(user.tofuAuthors !== undefined ? { tofuAuthors: user.tofuAuthors, forgetAuthors: user.forgetAuthors } : {}),
-    ...(user.retain !== undefined ? { retain: user.retain } : {}),
-    ...(user.tofuRetain !== undefined ? { tofuRetain: user.tofuRetain } : user.forgetSplit !== undefined && user.retain === undefined ? { tofuRetain: retainSplitFor(user.forgetSplit) } : {}),
-    ...(user.idk !== undefined ? { idk: user.idk } : {}),
-    ...(scope ? { scope } : {}),
-    ...(user.sam !== undefined ? { sam: user.sam } : {}),
-    ...(user.adversarial !== undefined ? { adversarial: user.adversarial } : {}),
-    evalEvery,
-    evalItems: user.evalItems ?? 16,
-    keep: user.keep ?? (evalEvery > 0 ? 'best' : 'last'),
-    ...resolveTraining(user, { lr, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' }),
-  };
-}
+export { UNLEARN_PATHS, unlearnSchema, resolveUnlearnOptions, type UnlearnUserOptions, type ResolvedUnlearnOptions } from '../pipeline/options/unlearn.ts';
 
 /** Runs `lethe unlearn` from its option layers (config file, flags). */
 export async function unlearnCommand(flags: Layer, configFile?: string): Promise<void> {

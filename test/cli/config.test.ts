@@ -11,7 +11,7 @@ import { methodOptionsFromFlags } from '../../src/cli/commands/unlearn.ts';
 import { resolveEvalOptions, evalSchema } from '../../src/cli/run-eval.ts';
 import { resolveTrainOptions, trainSchema } from '../../src/cli/run-train.ts';
 import { resolveUnlearnOptions, unlearnSchema, UNLEARN_PATHS } from '../../src/cli/run-unlearn.ts';
-import { scopeSchema } from '../../src/cli/scope-option.ts';
+import { scopeSchema } from '../../src/pipeline/options/scope.ts';
 import { LetheError } from '../../src/engine/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lethe-cli-config-'));
