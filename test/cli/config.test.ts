@@ -86,6 +86,17 @@ test('--method-option pairs are typed against the method; an unknown option or m
   rejects(() => resolveUnlearnOptions({ ...base, method: 'npo', methodOptions: { bta: 1 } }), /^--method-option bta: method npo has no such option/);
   rejects(() => resolveUnlearnOptions({ ...base, method: 'npo', methodOptions: { beta: 'high' } }), /^--method-option beta: expected a number, got "high"$/);
   rejects(() => resolveUnlearnOptions({ ...base, method: 'forgetful' }), /^--method: unknown method "forgetful" \(known: ga, /);
+  // Every option is checked against the method's schema, enums listing their values.
+  rejects(() => resolveUnlearnOptions(parseLayers(unlearnSchema, [flags({ ...base, method: 'npo', methodOptions: { retain: 'bogus' } })])), /^--method-option retain: expected one of nll, kl, none, got "bogus"$/);
+  rejects(() => resolveUnlearnOptions({ ...base, method: 'npo', methodOptions: { beta: -1 } }), /^--method-option beta: .*got -1$/);
+  rejects(() => resolveUnlearnOptions({ ...base, method: 'rmu', methodOptions: { layer: 1.5 } }), /^--method-option layer: .*got 1\.5$/);
+  assert.deepEqual(resolveUnlearnOptions({ ...base, method: 'npo', methodOptions: { retain: 'kl', klPositions: 'all' } }).methodOptions, { beta: 0.1, gamma: 1, alpha: 1, retain: 'kl', klPositions: 'all' });
+});
+
+test('--betas must be two numbers in [0, 1): β = 1 would zero the bias correction', () => {
+  const base = { model: 'm', method: 'npo', forgetSplit: 'forget10', out: 'o' };
+  rejects(() => parseLayers(unlearnSchema, [flags({ ...base, betas: '1,1' })]), /^--betas 0: expected a number in \[0, 1\), got 1$/);
+  assert.deepEqual(parseLayers(unlearnSchema, [flags({ ...base, betas: '0.9,0.95' })]).betas, [0.9, 0.95]);
 });
 
 test('resolveUnlearnOptions applies TOFU\'s recipe: lr by scope and method, the matching retain split, best-step keeping with probes', () => {

@@ -11,6 +11,7 @@ import { loadTofuSplit } from '../../src/data/tofu.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { createModel } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
+import type { UnlearnMethod } from '../../src/unlearn/method.ts';
 import { unlearn, type UnlearnOptions } from '../../src/unlearn/run.ts';
 import { tofuTokenizer } from '../models/tokenizer/trained.ts';
 
@@ -104,4 +105,28 @@ test('the inner attack finds a perturbation within ε that brings the forget ans
   assert.ok(a < c - 1e-3, `attacked NLL ${a} < clean ${c}`);
   assert.ok(n <= eps * (1 + 1e-4), `‖δ‖ per token ${n} ≤ ε`);
   await p.dispose();
+});
+
+test('a method defined outside the registry runs as a record, registers by name once, and its options are checked by its schema', async () => {
+  const { z } = await import('zod');
+  const o = await import('../../src/engine/ops.ts');
+  const { batchCe } = await import('../../src/unlearn/objective.ts');
+  const { commonOptionFields } = await import('../../src/unlearn/method.ts');
+  const { registerMethod, getMethod } = await import('../../src/unlearn/methods/index.ts');
+  const bounded: UnlearnMethod<{ ceiling: number }> = {
+    name: 'bounded-ascent-test',
+    summary: 'gradient ascent until the forget NLL reaches a ceiling',
+    defaults: { ceiling: 50, gamma: 1, alpha: 1, retain: 'nll' },
+    schema: z.strictObject({ ...commonOptionFields, ceiling: z.number().positive() }),
+    lr: 1e-3,
+    needs: [],
+    forgetLoss: ({ forget }, { ceiling }) => o.maximum(o.sub(ceiling, batchCe(forget)), 0),
+  };
+  const r = await run({ method: bounded });
+  assert.equal(r.resolved.method, 'bounded-ascent-test');
+  assert.ok(changed(r.model.params.get('model.layers.1.mlp.down_proj.weight')!.data as Float32Array, model.params.get('model.layers.1.mlp.down_proj.weight')!.data as Float32Array));
+  await assert.rejects(run({ method: bounded, methodOptions: { ceiling: -1 } }), /method option ceiling: .*got -1/);
+  registerMethod(bounded);
+  assert.equal(getMethod('Bounded-Ascent-Test'), bounded);
+  assert.throws(() => registerMethod(bounded), /already registered/);
 });

@@ -7,6 +7,8 @@ import { ADAMW_DEFAULTS, SOPHIA_DEFAULTS } from '../../engine/train-step.ts';
 import type { OptimizerChoice, RunOptions } from '../../unlearn/run-options.ts';
 import { flag, int, nonNegative, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
 
+const beta = () => z.number().min(0, 'expected a number in [0, 1)').lt(1, 'expected a number in [0, 1)');
+
 export const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
 export const OPTIMIZERS = ['adamw', 'sophia', 'sgd'] as const;
 
@@ -27,8 +29,8 @@ export const trainingFields = {
   /** Global gradient-norm clipping; 0 turns it off. */
   maxGradNorm: nonNegative().optional(),
   optimizer: z.enum(OPTIMIZERS).optional(),
-  /** AdamW's or Sophia's (β1, β2); a flag gives them as "0.9,0.95". */
-  betas: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))) : v), z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)])).optional(),
+  /** AdamW's or Sophia's (β1, β2), each in [0, 1) (β = 1 zeroes Adam's bias correction 1 − βᵗ); a flag gives them as "0.9,0.95". */
+  betas: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))) : v), z.tuple([beta(), beta()])).optional(),
   /** Sophia's ρ. */
   rho: positive().optional(),
   /** SGD's momentum. */
