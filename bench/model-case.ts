@@ -4,7 +4,7 @@
 
 import { Graph } from '../src/engine/graph.ts';
 import * as o from '../src/engine/ops.ts';
-import { TrainStep } from '../src/engine/optim.ts';
+import { TrainStep } from '../src/engine/train-step.ts';
 import { compile } from '../src/engine/program.ts';
 import { Rng } from '../src/engine/random.ts';
 import { Generator } from '../src/models/generate.ts';

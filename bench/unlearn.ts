@@ -39,7 +39,7 @@ export async function benchUnlearn(opts: { log: (s: string) => void }): Promise<
   const stepEnds: number[] = [];
   const t0 = performance.now();
   const run = await unlearnBatches(model, { forget, retain }, {
-    method: 'npo', optimizer: { kind: 'adamw', lr: 1e-5, weightDecay: 0.01, maxGradNorm: 1 },
+    method: 'npo', lr: 1e-5, optimizer: { kind: 'adamw', weightDecay: 0.01, maxGradNorm: 1 },
     batchSize: B, epochs: EPOCHS, runDir: dir,
     onProgress: (p) => {
       stepEnds.push(performance.now());

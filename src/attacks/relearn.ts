@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
 import type { PromptPair } from '../data/templates.ts';
-import { finetune } from '../unlearn/run.ts';
+import { finetune } from '../unlearn/finetune.ts';
 import type { ModelConfig } from '../models/formats/model-config.ts';
 import { mean, meanAt, recoveredFraction, type AttackOutcome } from './attack-outcome.ts';
 import { chooseIndices, standardProbes } from './attack-context.ts';
@@ -93,7 +93,7 @@ export async function relearnAttack(base: Probe, options: RelearnOptions = {}): 
   let run;
   try {
     run = await finetune(model, ctx.tokenizer, {
-      data: pairs, template: ctx.template, optimizer: { kind: 'adamw', lr, weightDecay: 0 },
+      data: pairs, template: ctx.template, lr, optimizer: { kind: 'adamw', weightDecay: 0 },
       epochs, batchSize, seed, runDir, contextLength: ctx.contextLength,
     });
   } finally {

@@ -9,14 +9,11 @@
 //   await writeResolvedConfig(outDir, 'unlearn', resolved);
 
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseDocument, stringify } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LetheError } from '../engine/errors.ts';
-import { writeFileAtomic } from '../models/formats/write-file-atomic.ts';
-import { LETHE_VERSION } from './version.ts';
 
 /** One source of option values. `source` is 'flags' or the file's path. */
 export interface Layer {
@@ -24,7 +21,9 @@ export interface Layer {
   values: Record<string, unknown>;
 }
 
-export const CONFIG_FILE = 'config.yaml';
+import { CONFIG_FILE } from '../pipeline/run-config.ts';
+
+export { CONFIG_FILE, writeResolvedConfig } from '../pipeline/run-config.ts';
 
 const camel = (key: string) => key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -139,14 +138,6 @@ export function parseLayers<S extends z.ZodType>(schema: S, layers: readonly Lay
   throw new LetheError(where ? `${where}: ${message}` : message);
 }
 
-/** Writes the fully resolved options to `runDir/config.yaml` (atomically), with the command and version. */
-export async function writeResolvedConfig(runDir: string, command: string, resolved: object): Promise<string> {
-  await mkdir(runDir, { recursive: true });
-  const path = join(runDir, CONFIG_FILE);
-  const body = JSON.parse(JSON.stringify(resolved)) as Record<string, unknown>; // drops undefined
-  await writeFileAtomic(path, `# lethe ${command}: the options of this run, every default applied\n` + stringify({ command, lethe: LETHE_VERSION, ...body }));
-  return path;
-}
 
 /** The first key whose value differs between two resolved configs (for --resume), or null. */
 export function firstDifference(saved: Record<string, unknown>, now: Record<string, unknown>, ignore: readonly string[] = []): string | null {
@@ -159,12 +150,4 @@ export function firstDifference(saved: Record<string, unknown>, now: Record<stri
 }
 
 // Field types for command schemas. Flags arrive as strings; a numeric string is read as a number.
-const fromString = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
-export const number = () => z.preprocess(fromString, z.number());
-export const positive = () => z.preprocess(fromString, z.number().positive('expected a number > 0'));
-export const nonNegative = () => z.preprocess(fromString, z.number().nonnegative('expected a number ≥ 0'));
-export const int = () => z.preprocess(fromString, z.number().int('expected an integer'));
-export const positiveInt = () => z.preprocess(fromString, z.number().int('expected an integer').positive('expected an integer ≥ 1'));
-export const nonNegativeInt = () => z.preprocess(fromString, z.number().int('expected an integer').nonnegative('expected an integer ≥ 0'));
-export const path = () => z.string().min(1, 'expected a path');
-export const flag = () => z.boolean();
+export { number, positive, nonNegative, int, positiveInt, nonNegativeInt, path, flag } from '../pipeline/options/fields.ts';

@@ -9,7 +9,7 @@ import { registerGenerate } from './commands/generate.ts';
 import { registerReport } from './commands/report.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerUnlearn } from './commands/unlearn.ts';
-import { LETHE_VERSION } from './version.ts';
+import { LETHE_VERSION } from '../version.ts';
 import { ignoreClosedOutput, resourceErrorLine } from '../io/fail-line.ts';
 
 export function buildProgram(): Command {

@@ -3,13 +3,10 @@
 // output is a file or a pipe or `CI` is set, so logs hold no control characters.
 
 import cliProgress from 'cli-progress';
+import type { ProgressDisplay } from '../pipeline/progress.ts';
 import type { Progress } from '../unlearn/loop.ts';
 
-export interface ProgressDisplay {
-  update(p: Progress): void;
-  /** Ends the bar (the last state stays visible). */
-  stop(): void;
-}
+export type { ProgressDisplay };
 
 export interface ProgressOptions {
   /** Default process.stdout. */

@@ -4,121 +4,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { claimRunFolder as claimFolder, type ReadSource } from '../io/index.ts';
-import { z } from 'zod';
 import { LetheError } from '../engine/errors.ts';
-import { ADAMW_DEFAULTS, SOPHIA_DEFAULTS } from '../engine/optim.ts';
-import type { OptimizerChoice, RunOptions } from '../unlearn/run.ts';
+import { claimRunFolder as claimFolder, type ReadSource } from '../io/index.ts';
 import type { LoopResult } from '../unlearn/loop.ts';
-import { CONFIG_FILE, firstDifference, flag, int, nonNegative, nonNegativeInt, path, positive, positiveInt, savedLayer, type Layer } from './config.ts';
+import { CONFIG_FILE, firstDifference, savedLayer, type Layer } from './config.ts';
 
-export const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
-export const OPTIMIZERS = ['adamw', 'sophia', 'sgd'] as const;
-
-/** Schema fields common to train and unlearn (all optional: defaults are applied by the resolve functions). */
-export const trainingFields = {
-  out: path(),
-  epochs: positiveInt().optional(),
-  batchSize: positiveInt().optional(),
-  /** Micro-batches per optimiser step. */
-  accumulation: positiveInt().optional(),
-  lr: positive().optional(),
-  schedule: z.enum(SCHEDULES).optional(),
-  /** Warm-up in optimiser steps; overrides warmupEpochs. */
-  warmupSteps: nonNegativeInt().optional(),
-  /** Warm-up in epochs (REFERENCE.md: one epoch in TOFU's recipes). */
-  warmupEpochs: nonNegative().optional(),
-  weightDecay: nonNegative().optional(),
-  /** Global gradient-norm clipping; 0 turns it off. */
-  maxGradNorm: nonNegative().optional(),
-  optimizer: z.enum(OPTIMIZERS).optional(),
-  /** AdamW's or Sophia's (β1, β2); a flag gives them as "0.9,0.95". */
-  betas: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))) : v), z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)])).optional(),
-  /** Sophia's ρ. */
-  rho: positive().optional(),
-  /** SGD's momentum. */
-  momentum: nonNegative().optional(),
-  seed: int().optional(),
-  checkpointEvery: nonNegativeInt().optional(),
-  contextLength: positiveInt().optional(),
-  template: z.enum(['auto', 'plain', 'chat']).optional(),
-  resume: flag().optional(),
-  overwrite: flag().optional(),
-};
-
-type TrainingUser = { [K in keyof typeof trainingFields]?: z.infer<(typeof trainingFields)[K]> };
-
-export interface ResolvedTraining {
-  out: string;
-  epochs: number;
-  batchSize: number;
-  accumulation: number;
-  lr: number;
-  schedule: (typeof SCHEDULES)[number];
-  warmupSteps?: number;
-  warmupEpochs?: number;
-  weightDecay: number;
-  maxGradNorm: number;
-  optimizer: (typeof OPTIMIZERS)[number];
-  betas?: [number, number];
-  rho?: number;
-  momentum?: number;
-  seed: number;
-  checkpointEvery: number;
-  contextLength?: number;
-  template: 'auto' | 'plain' | 'chat';
-  resume: boolean;
-  overwrite: boolean;
-}
-
-/** Applies the shared defaults; `recipe` gives the command's own (lr, epochs, batch sizes). */
-export function resolveTraining(user: TrainingUser, recipe: { lr: number; epochs: number; batchSize: number; accumulation: number; schedule: ResolvedTraining['schedule'] }): ResolvedTraining {
-  const optimizer = user.optimizer ?? 'adamw';
-  const defaults = optimizer === 'sophia' ? SOPHIA_DEFAULTS : ADAMW_DEFAULTS;
-  return {
-    out: user.out!,
-    epochs: user.epochs ?? recipe.epochs,
-    batchSize: user.batchSize ?? recipe.batchSize,
-    accumulation: user.accumulation ?? recipe.accumulation,
-    lr: user.lr ?? recipe.lr,
-    schedule: user.schedule ?? recipe.schedule,
-    ...(user.warmupSteps !== undefined ? { warmupSteps: user.warmupSteps } : { warmupEpochs: user.warmupEpochs ?? 1 }),
-    weightDecay: user.weightDecay ?? defaults.weightDecay,
-    maxGradNorm: user.maxGradNorm ?? 1,
-    optimizer,
-    ...(optimizer === 'sgd' ? { momentum: user.momentum ?? 0 } : { betas: user.betas ?? defaults.betas }),
-    ...(optimizer === 'sophia' ? { rho: user.rho ?? SOPHIA_DEFAULTS.rho } : {}),
-    seed: user.seed ?? 0,
-    checkpointEvery: user.checkpointEvery ?? 0,
-    ...(user.contextLength !== undefined ? { contextLength: user.contextLength } : {}),
-    template: user.template ?? 'auto',
-    resume: user.resume ?? false,
-    overwrite: user.overwrite ?? false,
-  };
-}
-
-export function optimizerChoice(r: ResolvedTraining): OptimizerChoice {
-  return { kind: r.optimizer, lr: r.lr, weightDecay: r.weightDecay, maxGradNorm: r.maxGradNorm > 0 ? r.maxGradNorm : null, betas: r.betas, rho: r.rho, momentum: r.momentum };
-}
-
-/** Steps of one epoch of `items` (for warm-up in epochs). */
-export const stepsPerEpoch = (items: number, r: ResolvedTraining) => Math.ceil(Math.ceil(items / r.batchSize) / r.accumulation);
-
-/** The library's run options (everything but the data and the run folder). */
-export function runOptions(r: ResolvedTraining, items: number): Omit<RunOptions, 'template' | 'runDir'> {
-  return {
-    optimizer: optimizerChoice(r),
-    schedule: r.schedule,
-    warmupSteps: r.warmupSteps ?? Math.round((r.warmupEpochs ?? 0) * stepsPerEpoch(items, r)),
-    epochs: r.epochs,
-    batchSize: r.batchSize,
-    accumulation: r.accumulation,
-    seed: r.seed,
-    resume: r.resume,
-    checkpointEvery: r.checkpointEvery,
-    contextLength: r.contextLength,
-  };
-}
+export { SCHEDULES, OPTIMIZERS, trainingFields, resolveTraining, optimizerChoice, stepsPerEpoch, runOptions, type ResolvedTraining } from '../pipeline/options/training.ts';
 
 /** The layers under the flags: the saved config of the run when resuming, then the config file. */
 export function baseLayers(out: string | undefined, resume: boolean, file: Layer | null): Layer[] {
@@ -145,6 +36,15 @@ export function readSources(resolved: object, fields: readonly string[]): ReadSo
   return fields.filter((f) => f !== 'out' && typeof values[f] === 'string' && values[f] !== '').map((f) => ({ path: values[f] as string, what: f === 'model' ? 'the input model' : `the --${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} input` }));
 }
 
+/**
+ * After a run's model is saved: its notices on stderr, and a diverged run ends with exit code
+ * 3 and one line saying which weights `modelDir` holds and why.
+ */
+export function endOfRun(command: string, loop: LoopResult, modelDir: string): void {
+  for (const n of loop.notices) process.stderr.write(`lethe ${command}: ${n}\n`);
+  if (loop.stopped === 'diverged') throw new LetheError(`${command} diverged: ${loop.reason ?? 'stopped'}; ${modelDir} holds the weights of step ${loop.keptStep}`, 3);
+}
+
 /** A resumed run must ask for what the saved run did (its config.yaml). */
 export function checkResumeMatches(out: string, resolved: object): void {
   const saved = savedLayer(out);
@@ -154,15 +54,6 @@ export function checkResumeMatches(out: string, resolved: object): void {
   if (key === null) return;
   const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
   throw new LetheError(`--resume: ${join(out, CONFIG_FILE)} has ${key}: ${show(saved.values[key])} but this run asks ${show(now[key])}; resume with the saved settings or choose a new --out`);
-}
-
-/**
- * After a run's model is saved: its notices on stderr, and a diverged run ends with exit code
- * 3 and one line saying which weights `modelDir` holds and why.
- */
-export function endOfRun(command: string, loop: LoopResult, modelDir: string): void {
-  for (const n of loop.notices) process.stderr.write(`lethe ${command}: ${n}\n`);
-  if (loop.stopped === 'diverged') throw new LetheError(`${command} diverged: ${loop.reason ?? 'stopped'}; ${modelDir} holds the weights of step ${loop.keptStep}`, 3);
 }
 
 /** The last training line of a run's log.jsonl (losses of the final step), or null. */

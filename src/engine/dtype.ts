@@ -28,20 +28,6 @@ export interface HostTensor {
   data: TypedArray;
 }
 
-export function dtypeOfArray(a: TypedArray): DType {
-  if (a instanceof Float32Array) return 'float32';
-  if (a instanceof Float64Array) return 'float64';
-  if (a instanceof BigInt64Array) return 'int64';
-  if (a instanceof Int32Array) return 'int32';
-  return 'bool';
-}
-
-export function hostTensor(data: TypedArray, shape: number[]): HostTensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== data.length) throw new Error(`hostTensor: shape [${shape}] holds ${n} values, data has ${data.length}`);
-  return { dtype: dtypeOfArray(data), shape, data };
-}
-
 export function zerosHost(dtype: DType, shape: number[]): HostTensor {
   const n = shape.reduce((a, b) => a * b, 1);
   return { dtype, shape, data: new DTYPES[dtype].array(n) };

@@ -64,8 +64,6 @@ export function dimCoefficient(d: Dim): number {
   return parse(d).coef;
 }
 
-export const isStatic = (shape: Shape): shape is number[] => shape.every((d) => typeof d === 'number');
-
 export const fmt = (shape: Shape): string => `[${shape.join(', ')}]`;
 
 export function sameShape(a: Shape, b: Shape): boolean {

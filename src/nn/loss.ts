@@ -1,18 +1,39 @@
-// Language-model losses. N = number of scored positions, V vocabulary.
+// Language-model losses, in one place: training (finetune, every unlearning objective), the
+// tests and the benchmark all use these, so a benchmark measures the loss training runs.
+// Shapes: B batch, T positions, V vocabulary, N scored positions; `logits[b, t]` predicts
+// `labels[b, t]` (the next token).
 
 import type { Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 
+/** log p(label) at every position: logits [..., V], labels [...] int64 → [...]. */
+export function tokenLogprobs(logits: Tensor, labels: Tensor): Tensor {
+  const logp = o.logSoftmax(logits, -1);
+  return o.squeeze(o.gatherElements(logp, o.unsqueeze(labels, -1), logits.shape.length - 1), -1);
+}
+
 /**
- * Mean cross-entropy of `logits` [N, V] against `labels` [N] (int64), counting only positions
- * where `mask` [N] is 1; returns the scalar mean and the per-position negative log-probs.
+ * Mean of a per-position quantity over the positions where `mask` is 1: Σ x·m / max(Σ m, 1)
+ * (a token-level mean, as the Hugging Face causal-LM loss; an empty mask gives 0, not NaN).
+ * x and mask of the same shape; scalar.
+ */
+export function maskedMean(perPosition: Tensor, mask: Tensor): Tensor {
+  return o.div(o.sum(o.mul(perPosition, mask)), o.maximum(o.sum(mask), 1));
+}
+
+/** Sequence log-prob Σ_t log p(y_t | …) over the masked (target) positions. logits [B, T, V] → [B]. */
+export function sequenceLogprob(logits: Tensor, labels: Tensor, mask: Tensor): Tensor {
+  return o.sum(o.mul(tokenLogprobs(logits, labels), mask), 1);
+}
+
+/**
+ * Mean cross-entropy of `logits` [..., V] against `labels` [...] (int64) over the positions
+ * where `mask` is 1; returns the scalar mean and the per-position negative log-probs (0 where
+ * masked out).
  */
 export function maskedCrossEntropy(logits: Tensor, labels: Tensor, mask: Tensor): { loss: Tensor; nll: Tensor } {
-  const logp = o.logSoftmax(logits, -1);
-  const picked = o.squeeze(o.gatherElements(logp, o.unsqueeze(labels, -1), -1), -1); // [N]
-  const nll = o.mul(o.neg(picked), mask);
-  const loss = o.div(o.sum(nll), o.maximum(o.sum(mask), 1));
-  return { loss, nll };
+  const nll = o.neg(tokenLogprobs(logits, labels));
+  return { loss: maskedMean(nll, mask), nll: o.mul(nll, mask) };
 }
 
 /**
@@ -23,12 +44,10 @@ export function maskedCrossEntropy(logits: Tensor, labels: Tensor, mask: Tensor)
 export function nextTokenLoss(logits: Tensor, ids: Tensor): Tensor {
   const g = ids.graph;
   const [B, T] = ids.shape;
-  const V = logits.shape[2];
   const pos = o.range(g, T); // [T]
   const last = o.sub(o.sizeOf(g, [T], 'int64'), 1);
   const next = o.expand(o.unsqueeze(o.minimum(o.add(pos, 1), last), 0), [B, T]); // [B, T]
   const labels = o.gatherElements(ids, next, 1); // [B, T]: ids[b, t+1] (the last repeats)
   const mask = o.expand(o.unsqueeze(o.cast(o.less(pos, last), logits.dtype), 0), [B, T]); // [B, T]
-  const { loss } = maskedCrossEntropy(o.reshape(logits, [-1, V]), o.reshape(labels, [-1]), o.reshape(mask, [-1]));
-  return loss;
+  return maskedCrossEntropy(logits, labels, mask).loss;
 }

@@ -1,6 +1,6 @@
 // What the page's charts plot, gathered from the runs as plain JSON for the browser script.
 // Only measured numbers are plotted; a run left out of a chart is listed with the reason.
-import type { ReportRun } from './html.ts';
+import type { ReportRun } from './report-run.ts';
 
 export interface ScatterPoint {
   name: string;

@@ -1,7 +1,7 @@
 // The headline metrics the report's tables show, per benchmark, with how each is read. Any
 // other metric in a results file still appears in the "all metrics" table under it.
 import type { NumberFormat } from './format.ts';
-import type { BenchmarkName, Results } from './schema.ts';
+import type { BenchmarkName, Results } from '../results/schema.ts';
 
 export interface MetricColumn {
   family: string;

@@ -9,17 +9,12 @@ import { chartLibrary } from './chart-library.ts';
 import { CLIENT_SCRIPT } from './client-script.ts';
 import { BENCHMARK_HELP, headlineColumns, type MetricColumn } from './columns.ts';
 import { escapeHtml as esc, formatCount, formatNumber, formatSeconds, jsonForScript, type NumberFormat } from './format.ts';
-import type { RunLog } from './log.ts';
-import type { BenchmarkName, MetricValue, Results } from './schema.ts';
+import type { ReportRun } from './report-run.ts';
+import type { BenchmarkName, MetricValue } from '../results/schema.ts';
 import { LetheError } from '../engine/errors.ts';
 import { PAGE_STYLE } from './page-style.ts';
 
-export interface ReportRun {
-  /** Shown in every table and chart; usually the run directory's name. */
-  name: string;
-  results: Results;
-  log?: RunLog;
-}
+export type { ReportRun };
 
 const BENCHMARK_TITLES: Record<BenchmarkName, string> = { tofu: 'TOFU', muse: 'MUSE', text: 'Text' };
 

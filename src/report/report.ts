@@ -5,7 +5,7 @@ import { LetheError } from '../engine/errors.ts';
 import { writeFileAtomic } from '../models/formats/write-file-atomic.ts';
 import { renderReport, type ReportRun } from './html.ts';
 import { readLog } from './log.ts';
-import { readResults } from './schema.ts';
+import { readResults } from '../results/schema.ts';
 
 export const RESULTS_FILE = 'results.json';
 export const LOG_FILE = 'log.jsonl';

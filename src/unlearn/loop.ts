@@ -13,7 +13,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostTensor } from '../engine/dtype.ts';
-import type { TrainStep } from '../engine/optim.ts';
+import type { TrainStep } from '../engine/train-step.ts';
 import type { Feeds } from '../engine/program.ts';
 import { LetheError } from '../engine/errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
@@ -32,7 +32,7 @@ export interface LoopOptions {
   /** Continue from the newest checkpoint in the run directory when there is one. */
   resume: boolean;
   /** A gradient norm above this counts as an explosion (default 1e4). */
-  maxGradNorm?: number;
+  divergenceGradNorm?: number;
 }
 
 export interface Evaluation {
@@ -173,7 +173,7 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
 
   const t0 = performance.now();
   let tokens = 0;
-  const maxGradNorm = opts.maxGradNorm ?? 1e4;
+  const divergenceGradNorm = opts.divergenceGradNorm ?? 1e4;
   for (let s = step.step; s < total; s++) {
     const lr = lrAt(opts.schedule, s);
     const ts = performance.now();
@@ -182,8 +182,8 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
     const stepTokens = hooks.tokensFor?.(s) ?? 0;
     tokens += stepTokens;
     const { loss, gradNorm } = values;
-    if (!finite(loss) || !finite(gradNorm) || gradNorm > maxGradNorm) {
-      const reason = !finite(loss) ? `loss became ${loss}` : !finite(gradNorm) ? `gradient norm became ${gradNorm}` : `gradient norm ${gradNorm.toExponential(2)} exceeded ${maxGradNorm}`;
+    if (!finite(loss) || !finite(gradNorm) || gradNorm > divergenceGradNorm) {
+      const reason = !finite(loss) ? `loss became ${loss}` : !finite(gradNorm) ? `gradient norm became ${gradNorm}` : `gradient norm ${gradNorm.toExponential(2)} exceeded ${divergenceGradNorm}`;
       // A finite loss at step s+1 still vouches for the weights of step s.
       return diverge(reason, s + 1, finite(loss) ? s + 1 : s);
     }

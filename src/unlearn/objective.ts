@@ -4,6 +4,7 @@
 
 import type { Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
+import { maskedMean, sequenceLogprob, tokenLogprobs as labelLogprobs } from '../nn/loss.ts';
 
 /** A batch as graph tensors, scored by the model being unlearned. */
 export interface Scored {
@@ -16,13 +17,12 @@ export interface Scored {
 
 /** log p(label) at every position. [B, T] */
 export function tokenLogprobs(s: Scored): Tensor {
-  const logp = o.logSoftmax(s.logits, -1);
-  return o.squeeze(o.gatherElements(logp, o.unsqueeze(s.labels, -1), 2), -1);
+  return labelLogprobs(s.logits, s.labels);
 }
 
 /** logp(θ; x, y) = Σ_t log p(y_t | …) over target tokens. [B] */
 export function sequenceLogp(s: Scored): Tensor {
-  return o.sum(o.mul(tokenLogprobs(s), s.mask), 1);
+  return sequenceLogprob(s.logits, s.labels, s.mask);
 }
 
 /** Number of target tokens per sample, at least 1. [B] */
@@ -40,13 +40,11 @@ export function sampleCe(s: Scored): Tensor {
  * Hugging Face causal-LM loss the published tools call). Scalar.
  */
 export function batchCe(s: Scored): Tensor {
-  return o.div(o.neg(o.sum(o.mul(tokenLogprobs(s), s.mask))), o.maximum(o.sum(s.mask), 1));
+  return maskedMean(o.neg(tokenLogprobs(s)), s.mask);
 }
 
 /** Mean over target tokens of a per-position quantity [B, T]. Scalar. */
-export function targetMean(perPosition: Tensor, mask: Tensor): Tensor {
-  return o.div(o.sum(o.mul(perPosition, mask)), o.maximum(o.sum(mask), 1));
-}
+export const targetMean = maskedMean;
 
 /** log σ(x), stable for large |x|: min(x, 0) − log(1 + e^{−|x|}). */
 export function logSigmoid(x: Tensor): Tensor {

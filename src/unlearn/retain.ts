@@ -4,7 +4,8 @@ import type { Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 import { batchCe, targetMean, type Scored } from './objective.ts';
 
-export type RetainKind = 'nll' | 'kl' | 'none';
+export const RETAIN_KINDS = ['nll', 'kl', 'none'] as const;
+export type RetainKind = (typeof RETAIN_KINDS)[number];
 
 export interface RetainOptions {
   kind: RetainKind;

@@ -2,8 +2,13 @@
 // name pattern (e.g. RMU's down-projections), LoRA adapters (merged on export), or a saliency
 // mask keeping the top fraction of weights trainable, the localisation-informed approach.
 
+import { z } from 'zod';
 import { LetheError } from '../engine/errors.ts';
+import { LORA_DEFAULTS } from '../models/lora.ts';
 import type { Model } from '../models/model.ts';
+
+/** The learning rate of TOFU's LoRA recipe (adapters learn at a larger rate than full weights). */
+export const LORA_LR = 1e-4;
 
 export type ScopeOptions =
   | { kind: 'all' }
@@ -32,12 +37,6 @@ export function patternNames(model: Model, pattern: string): string[] {
   return names;
 }
 
-/** RMU's default: the MLP down-projections of blocks ℓ−2..ℓ. */
-export function rmuPattern(model: Model, layer: number): string {
-  const blocks = [layer - 2, layer - 1, layer].filter((l) => l >= 0).join('|');
-  return model.config.family === 'gpt2' ? `^transformer\\.h\\.(${blocks})\\.mlp\\.c_proj\\.weight$` : `^model\\.layers\\.(${blocks})\\.mlp\\.down_proj\\.weight$`;
-}
-
 /**
  * Global top-`keep` fraction of `scores` (name → per-weight score) as 0/1 masks: one threshold
  * over all tensors, as SalUn and WAGLE select weights.
@@ -58,4 +57,49 @@ export function topFractionMasks(scores: ReadonlyMap<string, Float32Array>, keep
   const masks = new Map<string, Float32Array>();
   for (const [name, s] of scores) masks.set(name, Float32Array.from(s, (v) => (v >= threshold ? 1 : 0)));
   return masks;
+}
+
+/** A scope as a user gives it (config files, library calls): every field but the kind optional. */
+const fraction = z.number().gt(0, 'expected a fraction in (0, 1]').max(1, 'expected a fraction in (0, 1]');
+
+export const scopeObjectSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('all') }),
+  z.strictObject({ kind: z.literal('pattern'), pattern: z.string().min(1) }),
+  z.strictObject({
+    kind: z.literal('lora'),
+    r: z.number().int().positive().optional(),
+    alpha: z.number().positive().optional(),
+    dropout: z.number().min(0).lt(1).optional(),
+    targets: z.array(z.string().min(1)).optional(),
+  }),
+  z.strictObject({ kind: z.literal('saliency'), score: z.enum(['wagle', 'gradient']).optional(), keep: fraction.optional(), mu: z.number().positive().optional() }),
+]);
+
+export type ScopeInput = z.infer<typeof scopeObjectSchema>;
+
+/** The scope with its defaults: LoRA rank 8, alpha 32, dropout 0.05 (TOFU's recipe); saliency WAGLE keeping 5%, μ = 1e-6. */
+export function resolveScope(scope: ScopeInput): ScopeOptions {
+  switch (scope.kind) {
+    case 'all':
+    case 'pattern':
+      return scope;
+    case 'lora':
+      return { kind: 'lora', r: scope.r ?? LORA_DEFAULTS.r, alpha: scope.alpha ?? LORA_DEFAULTS.alpha, dropout: scope.dropout ?? LORA_DEFAULTS.dropout, ...(scope.targets ? { targets: scope.targets } : {}) };
+    case 'saliency':
+      return { kind: 'saliency', score: scope.score ?? 'wagle', keep: scope.keep ?? 0.05, mu: scope.mu ?? 1e-6 };
+  }
+}
+
+/** The short form for summaries: "lora:8,32", "saliency:wagle:0.05". */
+export function scopeLabel(scope: ScopeOptions): string {
+  switch (scope.kind) {
+    case 'all':
+      return 'all';
+    case 'pattern':
+      return `pattern:${scope.pattern}`;
+    case 'lora':
+      return `lora:${scope.r},${scope.alpha}`;
+    case 'saliency':
+      return `saliency:${scope.score}:${scope.keep}`;
+  }
 }

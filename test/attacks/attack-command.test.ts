@@ -12,7 +12,7 @@ import { LetheError } from '../../src/engine/errors.ts';
 import { createModel } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import { saveModel } from '../../src/models/save-model.ts';
-import { attackResultSchema } from '../../src/report/schema.ts';
+import { attackResultSchema } from '../../src/results/schema.ts';
 import { tofuTokenizer } from '../models/tokenizer/trained.ts';
 import { withInputsUnchanged } from '../helpers/input-guard.ts';
 

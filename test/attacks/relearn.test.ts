@@ -11,17 +11,10 @@ import { Probe } from '../../src/attacks/probe.ts';
 import { relearnAttack, relearnLr } from '../../src/attacks/relearn.ts';
 import { chooseIndices, type AttackContext } from '../../src/attacks/attack-context.ts';
 import { LetheError } from '../../src/engine/errors.ts';
-import { selectTofuAuthors } from '../../src/data/tofu.ts';
-import { plainTemplate } from '../../src/data/templates.ts';
-import { createModel, type Model } from '../../src/models/model.ts';
-import { presetConfig } from '../../src/models/presets.ts';
-import { trainTokenizer } from '../../src/models/tokenizer/train-tokenizer.ts';
-import { finetune, unlearn } from '../../src/unlearn/run.ts';
+import type { Model } from '../../src/models/model.ts';
+import { tinyTofuTarget } from '../helpers/tiny-target.ts';
+import { unlearn } from '../../src/unlearn/run.ts';
 
-const template = plainTemplate();
-const subset = selectTofuAuthors({ authors: 3, forget: 1 });
-const forget = subset.forgetSet.map((i) => template.pair(i.question, i.answer));
-const retain = subset.retainSet.map((i) => template.pair(i.question, i.answer));
 const dir = mkdtempSync(join(tmpdir(), 'lethe-relearn-test-'));
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,15 +23,10 @@ let ctx: AttackContext;
 let unlearned: Model;
 
 before(async () => {
-  const tokenizer = trainTokenizer([...forget, ...retain].map((p) => p.prompt + p.target), { vocabSize: 600 });
-  const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, maxPositions: 256 });
-  // The end-to-end test's recipe: the target learns the three authors.
-  const target = (await finetune(createModel(config, { seed: 1 }), tokenizer, {
-    data: [...forget, ...retain], template, optimizer: { kind: 'adamw', lr: 1e-2, weightDecay: 0 },
-    schedule: 'cosine', warmupSteps: 10, epochs: 40, batchSize: 8, runDir: join(dir, 'target'),
-  })).model;
+  // The shared tiny target (the end-to-end test's recipe): it learned the three authors.
+  const { tokenizer, target, template, subset, forget, retain } = await tinyTofuTarget();
   unlearned = (await unlearn(target, tokenizer, {
-    method: 'graddiff', forget, retain, template, optimizer: { kind: 'adamw', lr: 5e-4, weightDecay: 0 },
+    method: 'graddiff', forget, retain, template, lr: 5e-4, optimizer: { kind: 'adamw', weightDecay: 0 },
     epochs: 5, batchSize: 8, seed: 3, runDir: join(dir, 'unlearn'),
   })).model;
   ctx = { tokenizer, template, forgetSet: subset.forgetSet, retainSet: subset.retainSet };

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { selectTofuAuthors } from '../../src/data/tofu.ts';
 import { loadModel } from '../../src/models/load-model.ts';
 import { loadTokenizer } from '../../src/models/tokenizer/load-tokenizer.ts';
-import { readResults } from '../../src/report/schema.ts';
+import { readResults } from '../../src/results/schema.ts';
 import { guardInputs, hashTree } from '../helpers/input-guard.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/lethe.js', import.meta.url));

@@ -11,7 +11,7 @@ import { methodOptionsFromFlags } from '../../src/cli/commands/unlearn.ts';
 import { resolveEvalOptions, evalSchema } from '../../src/cli/run-eval.ts';
 import { resolveTrainOptions, trainSchema } from '../../src/cli/run-train.ts';
 import { resolveUnlearnOptions, unlearnSchema, UNLEARN_PATHS } from '../../src/cli/run-unlearn.ts';
-import { scopeSchema } from '../../src/cli/scope-option.ts';
+import { scopeSchema } from '../../src/pipeline/options/scope.ts';
 import { LetheError } from '../../src/engine/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lethe-cli-config-'));
@@ -24,7 +24,7 @@ const yaml = (name: string, text: string) => {
 const rejects = (fn: () => unknown, message: RegExp) => assert.throws(fn, (err: unknown) => err instanceof LetheError && message.test(err.message));
 
 test('flags override the config file; kebab-case keys are read as camelCase; file paths are relative to the file', () => {
-  const file = yaml('run.yaml', 'method: npo\nlr: 0.001\nbatch-size: 2\nmodel: models/target\ntofu-forget: forget01\nout: runs/a\n');
+  const file = yaml('run.yaml', 'method: npo\nlr: 0.001\nbatch-size: 2\nmodel: models/target\nforget-split: forget01\nout: runs/a\n');
   const user = parseLayers(unlearnSchema, [fileLayer(file, UNLEARN_PATHS), flags({ lr: '0.002' })]);
   assert.equal(user.lr, 0.002);
   assert.equal(user.batchSize, 2);
@@ -33,7 +33,7 @@ test('flags override the config file; kebab-case keys are read as camelCase; fil
 });
 
 test('a value of the wrong type names the flag, or the file and field, and what it got', () => {
-  const base = { model: 'm', method: 'npo', tofuForget: 'forget01', out: 'o' };
+  const base = { model: 'm', method: 'npo', forgetSplit: 'forget01', out: 'o' };
   rejects(() => parseLayers(unlearnSchema, [flags({ ...base, epochs: 'abc' })]), /^--epochs: expected a number, got "abc"$/);
   rejects(() => parseLayers(unlearnSchema, [flags({ ...base, epochs: '1.5' })]), /^--epochs: expected an integer, got 1\.5$/);
   rejects(() => parseLayers(unlearnSchema, [flags({ ...base, lr: '-1' })]), /^--lr: expected a number > 0, got -1$/);
@@ -74,22 +74,33 @@ test('--scope forms parse into scopes; a bad form lists the valid ones', () => {
   assert.deepEqual(scopeSchema.parse('saliency:wagle:0.05'), { kind: 'saliency', score: 'wagle', keep: 0.05 });
   assert.deepEqual(scopeSchema.parse('pattern:mlp\\.down_proj'), { kind: 'pattern', pattern: 'mlp\\.down_proj' });
   assert.deepEqual(scopeSchema.parse({ kind: 'all' }), { kind: 'all' });
-  rejects(() => parseLayers(unlearnSchema, [flags({ model: 'm', method: 'npo', tofuForget: 'forget01', out: 'o', scope: 'saliency:wagle:2' })]), /^--scope: expected all, pattern:REGEX, .*the kept fraction/);
+  rejects(() => parseLayers(unlearnSchema, [flags({ model: 'm', method: 'npo', forgetSplit: 'forget01', out: 'o', scope: 'saliency:wagle:2' })]), /^--scope: expected all, pattern:REGEX, .*the kept fraction/);
 });
 
 test('--method-option pairs are typed against the method; an unknown option or method is named', () => {
   assert.deepEqual(methodOptionsFromFlags(['beta=0.2', 'retain=kl']), { beta: '0.2', retain: 'kl' });
   rejects(() => methodOptionsFromFlags(['beta']), /^--method-option: expected KEY=VALUE, got "beta"$/);
-  const base = { model: 'm', tofuForget: 'forget10' as const, out: 'o' };
+  const base = { model: 'm', forgetSplit: 'forget10' as const, out: 'o' };
   const npo = resolveUnlearnOptions(parseLayers(unlearnSchema, [flags({ ...base, method: 'NPO', methodOptions: { beta: '0.2' } })]));
   assert.deepEqual(npo.methodOptions, { beta: 0.2, gamma: 1, alpha: 1, retain: 'nll' });
   rejects(() => resolveUnlearnOptions({ ...base, method: 'npo', methodOptions: { bta: 1 } }), /^--method-option bta: method npo has no such option/);
   rejects(() => resolveUnlearnOptions({ ...base, method: 'npo', methodOptions: { beta: 'high' } }), /^--method-option beta: expected a number, got "high"$/);
   rejects(() => resolveUnlearnOptions({ ...base, method: 'forgetful' }), /^--method: unknown method "forgetful" \(known: ga, /);
+  // Every option is checked against the method's schema, enums listing their values.
+  rejects(() => resolveUnlearnOptions(parseLayers(unlearnSchema, [flags({ ...base, method: 'npo', methodOptions: { retain: 'bogus' } })])), /^--method-option retain: expected one of nll, kl, none, got "bogus"$/);
+  rejects(() => resolveUnlearnOptions({ ...base, method: 'npo', methodOptions: { beta: -1 } }), /^--method-option beta: .*got -1$/);
+  rejects(() => resolveUnlearnOptions({ ...base, method: 'rmu', methodOptions: { layer: 1.5 } }), /^--method-option layer: .*got 1\.5$/);
+  assert.deepEqual(resolveUnlearnOptions({ ...base, method: 'npo', methodOptions: { retain: 'kl', klPositions: 'all' } }).methodOptions, { beta: 0.1, gamma: 1, alpha: 1, retain: 'kl', klPositions: 'all' });
+});
+
+test('--betas must be two numbers in [0, 1): β = 1 would zero the bias correction', () => {
+  const base = { model: 'm', method: 'npo', forgetSplit: 'forget10', out: 'o' };
+  rejects(() => parseLayers(unlearnSchema, [flags({ ...base, betas: '1,1' })]), /^--betas 0: expected a number in \[0, 1\), got 1$/);
+  assert.deepEqual(parseLayers(unlearnSchema, [flags({ ...base, betas: '0.9,0.95' })]).betas, [0.9, 0.95]);
 });
 
 test('resolveUnlearnOptions applies TOFU\'s recipe: lr by scope and method, the matching retain split, best-step keeping with probes', () => {
-  const base = { model: 'm', tofuForget: 'forget05' as const, out: 'o' };
+  const base = { model: 'm', forgetSplit: 'forget05' as const, out: 'o' };
   const npo = resolveUnlearnOptions({ ...base, method: 'npo' });
   assert.equal(npo.lr, 1e-5);
   assert.equal(npo.tofuRetain, 'retain95');
@@ -124,7 +135,7 @@ test('resolveEvalOptions: forget10 with 200 new tokens by default; --no-generate
 
 test('the resolved config is written atomically as YAML and reads back as the saved layer', async () => {
   const out = join(dir, 'run');
-  const resolved = resolveUnlearnOptions({ model: 'm', method: 'npo', tofuForget: 'forget01', out });
+  const resolved = resolveUnlearnOptions({ model: 'm', method: 'npo', forgetSplit: 'forget01', out });
   await writeResolvedConfig(out, 'unlearn', resolved);
   assert.match(readFileSync(join(out, 'config.yaml'), 'utf8'), /^command: unlearn$/m);
   const saved = savedLayer(out)!;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Graph } from '../../src/engine/graph.ts';
 import * as o from '../../src/engine/ops.ts';
-import { TrainStep, type OptimizerOptions } from '../../src/engine/optim.ts';
+import { TrainStep, type OptimizerOptions } from '../../src/engine/train-step.ts';
 
 // loss = Σ c ⊙ (w − target)²  ⇒  ∇ = 2c ⊙ (w − target)
 const target = [1, -2, 0.5, 3];

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import type { HostTensor } from '../../src/engine/dtype.ts';
 import { Graph, type Tensor } from '../../src/engine/graph.ts';
 import * as o from '../../src/engine/ops.ts';
-import { TrainStep } from '../../src/engine/optim.ts';
+import { TrainStep } from '../../src/engine/train-step.ts';
 import { Rng } from '../../src/engine/random.ts';
 
 const V = 12; // vocabulary

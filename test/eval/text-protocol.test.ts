@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTofuSplit } from '../../src/data/tofu.ts';
-import { EvalMeter } from '../../src/cli/eval-meter.ts';
-import { textMetrics } from '../../src/cli/eval-text.ts';
+import { EvalMeter } from '../../src/pipeline/eval-meter.ts';
+import { textMetrics } from '../../src/pipeline/eval-text.ts';
 import { isInterval } from '../../src/eval/stats/bootstrap.ts';
 import { parseConfig } from '../../src/models/formats/config.ts';
 import { createModel } from '../../src/models/model.ts';

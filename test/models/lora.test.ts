@@ -10,7 +10,7 @@ import { grad } from '../../src/engine/autodiff.ts';
 import type { HostTensor } from '../../src/engine/dtype.ts';
 import { LetheError } from '../../src/engine/errors.ts';
 import { Graph } from '../../src/engine/graph.ts';
-import { TrainStep } from '../../src/engine/optim.ts';
+import { TrainStep } from '../../src/engine/train-step.ts';
 import { compile } from '../../src/engine/program.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { loraAName, loraBName } from '../../src/models/forward.ts';

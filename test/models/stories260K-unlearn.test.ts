@@ -77,7 +77,7 @@ test('stories260K: gradient difference on a made-up character lowers those sente
   try {
     const { model: after } = await unlearn(model, tokenizer, {
       method: 'graddiff', forget, retain, template: { promptSpecialTokens: true, appendEos: false },
-      optimizer: { kind: 'adamw', lr: 1e-3 }, batchSize: 4, epochs: 5, seed: 1, runDir,
+      optimizer: { kind: 'adamw' }, lr: 1e-3, batchSize: 4, epochs: 5, seed: 1, runDir,
     });
     const now = await nll(after);
     const show = (k: keyof typeof now) => `${k} ${before[k].toFixed(3)} → ${now[k].toFixed(3)}`;

@@ -10,19 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { attackResults, runAttacks } from '../../src/attacks/run-attacks.ts';
-import { composeResults, writeResults } from '../../src/cli/results-file.ts';
+import { composeResults, writeResults } from '../../src/pipeline/results-file.ts';
 import { selectTofuAuthors } from '../../src/data/tofu.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { Scorer } from '../../src/eval/score.ts';
 import { evaluateTofu, type MetricFamilies } from '../../src/eval/tofu-benchmark.ts';
-import { createModel, type Model } from '../../src/models/model.ts';
-import { presetConfig } from '../../src/models/presets.ts';
+import type { Model } from '../../src/models/model.ts';
 import { saveModel } from '../../src/models/save-model.ts';
-import { trainTokenizer } from '../../src/models/tokenizer/train-tokenizer.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
-import { readResults } from '../../src/report/schema.ts';
+import { readResults } from '../../src/results/schema.ts';
 import { writeReport } from '../../src/report/report.ts';
-import { finetune, unlearn } from '../../src/unlearn/run.ts';
+import { tinyTofuTarget } from '../helpers/tiny-target.ts';
+import { unlearn } from '../../src/unlearn/run.ts';
 
 const template = plainTemplate();
 const subset = selectTofuAuthors({ authors: 3, forget: 1 });
@@ -43,15 +42,11 @@ async function evaluate(model: Model): Promise<MetricFamilies> {
 }
 
 before(async () => {
-  const all = [...pairs(subset.forgetSet), ...pairs(subset.retainSet)];
-  tokenizer = trainTokenizer(all.map((p) => p.prompt + p.target), { vocabSize: 600 });
-  const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, maxPositions: 256 });
-  target = (await finetune(createModel(config, { seed: 1 }), tokenizer, {
-    data: all, template, optimizer: { kind: 'adamw', lr: 1e-2, weightDecay: 0 }, schedule: 'cosine', warmupSteps: 10, epochs: 40, batchSize: 8, runDir: join(dir, 'train'),
-  })).model;
+  // The shared tiny target: trained on the forget and retain authors (test/helpers/tiny-target.ts).
+  ({ tokenizer, target } = await tinyTofuTarget());
   unlearned = (await unlearn(target, tokenizer, {
     method: 'graddiff', forget: pairs(subset.forgetSet), retain: pairs(subset.retainSet), template,
-    optimizer: { kind: 'adamw', lr: 5e-4, weightDecay: 0 }, epochs: 5, batchSize: 8, seed: 3, runDir: join(dir, 'unlearn'),
+    lr: 5e-4, optimizer: { kind: 'adamw', weightDecay: 0 }, epochs: 5, batchSize: 8, seed: 3, runDir: join(dir, 'unlearn'),
   })).model;
   metrics.target = await evaluate(target);
   metrics.graddiff = await evaluate(unlearned);
@@ -78,7 +73,10 @@ test('relearning brings part of the forgotten knowledge back, and the report sho
     // JSON drops the optional scores an attack did not measure, as the file would.
     if (name === 'graddiff') results.attacks = JSON.parse(JSON.stringify(attackResults(outcomes))) as NonNullable<typeof results.attacks>;
     runs.push(await writeResults(join(dir, name, 'results.json'), results));
-    readResults(runs[runs.length - 1]); // what was written reads back
+    // What was written reads back, with the same numbers.
+    const back = await readResults(runs[runs.length - 1]);
+    assert.equal(back.model.name, name);
+    assert.equal(back.metrics.tofu.forgetProb.value, results.metrics.tofu.forgetProb.value);
   }
   const out = join(dir, 'report.html');
   await writeReport(runs, out);

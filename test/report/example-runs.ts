@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ReportRun } from '../../src/report/html.ts';
 import { parseLog } from '../../src/report/log.ts';
-import { parseResults, type Results } from '../../src/report/schema.ts';
+import { parseResults, type Results } from '../../src/results/schema.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/report/', import.meta.url));
 export const VALID_RUN = `${FIXTURES}npo-forget10`;

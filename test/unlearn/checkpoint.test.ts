@@ -109,7 +109,7 @@ test('a finite loss with an exploding gradient still vouches for the weights it 
   const dir = temp();
   const { step } = makeRun(dir);
   let at2: Float32Array | null = null;
-  const r = await runLoop(step, { schedule: { kind: 'constant', lr: 0.01, warmupSteps: 0, totalSteps: 6 }, runDir: dir, checkpointEvery: 1, evalEvery: 0, resume: false, maxGradNorm: 1e3 }, {
+  const r = await runLoop(step, { schedule: { kind: 'constant', lr: 0.01, warmupSteps: 0, totalSteps: 6 }, runDir: dir, checkpointEvery: 1, evalEvery: 0, resume: false, divergenceGradNorm: 1e3 }, {
     batchesFor: (s) => {
       if (s === 2) at2 = Float32Array.from(step.get('w1').data as Float32Array);
       return [{ x: { dtype: 'float32', shape: [1, 6], data: Float32Array.from([s === 2 ? 1e6 : 1, 0, 0, 0, 0, 0]) }, y: { dtype: 'float32', shape: [1, 1], data: Float32Array.of(s === 2 ? 1e6 : 0.5) } }];

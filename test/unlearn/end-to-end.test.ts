@@ -9,20 +9,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { loadTofuIdk, selectTofuAuthors } from '../../src/data/tofu.ts';
-import { plainTemplate } from '../../src/data/templates.ts';
+import { loadTofuIdk } from '../../src/data/tofu.ts';
+import { plainTemplate, type PromptPair } from '../../src/data/templates.ts';
 import { Scorer } from '../../src/eval/score.ts';
-import { createModel, type Model } from '../../src/models/model.ts';
-import { presetConfig } from '../../src/models/presets.ts';
-import { trainTokenizer } from '../../src/models/tokenizer/train-tokenizer.ts';
+import type { Model } from '../../src/models/model.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
 import { METHODS } from '../../src/unlearn/methods/index.ts';
-import { finetune, unlearn } from '../../src/unlearn/run.ts';
+import { tinyTofuTarget } from '../helpers/tiny-target.ts';
+import { unlearn } from '../../src/unlearn/run.ts';
 
 const template = plainTemplate();
-const subset = selectTofuAuthors({ authors: 3, forget: 1 });
-const forget = subset.forgetSet.map((i) => template.pair(i.question, i.answer));
-const retain = subset.retainSet.map((i) => template.pair(i.question, i.answer));
+let forget: PromptPair[];
+let retain: PromptPair[];
 const dir = mkdtempSync(join(tmpdir(), 'lethe-e2e-'));
 
 let tokenizer: Tokenizer;
@@ -38,13 +36,8 @@ async function meanProbs(model: Model): Promise<{ forget: number; retain: number
 }
 
 before(async () => {
-  tokenizer = trainTokenizer([...forget, ...retain].map((p) => p.prompt + p.target), { vocabSize: 600 });
-  const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, maxPositions: 256 });
-  const trained = await finetune(createModel(config, { seed: 1 }), tokenizer, {
-    data: [...forget, ...retain], template, optimizer: { kind: 'adamw', lr: 1e-2, weightDecay: 0 },
-    schedule: 'cosine', warmupSteps: 10, epochs: 40, batchSize: 8, runDir: join(dir, 'target'),
-  });
-  target = trained.model;
+  // The shared tiny target: three TOFU authors learned over 40 epochs (test/helpers/tiny-target.ts).
+  ({ tokenizer, target, forget, retain } = await tinyTofuTarget());
   before0 = await meanProbs(target);
 });
 
@@ -75,7 +68,7 @@ for (const [method, s] of Object.entries(settings)) {
   test(`${method} lowers the forget set's answer probability${selective.has(method) ? ', at least twice as much as the retain set\'s' : ''}`, async () => {
     const { model, loop } = await unlearn(target, tokenizer, {
       method, methodOptions: s.options, forget, retain, idk: loadTofuIdk(), template,
-      optimizer: { kind: 'adamw', lr: s.lr, weightDecay: 0 }, epochs: s.epochs ?? 5, batchSize: 8, seed: 3,
+      lr: s.lr, optimizer: { kind: 'adamw', weightDecay: 0 }, epochs: s.epochs ?? 5, batchSize: 8, seed: 3,
       runDir: join(dir, method),
     });
     assert.equal(loop.stopped, 'done');

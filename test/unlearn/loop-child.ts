@@ -3,7 +3,7 @@
 // directory holds the checkpoints.
 import { Graph } from '../../src/engine/graph.ts';
 import * as o from '../../src/engine/ops.ts';
-import { TrainStep } from '../../src/engine/optim.ts';
+import { TrainStep } from '../../src/engine/train-step.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { runLoop, type LoopHooks } from '../../src/unlearn/loop.ts';
 

@@ -11,6 +11,7 @@ import { loadTofuSplit } from '../../src/data/tofu.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { createModel } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
+import type { UnlearnMethod } from '../../src/unlearn/method.ts';
 import { unlearn, type UnlearnOptions } from '../../src/unlearn/run.ts';
 import { tofuTokenizer } from '../models/tokenizer/trained.ts';
 
@@ -23,7 +24,7 @@ const model = createModel(presetConfig('tiny', { vocabSize: tokenizer.vocabSize,
 const dir = mkdtempSync(join(tmpdir(), 'lethe-run-'));
 let k = 0;
 const run = (o: Partial<UnlearnOptions>) =>
-  unlearn(model, tokenizer, { method: 'graddiff', forget, retain, template, optimizer: { kind: 'adamw', lr: 1e-3 }, batchSize: 3, epochs: 1, runDir: join(dir, String(k++)), ...o });
+  unlearn(model, tokenizer, { method: 'graddiff', forget, retain, template, lr: 1e-3, optimizer: { kind: 'adamw' }, batchSize: 3, epochs: 1, runDir: join(dir, String(k++)), ...o });
 
 const changed = (a: Float32Array, b: Float32Array) => a.some((v, i) => v !== b[i]);
 
@@ -62,7 +63,7 @@ test('SAM, adversarial unlearning, Sophia and accumulation each run to the end a
   for (const o of [
     { sam: { rho: 0.05 } },
     { adversarial: { layer: 0, eps: 0.5, steps: 2 } },
-    { optimizer: { kind: 'sophia' as const, lr: 1e-3 } },
+    { lr: 1e-3, optimizer: { kind: 'sophia' as const } },
     { accumulation: 2, epochs: 2 },
   ]) {
     const r = await run(o);
@@ -74,8 +75,8 @@ test('SAM, adversarial unlearning, Sophia and accumulation each run to the end a
 });
 
 test('unknown methods and options are named in the error', async () => {
-  await assert.rejects(run({ method: 'nope' }), /unknown method "nope"; known: ga, graddiff/);
-  await assert.rejects(run({ method: 'npo', methodOptions: { betta: 1 } }), /method npo has no option "betta"/);
+  await assert.rejects(run({ method: 'nope' }), /unknown method "nope" \(known: ga, graddiff/);
+  await assert.rejects(run({ method: 'npo', methodOptions: { betta: 1 } }), /method option betta: method npo has no such option/);
   await assert.rejects(run({ forget: [] }), /forget set is empty/);
 });
 
@@ -104,4 +105,28 @@ test('the inner attack finds a perturbation within ε that brings the forget ans
   assert.ok(a < c - 1e-3, `attacked NLL ${a} < clean ${c}`);
   assert.ok(n <= eps * (1 + 1e-4), `‖δ‖ per token ${n} ≤ ε`);
   await p.dispose();
+});
+
+test('a method defined outside the registry runs as a record, registers by name once, and its options are checked by its schema', async () => {
+  const { z } = await import('zod');
+  const o = await import('../../src/engine/ops.ts');
+  const { batchCe } = await import('../../src/unlearn/objective.ts');
+  const { commonOptionFields } = await import('../../src/unlearn/method.ts');
+  const { registerMethod, getMethod } = await import('../../src/unlearn/methods/index.ts');
+  const bounded: UnlearnMethod<{ ceiling: number }> = {
+    name: 'bounded-ascent-test',
+    summary: 'gradient ascent until the forget NLL reaches a ceiling',
+    defaults: { ceiling: 50, gamma: 1, alpha: 1, retain: 'nll' },
+    schema: z.strictObject({ ...commonOptionFields, ceiling: z.number().positive() }),
+    lr: 1e-3,
+    needs: [],
+    forgetLoss: ({ forget }, { ceiling }) => o.maximum(o.sub(ceiling, batchCe(forget)), 0),
+  };
+  const r = await run({ method: bounded });
+  assert.equal(r.resolved.method, 'bounded-ascent-test');
+  assert.ok(changed(r.model.params.get('model.layers.1.mlp.down_proj.weight')!.data as Float32Array, model.params.get('model.layers.1.mlp.down_proj.weight')!.data as Float32Array));
+  await assert.rejects(run({ method: bounded, methodOptions: { ceiling: -1 } }), /method option ceiling: .*got -1/);
+  registerMethod(bounded);
+  assert.equal(getMethod('Bounded-Ascent-Test'), bounded);
+  assert.throws(() => registerMethod(bounded), /already registered/);
 });

@@ -4,27 +4,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { LetheError } from '../../engine/errors.ts';
 import { checkWritesOutsideInputs } from '../../io/paths.ts';
+import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS } from '../../pipeline/data-sources.ts';
+import type { AttackRunOptions } from '../../pipeline/attack-run.ts';
 
-export interface AttackCommandOptions {
-  model: string;
-  targetModel?: string;
-  attacks: string[];
+export interface AttackCommandOptions extends AttackRunOptions {
   benchmark: string;
-  forgetSplit: string;
-  tofuAuthors?: number;
-  forgetAuthors?: number;
-  template: 'auto' | 'plain' | 'chat';
-  baseline: 'none' | 'guardrail' | 'icul' | 'output-filter';
-  guardrailTopics?: string[];
-  relearnSteps?: number;
-  relearnLr?: number;
-  relearnFraction?: number;
-  bits: number[];
-  promptAttacks?: string[];
-  maxNewTokens: number;
-  batchSize?: number;
-  contextLength?: number;
-  seed: number;
+  /** The JSON file to write. */
   out: string;
 }
 
@@ -52,7 +37,7 @@ export function registerAttack(program: Command): void {
     .option('--target-model <dir>', 'the model before unlearning, for "recovered" (without it, recovered is null)')
     .option('--attacks <list>', 'relearn, relearn-retain, quantize, prompts (comma-separated)', list, ['relearn', 'quantize', 'prompts'])
     .option('--benchmark <name>', 'tofu (the only one so far)', 'tofu')
-    .option('--forget-split <split>', 'TOFU forget split: forget01, forget05, forget10', oneOf('forget01', 'forget05', 'forget10'), 'forget01')
+    .option('--forget-split <split>', `TOFU forget split: ${FORGET_SPLITS.join(', ')}`, oneOf(...FORGET_SPLITS), DEFAULT_FORGET_SPLIT)
     .option('--tofu-authors <n>', 'a small TOFU case of N authors …', int(2))
     .option('--forget-authors <k>', '… K of them forgotten (instead of --forget-split)', int(1))
     .option('--template <name>', 'auto (the chat template when the tokenizer has one), plain, chat', oneOf('auto', 'plain', 'chat'), 'auto')
@@ -78,47 +63,13 @@ export async function attackCommand(o: AttackCommandOptions): Promise<void> {
   if ((o.tofuAuthors === undefined) !== (o.forgetAuthors === undefined)) throw new LetheError('--tofu-authors and --forget-authors go together');
   if (o.relearnFraction !== undefined && o.relearnFraction > 1) throw new LetheError(`--relearn-fraction: expected a number in (0, 1], got ${o.relearnFraction}`);
   // Lazy: the model and attack code loads only when this command runs.
-  const [{ loadModel }, { loadTokenizer }, { chatTemplate, plainTemplate }, tofu, attacks, baselines, { Probe }, { writeFileAtomic }, { attackResultSchema }, { z }] = await Promise.all([
-    import('../../models/load-model.ts'), import('../../models/tokenizer/load-tokenizer.ts'), import('../../data/templates.ts'),
-    import('../../data/tofu.ts'), import('../../attacks/run-attacks.ts'), import('../../attacks/baselines.ts'), import('../../attacks/probe.ts'),
-    import('../../models/formats/write-file-atomic.ts'), import('../../report/schema.ts'), import('zod'),
-  ]);
+  const [{ runAttackSuite }, { writeFileAtomic }] = await Promise.all([import('../../pipeline/attack-run.ts'), import('../../models/formats/write-file-atomic.ts')]);
   checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [{ path: o.model, what: 'the input model' }, ...(o.targetModel ? [{ path: o.targetModel, what: 'the --target-model model' }] : [])]);
-  for (const n of o.attacks) if (!attacks.ATTACKS[n]) throw new LetheError(`--attacks: unknown attack "${n}" (known: ${Object.keys(attacks.ATTACKS).join(', ')})`);
-
-  const model = await loadModel(o.model);
-  const tokenizer = loadTokenizer(o.model);
-  const template = o.template === 'chat' || (o.template === 'auto' && tokenizer.chatTemplate !== undefined) ? chatTemplate(tokenizer) : plainTemplate();
-  const subset = o.tofuAuthors !== undefined ? tofu.selectTofuAuthors({ authors: o.tofuAuthors, forget: o.forgetAuthors! }) : null;
-  const forgetSet = subset ? subset.forgetSet : tofu.loadTofuSplit(`${o.forgetSplit}_perturbed`);
-  const retainSet = subset ? subset.retainSet : tofu.loadTofuSplit('retain_perturbed');
-  const ctx = {
-    tokenizer, template, forgetSet, retainSet, seed: o.seed, batchSize: o.batchSize, contextLength: o.contextLength,
-    generation: o.maxNewTokens > 0 ? { maxNewTokens: o.maxNewTokens } : null,
-  };
-  let targetForgetProbs: number[] | null = null;
-  if (o.targetModel !== undefined) {
-    const probe = new Probe({ model: await loadModel(o.targetModel) }, { ...ctx, generation: null });
-    targetForgetProbs = (await probe.standard()).prob;
-    await probe.dispose();
-  }
-  const baseline =
-    o.baseline === 'guardrail' ? baselines.guardrail({ template, topics: o.guardrailTopics ?? baselines.tofuAuthorNames(forgetSet) })
-    : o.baseline === 'icul' ? baselines.icul({ template, forgetSet, retainSet, seed: o.seed })
-    : o.baseline === 'output-filter' ? baselines.outputFilter({ forgetSet })
-    : null;
-  const outcomes = await attacks.runAttacks({ model, baseline }, { ...ctx, targetForgetProbs }, o.attacks, {
-    relearn: { steps: o.relearnSteps, lr: o.relearnLr, fraction: o.relearnFraction },
-    quantize: { bits: o.bits },
-    prompts: { attacks: o.promptAttacks },
-  }, (r) => {
+  const record = await runAttackSuite(o, (r) => {
     const rec = r.recovered === null ? 'recovered n/a' : `recovered ${(100 * r.recovered).toFixed(1)}%`;
     process.stdout.write(`lethe: ${r.name}: forget Prob ${r.before.forgetProb.toFixed(4)} → ${r.after.forgetProb.toFixed(4)}, ${rec}\n`);
   });
-  // JSON has no NaN (a mean over no items): it becomes null, which the schema reads as "not measured".
-  const record = JSON.parse(JSON.stringify(attacks.attackResults(outcomes))) as unknown;
-  const checked = z.record(z.string(), attackResultSchema).safeParse(record);
-  if (!checked.success) throw new Error(`lethe attack produced results outside the schema: ${checked.error.message}`);
-  await writeFileAtomic(o.out, `${JSON.stringify(checked.data, null, 2)}\n`);
-  process.stdout.write(`lethe: wrote ${o.out} (${outcomes.length} attack result${outcomes.length === 1 ? '' : 's'})\n`);
+  await writeFileAtomic(o.out, `${JSON.stringify(record, null, 2)}\n`);
+  const n = Object.keys(record).length;
+  process.stdout.write(`lethe: wrote ${o.out} (${n} attack result${n === 1 ? '' : 's'})\n`);
 }

@@ -1,7 +1,8 @@
 // `lethe demo [--out DIR] [--quick] [--fresh]`: the whole pipeline on a built-in small TOFU case
 // (train, unlearn with several methods, evaluate, attack, report). The work is in
-// ../run-demo.ts, loaded when the command runs.
+// src/pipeline/demo/run-demo.ts, loaded when the command runs.
 import type { Command } from 'commander';
+import { formatDuration, progressDisplay } from '../progress.ts';
 
 export function registerDemo(program: Command): void {
   program
@@ -11,7 +12,11 @@ export function registerDemo(program: Command): void {
     .option('--quick', 'a smaller case and shorter training (under 3 minutes on 2 cores instead of about 7)', false)
     .option('--fresh', 'train the target and retain models again even when the folder holds them', false)
     .action(async (options: { out: string; quick: boolean; fresh: boolean }) => {
-      const { demoCommand } = await import('../run-demo.ts');
-      await demoCommand({ out: options.out, quick: options.quick === true, fresh: options.fresh === true });
+      const { demo } = await import('../../pipeline/demo/run-demo.ts');
+      const t0 = performance.now();
+      const say = (line: string) => process.stdout.write(`lethe demo [${formatDuration((performance.now() - t0) / 1000)}] ${line}\n`);
+      const outcome = await demo({ out: options.out, quick: options.quick === true, fresh: options.fresh === true, say, progress: progressDisplay });
+      process.stdout.write(`\n${outcome.table}\n\n${outcome.headline}\n`);
+      say(`done: ${outcome.report} (open it in a browser) and ${outcome.summary}`);
     });
 }

@@ -1,6 +1,7 @@
 // `lethe eval`: evaluate one model on TOFU or a MUSE-style text benchmark → results.json. The
 // work is in ../run-eval.ts, loaded when the command runs.
 import type { Command } from 'commander';
+import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS } from '../../pipeline/data-sources.ts';
 import { flagLayer } from '../config.ts';
 
 export function registerEval(program: Command): void {
@@ -9,7 +10,7 @@ export function registerEval(program: Command): void {
     .description('evaluate a model (TOFU or MUSE-style text) and write results.json (lethe.results/1) with per-item values')
     .option('--model <dir>', 'model folder to evaluate')
     .option('--benchmark <name>', 'tofu (default), text (MUSE-style plain text files), muse (the same, labelled MUSE)')
-    .option('--forget-split <split>', 'TOFU: forget01, forget05 or forget10 (default)')
+    .option('--forget-split <split>', `TOFU: ${FORGET_SPLITS.join(', ')} (default ${DEFAULT_FORGET_SPLIT})`)
     .option('--tofu-authors <n>', 'TOFU: a small case of N authors …')
     .option('--authors <n>', 'the same as --tofu-authors')
     .option('--forget-authors <k>', '… K of them forgotten (as lethe train and unlearn)')

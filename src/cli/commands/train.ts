@@ -1,6 +1,7 @@
 // `lethe train`: fine-tune a model or train a preset from scratch; for TOFU cases with a forget
 // set, the target and the retain model. The work is in ../run-train.ts, loaded when the command runs.
 import type { Command } from 'commander';
+import { FORGET_SPLITS } from '../../pipeline/data-sources.ts';
 import { flagLayer } from '../config.ts';
 import { addTrainingFlags } from './training-flags.ts';
 
@@ -12,7 +13,7 @@ export function registerTrain(program: Command): void {
     .option('--preset <name>', 'train from scratch: tiny, small, gpt2-124m (a tokenizer is trained on the text)')
     .option('--data <file>', 'training set: .jsonl question/answer items, or text with one document a line')
     .option('--tofu <split>', 'training set: a TOFU split (full, retain90, …)')
-    .option('--forget-split <split>', 'with --tofu full: also train the retain model without forget01/05/10')
+    .option('--forget-split <split>', `with --tofu full: also train the retain model without this split (${FORGET_SPLITS.join(', ')})`)
     .option('--tofu-authors <n>', 'a small TOFU case of N authors …')
     .option('--forget-authors <k>', '… K of them to forget: trains OUT/target and OUT/retain')
     .option('--vocab-size <n>', 'with --preset: size of the trained tokenizer (default 4096)')

@@ -2,13 +2,14 @@
 // ../run-unlearn.ts, loaded when the command runs.
 import type { Command } from 'commander';
 import { LetheError } from '../../engine/errors.ts';
-import { METHODS } from '../../unlearn/methods/index.ts';
+import { METHODS, methodNames } from '../../unlearn/methods/index.ts';
+import { FORGET_SPLITS } from '../../pipeline/data-sources.ts';
 import { flagLayer } from '../config.ts';
 import { addTrainingFlags } from './training-flags.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** `--method-option beta=0.2` (repeatable) → { beta: '0.2' } (typed against the method's defaults later). */
+/** `--method-option beta=0.2` (repeatable) → { beta: '0.2' } (checked against the method's option schema when resolved). */
 export function methodOptionsFromFlags(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
@@ -24,10 +25,10 @@ export function registerUnlearn(program: Command): void {
     .command('unlearn')
     .description('unlearn a forget set from a model (the input folder is never written); writes OUT/model, log.jsonl, config.yaml')
     .option('--model <dir>', 'model folder to unlearn from (HF format, with its tokenizer)')
-    .option('--method <name>', `the unlearning method: ${Object.keys(METHODS).join(', ')}`)
+    .option('--method <name>', `the unlearning method: ${methodNames().join(', ')}`)
     .option('--method-option <key=value>', "override one of the method's options (repeatable), e.g. beta=0.2", collect)
     .option('--forget <file>', 'forget set: .jsonl question/answer items, or text with one document a line')
-    .option('--tofu-forget <split>', 'forget set: TOFU forget01, forget05 or forget10 (retain set: the matching retainXX)')
+    .option('--forget-split <split>', `forget set: a TOFU split, ${FORGET_SPLITS.join(', ')} (retain set: the matching retainXX)`)
     .option('--tofu-authors <n>', 'a small TOFU case of N authors …')
     .option('--forget-authors <k>', '… forgetting K of them and keeping the others')
     .option('--retain <file>', 'retain set: a data file')
@@ -41,7 +42,7 @@ export function registerUnlearn(program: Command): void {
     .option('--keep <which>', 'with --eval-every: save the best step (default) or the last');
   command.addHelpText('after', () => {
     const rows = Object.values(METHODS).map((m) => {
-      const defaults = Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`).join(' ');
+      const defaults = [...Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`), `lr=${m.lr}`].join(' ');
       return `  ${m.name.padEnd(9)} ${m.summary}\n  ${''.padEnd(9)} defaults: ${defaults}`;
     });
     return `\nMethods (--method-option KEY=VALUE overrides a default):\n${rows.join('\n')}\n`;

@@ -4,18 +4,21 @@
  * y_idk drawn from TOFU's refusal list for each forget question; reference log-probs precomputed.
  * Default β = 0.1, retain nll.
  */
+import { z } from 'zod';
 import * as o from '../../engine/ops.ts';
-import { requireInput, type UnlearnMethod } from '../method.ts';
+import { requireInput, commonOptionFields, type UnlearnMethod } from '../method.ts';
 import { dpoLoss, sequenceLogp } from '../objective.ts';
 
 export const idkDpo: UnlearnMethod<{ beta: number }> = {
   name: 'idkdpo',
   summary: 'DPO preferring a refusal ("I don\'t know") over the forget answer',
   defaults: { beta: 0.1, gamma: 1, alpha: 1, retain: 'nll' },
-  needs: ['idk', 'refForgetLogp', 'refIdkLogp'],
-  forgetLoss: ({ forget, idk, refForgetLogp, refIdkLogp }, { beta }) => {
-    const win = o.sub(sequenceLogp(requireInput(idk, 'idkdpo', 'refusal answers')), requireInput(refIdkLogp, 'idkdpo', 'reference log-probs of the refusals'));
-    const lose = o.sub(sequenceLogp(forget), requireInput(refForgetLogp, 'idkdpo', 'reference log-probs of the forget set'));
+  schema: z.strictObject({ ...commonOptionFields, beta: z.number().positive() }),
+  lr: 1e-5,
+  needs: ['idk', 'refForgetSeqLogp', 'refIdkSeqLogp'],
+  forgetLoss: ({ forget, idk, refForgetSeqLogp, refIdkSeqLogp }, { beta }) => {
+    const win = o.sub(sequenceLogp(requireInput(idk, 'idkdpo', 'refusal answers')), requireInput(refIdkSeqLogp, 'idkdpo', 'reference log-probs of the refusals'));
+    const lose = o.sub(sequenceLogp(forget), requireInput(refForgetSeqLogp, 'idkdpo', 'reference log-probs of the forget set'));
     return dpoLoss(o.sub(win, lose), beta);
   },
 };

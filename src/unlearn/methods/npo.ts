@@ -5,17 +5,20 @@
  * Defaults: β = 0.1, retain nll, γ = α = 1 (open-unlearning's code default β = 1.0 disagrees with
  * its config's 0.1; REFERENCE.md takes 0.1).
  */
+import { z } from 'zod';
 import * as o from '../../engine/ops.ts';
-import { requireInput, type UnlearnMethod } from '../method.ts';
+import { requireInput, commonOptionFields, type UnlearnMethod } from '../method.ts';
 import { dpoLoss, sequenceLogp } from '../objective.ts';
 
 export const npo: UnlearnMethod<{ beta: number }> = {
   name: 'npo',
   summary: 'negative preference optimisation against the frozen reference: bounded, slower collapse than GA',
   defaults: { beta: 0.1, gamma: 1, alpha: 1, retain: 'nll' },
-  needs: ['refForgetLogp'],
-  forgetLoss: ({ forget, refForgetLogp }, { beta }) => {
-    const ref = requireInput(refForgetLogp, 'npo', 'the reference log-probs of the forget set');
+  schema: z.strictObject({ ...commonOptionFields, beta: z.number().positive() }),
+  lr: 1e-5,
+  needs: ['refForgetSeqLogp'],
+  forgetLoss: ({ forget, refForgetSeqLogp }, { beta }) => {
+    const ref = requireInput(refForgetSeqLogp, 'npo', 'the reference log-probs of the forget set');
     return dpoLoss(o.neg(o.sub(sequenceLogp(forget), ref)), beta);
   },
 };

@@ -1,4 +1,4 @@
-// `lethe demo`: the whole story on a small TOFU case, on a CPU, in minutes. A model learns some
+// The demo (`lethe demo`): the whole story on a small TOFU case, on a CPU, in minutes. A model learns some
 // fictitious authors; several methods make it forget two of them; each result is measured
 // (forget quality, model utility, membership inference, memorisation, cost) and attacked
 // (relearning, 4-bit weights, paraphrased and jailbreak prompts). Writes OUT/report.html,
@@ -7,23 +7,39 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { lockRunFolder } from '../io/run-lock.ts';
 import { join } from 'node:path';
-import { guardrail, tofuAuthorNames } from '../attacks/baselines.ts';
-import { LetheError } from '../engine/errors.ts';
-import type { Results } from '../report/schema.ts';
-import { writeReport } from '../report/report.ts';
-import { demoData, FULL_PLAN, QUICK_PLAN } from './demo/demo-case.ts';
-import { attackRun, evaluateRun, measureRun, referenceFrom, type DemoContext, type DemoRun } from './demo/demo-evaluate.ts';
-import { DEMO_BASELINE, DEMO_METHODS, runMethod } from './demo/demo-methods.ts';
-import { CASE_FILE, caseModels } from './demo/demo-models.ts';
-import { summaryRow, summaryTable, writeSummary } from './demo/demo-summary.ts';
-import { formatDuration } from './progress.ts';
+import { lockRunFolder } from '../../io/run-lock.ts';
+import { guardrail, tofuAuthorNames } from '../../attacks/baselines.ts';
+import { LetheError } from '../../engine/errors.ts';
+import type { Results } from '../../results/schema.ts';
+import { writeReport } from '../../report/report.ts';
+import { demoData, FULL_PLAN, QUICK_PLAN } from './demo-case.ts';
+import { attackRun, evaluateRun, measureRun, referenceFrom, type DemoContext, type DemoRun } from './demo-evaluate.ts';
+import { DEMO_BASELINE, DEMO_METHODS, runMethod } from './demo-methods.ts';
+import { CASE_FILE, caseModels } from './demo-models.ts';
+import { summaryRow, summaryTable, writeSummary } from './demo-summary.ts';
+import { silentProgress, type ProgressFactory } from '../progress.ts';
 
 export interface DemoOptions {
+  /** The folder for the runs, report.html and summary.json (new, empty, or an earlier demo's). */
   out: string;
+  /** The smaller case and shorter training. */
   quick: boolean;
+  /** Train the target and retain models again even when `out` holds them. */
   fresh: boolean;
+  /** One line per stage and step of the story (default: silent). */
+  say?: (line: string) => void;
+  /** Training progress displays (default: silent). */
+  progress?: ProgressFactory;
+}
+
+export interface DemoOutcome {
+  /** The summary table as printed by `lethe demo`. */
+  table: string;
+  /** What the table says, in words. */
+  headline: string;
+  report: string;
+  summary: string;
 }
 
 /** The demo writes only into a new or empty folder, or one an earlier demo wrote. */
@@ -37,21 +53,25 @@ function checkDemoFolder(out: string): void {
 
 const UNLEARN_SEED = 0;
 
-export async function demoCommand(o: DemoOptions): Promise<void> {
+/**
+ * Runs the demo into `o.out`: trains the case's target and retain models (or reuses them),
+ * unlearns with every demo method, measures and attacks each, writes report.html and
+ * summary.json. Throws LetheError when `out` holds files that are not a demo's.
+ */
+export async function demo(o: DemoOptions): Promise<DemoOutcome> {
   const plan = o.quick ? QUICK_PLAN : FULL_PLAN;
   const c = plan.case;
   checkDemoFolder(o.out);
   await lockRunFolder(o.out, 'lethe demo'); // one demo per folder (src/io/run-lock.ts); creates it
-
-  const t0 = performance.now();
-  const say = (line: string) => process.stdout.write(`lethe demo [${formatDuration((performance.now() - t0) / 1000)}] ${line}\n`);
+  const say = o.say ?? (() => {});
+  const progress = o.progress ?? silentProgress;
   const stages = 5;
   let stage = 0;
   const next = (what: string) => say(`(${++stage}/${stages}) ${what}`);
 
   next(`the case: TOFU, ${c.authors} fictitious authors of which ${c.forgetAuthors} are to be forgotten, plus ${c.worldItems} real-author and ${c.worldItems} world-fact questions as the model's world knowledge${o.quick ? ' (quick)' : ''}`);
   const data = demoData(c);
-  const models = await caseModels(o.out, c, data, { fresh: o.fresh, say });
+  const models = await caseModels(o.out, c, data, { fresh: o.fresh, say, progress });
   const ctx: DemoContext = { tokenizer: models.tokenizer, data, plan, seed: UNLEARN_SEED, say };
 
   next('measuring the retain model (never saw the forget authors: the reference) and the target model (saw everything), then attacking both');
@@ -66,7 +86,7 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   next(`unlearning the forget authors from the target with ${DEMO_METHODS.length} methods, measuring and attacking each`);
   for (const [i, m] of DEMO_METHODS.entries()) {
     say(`[${i + 1}/${DEMO_METHODS.length}] ${m.name}: ${m.summary} (lr ${m.lr}, ${m.epochs} epochs)`);
-    const u = await runMethod(o.out, m, models.target.model, models.tokenizer, data, UNLEARN_SEED);
+    const u = await runMethod(o.out, m, models.target.model, models.tokenizer, data, UNLEARN_SEED, progress);
     seconds[m.name] = u.loop.wallSeconds;
     results.push(await evaluateRun({ name: m.name, role: 'unlearned', model: u.model, runDir: u.runDir, modelDir: u.modelDir, loop: u.loop }, ctx, ref));
   }
@@ -82,9 +102,7 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   const report = await writeReport(results.map((r) => join(o.out, r.model.name)), join(o.out, 'report.html'));
   const rows = results.map(summaryRow);
   const summary = await writeSummary(o.out, rows);
-  process.stdout.write(`\n${summaryTable(rows, seconds)}\n\n`);
-  process.stdout.write(headline(rows) + '\n');
-  say(`done: ${report.out} (open it in a browser) and ${summary}`);
+  return { table: summaryTable(rows, seconds), headline: headline(rows), report: report.out, summary };
 }
 
 /** What the table says, in words: the reference, the best trade-off, the collapse, the attacks. */

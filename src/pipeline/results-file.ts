@@ -8,9 +8,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { MetricResult } from '../eval/metrics/metric-result.ts';
 import { writeFileAtomic } from '../models/formats/write-file-atomic.ts';
-import { parseResults, RESULTS_SCHEMA, type Results, type Role } from '../report/schema.ts';
-import { CONFIG_FILE } from './config.ts';
-import { LETHE_VERSION } from './version.ts';
+import { parseResults, RESULTS_SCHEMA, type Results, type Role } from '../results/schema.ts';
+import { CONFIG_FILE } from './run-config.ts';
+import { LETHE_VERSION } from '../version.ts';
 
 export type MetricFamilies = Record<string, Record<string, MetricResult>>;
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkOutsideModel, isInside, pairsFromFile, retainSplitFor } from '../../src/cli/data-sources.ts';
+import { checkOutsideModel, isInside, pairsFromFile, retainSplitFor } from '../../src/pipeline/data-sources.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { LetheError } from '../../src/engine/errors.ts';
 

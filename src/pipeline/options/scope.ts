@@ -3,23 +3,9 @@
 // mapping in a config file ({kind: lora, r: 8, alpha: 32}). Resolved with every default.
 
 import { z } from 'zod';
-import { LORA_DEFAULTS } from '../models/lora.ts';
-import type { ScopeOptions } from '../unlearn/scope.ts';
+import { scopeObjectSchema, type ScopeInput } from '../../unlearn/scope.ts';
 
-const fraction = z.number().gt(0, 'expected a fraction in (0, 1]').max(1, 'expected a fraction in (0, 1]');
-
-export const scopeObjectSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('all') }),
-  z.strictObject({ kind: z.literal('pattern'), pattern: z.string().min(1) }),
-  z.strictObject({
-    kind: z.literal('lora'),
-    r: z.number().int().positive().optional(),
-    alpha: z.number().positive().optional(),
-    dropout: z.number().min(0).lt(1).optional(),
-    targets: z.array(z.string().min(1)).optional(),
-  }),
-  z.strictObject({ kind: z.literal('saliency'), score: z.enum(['wagle', 'gradient']).optional(), keep: fraction.optional(), mu: z.number().positive().optional() }),
-]);
+export { resolveScope, scopeLabel, scopeObjectSchema, type ScopeInput } from '../../unlearn/scope.ts';
 
 const FORMS = 'expected all, pattern:REGEX, lora[:r[,alpha]] or saliency[:wagle|gradient[:keep]]';
 
@@ -58,31 +44,3 @@ export const scopeSchema = z.preprocess((v, ctx) => {
   return parsed;
 }, scopeObjectSchema);
 
-export type ScopeInput = z.infer<typeof scopeObjectSchema>;
-
-/** The scope with its defaults: LoRA rank 8, alpha 32, dropout 0.05 (TOFU's recipe); saliency WAGLE keeping 5%, μ = 1e-6. */
-export function resolveScope(scope: ScopeInput): ScopeOptions {
-  switch (scope.kind) {
-    case 'all':
-    case 'pattern':
-      return scope;
-    case 'lora':
-      return { kind: 'lora', r: scope.r ?? LORA_DEFAULTS.r, alpha: scope.alpha ?? LORA_DEFAULTS.alpha, dropout: scope.dropout ?? LORA_DEFAULTS.dropout, ...(scope.targets ? { targets: scope.targets } : {}) };
-    case 'saliency':
-      return { kind: 'saliency', score: scope.score ?? 'wagle', keep: scope.keep ?? 0.05, mu: scope.mu ?? 1e-6 };
-  }
-}
-
-/** The short form for summaries: "lora:8,32", "saliency:wagle:0.05". */
-export function scopeLabel(scope: ScopeOptions): string {
-  switch (scope.kind) {
-    case 'all':
-      return 'all';
-    case 'pattern':
-      return `pattern:${scope.pattern}`;
-    case 'lora':
-      return `lora:${scope.r},${scope.alpha}`;
-    case 'saliency':
-      return `saliency:${scope.score}:${scope.keep}`;
-  }
-}

@@ -14,7 +14,7 @@ import { privLeak } from '../../eval/metrics/mia.ts';
 import { forgetQuality } from '../../eval/metrics/tofu.ts';
 import type { Model } from '../../models/model.ts';
 import type { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
-import { parseResults, type Results, type Role } from '../../report/schema.ts';
+import { parseResults, type Results, type Role } from '../../results/schema.ts';
 import type { LoopResult } from '../../unlearn/loop.ts';
 import { EvalMeter } from '../eval-meter.ts';
 import { tofuMetrics } from '../eval-tofu.ts';

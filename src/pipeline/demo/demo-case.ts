@@ -16,6 +16,7 @@ import { loadTofuIdk, type TofuSubset } from '../../data/tofu.ts';
 import { Rng } from '../../engine/random.ts';
 import type { LlamaConfig } from '../../models/formats/model-config.ts';
 import type { TofuSets } from '../../eval/tofu-benchmark.ts';
+import { DEFAULT_FORGET_SPLIT } from '../data-sources.ts';
 import { tofuSets } from '../eval-tofu.ts';
 
 /** What the target and retain models are made from; stored beside them, they are reused only when it is unchanged. */
@@ -102,7 +103,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 export function demoData(c: DemoCase): DemoData {
   const template = plainTemplate();
-  const { sets, info, subset } = tofuSets({ forgetSplit: 'forget10', tofuAuthors: c.authors, forgetAuthors: c.forgetAuthors });
+  const { sets, info, subset } = tofuSets({ forgetSplit: DEFAULT_FORGET_SPLIT, tofuAuthors: c.authors, forgetAuthors: c.forgetAuthors });
   if (!subset) throw new Error('demo case: TOFU sets without an author subset'); // tofuAuthors is given
   sets.realAuthors = sets.realAuthors?.slice(0, c.worldItems);
   sets.worldFacts = sets.worldFacts?.slice(0, c.worldItems);

@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../models/formats/write-file-atomic.ts';
-import type { Results } from '../../report/schema.ts';
+import type { Results } from '../../results/schema.ts';
 
 export interface SummaryRow {
   name: string;

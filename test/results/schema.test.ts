@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LetheError } from '../../src/engine/errors.ts';
-import { parseResults, readResults, RESULTS_SCHEMA } from '../../src/report/schema.ts';
-import { INVALID_RESULTS, VALID_RUN, validResults } from './example-runs.ts';
+import { parseResults, readResults, RESULTS_SCHEMA } from '../../src/results/schema.ts';
+import { INVALID_RESULTS, VALID_RUN, validResults } from '../report/example-runs.ts';
 
 /** The error parseResults throws for `json`, as a message. */
 function problem(json: unknown): string {

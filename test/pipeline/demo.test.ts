@@ -11,10 +11,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { QUICK_PLAN } from '../../src/cli/demo/demo-case.ts';
-import { DEMO_METHODS } from '../../src/cli/demo/demo-methods.ts';
-import { reusable } from '../../src/cli/demo/demo-models.ts';
-import type { Summary } from '../../src/cli/demo/demo-summary.ts';
+import { QUICK_PLAN } from '../../src/pipeline/demo/demo-case.ts';
+import { DEMO_METHODS } from '../../src/pipeline/demo/demo-methods.ts';
+import { reusable } from '../../src/pipeline/demo/demo-models.ts';
+import type { Summary } from '../../src/pipeline/demo/demo-summary.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/lethe.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lethe-demo-'));

@@ -16,8 +16,8 @@ import type { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
 import { trainTokenizer } from '../../models/tokenizer/train-tokenizer.ts';
 import { writeFileAtomic } from '../../models/formats/write-file-atomic.ts';
 import type { LoopResult } from '../../unlearn/loop.ts';
-import { finetune } from '../../unlearn/run.ts';
-import { progressDisplay } from '../progress.ts';
+import { finetune } from '../../unlearn/finetune.ts';
+import { withProgress, type ProgressFactory } from '../progress.ts';
 import type { DemoCase, DemoData } from './demo-case.ts';
 
 export const CASE_FILE = 'case.json';
@@ -64,7 +64,7 @@ export function reusable(out: string, c: DemoCase): boolean {
     ['target', 'retain'].every((n) => existsSync(join(out, n, 'model', 'config.json')) && existsSync(join(out, n, 'model', 'tokenizer.json')));
 }
 
-export async function caseModels(out: string, c: DemoCase, data: DemoData, opts: { fresh: boolean; say: (line: string) => void }): Promise<CaseModels> {
+export async function caseModels(out: string, c: DemoCase, data: DemoData, opts: { fresh: boolean; say: (line: string) => void; progress: ProgressFactory }): Promise<CaseModels> {
   const dirs = { target: join(out, 'target'), retain: join(out, 'retain') };
   if (!opts.fresh && reusable(out, c)) {
     opts.say(`reusing the target and retain models in ${out} (same case; --fresh trains them again)`);
@@ -87,18 +87,13 @@ export async function caseModels(out: string, c: DemoCase, data: DemoData, opts:
 
   const train = async (name: 'target' | 'retain', pairs: DemoData['targetPairs'], what: string): Promise<TrainedModel> => {
     opts.say(`training the ${name} model on ${what} (${pairs.length} items, ${c.training.epochs} epochs)`);
-    const display = progressDisplay(`  ${name}`);
-    let run;
-    try {
-      run = await finetune(initial, tokenizer, {
+    const run = await withProgress(opts.progress, `  ${name}`, (onProgress) =>
+      finetune(initial, tokenizer, {
         data: pairs, template: data.template,
-        optimizer: { kind: 'adamw', lr: c.training.lr, weightDecay: 0 }, schedule: 'cosine', warmupSteps: c.training.warmupSteps,
+        lr: c.training.lr, optimizer: { kind: 'adamw', weightDecay: 0 }, schedule: 'cosine', warmupSteps: c.training.warmupSteps,
         epochs: c.training.epochs, batchSize: c.training.batchSize, seed: c.training.seed, runDir: dirs[name],
-        onProgress: (p) => display.update(p),
-      });
-    } finally {
-      display.stop();
-    }
+        onProgress,
+      }));
     const modelDir = join(dirs[name], 'model');
     await saveModel(run.model, modelDir, { files });
     await rm(join(dirs[name], 'checkpoints'), { recursive: true, force: true }); // the demo never resumes

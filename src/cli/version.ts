@@ -1,8 +1,0 @@
-// The version of lethe, from package.json: two folders up from src/cli/, three from the
-// compiled dist/src/cli/.
-import { existsSync, readFileSync } from 'node:fs';
-
-const pkgUrl = [new URL('../../package.json', import.meta.url), new URL('../../../package.json', import.meta.url)]
-  .find((u) => existsSync(u)) ?? new URL('../../package.json', import.meta.url);
-
-export const LETHE_VERSION: string = (JSON.parse(readFileSync(pkgUrl, 'utf8')) as { version: string }).version;

@@ -1,0 +1,149 @@
+// Optimiser update rules inside the step graph (AdamW, Sophia, SGD) with global-norm clipping:
+// given parameters and gradients as graph tensors, they add the new parameters and state as
+// graph outputs. The train step (train-step.ts) owns the buffers that carry them between steps.
+
+import type { Graph, Tensor } from './graph.ts';
+import * as o from './ops.ts';
+
+interface Common {
+  weightDecay?: number;
+  /** Global gradient-norm clipping (torch.nn.utils.clip_grad_norm_); null for none. */
+  maxGradNorm?: number | null;
+  /** Which parameters decay (default all). */
+  decays?: (name: string) => boolean;
+}
+
+export interface SgdOptions extends Common {
+  kind: 'sgd';
+  /** Heavy-ball momentum as in torch.optim.SGD (buffer starts at the first gradient). */
+  momentum?: number;
+}
+
+export interface AdamWOptions extends Common {
+  kind: 'adamw';
+  betas?: [number, number];
+  eps?: number;
+}
+
+/**
+ * Sophia as SOUL uses it (Liu et al. 2023; Jia et al. 2024), with the Hessian diagonal estimated by
+ * an EMA of g² (Sophia-G style, every step): m ← β1·m + (1−β1)·g, h ← β2·h + (1−β2)·g²,
+ * θ ← θ·(1 − lr·λ) − lr · sign(m) · min(|m| / (ρ·bs·h + 1e-15), 1).
+ */
+export interface SophiaOptions extends Common {
+  kind: 'sophia';
+  betas?: [number, number];
+  rho?: number;
+  /** bs in the update: the number of samples per step. */
+  batchSize: number;
+}
+
+export type OptimizerOptions = SgdOptions | AdamWOptions | SophiaOptions;
+
+export const ADAMW_DEFAULTS = { betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.01 };
+export const SOPHIA_DEFAULTS = { betas: [0.9, 0.95] as [number, number], rho: 0.04, weightDecay: 0.01 };
+
+/** State slots per parameter, by optimiser. */
+export function slotNames(opt: OptimizerOptions): string[] {
+  if (opt.kind === 'adamw') return ['adam_m', 'adam_v'];
+  if (opt.kind === 'sophia') return ['sophia_m', 'sophia_h'];
+  return (opt.momentum ?? 0) > 0 ? ['momentum'] : [];
+}
+
+export const next = (name: string): string => `${name}.next`;
+export const maskName = (name: string): string => `${name}.mask`;
+
+export interface Update {
+  inputs: Tensor[]; // lr, step, state, masks
+  outputs: Record<string, Tensor>; // gradNorm, next params and state
+}
+
+/** The optimiser's graph inputs: learning rate, step, masks and state slots per parameter. */
+export interface OptimiserInputs {
+  lr: Tensor;
+  t: Tensor;
+  masks: (Tensor | null)[];
+  state: Tensor[][];
+  all: Tensor[];
+}
+
+export function optimiserInputs(g: Graph, params: readonly Tensor[], spec: { optimizer: OptimizerOptions; masks?: ReadonlySet<string> }): OptimiserInputs {
+  const lr = g.input('optim.lr', 'float32', []);
+  const t = g.input('optim.step', 'float32', []);
+  const masks = params.map((p) => (spec.masks?.has(p.name!) ? g.input(maskName(p.name!), 'float32', p.shape) : null));
+  const slots = slotNames(spec.optimizer);
+  const state = params.map((p) => slots.map((s) => g.input(`${p.name}.${s}`, 'float32', p.shape)));
+  return { lr, t, masks, state, all: [lr, t, ...masks.filter((m) => m !== null), ...state.flat()] };
+}
+
+/** Clipping and the optimiser update for `grads` of `params`, added to the graph. */
+export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { optimizer: OptimizerOptions }, inputs: OptimiserInputs): Update {
+  const opt = spec.optimizer;
+  const { lr, t } = inputs;
+  const masked = grads.map((gr, i) => {
+    const mask = inputs.masks[i];
+    return { gr: mask ? o.mul(gr, mask) : gr, mask };
+  });
+  // Global gradient norm, and clipping as torch.nn.utils.clip_grad_norm_ does it. The clip
+  // factor is a scalar folded into each optimiser's own scalars, not a pass over the gradients.
+  const squares = masked.map(({ gr }) => o.square(gr));
+  const gradNorm = o.sqrt(squares.map((sq) => o.sum(sq)).reduce((a, b) => o.add(a, b)));
+  const maxNorm = opt.maxGradNorm ?? null;
+  const scale = maxNorm === null ? null : o.minimum(o.div(maxNorm, o.add(gradNorm, 1e-6)), 1);
+  const outputs: Record<string, Tensor> = { gradNorm };
+  params.forEach((p, i) => {
+    const state = inputs.state[i];
+    const { gr, mask } = masked[i];
+    const wd = (opt.decays?.(p.name!) ?? true) ? (opt.weightDecay ?? (opt.kind === 'sgd' ? 0 : ADAMW_DEFAULTS.weightDecay)) : 0;
+    // Decoupled decay θ·(1 − lr·λ), restricted to the trainable weights when masked.
+    const decayed = wd === 0 ? p : mask ? o.sub(p, o.mul(o.mul(p, mask), o.mul(lr, wd))) : o.mul(p, o.sub(1, o.mul(lr, wd)));
+    let updated: { param: Tensor; state: Tensor[] };
+    if (opt.kind === 'adamw') updated = adamw(opt, decayed, gr, squares[i], scale, state, lr, t);
+    else if (opt.kind === 'sophia') updated = sophia(opt, decayed, gr, squares[i], scale, state, lr);
+    else updated = sgd(opt, p, scale ? o.mul(gr, scale) : gr, state, lr);
+    outputs[next(p.name!)] = updated.param;
+    state.forEach((s, k) => (outputs[next(s.name!)] = updated.state[k]));
+  });
+  return { inputs: inputs.all, outputs };
+}
+
+/**
+ * torch.optim.AdamW, with the clip factor s applied to g:
+ *   m ← β1·m + (1−β1)·s·g,  v ← β2·v + (1−β2)·s²·g²,  θ ← θ·(1 − lr·λ) − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
+ * rearranged so that every per-element pass is needed: the last term is
+ * (lr·√(1−β2ᵗ)/(1−β1ᵗ)) · m / (√v + ε·√(1−β2ᵗ)), with the scalars computed once.
+ */
+function adamw(opt: AdamWOptions, decayed: Tensor, gr: Tensor, grSquared: Tensor, scale: Tensor | null, [m, v]: Tensor[], lr: Tensor, t: Tensor) {
+  const [b1, b2] = opt.betas ?? ADAMW_DEFAULTS.betas;
+  const eps = opt.eps ?? ADAMW_DEFAULTS.eps;
+  const s1 = scale ? o.mul(scale, 1 - b1) : 1 - b1;
+  const s2 = scale ? o.mul(o.square(scale), 1 - b2) : 1 - b2;
+  const m2 = o.add(o.mul(m, b1), o.mul(gr, s1));
+  const v2 = o.add(o.mul(v, b2), o.mul(grSquared, s2));
+  // Bias corrections 1 − βᵗ as scalars, from t: βᵗ = exp(t·ln β).
+  const bc1 = o.sub(1, o.exp(o.mul(t, Math.log(b1))));
+  const sqrtBc2 = o.sqrt(o.sub(1, o.exp(o.mul(t, Math.log(b2)))));
+  const stepSize = o.div(o.mul(lr, sqrtBc2), bc1);
+  const update = o.div(m2, o.add(o.sqrt(v2), o.mul(sqrtBc2, eps)));
+  return { param: o.sub(decayed, o.mul(update, stepSize)), state: [m2, v2] };
+}
+
+function sophia(opt: SophiaOptions, decayed: Tensor, gr: Tensor, grSquared: Tensor, scale: Tensor | null, [m, h]: Tensor[], lr: Tensor) {
+  const [b1, b2] = opt.betas ?? SOPHIA_DEFAULTS.betas;
+  const rho = opt.rho ?? SOPHIA_DEFAULTS.rho;
+  const s1 = scale ? o.mul(scale, 1 - b1) : 1 - b1;
+  const s2 = scale ? o.mul(o.square(scale), 1 - b2) : 1 - b2;
+  const m2 = o.add(o.mul(m, b1), o.mul(gr, s1));
+  const h2 = o.add(o.mul(h, b2), o.mul(grSquared, s2));
+  const ratio = o.minimum(o.div(o.abs(m2), o.add(o.mul(h2, rho * opt.batchSize), 1e-15)), 1);
+  return { param: o.sub(decayed, o.mul(o.mul(o.sign(m2), ratio), lr)), state: [m2, h2] };
+}
+
+function sgd(opt: SgdOptions, p: Tensor, gr: Tensor, state: Tensor[], lr: Tensor) {
+  const wd = opt.weightDecay ?? 0;
+  // torch.optim.SGD's coupled decay: d = g + λ·θ.
+  const d = wd === 0 ? gr : o.add(gr, o.mul(p, wd));
+  if (state.length === 0) return { param: o.sub(p, o.mul(d, lr)), state: [] };
+  const buf = o.add(o.mul(state[0], opt.momentum!), d);
+  return { param: o.sub(p, o.mul(buf, lr)), state: [buf] };
+}

@@ -1,0 +1,79 @@
+// Attack runs as `lethe attack` makes them: a model (or an input-based baseline wrapped around
+// it) on a TOFU forget split or author subset, the chosen attacks (relearning, quantisation,
+// prompt attacks), each scored before and after; the record the results schema calls `attacks`.
+
+import { LetheError } from '../engine/errors.ts';
+import { ATTACKS, attackResults, runAttacks } from '../attacks/run-attacks.ts';
+import { guardrail, icul, outputFilter, tofuAuthorNames } from '../attacks/baselines.ts';
+import type { AttackOutcome } from '../attacks/attack-outcome.ts';
+import { Probe } from '../attacks/probe.ts';
+import { loadTofuSplit, selectTofuAuthors } from '../data/tofu.ts';
+import { loadModel } from '../models/load-model.ts';
+import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
+import { z } from 'zod';
+import { attackResultSchema, type Results } from '../results/schema.ts';
+import { pickTemplate, type TemplateName } from './data-sources.ts';
+
+export interface AttackRunOptions {
+  /** The model folder to attack (with its tokenizer); with a baseline, the model it wraps. */
+  model: string;
+  /** The model before unlearning, for `recovered` (without it, recovered is null). */
+  targetModel?: string;
+  /** Names from ATTACKS: relearn, relearn-retain, quantize, prompts. */
+  attacks: string[];
+  forgetSplit: string;
+  tofuAuthors?: number;
+  forgetAuthors?: number;
+  template: TemplateName;
+  baseline: 'none' | 'guardrail' | 'icul' | 'output-filter';
+  guardrailTopics?: string[];
+  relearnSteps?: number;
+  relearnLr?: number;
+  relearnFraction?: number;
+  bits: number[];
+  promptAttacks?: string[];
+  /** Greedy tokens for ROUGE (0: no generation). */
+  maxNewTokens: number;
+  batchSize?: number;
+  contextLength?: number;
+  seed: number;
+}
+
+/**
+ * Runs the attacks; `onResult` hears each as it finishes. Returns the schema-checked attacks
+ * record (name → before/after/recovered). Throws LetheError for an unknown attack name.
+ */
+export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackOutcome) => void): Promise<NonNullable<Results['attacks']>> {
+  for (const n of o.attacks) if (!ATTACKS[n]) throw new LetheError(`--attacks: unknown attack "${n}" (known: ${Object.keys(ATTACKS).join(', ')})`);
+  const model = await loadModel(o.model);
+  const tokenizer = loadTokenizer(o.model);
+  const template = pickTemplate(o.template, tokenizer);
+  const subset = o.tofuAuthors !== undefined ? selectTofuAuthors({ authors: o.tofuAuthors, forget: o.forgetAuthors! }) : null;
+  const forgetSet = subset ? subset.forgetSet : loadTofuSplit(`${o.forgetSplit}_perturbed`);
+  const retainSet = subset ? subset.retainSet : loadTofuSplit('retain_perturbed');
+  const ctx = {
+    tokenizer, template, forgetSet, retainSet, seed: o.seed, batchSize: o.batchSize, contextLength: o.contextLength,
+    generation: o.maxNewTokens > 0 ? { maxNewTokens: o.maxNewTokens } : null,
+  };
+  let targetForgetProbs: number[] | null = null;
+  if (o.targetModel !== undefined) {
+    const probe = new Probe({ model: await loadModel(o.targetModel) }, { ...ctx, generation: null });
+    targetForgetProbs = (await probe.standard()).prob;
+    await probe.dispose();
+  }
+  const baseline =
+    o.baseline === 'guardrail' ? guardrail({ template, topics: o.guardrailTopics ?? tofuAuthorNames(forgetSet) })
+    : o.baseline === 'icul' ? icul({ template, forgetSet, retainSet, seed: o.seed })
+    : o.baseline === 'output-filter' ? outputFilter({ forgetSet })
+    : null;
+  const outcomes = await runAttacks({ model, baseline }, { ...ctx, targetForgetProbs }, o.attacks, {
+    relearn: { steps: o.relearnSteps, lr: o.relearnLr, fraction: o.relearnFraction },
+    quantize: { bits: o.bits },
+    prompts: { attacks: o.promptAttacks },
+  }, onResult);
+  // JSON has no NaN (a mean over no items): it becomes null, which the schema reads as "not measured".
+  const record = JSON.parse(JSON.stringify(attackResults(outcomes))) as unknown;
+  const checked = z.record(z.string(), attackResultSchema).safeParse(record);
+  if (!checked.success) throw new Error(`lethe attack produced results outside the schema: ${checked.error.message}`);
+  return checked.data as NonNullable<Results['attacks']>;
+}

@@ -1,0 +1,79 @@
+// The options of an evaluation (`lethe eval`): the schema and every default in one place.
+
+import { z } from 'zod';
+import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS } from '../data-sources.ts';
+import type { EvaluationOptions } from '../evaluate.ts';
+import { flag, nonNegativeInt, path, positiveInt } from './fields.ts';
+
+export const EVAL_PATHS = ['model', 'retainModel', 'retainResults', 'referenceModel', 'holdout', 'forget', 'retain', 'forgetQa', 'retainQa', 'out'] as const;
+
+export const evalSchema = z
+  .strictObject({
+    model: path(),
+    /** tofu; text (MUSE-style, plain text files); muse (the same, labelled as MUSE data). */
+    benchmark: z.enum(['tofu', 'text', 'muse']).optional(),
+    forgetSplit: z.enum(FORGET_SPLITS).optional(),
+    tofuAuthors: positiveInt().optional(),
+    forgetAuthors: positiveInt().optional(),
+    /** Items no model saw: .jsonl for TOFU, text lines for the text benchmark. */
+    holdout: path().optional(),
+    forget: path().optional(),
+    retain: path().optional(),
+    forgetQa: path().optional(),
+    retainQa: path().optional(),
+    retainModel: path().optional(),
+    retainResults: path().optional(),
+    /** A reference model for the Reference membership-inference attack. */
+    referenceModel: path().optional(),
+    /** Greedy tokens per answer (TOFU 200) or continuation (VerbMem 128). */
+    maxNewTokens: nonNegativeInt().optional(),
+    /** false: no generation (ROUGE, VerbMem, KnowMem unavailable). */
+    generate: flag().optional(),
+    prefixTokens: positiveInt().optional(),
+    fewShot: nonNegativeInt().optional(),
+    /** At most this many items per TOFU set. */
+    limit: positiveInt().optional(),
+    batchSize: positiveInt().optional(),
+    contextLength: positiveInt().optional(),
+    template: z.enum(['auto', 'plain', 'chat']).optional(),
+    name: z.string().min(1).optional(),
+    role: z.enum(['target', 'retain', 'unlearned', 'baseline']).optional(),
+    out: path(),
+  })
+  .superRefine((u, ctx) => {
+    const issue = (message: string, key?: string) => ctx.addIssue({ code: 'custom', message, path: key ? [key] : [] });
+    if (u.retainModel !== undefined && u.retainResults !== undefined) issue('give --retain-model DIR or --retain-results FILE, not both', 'retainResults');
+    if ((u.tofuAuthors === undefined) !== (u.forgetAuthors === undefined)) issue(u.tofuAuthors === undefined ? 'needs --tofu-authors N (the authors of the case)' : 'needed with --tofu-authors (how many authors to forget)', u.tofuAuthors === undefined ? 'tofuAuthors' : 'forgetAuthors');
+    const text = u.benchmark === 'text' || u.benchmark === 'muse';
+    if (text && u.forget === undefined) issue(`--benchmark ${u.benchmark} needs --forget FILE (text, one document a line)`, 'forget');
+    if (!text) {
+      for (const key of ['forget', 'retain', 'forgetQa', 'retainQa', 'prefixTokens', 'fewShot'] as const) {
+        if (u[key] !== undefined) issue('only with --benchmark text or muse', key);
+      }
+      if (u.tofuAuthors !== undefined && u.forgetSplit !== undefined) issue('give --forget-split or --tofu-authors/--forget-authors, not both', 'forgetSplit');
+    } else {
+      for (const key of ['forgetSplit', 'tofuAuthors', 'limit'] as const) if (u[key] !== undefined) issue('only with --benchmark tofu', key);
+    }
+  });
+
+export type EvalUserOptions = z.infer<typeof evalSchema>;
+
+export type ResolvedEvalOptions = EvaluationOptions;
+
+/** Every default of `lethe eval`: TOFU forget10 with 200 greedy tokens per answer; VerbMem 32-token prefixes and 128-token continuations (MUSE); 3 KnowMem examples; batches of 16. */
+export function resolveEvalOptions(u: EvalUserOptions): ResolvedEvalOptions {
+  const benchmark = u.benchmark ?? 'tofu';
+  const tofu = benchmark === 'tofu';
+  const { generate: _generate, ...given } = u;
+  return {
+    ...given,
+    benchmark,
+    ...(tofu && u.tofuAuthors === undefined ? { forgetSplit: u.forgetSplit ?? DEFAULT_FORGET_SPLIT } : {}),
+    maxNewTokens: u.generate === false ? null : (u.maxNewTokens ?? (tofu ? 200 : 128)),
+    prefixTokens: u.prefixTokens ?? 32,
+    fewShot: u.fewShot ?? 3,
+    batchSize: u.batchSize ?? 16,
+    template: u.template ?? 'auto',
+  };
+}
+

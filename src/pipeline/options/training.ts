@@ -1,0 +1,120 @@
+// The training options `lethe train` and `lethe unlearn` share (optimiser, schedule, batches,
+// checkpoints): their schema fields, their defaults, and how a resolved set becomes the
+// library's RunOptions.
+
+import { z } from 'zod';
+import { ADAMW_DEFAULTS, SOPHIA_DEFAULTS } from '../../engine/train-step.ts';
+import type { OptimizerChoice, RunOptions } from '../../unlearn/run-options.ts';
+import { flag, int, nonNegative, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
+
+const beta = () => z.number().min(0, 'expected a number in [0, 1)').lt(1, 'expected a number in [0, 1)');
+
+export const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
+export const OPTIMIZERS = ['adamw', 'sophia', 'sgd'] as const;
+
+/** Schema fields common to train and unlearn (all optional: defaults are applied by the resolve functions). */
+export const trainingFields = {
+  out: path(),
+  epochs: positiveInt().optional(),
+  batchSize: positiveInt().optional(),
+  /** Micro-batches per optimiser step. */
+  accumulation: positiveInt().optional(),
+  lr: positive().optional(),
+  schedule: z.enum(SCHEDULES).optional(),
+  /** Warm-up in optimiser steps; overrides warmupEpochs. */
+  warmupSteps: nonNegativeInt().optional(),
+  /** Warm-up in epochs (REFERENCE.md: one epoch in TOFU's recipes). */
+  warmupEpochs: nonNegative().optional(),
+  weightDecay: nonNegative().optional(),
+  /** Global gradient-norm clipping; 0 turns it off. */
+  maxGradNorm: nonNegative().optional(),
+  optimizer: z.enum(OPTIMIZERS).optional(),
+  /** AdamW's or Sophia's (β1, β2), each in [0, 1) (β = 1 zeroes Adam's bias correction 1 − βᵗ); a flag gives them as "0.9,0.95". */
+  betas: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))) : v), z.tuple([beta(), beta()])).optional(),
+  /** Sophia's ρ. */
+  rho: positive().optional(),
+  /** SGD's momentum. */
+  momentum: nonNegative().optional(),
+  seed: int().optional(),
+  checkpointEvery: nonNegativeInt().optional(),
+  contextLength: positiveInt().optional(),
+  template: z.enum(['auto', 'plain', 'chat']).optional(),
+  resume: flag().optional(),
+  overwrite: flag().optional(),
+};
+
+type TrainingUser = { [K in keyof typeof trainingFields]?: z.infer<(typeof trainingFields)[K]> };
+
+export interface ResolvedTraining {
+  out: string;
+  epochs: number;
+  batchSize: number;
+  accumulation: number;
+  lr: number;
+  schedule: (typeof SCHEDULES)[number];
+  warmupSteps?: number;
+  warmupEpochs?: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  optimizer: (typeof OPTIMIZERS)[number];
+  betas?: [number, number];
+  rho?: number;
+  momentum?: number;
+  seed: number;
+  checkpointEvery: number;
+  contextLength?: number;
+  template: 'auto' | 'plain' | 'chat';
+  resume: boolean;
+  overwrite: boolean;
+}
+
+/** Applies the shared defaults; `recipe` gives the command's own (lr, epochs, batch sizes). */
+export function resolveTraining(user: TrainingUser, recipe: { lr: number; epochs: number; batchSize: number; accumulation: number; schedule: ResolvedTraining['schedule'] }): ResolvedTraining {
+  const optimizer = user.optimizer ?? 'adamw';
+  const defaults = optimizer === 'sophia' ? SOPHIA_DEFAULTS : ADAMW_DEFAULTS;
+  return {
+    out: user.out!,
+    epochs: user.epochs ?? recipe.epochs,
+    batchSize: user.batchSize ?? recipe.batchSize,
+    accumulation: user.accumulation ?? recipe.accumulation,
+    lr: user.lr ?? recipe.lr,
+    schedule: user.schedule ?? recipe.schedule,
+    ...(user.warmupSteps !== undefined ? { warmupSteps: user.warmupSteps } : { warmupEpochs: user.warmupEpochs ?? 1 }),
+    weightDecay: user.weightDecay ?? defaults.weightDecay,
+    maxGradNorm: user.maxGradNorm ?? 1,
+    optimizer,
+    ...(optimizer === 'sgd' ? { momentum: user.momentum ?? 0 } : { betas: user.betas ?? defaults.betas }),
+    ...(optimizer === 'sophia' ? { rho: user.rho ?? SOPHIA_DEFAULTS.rho } : {}),
+    seed: user.seed ?? 0,
+    checkpointEvery: user.checkpointEvery ?? 0,
+    ...(user.contextLength !== undefined ? { contextLength: user.contextLength } : {}),
+    template: user.template ?? 'auto',
+    resume: user.resume ?? false,
+    overwrite: user.overwrite ?? false,
+  };
+}
+
+export function optimizerChoice(r: ResolvedTraining): OptimizerChoice {
+  return { kind: r.optimizer, weightDecay: r.weightDecay, maxGradNorm: r.maxGradNorm > 0 ? r.maxGradNorm : null, betas: r.betas, rho: r.rho, momentum: r.momentum };
+}
+
+/** Steps of one epoch of `items` (for warm-up in epochs). */
+export const stepsPerEpoch = (items: number, r: ResolvedTraining) => Math.ceil(Math.ceil(items / r.batchSize) / r.accumulation);
+
+/** The library's run options (everything but the data and the run folder). */
+export function runOptions(r: ResolvedTraining, items: number): Omit<RunOptions, 'template' | 'runDir'> {
+  return {
+    lr: r.lr,
+    optimizer: optimizerChoice(r),
+    schedule: r.schedule,
+    warmupSteps: r.warmupSteps ?? Math.round((r.warmupEpochs ?? 0) * stepsPerEpoch(items, r)),
+    epochs: r.epochs,
+    batchSize: r.batchSize,
+    accumulation: r.accumulation,
+    seed: r.seed,
+    resume: r.resume,
+    checkpointEvery: r.checkpointEvery,
+    contextLength: r.contextLength,
+  };
+}
+

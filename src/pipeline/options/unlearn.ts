@@ -1,0 +1,119 @@
+// The options of an unlearning run (`lethe unlearn`, its config.yaml): the schema every layer
+// (saved config, config file, flags) is checked against, and every default applied in one place.
+
+import { z } from 'zod';
+import { LetheError } from '../../engine/errors.ts';
+import { getMethod, methodOptions } from '../../unlearn/methods/index.ts';
+import { LORA_LR, type ScopeOptions } from '../../unlearn/scope.ts';
+import { FORGET_SPLITS, retainSplitFor } from '../data-sources.ts';
+import { nonNegativeInt, path, positive, positiveInt } from './fields.ts';
+import { resolveScope, scopeSchema } from './scope.ts';
+import { resolveTraining, trainingFields, type ResolvedTraining } from './training.ts';
+
+export const UNLEARN_PATHS = ['model', 'forget', 'retain', 'idk', 'out'] as const;
+
+export const unlearnSchema = z
+  .strictObject({
+    model: path(),
+    method: z.string().min(1),
+    /** Overrides of the method's defaults (β, γ, α, retain, …). */
+    methodOptions: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+    /** Forget set: a data file (.jsonl QA or text lines) … */
+    forget: path().optional(),
+    /** … or a TOFU forget split … */
+    forgetSplit: z.enum(FORGET_SPLITS).optional(),
+    /** … or a small TOFU case (with its retain authors as the retain set). */
+    tofuAuthors: positiveInt().optional(),
+    forgetAuthors: positiveInt().optional(),
+    /** Retain set: a data file or a TOFU split (default with a TOFU forget split: the matching retainXX). */
+    retain: path().optional(),
+    tofuRetain: z.string().min(1).optional(),
+    /** Refusals for IdkDPO, one a line (default: TOFU's idk list). */
+    idk: path().optional(),
+    scope: scopeSchema.optional(),
+    /** Sharpness-aware minimisation radius ρ. */
+    sam: positive().optional(),
+    /** Adversarial unlearning: block ℓ's output perturbed within an L2 ball of radius eps by `steps` ascent steps; a flag gives "layer,eps,steps". */
+    adversarial: z
+      .preprocess((v, ctx) => {
+        if (typeof v !== 'string') return v;
+        const [layer, eps, steps, ...extra] = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+        if (extra.length === 0 && [layer, eps, steps].every(Number.isFinite)) return { layer, eps, steps };
+        ctx.issues.push({ code: 'custom', message: `expected layer,eps,steps (e.g. 3,0.5,4), got ${JSON.stringify(v)}`, input: v });
+        return { layer: 0, eps: 1, steps: 1 };
+      }, z.strictObject({ layer: nonNegativeInt(), eps: positive(), steps: positiveInt() }))
+      .optional(),
+    evalEvery: nonNegativeInt().optional(),
+    /** Items in each probe (forget, retain) scored at evaluation steps. */
+    evalItems: positiveInt().optional(),
+    /** Which weights RUN/model holds when probes ran: the best-scoring step's or the last. */
+    keep: z.enum(['best', 'last']).optional(),
+    ...trainingFields,
+  })
+  .superRefine((u, ctx) => {
+    const issue = (message: string, key?: string) => ctx.addIssue({ code: 'custom', message, path: key ? [key] : [] });
+    if ([u.forget, u.forgetSplit, u.tofuAuthors].filter((x) => x !== undefined).length !== 1) issue('give one forget set: --forget FILE, --forget-split SPLIT, or --tofu-authors N --forget-authors K');
+    if ((u.tofuAuthors === undefined) !== (u.forgetAuthors === undefined)) issue(u.tofuAuthors === undefined ? 'needs --tofu-authors N (the authors of the case)' : 'needed with --tofu-authors (how many authors to forget)', u.tofuAuthors === undefined ? 'tofuAuthors' : 'forgetAuthors');
+    if (u.retain !== undefined && u.tofuRetain !== undefined) issue('give --retain FILE or --tofu-retain SPLIT, not both', 'tofuRetain');
+  });
+
+export type UnlearnUserOptions = z.infer<typeof unlearnSchema>;
+
+export interface ResolvedUnlearnOptions extends ResolvedTraining {
+  model: string;
+  method: string;
+  /** Every option of the method, its defaults filled in. */
+  methodOptions: Record<string, unknown>;
+  forget?: string;
+  forgetSplit?: string;
+  tofuAuthors?: number;
+  forgetAuthors?: number;
+  retain?: string;
+  tofuRetain?: string;
+  idk?: string;
+  /** Absent for RMU until the model is known (its down-projections around the middle block). */
+  scope?: ScopeOptions;
+  sam?: number;
+  adversarial?: { layer: number; eps: number; steps: number };
+  evalEvery: number;
+  evalItems: number;
+  keep: 'best' | 'last';
+}
+
+/**
+ * Every default of `lethe unlearn`: TOFU's unlearning recipe (AdamW, 5 epochs, batch 4 × 4
+ * accumulated, linear decay after one warm-up epoch, weight decay 0.01) with the method's own
+ * learning rate (LORA_LR for LoRA) and the method's own defaults for its options.
+ */
+export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearnOptions {
+  let method;
+  try {
+    method = getMethod(user.method);
+  } catch (err) {
+    throw new LetheError(`--method: ${(err as Error).message}`);
+  }
+  const options = methodOptions(method, user.methodOptions ?? {}, (key) => `--method-option ${key}`) as Record<string, unknown>;
+  // A method with its own default scope (resolved against the model once it is loaded) leaves it open here.
+  const scope = user.scope ? resolveScope(user.scope) : method.scope ? undefined : ({ kind: 'all' } as const);
+  const lr = scope?.kind === 'lora' ? LORA_LR : method.lr;
+  const evalEvery = user.evalEvery ?? 0;
+  return {
+    model: user.model,
+    method: method.name,
+    methodOptions: options,
+    ...(user.forget !== undefined ? { forget: user.forget } : {}),
+    ...(user.forgetSplit !== undefined ? { forgetSplit: user.forgetSplit } : {}),
+    ...(user.tofuAuthors !== undefined ? { tofuAuthors: user.tofuAuthors, forgetAuthors: user.forgetAuthors } : {}),
+    ...(user.retain !== undefined ? { retain: user.retain } : {}),
+    ...(user.tofuRetain !== undefined ? { tofuRetain: user.tofuRetain } : user.forgetSplit !== undefined && user.retain === undefined ? { tofuRetain: retainSplitFor(user.forgetSplit) } : {}),
+    ...(user.idk !== undefined ? { idk: user.idk } : {}),
+    ...(scope ? { scope } : {}),
+    ...(user.sam !== undefined ? { sam: user.sam } : {}),
+    ...(user.adversarial !== undefined ? { adversarial: user.adversarial } : {}),
+    evalEvery,
+    evalItems: user.evalItems ?? 16,
+    keep: user.keep ?? (evalEvery > 0 ? 'best' : 'last'),
+    ...resolveTraining(user, { lr, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' }),
+  };
+}
+

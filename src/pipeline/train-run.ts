@@ -1,0 +1,79 @@
+// Training runs as `lethe train` makes them: one model on a data set, or for a TOFU case with a
+// forget set both models evaluation needs, the target (everything) under OUT/target and the
+// retain model (same recipe and seed, without the forget set) under OUT/retain, each saved as
+// an HF folder RUN/model.
+
+import { join } from 'node:path';
+import { templatePairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
+import type { Model } from '../models/model.ts';
+import { saveModel } from '../models/save-model.ts';
+import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
+import { finetune } from '../unlearn/finetune.ts';
+import type { RunOptions, RunResult } from '../unlearn/run-options.ts';
+import { pairsFromFile, retainSplitFor, tofuItems, tofuSubset } from './data-sources.ts';
+import { silentProgress, withProgress, type ProgressFactory } from './progress.ts';
+
+/** Where a training set comes from: a data file, a TOFU split (with a forget split: two models), or a TOFU author case. */
+export interface TrainingData {
+  data?: string;
+  tofu?: string;
+  forgetSplit?: string;
+  tofuAuthors?: number;
+  forgetAuthors?: number;
+}
+
+export interface TrainingSet {
+  /** 'target' / 'retain' for a TOFU case with a forget set; null for a single model. */
+  role: 'target' | 'retain' | null;
+  pairs: PromptPair[];
+}
+
+export function trainingSets(r: TrainingData, template: PromptTemplate): TrainingSet[] {
+  if (r.data !== undefined) return [{ role: null, pairs: pairsFromFile(r.data, template) }];
+  if (r.tofuAuthors !== undefined) {
+    const subset = tofuSubset(r.tofuAuthors, r.forgetAuthors!);
+    const retain = templatePairs(template, subset.retainSet);
+    return [
+      { role: 'target', pairs: [...retain, ...templatePairs(template, subset.forgetSet)] },
+      { role: 'retain', pairs: retain },
+    ];
+  }
+  const all = templatePairs(template, tofuItems(r.tofu!));
+  if (r.forgetSplit === undefined) return [{ role: null, pairs: all }];
+  return [
+    { role: 'target', pairs: all },
+    { role: 'retain', pairs: templatePairs(template, tofuItems(retainSplitFor(r.forgetSplit))) },
+  ];
+}
+
+export interface TrainedRun {
+  label: string;
+  runDir: string;
+  modelDir: string;
+  result: RunResult;
+}
+
+/**
+ * Fine-tunes `input` on each set into its run folder (`runDirs[i]`) and saves RUN/model (with
+ * `files`, e.g. the tokenizer's, copied in). `options(items)` gives a set's run options.
+ */
+export async function trainRuns(
+  input: Model,
+  tokenizer: Tokenizer,
+  sets: readonly TrainingSet[],
+  opts: { template: PromptTemplate; runDirs: readonly string[]; options: (items: number) => Omit<RunOptions, 'template' | 'runDir'>; files?: Record<string, string>; progress?: ProgressFactory; onDone?: (run: TrainedRun) => Promise<void> | void },
+): Promise<TrainedRun[]> {
+  const runs: TrainedRun[] = [];
+  for (const [i, set] of sets.entries()) {
+    const runDir = opts.runDirs[i];
+    const label = set.role ?? 'train';
+    const result = await withProgress(opts.progress ?? silentProgress, label, (onProgress) =>
+      finetune(input, tokenizer, { ...opts.options(set.pairs.length), data: set.pairs, template: opts.template, runDir, onProgress }));
+    const modelDir = join(runDir, 'model');
+    await saveModel(result.model, modelDir, { files: opts.files });
+    const run = { label, runDir, modelDir, result };
+    runs.push(run);
+    await opts.onDone?.(run);
+  }
+  return runs;
+}

@@ -1,0 +1,75 @@
+// The options every training run takes (fine-tuning and unlearning alike): learning rate and
+// schedule, optimiser, batches, checkpoints, probes; and how they become the engine's optimiser
+// options and the loop's options.
+
+import type { OptimizerOptions } from '../engine/train-step.ts';
+import type { PromptTemplate } from '../data/templates.ts';
+import type { Model } from '../models/model.ts';
+import type { Evaluation, LoopOptions, LoopResult, Progress } from './loop.ts';
+import type { ScheduleKind } from './schedule.ts';
+
+/** The optimiser and its settings (the learning rate is RunOptions.lr). */
+export interface OptimizerChoice {
+  kind: 'adamw' | 'sophia' | 'sgd';
+  weightDecay?: number;
+  /** Global gradient-norm clipping threshold (default 1; null: no clipping). */
+  maxGradNorm?: number | null;
+  betas?: [number, number];
+  /** Sophia's ρ. */
+  rho?: number;
+  momentum?: number;
+}
+
+export interface RunOptions {
+  template: Pick<PromptTemplate, 'promptSpecialTokens' | 'appendEos'>;
+  /** Peak learning rate (after warm-up). */
+  lr: number;
+  /** Default AdamW with its defaults. */
+  optimizer?: OptimizerChoice;
+  schedule?: ScheduleKind;
+  /** Linear warm-up steps (REFERENCE.md: one epoch for TOFU's recipes). Default 0. */
+  warmupSteps?: number;
+  /** Passes over the forget set (training set for finetune). Default 1. */
+  epochs?: number;
+  batchSize: number;
+  /** Micro-batches per optimiser step. Default 1. */
+  accumulation?: number;
+  seed?: number;
+  /** The run folder: log.jsonl and checkpoints/ are written here. */
+  runDir: string;
+  resume?: boolean;
+  checkpointEvery?: number;
+  evalEvery?: number;
+  /** Small probes scored every evalEvery steps; the best step's weights are kept in checkpoints/best. */
+  evaluate?: (model: Model, step: number) => Promise<Evaluation>;
+  /** Sharpness-aware minimisation: the update uses the gradient at θ + ρ·g/‖g‖. */
+  sam?: { rho: number };
+  contextLength?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface RunResult {
+  model: Model;
+  loop: LoopResult;
+  /** Everything resolved: method options with defaults, scope, trainable parameter count. */
+  resolved: Record<string, unknown>;
+}
+
+/** The engine's optimiser options for a choice (clipping at 1 unless said otherwise). */
+export function toOptimizer(c: OptimizerChoice = { kind: 'adamw' }, batchSize: number): OptimizerOptions {
+  const common = { weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm === undefined ? 1.0 : c.maxGradNorm };
+  if (c.kind === 'sophia') return { kind: 'sophia', ...common, betas: c.betas, rho: c.rho, batchSize };
+  if (c.kind === 'sgd') return { kind: 'sgd', ...common, momentum: c.momentum };
+  return { kind: 'adamw', ...common, betas: c.betas };
+}
+
+/** The loop's options for a run of `steps` optimiser steps. */
+export function loopOptions(opts: Omit<RunOptions, 'template'>, steps: number): LoopOptions {
+  return {
+    schedule: { kind: opts.schedule ?? 'constant', lr: opts.lr, warmupSteps: opts.warmupSteps ?? 0, totalSteps: steps },
+    runDir: opts.runDir,
+    checkpointEvery: opts.checkpointEvery ?? 0,
+    evalEvery: opts.evaluate ? (opts.evalEvery ?? 0) : 0,
+    resume: opts.resume ?? false,
+  };
+}
