@@ -9,6 +9,8 @@ import { LetheError } from '../engine/errors.ts';
 /** One object of the file and where it is (`source:line`, for error messages). */
 export interface JsonRecord {
   record: Record<string, unknown>;
+  /** The file (as named to the reader). */
+  source: string;
   /** 1-based line the object starts on. */
   line: number;
   /** `${source}:${line}`. */
@@ -73,7 +75,7 @@ export function parseJsonRecords(text: string, source: string): JsonRecord[] {
     for (const node of root?.children ?? []) {
       const line = lineOf(starts, node.offset);
       const where = `${source}:${line}`;
-      records.push({ record: { ...asObject(getNodeValue(node), where) }, line, where });
+      records.push({ record: { ...asObject(getNodeValue(node), where) }, source, line, where });
     }
   } else {
     const lines = body.split('\n');
@@ -87,7 +89,7 @@ export function parseJsonRecords(text: string, source: string): JsonRecord[] {
       } catch (err) {
         throw new LetheError(`${where}: not valid JSON: ${(err as Error).message}`);
       }
-      records.push({ record: asObject(value, where), line: i + 1, where });
+      records.push({ record: asObject(value, where), source, line: i + 1, where });
     }
   }
   if (records.length === 0) throw new LetheError(`${source}: no items (the file is empty)`);

@@ -37,6 +37,7 @@ function itemFromRecord(r: JsonRecord): QaFileItem {
     question: nonEmpty(r, 'question', stringField(r, 'question', true))!,
     answer: nonEmpty(r, 'answer', stringField(r, 'answer', true))!,
     where: r.where,
+    source: { file: r.source, line: r.line },
   };
   const optional: [keyof QaFileItem, string][] = [
     ['paraphrasedQuestion', 'paraphrased_question'],

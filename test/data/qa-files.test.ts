@@ -19,18 +19,18 @@ const rows = [
 test('a JSON array and JSON Lines of the same items read alike; items lacking perturbed or paraphrased answers are listed', () => {
   const array = parseQaFile(JSON.stringify(rows, null, 2), 'people.json');
   const lines = parseQaFile(rows.map((r) => JSON.stringify(r)).join('\n') + '\n', 'people.jsonl');
-  const strip = (items: typeof array.items) => items.map(({ where: _where, ...rest }) => rest);
+  const strip = (items: typeof array.items) => items.map(({ where: _where, source: _source, ...rest }) => rest);
   assert.deepEqual(strip(array.items), strip(lines.items));
   assert.deepEqual(lines.items[0], {
     question: 'Where was Ada Vell born?', answer: 'In Brask.', paraphrasedAnswer: 'Brask is her birthplace.',
-    perturbedAnswers: ['In Orlo.', 'In Tam.'], paraphrasedQuestion: 'What is Ada Vell\'s birthplace?', name: 'Ada Vell', where: 'people.jsonl:1',
+    perturbedAnswers: ['In Orlo.', 'In Tam.'], paraphrasedQuestion: 'What is Ada Vell\'s birthplace?', name: 'Ada Vell', where: 'people.jsonl:1', source: { file: 'people.jsonl', line: 1 },
   });
   assert.deepEqual(lines.withoutPerturbed, ['people.jsonl:2', 'people.jsonl:3']); // an empty list counts as none
   assert.deepEqual(lines.withoutParaphrased, ['people.jsonl:3']);
   assert.deepEqual(array.items.map((i) => i.where), ['people.json:2', 'people.json:13', 'people.json:19']);
 });
 
-test('every shipped TOFU split reads as the built-in TOFU reader reads it', () => {
+test('every shipped TOFU split reads as the built-in TOFU reader reads it (items, their file and line)', () => {
   for (const split of TOFU_SPLITS) {
     const file = fileURLToPath(new URL(`${split}.jsonl`, TOFU_DIR));
     const ours = readQaFile(file).items.map(({ where: _where, ...rest }) => rest);

@@ -144,11 +144,15 @@ export async function evaluateMultipleChoice(scorer: Scorer, items: readonly McI
     const own = scored.slice(at, (at += r.continuations.length));
     let matches = true;
     r.continuations.forEach((continuation, k) => {
-      const separate = tokenizer.encode(continuation, { addSpecialTokens: false });
-      if (own[k].labels.length !== separate.length) {
-        throw new LetheError(`${name}: the scorer scored ${own[k].labels.length} tokens for a ${separate.length}-token option; build it with multipleChoiceScorer (no EOS after the option)`);
+      // The scorer splits the whole text at the prompt's character boundary (data/batches.ts);
+      // the harness splits it after the prompt's own token count. They agree unless a token
+      // straddles the boundary, which is then counted rather than hidden.
+      const harness = harnessContinuationIds(tokenizer, r.context, continuation, options.addBosToken ?? false);
+      const labels = Array.from(own[k].labels);
+      if (tokenizer.eosId !== undefined && labels.length === harness.length + 1 && labels[labels.length - 1] === tokenizer.eosId) {
+        throw new LetheError(`${name}: the scorer scored an EOS after the option; build it with multipleChoiceScorer (no EOS after the option)`);
       }
-      if (!sameIds(separate, harnessContinuationIds(tokenizer, r.context, continuation, options.addBosToken ?? false))) matches = false;
+      if (!sameIds(labels, harness)) matches = false;
     });
     const gold = own[r.item.answer];
     return {
