@@ -42,7 +42,7 @@ export function registerUnlearn(program: Command): void {
     .option('--keep <which>', 'with --eval-every: save the best step (default) or the last');
   command.addHelpText('after', () => {
     const rows = Object.values(METHODS).map((m) => {
-      const defaults = [...Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`), `lr=${m.lr}`].join(' ');
+      const defaults = [...Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`), `lr=${m.lr.toExponential()}`].join(' ');
       return `  ${m.name.padEnd(9)} ${m.summary}\n  ${''.padEnd(9)} defaults: ${defaults}`;
     });
     return `\nMethods (--method-option KEY=VALUE overrides a default):\n${rows.join('\n')}\n`;
