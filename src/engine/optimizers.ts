@@ -2,10 +2,12 @@
 // given parameters and gradients as graph tensors, they add the new parameters and state as
 // graph outputs. The train step (train-step.ts) owns the buffers that carry them between steps.
 
+import { LetheError } from './errors.ts';
 import type { Graph, Tensor } from './graph.ts';
 import * as o from './ops.ts';
 
 interface Common {
+  /** λ: coupled (added to the gradient) for SGD as torch.optim.SGD does it, decoupled (θ·(1 − lr·λ)) for AdamW and Sophia. */
   weightDecay?: number;
   /** Global gradient-norm clipping (torch.nn.utils.clip_grad_norm_); null for none. */
   maxGradNorm?: number | null;
@@ -13,10 +15,15 @@ interface Common {
   decays?: (name: string) => boolean;
 }
 
+/**
+ * torch.optim.SGD (dampening 0): d = g + λ·θ; with momentum μ, b ← μ·b + d (b starts at the
+ * first d) and d = b, or d + μ·b with Nesterov; θ ← θ − lr·d. Defaults as torch's: μ = 0,
+ * λ = 0, no Nesterov (which needs μ > 0, as torch requires).
+ */
 export interface SgdOptions extends Common {
   kind: 'sgd';
-  /** Heavy-ball momentum as in torch.optim.SGD (buffer starts at the first gradient). */
   momentum?: number;
+  nesterov?: boolean;
 }
 
 export interface AdamWOptions extends Common {
@@ -42,12 +49,32 @@ export type OptimizerOptions = SgdOptions | AdamWOptions | SophiaOptions;
 
 export const ADAMW_DEFAULTS = { betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.01 };
 export const SOPHIA_DEFAULTS = { betas: [0.9, 0.95] as [number, number], rho: 0.04, weightDecay: 0.01 };
+/** torch.optim.SGD's defaults: no momentum, no weight decay. */
+export const SGD_DEFAULTS = { momentum: 0, nesterov: false, weightDecay: 0 };
+
+/** The defaults of an optimiser kind (weight decay: AdamW and Sophia 0.01, SGD 0, as their reference implementations). */
+export function optimizerDefaults(kind: OptimizerOptions['kind']): { weightDecay: number } {
+  return kind === 'sgd' ? SGD_DEFAULTS : kind === 'sophia' ? SOPHIA_DEFAULTS : ADAMW_DEFAULTS;
+}
+
+/** Throws LetheError for settings the update rules cannot take (e.g. Nesterov without momentum). */
+export function checkOptimizer(opt: OptimizerOptions): void {
+  const bad = (what: string) => {
+    throw new LetheError(`optimizer ${opt.kind}: ${what}`);
+  };
+  if (opt.weightDecay !== undefined && !(opt.weightDecay >= 0 && Number.isFinite(opt.weightDecay))) bad(`weight decay must be a finite number ≥ 0, got ${opt.weightDecay}`);
+  if (opt.kind === 'sgd') {
+    const mu = opt.momentum ?? SGD_DEFAULTS.momentum;
+    if (!(mu >= 0 && Number.isFinite(mu))) bad(`momentum must be a finite number ≥ 0, got ${mu}`);
+    if (opt.nesterov && !(mu > 0)) bad('Nesterov momentum needs a momentum > 0 (as torch.optim.SGD requires)');
+  }
+}
 
 /** State slots per parameter, by optimiser. */
 export function slotNames(opt: OptimizerOptions): string[] {
   if (opt.kind === 'adamw') return ['adam_m', 'adam_v'];
   if (opt.kind === 'sophia') return ['sophia_m', 'sophia_h'];
-  return (opt.momentum ?? 0) > 0 ? ['momentum'] : [];
+  return (opt.momentum ?? SGD_DEFAULTS.momentum) > 0 ? ['momentum'] : [];
 }
 
 export const next = (name: string): string => `${name}.next`;
@@ -76,13 +103,22 @@ export function optimiserInputs(g: Graph, params: readonly Tensor[], spec: { opt
   return { lr, t, masks, state, all: [lr, t, ...masks.filter((m) => m !== null), ...state.flat()] };
 }
 
-/** Clipping and the optimiser update for `grads` of `params`, added to the graph. */
+/**
+ * Clipping and the optimiser update for `grads` of `params`, added to the graph. A masked
+ * parameter's whole update is zero where its mask is 0: the gradient is masked before
+ * clipping and the moments, and the decay (coupled or decoupled) is masked too, so those
+ * weights and their optimiser state stay bit-identical.
+ */
 export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { optimizer: OptimizerOptions }, inputs: OptimiserInputs): Update {
   const opt = spec.optimizer;
+  checkOptimizer(opt);
   const { lr, t } = inputs;
+  // Where, not a product with the mask: an exact +0 outside the scope whatever the gradient
+  // (NaN·0 is NaN, −0 − (−0) is +0), so every update term there is +0 and θ − (+0) is θ, bits included.
   const masked = grads.map((gr, i) => {
     const mask = inputs.masks[i];
-    return { gr: mask ? o.mul(gr, mask) : gr, mask };
+    const keep = mask ? o.greater(mask, 0) : null;
+    return { gr: keep ? o.where(keep, gr, 0) : gr, keep };
   });
   // Global gradient norm, and clipping as torch.nn.utils.clip_grad_norm_ does it. The clip
   // factor is a scalar folded into each optimiser's own scalars, not a pass over the gradients.
@@ -93,14 +129,21 @@ export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { op
   const outputs: Record<string, Tensor> = { gradNorm };
   params.forEach((p, i) => {
     const state = inputs.state[i];
-    const { gr, mask } = masked[i];
-    const wd = (opt.decays?.(p.name!) ?? true) ? (opt.weightDecay ?? (opt.kind === 'sgd' ? 0 : ADAMW_DEFAULTS.weightDecay)) : 0;
-    // Decoupled decay θ·(1 − lr·λ), restricted to the trainable weights when masked.
-    const decayed = wd === 0 ? p : mask ? o.sub(p, o.mul(o.mul(p, mask), o.mul(lr, wd))) : o.mul(p, o.sub(1, o.mul(lr, wd)));
+    const { gr, keep } = masked[i];
+    const wd = (opt.decays?.(p.name!) ?? true) ? (opt.weightDecay ?? optimizerDefaults(opt.kind).weightDecay) : 0;
+    // The weights that decay: all, or the trainable ones (exact +0 elsewhere) when masked.
+    const decaying = keep && wd !== 0 ? o.where(keep, p, 0) : p;
     let updated: { param: Tensor; state: Tensor[] };
-    if (opt.kind === 'adamw') updated = adamw(opt, decayed, gr, squares[i], scale, state, lr, t);
-    else if (opt.kind === 'sophia') updated = sophia(opt, decayed, gr, squares[i], scale, state, lr);
-    else updated = sgd(opt, p, scale ? o.mul(gr, scale) : gr, state, lr);
+    if (opt.kind === 'sgd') {
+      // Coupled decay λ·θ, added to the (clipped) gradient in `sgd`.
+      updated = sgd(opt, p, scale ? o.mul(gr, scale) : gr, wd === 0 ? null : o.mul(decaying, wd), state, lr);
+    } else {
+      // Decoupled decay θ·(1 − lr·λ), or θ − (lr·λ)·θ_trainable when masked.
+      const lrWd = o.mul(lr, wd);
+      const decayed = wd === 0 ? p : keep ? o.sub(p, o.mul(decaying, lrWd)) : o.mul(p, o.sub(1, lrWd));
+      if (opt.kind === 'adamw') updated = adamw(opt, decayed, gr, squares[i], scale, state, lr, t);
+      else updated = sophia(opt, decayed, gr, squares[i], scale, state, lr);
+    }
     outputs[next(p.name!)] = updated.param;
     state.forEach((s, k) => (outputs[next(s.name!)] = updated.state[k]));
   });
@@ -139,11 +182,13 @@ function sophia(opt: SophiaOptions, decayed: Tensor, gr: Tensor, grSquared: Tens
   return { param: o.sub(decayed, o.mul(o.mul(o.sign(m2), ratio), lr)), state: [m2, h2] };
 }
 
-function sgd(opt: SgdOptions, p: Tensor, gr: Tensor, state: Tensor[], lr: Tensor) {
-  const wd = opt.weightDecay ?? 0;
-  // torch.optim.SGD's coupled decay: d = g + λ·θ.
-  const d = wd === 0 ? gr : o.add(gr, o.mul(p, wd));
+/** torch.optim.SGD's step (dampening 0); `decay` is λ·θ (masked), the coupled weight decay. */
+function sgd(opt: SgdOptions, p: Tensor, gr: Tensor, decay: Tensor | null, state: Tensor[], lr: Tensor) {
+  const d = decay ? o.add(gr, decay) : gr;
   if (state.length === 0) return { param: o.sub(p, o.mul(d, lr)), state: [] };
-  const buf = o.add(o.mul(state[0], opt.momentum!), d);
-  return { param: o.sub(p, o.mul(buf, lr)), state: [buf] };
+  const mu = opt.momentum!;
+  // The buffer starts at 0, so its first value μ·0 + d is torch's clone of d.
+  const buf = o.add(o.mul(state[0], mu), d);
+  const step = opt.nesterov ? o.add(d, o.mul(buf, mu)) : buf;
+  return { param: o.sub(p, o.mul(step, lr)), state: [buf] };
 }

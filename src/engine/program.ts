@@ -20,6 +20,16 @@ export interface CompileOptions {
 
 export type Feeds = Record<string, HostTensor>;
 
+/**
+ * ONNX Runtime's own log stays off stderr: a failing kernel (e.g. a Gather index beyond a
+ * table) otherwise prints a coloured line before the exception that carries the same message,
+ * and lethe reports that exception as one LetheError. Severity 4 (fatal) for the environment,
+ * each session and each run; LETHE_DEBUG=1 lets warnings and errors through (severity 2).
+ * The environment's level counts only if set before the first session, hence at load.
+ */
+const ORT_LOG_SEVERITY: 2 | 4 = process.env.LETHE_DEBUG === '1' ? 2 : 4;
+ort.env.logLevel = ORT_LOG_SEVERITY === 2 ? 'warning' : 'fatal';
+
 function threadCount(opt?: number): number {
   const env = Number(process.env.LETHE_THREADS);
   return opt ?? (Number.isInteger(env) && env > 0 ? env : availableParallelism());
@@ -91,6 +101,7 @@ export class Program {
         // ORT's CPU arena rounds big requests up and keeps what it grew to: on a GPT-2-124M train
         // step it raised peak memory from 6.1 to 8.5 GB at the same speed. LETHE_ARENA=1 turns it on.
         enableCpuMemArena: process.env.LETHE_ARENA === '1',
+        logSeverityLevel: ORT_LOG_SEVERITY,
         ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}),
       });
       this.sessions.set(key, s);
@@ -115,9 +126,9 @@ export class Program {
     }
     let results: ort.InferenceSession.OnnxValueMapType;
     try {
-      results = await session.run(ortFeeds, fetches);
+      results = await session.run(ortFeeds, fetches, { logSeverityLevel: ORT_LOG_SEVERITY });
     } catch (err) {
-      throw new LetheError(`program: ONNX Runtime failed: ${(err as Error).message}`);
+      throw new LetheError(`program: ONNX Runtime failed: ${explain((err as Error).message)}`);
     }
     const out: Record<string, HostTensor> = {};
     for (const name of this.outputNames) {
@@ -142,6 +153,16 @@ export class Program {
       await session.release();
     }
   }
+}
+
+/**
+ * ONNX Runtime's message, with what an out-of-range Gather usually means in a language model
+ * said first: the table is the embedding (or a position table) and the index a token id.
+ */
+function explain(message: string): string {
+  const m = /Gather node\. Name:'([^']*)'.*idx=(-?\d+) must be within the inclusive range \[-(\d+),(\d+)\]/s.exec(message);
+  if (!m) return message;
+  return `index ${m[2]} is out of range for a table of ${m[3]} rows (Gather node ${m[1]}); in an embedding this is a token id beyond the model's vocabulary of ${m[3]}, e.g. from a tokenizer larger than the model`;
 }
 
 const ORT_TYPE = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' } as const;

@@ -11,9 +11,9 @@ import type { Tensor } from './graph.ts';
 import * as o from './ops.ts';
 import { compile, type CompileOptions, type Feeds, type Program } from './program.ts';
 import { fmt } from './shape.ts';
-import { addUpdate, maskName, next, optimiserInputs, slotNames, type OptimiserInputs, type OptimizerOptions } from './optimizers.ts';
+import { addUpdate, checkOptimizer, maskName, next, optimiserInputs, slotNames, type OptimiserInputs, type OptimizerOptions } from './optimizers.ts';
 
-export { ADAMW_DEFAULTS, SOPHIA_DEFAULTS, type AdamWOptions, type OptimizerOptions, type SgdOptions, type SophiaOptions } from './optimizers.ts';
+export { ADAMW_DEFAULTS, SGD_DEFAULTS, SOPHIA_DEFAULTS, checkOptimizer, optimizerDefaults, type AdamWOptions, type OptimizerOptions, type SgdOptions, type SophiaOptions } from './optimizers.ts';
 
 export interface TrainStepSpec {
   loss: Tensor;
@@ -25,8 +25,9 @@ export interface TrainStepSpec {
   /** Extra scalar or tensor outputs to report each step (e.g. per-term losses). */
   report?: Readonly<Record<string, Tensor>>;
   /**
-   * Per-parameter masks (same shape, 1 = trainable): only those weights change (saliency-masked
-   * unlearning). Parameters without a mask are fully trainable.
+   * Per-parameter masks (same shape, 1 = trainable, 0 = frozen): only those weights change
+   * (saliency-masked unlearning); where the mask is 0 the weight and its optimiser state stay
+   * bit-identical, decay and momentum included. Parameters without a mask are fully trainable.
    */
   masks?: ReadonlySet<string>;
 }
@@ -108,9 +109,11 @@ export class TrainStep {
 
   /**
    * `initial` holds every parameter's starting value (copied: the caller's arrays are never
-   * written) and, when the spec names masked parameters, `<name>.mask` tensors.
+   * written) and, when the spec names masked parameters, `<name>.mask` tensors. Throws
+   * LetheError for optimiser settings the update cannot take (checkOptimizer).
    */
   static create(spec: TrainStepSpec, initial: ReadonlyMap<string, HostTensor>, options?: CompileOptions): TrainStep {
+    checkOptimizer(spec.optimizer);
     const slots = slotNames(spec.optimizer);
     const paramNames = spec.params.map((p) => p.name!);
     const ts = new TrainStep(spec, options, paramNames, paramNames.flatMap((n) => slots.map((s) => `${n}.${s}`)));

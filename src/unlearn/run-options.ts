@@ -2,7 +2,7 @@
 // schedule, optimiser, batches, checkpoints, probes; and how they become the engine's optimiser
 // options and the loop's options.
 
-import type { OptimizerOptions } from '../engine/train-step.ts';
+import { checkOptimizer, type OptimizerOptions } from '../engine/train-step.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import type { Model } from '../models/model.ts';
 import type { Evaluation, LoopOptions, LoopResult, Progress } from './loop.ts';
@@ -17,7 +17,10 @@ export interface OptimizerChoice {
   betas?: [number, number];
   /** Sophia's ρ. */
   rho?: number;
+  /** SGD's momentum (default 0, as torch.optim.SGD). */
   momentum?: number;
+  /** SGD's Nesterov momentum (torch.optim.SGD's nesterov=True; needs momentum > 0). */
+  nesterov?: boolean;
 }
 
 export interface RunOptions {
@@ -55,12 +58,19 @@ export interface RunResult {
   resolved: Record<string, unknown>;
 }
 
-/** The engine's optimiser options for a choice (clipping at 1 unless said otherwise). */
+/**
+ * The engine's optimiser options for a choice (clipping at 1 unless said otherwise; weight
+ * decay by default AdamW's and Sophia's 0.01, SGD's 0). Throws LetheError for settings the
+ * optimiser cannot take (Nesterov without momentum, a negative decay).
+ */
 export function toOptimizer(c: OptimizerChoice = { kind: 'adamw' }, batchSize: number): OptimizerOptions {
   const common = { weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm === undefined ? 1.0 : c.maxGradNorm };
-  if (c.kind === 'sophia') return { kind: 'sophia', ...common, betas: c.betas, rho: c.rho, batchSize };
-  if (c.kind === 'sgd') return { kind: 'sgd', ...common, momentum: c.momentum };
-  return { kind: 'adamw', ...common, betas: c.betas };
+  const opt: OptimizerOptions =
+    c.kind === 'sophia' ? { kind: 'sophia', ...common, betas: c.betas, rho: c.rho, batchSize }
+    : c.kind === 'sgd' ? { kind: 'sgd', ...common, momentum: c.momentum, nesterov: c.nesterov }
+    : { kind: 'adamw', ...common, betas: c.betas };
+  checkOptimizer(opt);
+  return opt;
 }
 
 /** The loop's options for a run of `steps` optimiser steps. */

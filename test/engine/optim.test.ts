@@ -1,12 +1,14 @@
 // The in-graph optimisers against a direct transcription of PyTorch's update rules
 // (torch.optim.AdamW, torch.optim.SGD, torch.nn.utils.clip_grad_norm_) on a quadratic whose
-// gradient is known in closed form.
+// gradient is known in closed form, SGD also against torch's own trajectories, and masks.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { LetheError } from '../../src/engine/errors.ts';
 import { Graph } from '../../src/engine/graph.ts';
 import * as o from '../../src/engine/ops.ts';
-import { TrainStep, type OptimizerOptions } from '../../src/engine/train-step.ts';
+import { checkOptimizer, optimizerDefaults, TrainStep, type OptimizerOptions } from '../../src/engine/train-step.ts';
 
 // loss = Σ c ⊙ (w − target)²  ⇒  ∇ = 2c ⊙ (w − target)
 const target = [1, -2, 0.5, 3];
@@ -176,4 +178,77 @@ test('a mask keeps the masked-out weights exactly where they were (decay include
   assert.notEqual(now[0], Math.fround(w0[0]));
   assert.notEqual(now[2], Math.fround(w0[2]));
   await ts.dispose();
+});
+
+// Trajectories of torch.optim.SGD itself (scripts/make-optimizer-fixtures.py) on the same quadratic.
+const sgdFixture = JSON.parse(readFileSync(new URL('../fixtures/optimizers/sgd.json', import.meta.url), 'utf8')) as {
+  target: number[];
+  c: number[];
+  w0: number[];
+  cases: { name: string; lr: number; momentum: number; nesterov: boolean; weight_decay: number; max_grad_norm: number | null; trajectory: number[][] }[];
+};
+
+test('SGD (plain, decay, momentum, Nesterov, clipping) matches torch.optim.SGD step by step', async () => {
+  assert.deepEqual([sgdFixture.target, sgdFixture.c, sgdFixture.w0], [target, c, w0]);
+  assert.ok(sgdFixture.cases.some((k) => k.nesterov) && sgdFixture.cases.some((k) => k.max_grad_norm !== null));
+  for (const k of sgdFixture.cases) {
+    const ts = build({ kind: 'sgd', momentum: k.momentum, nesterov: k.nesterov, weightDecay: k.weight_decay, maxGradNorm: k.max_grad_norm });
+    for (const [t, expected] of k.trajectory.entries()) {
+      await ts.run(feeds, k.lr);
+      assertClose(ts.get('w').data as Float32Array, expected, 2e-6, `${k.name}: w after step ${t + 1}`);
+    }
+    await ts.dispose();
+  }
+});
+
+test('Nesterov differs from heavy-ball momentum, and needs a momentum', async () => {
+  const heavy = build({ kind: 'sgd', momentum: 0.9 });
+  const nesterov = build({ kind: 'sgd', momentum: 0.9, nesterov: true });
+  await heavy.run(feeds, 0.1);
+  await nesterov.run(feeds, 0.1);
+  assert.notDeepEqual([...(heavy.get('w').data as Float32Array)], [...(nesterov.get('w').data as Float32Array)]);
+  await heavy.dispose();
+  await nesterov.dispose();
+  assert.throws(() => build({ kind: 'sgd', nesterov: true }), /Nesterov momentum needs a momentum > 0/);
+  assert.throws(() => checkOptimizer({ kind: 'sgd', momentum: 0, nesterov: true }), LetheError);
+  assert.throws(() => checkOptimizer({ kind: 'adamw', weightDecay: -1 }), /weight decay must be a finite number ≥ 0/);
+  assert.equal(optimizerDefaults('sgd').weightDecay, 0); // torch.optim.SGD's default
+  assert.equal(optimizerDefaults('adamw').weightDecay, 0.01); // torch.optim.AdamW's default
+});
+
+/** The float32 bit patterns (so −0 and +0, or two NaNs, are told apart). */
+const bits = (a: Float32Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
+
+test('every optimiser leaves masked-out weights and their state bit-identical (decay, momentum, Nesterov, clipping)', async () => {
+  const mask = Float32Array.from([1, 0, 1, 0]);
+  // −0 among the frozen weights: θ − (−0) would turn it into +0.
+  const start = Float32Array.from([0.3, -0, -0.4, 1]);
+  const options: OptimizerOptions[] = [
+    { kind: 'adamw', weightDecay: 0.1 },
+    { kind: 'sophia', batchSize: 2, weightDecay: 0.1, maxGradNorm: 0.5 },
+    { kind: 'sgd', weightDecay: 0.1 },
+    { kind: 'sgd', momentum: 0.9, weightDecay: 0.1, maxGradNorm: 0.5 },
+    { kind: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0.1 },
+  ];
+  for (const opt of options) {
+    const g = new Graph();
+    const w = g.input('w', 'float32', [4]);
+    const t = g.input('target', 'float32', [4]);
+    const loss = o.sum(o.square(o.sub(w, t)));
+    const init = new Map([
+      ['w', { dtype: 'float32' as const, shape: [4], data: Float32Array.from(start) }],
+      ['w.mask', { dtype: 'float32' as const, shape: [4], data: mask }],
+    ]);
+    const ts = TrainStep.create({ loss, params: [w], data: [t], optimizer: opt, masks: new Set(['w']) }, init);
+    for (let i = 0; i < 3; i++) await ts.run(feeds, 0.1);
+    const now = ts.get('w').data as Float32Array;
+    const what = JSON.stringify(opt);
+    assert.deepEqual([1, 3].map((i) => bits(now)[i]), [1, 3].map((i) => bits(start)[i]), `${what}: frozen weights`);
+    assert.ok(now[0] !== start[0] && now[2] !== start[2], `${what}: trainable weights move`);
+    for (const name of ts.stateNames) {
+      const s = ts.get(name).data as Float32Array;
+      assert.deepEqual([s[1], s[3]].map((x) => Object.is(x, 0)), [true, true], `${what}: ${name} stays +0 where frozen`);
+    }
+    await ts.dispose();
+  }
 });
