@@ -3,7 +3,7 @@
 // library's RunOptions.
 
 import { z } from 'zod';
-import { ADAMW_DEFAULTS, SOPHIA_DEFAULTS } from '../../engine/train-step.ts';
+import { ADAMW_DEFAULTS, SOPHIA_DEFAULTS, optimizerDefaults } from '../../engine/train-step.ts';
 import type { OptimizerChoice, RunOptions } from '../../unlearn/run-options.ts';
 import { flag, int, nonNegative, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
 
@@ -35,6 +35,8 @@ export const trainingFields = {
   rho: positive().optional(),
   /** SGD's momentum. */
   momentum: nonNegative().optional(),
+  /** SGD's Nesterov momentum (torch.optim.SGD's nesterov; needs momentum > 0). */
+  nesterov: flag().optional(),
   seed: int().optional(),
   checkpointEvery: nonNegativeInt().optional(),
   contextLength: positiveInt().optional(),
@@ -60,6 +62,7 @@ export interface ResolvedTraining {
   betas?: [number, number];
   rho?: number;
   momentum?: number;
+  nesterov?: boolean;
   seed: number;
   checkpointEvery: number;
   contextLength?: number;
@@ -80,10 +83,11 @@ export function resolveTraining(user: TrainingUser, recipe: { lr: number; epochs
     lr: user.lr ?? recipe.lr,
     schedule: user.schedule ?? recipe.schedule,
     ...(user.warmupSteps !== undefined ? { warmupSteps: user.warmupSteps } : { warmupEpochs: user.warmupEpochs ?? 1 }),
-    weightDecay: user.weightDecay ?? defaults.weightDecay,
+    // Each optimiser's own default decay: AdamW's and Sophia's 0.01 (decoupled), SGD's 0 as in torch.
+    weightDecay: user.weightDecay ?? optimizerDefaults(optimizer).weightDecay,
     maxGradNorm: user.maxGradNorm ?? 1,
     optimizer,
-    ...(optimizer === 'sgd' ? { momentum: user.momentum ?? 0 } : { betas: user.betas ?? defaults.betas }),
+    ...(optimizer === 'sgd' ? { momentum: user.momentum ?? 0, nesterov: user.nesterov ?? false } : { betas: user.betas ?? defaults.betas }),
     ...(optimizer === 'sophia' ? { rho: user.rho ?? SOPHIA_DEFAULTS.rho } : {}),
     seed: user.seed ?? 0,
     checkpointEvery: user.checkpointEvery ?? 0,
@@ -95,7 +99,7 @@ export function resolveTraining(user: TrainingUser, recipe: { lr: number; epochs
 }
 
 export function optimizerChoice(r: ResolvedTraining): OptimizerChoice {
-  return { kind: r.optimizer, weightDecay: r.weightDecay, maxGradNorm: r.maxGradNorm > 0 ? r.maxGradNorm : null, betas: r.betas, rho: r.rho, momentum: r.momentum };
+  return { kind: r.optimizer, weightDecay: r.weightDecay, maxGradNorm: r.maxGradNorm > 0 ? r.maxGradNorm : null, betas: r.betas, rho: r.rho, momentum: r.momentum, ...(r.nesterov ? { nesterov: true } : {}) };
 }
 
 /** Steps of one epoch of `items` (for warm-up in epochs). */
