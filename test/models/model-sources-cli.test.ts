@@ -125,11 +125,16 @@ test('a Hub name from the Hub cache (offline): lethe generate and lethe eval; mi
     assert.equal(inside.status, 2, inside.stderr);
     assert.match(inside.stderr, /^lethe: --out [^\n]*is inside the input model lethe-test\/tiny, cached at [^\n]*\n$/);
 
-    const ok = lethe(['eval', '--model', 'lethe-test/tiny', '--benchmark', 'text', '--forget', join(root, 'forget.txt'), '--no-generate', '-o', join(root, 'eval.json')], env);
+    // --retain-model takes the same forms.
+    writeFileSync(join(root, 'holdout.txt'), 'The garden was full of roses.\nHe sailed across the bay.\n');
+    const ok = lethe(['eval', '--model', 'lethe-test/tiny', '--retain-model', `lethe-test/tiny@${COMMIT}`, '--benchmark', 'text', '--forget', join(root, 'forget.txt'), '--holdout', join(root, 'holdout.txt'), '--no-generate', '-o', join(root, 'eval.json')], env);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^lethe eval: text on lethe-test\/tiny: /);
-    const results = JSON.parse(readFileSync(join(root, 'eval.json'), 'utf8')) as { model: { name: string } };
+    const results = JSON.parse(readFileSync(join(root, 'eval.json'), 'utf8')) as { model: { name: string }; benchmark: { retain?: string }; metrics: { mia: { privLeak: { value: number | null } } } };
     assert.equal(results.model.name, 'lethe-test/tiny');
+    assert.equal(results.benchmark.retain, `lethe-test/tiny@${COMMIT}`);
+    // The same model as its own retain model: PrivLeak (AUC difference relative to the retain's) is 0.
+    assert.equal(results.metrics.mia.privLeak.value, 0);
     unchanged();
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -148,6 +153,28 @@ test('a tokenizer larger than the model\'s vocabulary is refused at load: one li
     const r = lethe(['generate', '--model', dir, '--tokenizer', tokDir, '--prompt', 'Hi']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, new RegExp(`^lethe: [^\\n]*: the tokenizer has ${tokenizer.vocabSize} tokens, more than the model's 256\\n$`));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('--tokenizer DIR beside a bare model folder: lethe generate uses it, and a saved copy carries its files', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'lethe-named-tok-'));
+  try {
+    const tokenizer = tofuTokenizer();
+    const model = createModel(presetConfig('tiny', { vocabSize: tokenizer.vocabSize }), { seed: 6, initStd: 0.1 });
+    const bare = join(root, 'bare');
+    await saveModel(model, bare);
+    const tokDir = join(root, 'tok');
+    tokenizer.save(tokDir);
+    const [expected] = await generate(model, tokenizer, ['Hello'], { maxNewTokens: 4 });
+    const r = lethe(['generate', '--model', bare, '--tokenizer', tokDir, '--prompt', 'Hello', '--max-new-tokens', '4']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${expected}\n`);
+    const loaded = await loadModelAndTokenizer(bare, { tokenizer: join(tokDir, 'tokenizer.json') });
+    await saveModel(loaded.model, join(root, 'copy'));
+    assert.equal(readFileSync(join(root, 'copy', 'tokenizer.json'), 'utf8'), readFileSync(join(tokDir, 'tokenizer.json'), 'utf8'));
+    assert.ok(!existsSync(join(bare, 'tokenizer.json')), 'the input folder is not written');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
