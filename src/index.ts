@@ -35,8 +35,39 @@ export type { Tensor } from './engine/graph.ts';
 export type { HostTensor, DType } from './engine/dtype.ts';
 
 // ── Models and tokenizers ───────────────────────────────────────────────────────────────────
-/** A model folder (HF: config.json + model.safetensors, or llama2.c .bin) → Model. Throws LetheError on malformed or mismatched files. */
-export { loadModel } from './models/load-model.ts';
+/**
+ * A model → Model: a Hugging Face folder (config.json + model.safetensors, F32/F16/BF16, sharded
+ * too), a llama2.c `.bin` checkpoint or its folder, or a Hub name `org/name[@revision]` (from the
+ * Hub cache, downloaded into it when online). Throws LetheError on malformed or mismatched files.
+ */
+export { loadModel, type ModelReadOptions } from './models/load-model.ts';
+/**
+ * What the commands call: a model and its tokenizer from one spec (a folder, a llama2.c `.bin`
+ * file or folder, or a Hub name `org/name[@revision]`); `options.tokenizer` names a tokenizer
+ * file (llama2.c tokenizer.bin / tok512.bin, or tokenizer.json) or folder instead of the one
+ * beside the model; the Hub options (cacheDir, endpoint, token, offline, onProgress) say how a
+ * Hub name is fetched. → { model, tokenizer }. LetheError (exit 2) naming the file when the model
+ * or tokenizer is missing or malformed, when a Hub name is not cached and HF_HUB_OFFLINE is set
+ * (or the Hub refuses: gated without HF_TOKEN, not found), and when the tokenizer has more tokens
+ * than the model's vocab_size.
+ */
+export { loadModelAndTokenizer, type LoadModelOptions, type LoadedModel } from './models/load-model.ts';
+/**
+ * The Hugging Face Hub and its cache (huggingface_hub's layout `models--org--name/snapshots/<commit>/`,
+ * under HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub). `resolveModelRef(spec)`:
+ * a local path for a path or Hub name (cached snapshot, else downloaded unless offline);
+ * `downloadSnapshot(ref)`: fetches a repository's model files (config, safetensors, tokenizer
+ * files) into the cache, resuming partial files with HTTP Range requests and checking each
+ * against the Hub's sha256 (LFS) or git sha1, HF_TOKEN sent for gated models; `parseHubRef`:
+ * `org/name[@revision]` → { repo, revision } or null for a path. Errors are LetheErrors.
+ */
+export { resolveModelRef, downloadSnapshot, parseHubRef, cachedSnapshot, hubCacheDir, type HubOptions, type HubRef } from './models/hub.ts';
+/**
+ * A command's model input resolved to its local path (for output-containment checks) and then
+ * opened with its tokenizer: resolveModelInput(spec, { onDownload }) → { spec, path, hub };
+ * openModel(input, { tokenizer }) → { model, tokenizer, input }.
+ */
+export { resolveModelInput, openModel, type ModelInput, type ModelSourceOptions } from './pipeline/model-source.ts';
 /** Model → an HF-format folder (config.json, model.safetensors; tokenizer files when given), written atomically. */
 export { saveModel, type SaveModelOptions } from './models/save-model.ts';
 /** A model and its parameters (name → HostTensor, float32), immutable; `createModel` initialises one from a config. */
@@ -49,6 +80,13 @@ export { loadTokenizer } from './models/tokenizer/load-tokenizer.ts';
 /** A byte-level BPE tokenizer trained on texts (for models trained from scratch). */
 export { trainTokenizer, type TrainTokenizerOptions } from './models/tokenizer/train-tokenizer.ts';
 export type { Tokenizer } from './models/tokenizer/tokenizer.ts';
+/**
+ * llama2.c's tokenizer (tokenizer.bin, tok512.bin) run exactly as llama2.c's run.c encodes and
+ * decodes (BOS, the dummy-prefix space, best-scoring merge first, byte fallback as <0xXX> + 3);
+ * a continuation decodes with its leading space. `loadLlama2cTokenizer(file)` reads one.
+ */
+export { Llama2cTokenizer } from './models/tokenizer/llama2c-tokenizer.ts';
+export { loadLlama2cTokenizer } from './models/tokenizer/load-tokenizer.ts';
 /** Greedy or sampled generation with a KV cache, batched. */
 export { generate, Generator, type GenerateOptions, type GeneratorOptions } from './models/generate.ts';
 

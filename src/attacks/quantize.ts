@@ -16,7 +16,7 @@
  */
 import type { HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
-import { linearModules } from '../models/hf-layout.ts';
+import { headModule, linearModules } from '../models/hf-layout.ts';
 import { mergeLora } from '../models/lora.ts';
 import { Model } from '../models/model.ts';
 import { recoveredFraction, mean, type AttackOutcome } from './attack-outcome.ts';
@@ -31,9 +31,10 @@ export interface QuantizeOptions {
   include?: (name: string) => boolean;
 }
 
-/** The blocks' linear weights (every linear layer but an untied lm_head). */
+/** The blocks' linear weights (every linear layer but an untied output head: `lm_head`, GPT-NeoX's `embed_out`; hf-layout.ts headModule). */
 export function blockLinearWeights(model: Model): Set<string> {
-  return new Set(linearModules(model.config).filter((m) => m.module !== 'lm_head').map((m) => `${m.module}.weight`));
+  const head = headModule(model.config);
+  return new Set(linearModules(model.config).filter((m) => m.module !== head).map((m) => `${m.module}.weight`));
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LetheError } from '../engine/errors.ts';
+import { parseHubRef } from '../models/hub.ts';
 
 /** One source of option values. `source` is 'flags' or the file's path. */
 export interface Layer {
@@ -29,9 +30,19 @@ const camel = (key: string) => key.replace(/-([a-z0-9])/g, (_, c: string) => c.t
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** Options that name a model, which may be a Hub name (`org/name[@revision]`) rather than a path. */
+const MODEL_KEYS = new Set(['model', 'retainModel', 'targetModel', 'referenceModel']);
+
+/** A Hub name, kept as written: no file or folder of that name exists under `base`. */
+const isHubName = (value: string, base: string) => !existsSync(resolve(base, value)) && parseHubRef(value) !== null;
+
 function resolvePaths(values: Record<string, unknown>, pathKeys: readonly string[], base: string): Record<string, unknown> {
   const out = { ...values };
-  for (const key of pathKeys) if (typeof out[key] === 'string' && out[key] !== '') out[key] = resolve(base, out[key] as string);
+  for (const key of pathKeys) {
+    const value = out[key];
+    if (typeof value !== 'string' || value === '' || (MODEL_KEYS.has(key) && isHubName(value, base))) continue;
+    out[key] = resolve(base, value);
+  }
   return out;
 }
 

@@ -76,3 +76,47 @@ export function progressDisplay(label: string, options: ProgressOptions = {}): P
     },
   };
 }
+
+/** Bytes as people read them: 512 B, 1.2 kB, 3.4 MB, 2.0 GB (powers of 1000, as the Hub shows sizes). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * The download progress of a Hub model (`spec`), fed by the Hub client's onProgress: a bar per
+ * file on a terminal; otherwise one line per file when it is complete. On stderr by default,
+ * so a command's own output (generate's completions) stays clean.
+ */
+export function downloadDisplay(spec: string, options: ProgressOptions = {}): (p: { file: string; bytes: number; total: number }) => void {
+  const stream = options.stream ?? process.stderr;
+  const plain = options.plain ?? (!stream.isTTY || Boolean(process.env.CI));
+  let bar: cliProgress.SingleBar | null = null;
+  let current: string | null = null;
+  return ({ file, bytes, total }) => {
+    if (plain) {
+      if (bytes >= total && current !== file) {
+        current = file;
+        stream.write(`lethe: downloaded ${spec} ${file} (${formatBytes(total)})\n`);
+      }
+      return;
+    }
+    if (current !== file) {
+      bar?.stop();
+      current = file;
+      bar = new cliProgress.SingleBar({ stream, format: `downloading ${spec} ${file} {bar} {percentage}% of ${formatBytes(total)} | ETA {eta_formatted}`, hideCursor: true, barsize: 24, fps: 5 }, cliProgress.Presets.shades_classic);
+      bar.start(Math.max(1, total), bytes);
+    } else bar?.update(bytes);
+    if (bytes >= total) {
+      bar?.stop();
+      bar = null;
+    }
+  };
+}

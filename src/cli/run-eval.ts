@@ -4,12 +4,15 @@
 // FILE`); without them they are written as unavailable, with the reason.
 
 import { resolve } from 'node:path';
+import { parseHubRef } from '../models/hub.ts';
 import { evaluateModel } from '../pipeline/evaluate.ts';
 import type { MetricFamilies } from '../pipeline/results-file.ts';
 import { fileLayer, parseLayers, type Layer } from './config.ts';
 import { checkWritesOutsideInputs } from '../io/paths.ts';
 import { resultsPath } from '../pipeline/results-file.ts';
 import { readSources } from './run-options.ts';
+import { downloadDisplay } from './progress.ts';
+import { modelReadSource, resolveModelInput } from '../pipeline/model-source.ts';
 
 import { EVAL_PATHS, evalSchema, resolveEvalOptions } from '../pipeline/options/eval.ts';
 
@@ -19,9 +22,19 @@ export { EVAL_PATHS, evalSchema, resolveEvalOptions, type EvalUserOptions, type 
 export async function evalCommand(flags: Layer, configFile?: string): Promise<void> {
   const file = configFile ? fileLayer(configFile, EVAL_PATHS) : null;
   const resolved = resolveEvalOptions(parseLayers(evalSchema, [...(file ? [file] : []), flags]));
-  checkWritesOutsideInputs({ path: resultsPath(resolved.out), flag: '--out' }, [...readSources(resolved, EVAL_PATHS), ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])]);
+  // Hub names become their folders in the Hub cache (downloaded first when online): the check compares local paths.
+  const modelKeys = ['model', 'retainModel', 'referenceModel'] as const;
+  const models = [];
+  for (const key of modelKeys) {
+    const spec = resolved[key];
+    if (spec === undefined) continue;
+    const what = key === 'model' ? 'the input model' : `the --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} model`;
+    models.push(modelReadSource(await resolveModelInput(spec, { onDownload: downloadDisplay(spec) }), what));
+  }
+  const others = readSources(resolved, EVAL_PATHS.filter((k) => !(modelKeys as readonly string[]).includes(k)));
+  checkWritesOutsideInputs({ path: resultsPath(resolved.out), flag: '--out' }, [...models, ...others, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])]);
   const { metrics, path } = await evaluateModel(resolved);
-  process.stdout.write(`lethe eval: ${resolved.benchmark} on ${resolve(resolved.model)}: ${headline(metrics)} → ${path}\n`);
+  process.stdout.write(`lethe eval: ${resolved.benchmark} on ${parseHubRef(resolved.model) ? resolved.model : resolve(resolved.model)}: ${headline(metrics)} → ${path}\n`);
 }
 
 /** The few numbers the summary line shows. */

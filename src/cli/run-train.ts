@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodePair } from '../data/batches.ts';
 import { plainTemplate } from '../data/templates.ts';
-import { loadModel } from '../models/load-model.ts';
 import { createModel, type Model } from '../models/model.ts';
 import { PRESETS, presetConfig } from '../models/presets.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
@@ -18,8 +17,9 @@ import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { trainTokenizer } from '../models/tokenizer/train-tokenizer.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
 import { checkOutsideModel, pickTemplate } from '../pipeline/data-sources.ts';
+import { modelReadSource, openModel, resolveModelInput, type ModelInput } from '../pipeline/model-source.ts';
 import { trainRuns, trainingSets } from '../pipeline/train-run.ts';
-import { progressDisplay } from './progress.ts';
+import { downloadDisplay, progressDisplay } from './progress.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
 import { describeRun } from './summary.ts';
 
@@ -37,12 +37,16 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   const resolved = resolveTrainOptions(user);
   const twoModels = resolved.tofuAuthors !== undefined || resolved.forgetSplit !== undefined;
   const runDirs = twoModels ? [join(resolved.out, 'target'), join(resolved.out, 'retain')] : [resolved.out];
-  if (resolved.model) for (const d of [resolved.out, ...runDirs]) checkOutsideModel(d, resolved.model);
-  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs, command: 'train', extra: ['tokenizer'], inputs: [...readSources(resolved, TRAIN_PATHS), ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
+  // A Hub name becomes its folder in the Hub cache (downloaded first when online): the checks compare local paths.
+  const source: ModelInput | null = resolved.model ? await resolveModelInput(resolved.model, { onDownload: downloadDisplay(resolved.model) }) : null;
+  if (source) for (const d of [resolved.out, ...runDirs]) checkOutsideModel(d, source.path);
+  const inputs = [...(source ? [modelReadSource(source)] : []), ...readSources(resolved, TRAIN_PATHS.filter((k) => k !== 'model'))];
+  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs, command: 'train', extra: ['tokenizer'], inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
 
-  // Tokenizer and template: the model folder's, or (preset) plain and a tokenizer trained on the text.
+  // Model, tokenizer and template: the given model's, or (preset) plain and a tokenizer trained on the text.
+  const given = source ? await openModel(source, { tokenizer: resolved.tokenizer }) : null;
   const tokenizerDir = join(resolved.out, 'tokenizer');
-  let tokenizer: Tokenizer | null = resolved.model ? loadTokenizer(resolved.model) : null;
+  let tokenizer: Tokenizer | null = given ? given.tokenizer : null;
   const template = tokenizer ? pickTemplate(resolved.template, tokenizer) : plainTemplate();
   const sets = trainingSets(resolved, template);
   let trainedTokenizer = false;
@@ -61,8 +65,8 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   if (trainedTokenizer) tokenizer.save(tokenizerDir);
   await writeResolvedConfig(resolved.out, 'train', resolved);
 
-  const input: Model = resolved.model
-    ? await loadModel(resolved.model)
+  const input: Model = given
+    ? given.model
     : createModel(presetConfig(resolved.preset!, { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, bosTokenId: tokenizer.bosId ?? null, maxPositions: resolved.maxPositions }), { seed: resolved.seed });
   const files = resolved.model ? undefined : {
     'tokenizer.json': await readFile(join(tokenizerDir, 'tokenizer.json'), 'utf8'),

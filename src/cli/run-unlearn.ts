@@ -4,14 +4,13 @@
 // weights are kept (score = retain Prob − forget Prob: forget less likely, retain as likely).
 
 import { loadTofuIdk } from '../data/tofu.ts';
-import { loadModel } from '../models/load-model.ts';
-import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
+import { modelReadSource, openModel, resolveModelInput } from '../pipeline/model-source.ts';
 import { checkOutsideModel, pickTemplate, readIdk, unlearningSets } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
 import { getMethod, methodOptions } from '../unlearn/methods/index.ts';
 import { type ScopeOptions } from '../unlearn/scope.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
-import { progressDisplay } from './progress.ts';
+import { downloadDisplay, progressDisplay } from './progress.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
 import { scopeLabel } from '../pipeline/options/scope.ts';
 import { describeRun } from './summary.ts';
@@ -26,14 +25,16 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const early = mergeLayers([...(file ? [file] : []), flags]).values;
   const user = parseLayers(unlearnSchema, [...baseLayers(early.out as string | undefined, early.resume === true, file), flags]);
   const resolved = resolveUnlearnOptions(user);
-  checkOutsideModel(resolved.out, resolved.model);
-  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...readSources(resolved, UNLEARN_PATHS), ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
+  // A Hub name becomes its folder in the Hub cache (downloaded first when online): the checks compare local paths.
+  const source = await resolveModelInput(resolved.model, { onDownload: downloadDisplay(resolved.model) });
+  checkOutsideModel(resolved.out, source.path);
+  const inputs = [modelReadSource(source), ...readSources(resolved, UNLEARN_PATHS.filter((k) => k !== 'model'))];
+  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
 
-  const tokenizer = loadTokenizer(resolved.model);
+  const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer });
   const template = pickTemplate(resolved.template, tokenizer);
   const { forget, retain } = unlearningSets(resolved, template);
   const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
-  const input = await loadModel(resolved.model);
   // Options and scope made concrete for this model (e.g. RMU's middle block and its down-projections).
   const method = getMethod(resolved.method);
   if (method.resolve) resolved.methodOptions = method.resolve(methodOptions(method, resolved.methodOptions), input);

@@ -17,7 +17,6 @@ import { createReadStream, existsSync, lstatSync, readFileSync, statSync } from 
 import { mkdir, open, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { listFiles, modelInfo } from '@huggingface/hub';
 import { LetheError } from '../engine/errors.ts';
 
 export interface HubOptions {
@@ -111,6 +110,8 @@ export async function downloadSnapshot(ref: HubRef, options: HubOptions = {}): P
   let commit: string;
   const files: { path: string; size: number; etag: string; sha256: string | null; gitSha1: string }[] = [];
   try {
+    // Loaded only when a download happens: naming or finding a cached model needs no client.
+    const { listFiles, modelInfo } = await import('@huggingface/hub');
     const info = (await modelInfo({ name: ref.repo, revision: ref.revision, additionalFields: ['sha'], ...common })) as { sha?: unknown };
     if (typeof info.sha !== 'string' || !COMMIT.test(info.sha)) throw new LetheError(`${name}: the Hub gave no commit for this revision`);
     commit = info.sha;

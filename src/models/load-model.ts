@@ -107,10 +107,16 @@ export async function loadModelAndTokenizer(spec: string, options: LoadModelOpti
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
     throw new LetheError(`${tokenizer.source}: the tokenizer has ${tokenizer.vocabSize} tokens, more than the model's ${loaded.config.vocabSize}`);
   }
-  // saveModel copies a llama2.c tokenizer (whatever its name) into the saved folder as tokenizer.bin.
+  // saveModel copies a llama2.c tokenizer (whatever its name) into the saved folder as tokenizer.bin,
+  // and the files of a tokenizer folder named apart from the model instead of the model folder's.
+  const named = options.tokenizer !== undefined && !(tokenizer instanceof Llama2cTokenizer)
+    ? { tokenizerDir: existsSync(options.tokenizer) && statSync(options.tokenizer).isFile() ? dirname(options.tokenizer) : options.tokenizer }
+    : null;
   const model = tokenizer instanceof Llama2cTokenizer && loaded.source
     ? new Model(loaded.config, loaded.params, loaded.lora, { ...loaded.source, llama2cTokenizer: tokenizer.source })
-    : loaded;
+    : named && loaded.source
+      ? new Model(loaded.config, loaded.params, loaded.lora, { ...loaded.source, ...named })
+      : loaded;
   return { model, tokenizer };
 }
 

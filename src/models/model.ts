@@ -31,6 +31,8 @@ export interface ModelSource {
   hfConfig: Record<string, unknown> | null;
   /** A llama2.c tokenizer file the model was loaded with; saveModel copies it as tokenizer.bin. */
   llama2cTokenizer?: string;
+  /** A Hugging Face tokenizer folder named apart from the model (--tokenizer): saveModel copies the tokenizer files from it. */
+  tokenizerDir?: string;
   /** generation_config.json's eos_token_id(s): each ends generation too (Llama 3's <|eot_id|>). */
   generationEos?: number[];
 }

@@ -56,7 +56,8 @@ export async function saveModel(model: Model, dir: string, options: SaveModelOpt
     }
     if (model.source) {
       for (const name of TOKENIZER_FILES) {
-        const from = join(model.source.dir, name);
+        // The tokenizer's files from where it was loaded (--tokenizer DIR), generation_config.json from the model.
+        const from = join(model.source.tokenizerDir && name !== 'generation_config.json' ? model.source.tokenizerDir : model.source.dir, name);
         const given = (options.files && name in options.files) || (name === 'tokenizer.bin' && model.source.llama2cTokenizer);
         if (existsSync(from) && !given) await copyFile(from, join(temp, name));
       }

@@ -8,16 +8,17 @@ import { guardrail, icul, outputFilter, tofuAuthorNames } from '../attacks/basel
 import type { AttackOutcome } from '../attacks/attack-outcome.ts';
 import { Probe } from '../attacks/probe.ts';
 import { loadTofuSplit, selectTofuAuthors } from '../data/tofu.ts';
-import { loadModel } from '../models/load-model.ts';
-import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import { z } from 'zod';
 import { attackResultSchema, type Results } from '../results/schema.ts';
 import { pickTemplate, type TemplateName } from './data-sources.ts';
+import { openModel, type ModelSourceOptions } from './model-source.ts';
 
 export interface AttackRunOptions {
-  /** The model folder to attack (with its tokenizer); with a baseline, the model it wraps. */
+  /** The model to attack (a folder, a llama2.c .bin checkpoint or a Hub name org/name[@revision]); with a baseline, the model it wraps. */
   model: string;
-  /** The model before unlearning, for `recovered` (without it, recovered is null). */
+  /** The tokenizer (file or folder) of `model` when it is not beside it. */
+  tokenizer?: string;
+  /** The model before unlearning (the same forms as `model`), for `recovered` (without it, recovered is null). */
   targetModel?: string;
   /** Names from ATTACKS: relearn, relearn-retain, quantize, prompts. */
   attacks: string[];
@@ -40,13 +41,12 @@ export interface AttackRunOptions {
 }
 
 /**
- * Runs the attacks; `onResult` hears each as it finishes. Returns the schema-checked attacks
+ * Runs the attacks; `onResult` hears each as it finishes; `sources` says how Hub models are fetched. Returns the schema-checked attacks
  * record (name → before/after/recovered). Throws LetheError for an unknown attack name.
  */
-export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackOutcome) => void): Promise<NonNullable<Results['attacks']>> {
+export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackOutcome) => void, sources: ModelSourceOptions = {}): Promise<NonNullable<Results['attacks']>> {
   for (const n of o.attacks) if (!ATTACKS[n]) throw new LetheError(`--attacks: unknown attack "${n}" (known: ${Object.keys(ATTACKS).join(', ')})`);
-  const model = await loadModel(o.model);
-  const tokenizer = loadTokenizer(o.model);
+  const { model, tokenizer } = await openModel(o.model, { ...sources, tokenizer: o.tokenizer });
   const template = pickTemplate(o.template, tokenizer);
   const subset = o.tofuAuthors !== undefined ? selectTofuAuthors({ authors: o.tofuAuthors, forget: o.forgetAuthors! }) : null;
   const forgetSet = subset ? subset.forgetSet : loadTofuSplit(`${o.forgetSplit}_perturbed`);
@@ -57,7 +57,8 @@ export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackO
   };
   let targetForgetProbs: number[] | null = null;
   if (o.targetModel !== undefined) {
-    const probe = new Probe({ model: await loadModel(o.targetModel) }, { ...ctx, generation: null });
+    // Scored with the attacked model's tokenizer and items: the target is the same model before unlearning.
+    const probe = new Probe({ model: (await openModel(o.targetModel, { ...sources, tokenizer: o.tokenizer })).model }, { ...ctx, generation: null });
     targetForgetProbs = (await probe.standard()).prob;
     await probe.dispose();
   }

@@ -8,20 +8,22 @@ import { readQaJsonl, readTextSet } from '../data/qa-dataset.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import { unavailable, type MetricResult } from '../eval/metrics/metric-result.ts';
 import { privLeak } from '../eval/metrics/mia.ts';
-import { loadModel } from '../models/load-model.ts';
 import type { Model } from '../models/model.ts';
-import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { readResults, type Results } from '../results/schema.ts';
 import { DEFAULT_FORGET_SPLIT, pickTemplate } from './data-sources.ts';
 import { CountingScorer, EvalMeter } from './eval-meter.ts';
 import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
 import { tofuMetrics, tofuSets } from './eval-tofu.ts';
+import { openModel, type ModelSourceOptions } from './model-source.ts';
 import { composeResults, writeResults, type MetricFamilies } from './results-file.ts';
 
 /** What to evaluate, every default applied (src/cli/run-eval.ts resolves them from flags). */
 export interface EvaluationOptions {
+  /** A model folder, a llama2.c .bin checkpoint (or its folder), or a Hub name org/name[@revision]; so are retainModel and referenceModel. */
   model: string;
+  /** The tokenizer (file or folder) of `model` when it is not beside it. */
+  tokenizer?: string;
   benchmark: 'tofu' | 'text' | 'muse';
   forgetSplit?: string;
   tofuAuthors?: number;
@@ -66,10 +68,6 @@ function retainValuesFromResults(results: Results, file: string, benchmark: stri
   return { truthRatios, minKAuc: results.metrics.mia?.minKAuc?.value ?? null, source: file };
 }
 
-async function loadPair(dir: string): Promise<{ model: Model; tokenizer: Tokenizer }> {
-  const tokenizer = loadTokenizer(dir);
-  return { model: await loadModel(dir), tokenizer };
-}
 
 function privLeakOf(mia: Record<string, MetricResult> | undefined, retain: RetainValues | null): MetricResult {
   const auc = mia?.minKAuc?.value ?? null;
@@ -79,14 +77,16 @@ function privLeakOf(mia: Record<string, MetricResult> | undefined, retain: Retai
 }
 
 /**
- * Evaluates the model folder `opts.model` and writes the results file to `opts.out`. Returns
+ * Evaluates the model `opts.model` (a folder, a llama2.c checkpoint or a Hub name, through
+ * `sources`' Hub options) and writes the results file to `opts.out`. Returns
  * the results record, the metric families and the path written. Throws LetheError for
  * unreadable models or data, and for retain results that do not match this evaluation's items.
  */
-export async function evaluateModel(opts: EvaluationOptions): Promise<{ results: Results; metrics: MetricFamilies; path: string }> {
+export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourceOptions = {}): Promise<{ results: Results; metrics: MetricFamilies; path: string }> {
   const resolved = opts;
   const meter = new EvalMeter();
-  const { model, tokenizer } = await loadPair(resolved.model);
+  const loadPair = (spec: string) => openModel(spec, sources);
+  const { model, tokenizer, input } = await openModel(resolved.model, { ...sources, tokenizer: resolved.tokenizer });
   const reference = resolved.referenceModel ? await loadPair(resolved.referenceModel) : null;
   const tofu = resolved.benchmark === 'tofu';
   const template: Pick<PromptTemplate, 'promptSpecialTokens' | 'appendEos'> = tofu ? pickTemplate(resolved.template, tokenizer) : TEXT_TEMPLATE;
@@ -101,7 +101,7 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
       benchmark = { name: 'tofu', ...(resolved.forgetSplit ? { forgetSplit: resolved.forgetSplit } : { forgetSplit: `${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors` }), template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info };
       let retain: RetainValues | null = null;
       if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'tofu', sets.forget.length);
-      else if (resolved.retainModel) retain = await retainModelValues(resolved.retainModel, (m, t) => tofuMetrics(m, t, sets, { template: pickTemplate(resolved.template, t), meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: null }));
+      else if (resolved.retainModel) retain = await retainModelValues(await loadPair(resolved.retainModel), resolved.retainModel, (m, t) => tofuMetrics(m, t, sets, { template: pickTemplate(resolved.template, t), meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: null }));
       metrics = await tofuMetrics(model, tokenizer, sets, { template: fullTemplate, meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: resolved.maxNewTokens, retainTruthRatios: retain?.truthRatios ?? null, referenceScorer, gradNorm: true });
       metrics.mia.privLeak = privLeakOf(metrics.mia, retain);
       if (retain) benchmark.retain = retain.source;
@@ -122,7 +122,7 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
       };
       let retain: RetainValues | null = null;
       if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'text', sets.forget.length);
-      else if (resolved.retainModel) retain = await retainModelValues(resolved.retainModel, (m, t) => textMetrics(m, t, { forget: sets.forget, holdout: sets.holdout }, { ...options, maxNewTokens: null }));
+      else if (resolved.retainModel) retain = await retainModelValues(await loadPair(resolved.retainModel), resolved.retainModel, (m, t) => textMetrics(m, t, { forget: sets.forget, holdout: sets.holdout }, { ...options, maxNewTokens: null }));
       metrics = await textMetrics(model, tokenizer, sets, { ...options, referenceScorer });
       metrics.mia.privLeak = privLeakOf(metrics.mia, retain);
       if (retain) benchmark.retain = retain.source;
@@ -132,14 +132,14 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
   }
   benchmark.tokensScored = meter.tokensScored;
   benchmark.tokensGenerated = meter.tokensGenerated;
-  const results = composeResults({ modelDir: resolved.model, name: resolved.name, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency() });
+  // A Hub model is named as the Hub names it (its local folder is a snapshot named by its commit).
+  const results = composeResults({ modelDir: input.path, name: resolved.name ?? input.hub ?? undefined, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency() });
   const path = await writeResults(resolved.out, results);
   return { results, metrics, path };
 }
 
-async function retainModelValues(dir: string, evaluate: (m: Model, t: Tokenizer) => Promise<MetricFamilies>): Promise<RetainValues> {
-  const { model, tokenizer } = await loadPair(dir);
+async function retainModelValues({ model, tokenizer }: { model: Model; tokenizer: Tokenizer }, source: string, evaluate: (m: Model, t: Tokenizer) => Promise<MetricFamilies>): Promise<RetainValues> {
   const m = await evaluate(model, tokenizer);
-  return { truthRatios: m.tofu?.forgetTruthRatio?.perItem ?? null, minKAuc: m.mia?.minKAuc?.value ?? null, source: dir };
+  return { truthRatios: m.tofu?.forgetTruthRatio?.perItem ?? null, minKAuc: m.mia?.minKAuc?.value ?? null, source };
 }
 

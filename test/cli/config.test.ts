@@ -2,7 +2,7 @@
 // the resolve functions' defaults. In process: no model runs here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -24,12 +24,23 @@ const yaml = (name: string, text: string) => {
 const rejects = (fn: () => unknown, message: RegExp) => assert.throws(fn, (err: unknown) => err instanceof LetheError && message.test(err.message));
 
 test('flags override the config file; kebab-case keys are read as camelCase; file paths are relative to the file', () => {
-  const file = yaml('run.yaml', 'method: npo\nlr: 0.001\nbatch-size: 2\nmodel: models/target\nforget-split: forget01\nout: runs/a\n');
+  const file = yaml('run.yaml', 'method: npo\nlr: 0.001\nbatch-size: 2\nmodel: ./models/target\nforget-split: forget01\nout: runs/a\n');
   const user = parseLayers(unlearnSchema, [fileLayer(file, UNLEARN_PATHS), flags({ lr: '0.002' })]);
   assert.equal(user.lr, 0.002);
   assert.equal(user.batchSize, 2);
   assert.equal(user.model, join(dir, 'models/target'));
   assert.equal(user.out, join(dir, 'runs/a'));
+});
+
+test('a model option that names no file or folder but reads org/name[@revision] stays a Hub name; an existing folder of that shape is a path', () => {
+  const file = yaml('hub.yaml', 'method: npo\nmodel: HuggingFaceTB/SmolLM2-135M@main\nforget-split: forget01\nout: runs/b\ntokenizer: tok/tok512.bin\n');
+  const user = parseLayers(unlearnSchema, [fileLayer(file, UNLEARN_PATHS)]);
+  assert.equal(user.model, 'HuggingFaceTB/SmolLM2-135M@main');
+  assert.equal(user.tokenizer, join(dir, 'tok/tok512.bin'), 'only model options may be Hub names');
+  assert.equal(user.out, join(dir, 'runs/b'));
+  mkdirSync(join(dir, 'local', 'model'), { recursive: true });
+  const local = yaml('local.yaml', 'method: npo\nmodel: local/model\nforget-split: forget01\nout: runs/c\n');
+  assert.equal(parseLayers(unlearnSchema, [fileLayer(local, UNLEARN_PATHS)]).model, join(dir, 'local', 'model'));
 });
 
 test('a value of the wrong type names the flag, or the file and field, and what it got', () => {

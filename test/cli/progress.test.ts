@@ -1,7 +1,7 @@
 // The progress display: plain lines (no control characters) for logs, a bar on a terminal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, progressDisplay, progressLine } from '../../src/cli/progress.ts';
+import { downloadDisplay, formatBytes, formatDuration, progressDisplay, progressLine } from '../../src/cli/progress.ts';
 import type { Progress } from '../../src/unlearn/loop.ts';
 
 function sink(isTTY: boolean) {
@@ -53,4 +53,18 @@ test('durations read as m:ss or h:mm:ss', () => {
   assert.equal(formatDuration(3725), '1:02:05');
   assert.equal(formatDuration(NaN), '?');
   assert.match(progressLine('x', event(1, 2)), /^x step 1\/2 /);
+});
+
+test('download progress: off a terminal one line per file when it is complete; on a terminal a bar', () => {
+  const out = sink(false);
+  const onProgress = downloadDisplay('org/model', { stream: out });
+  for (const bytes of [1000, 2_000_000, 3_500_000]) onProgress({ file: 'model.safetensors', bytes, total: 3_500_000 });
+  onProgress({ file: 'config.json', bytes: 612, total: 612 });
+  assert.deepEqual(out.chunks.join('').split('\n'), ['lethe: downloaded org/model model.safetensors (3.5 MB)', 'lethe: downloaded org/model config.json (612 B)', '']);
+  const tty = sink(true);
+  const bar = downloadDisplay('org/model', { stream: tty, plain: false });
+  for (const bytes of [1000, 3_500_000]) bar({ file: 'model.safetensors', bytes, total: 3_500_000 });
+  assert.match(tty.chunks.join(''), /downloading org\/model model\.safetensors .*100% of 3\.5 MB/);
+  assert.equal(formatBytes(999), '999 B');
+  assert.equal(formatBytes(16_100_000_000), '16.1 GB');
 });

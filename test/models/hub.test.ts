@@ -13,7 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LetheError } from '../../src/engine/errors.ts';
 import { hubCacheDir, parseHubRef, resolveModelRef } from '../../src/models/hub.ts';
-import { loadModel } from '../../src/models/load-model.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { generate } from '../../src/models/generate.ts';
+import { loadModel, loadModelAndTokenizer } from '../../src/models/load-model.ts';
 import { evaluate, fixtureDir, golden, maxAbsDiff } from './golden.ts';
 
 const REPO = 'lethe-test/tiny-llama';
@@ -212,6 +215,35 @@ test('HF_TOKEN, HF_ENDPOINT and HF_HUB_CACHE from the environment', async () => 
     assert.ok(requests.length > 0 && requests.every((r) => r.auth === 'Bearer hf_secret'));
   } finally {
     for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test('lethe generate --model org/name: downloads into HF_HUB_CACHE from HF_ENDPOINT with one progress line per file, then generates', async () => {
+  reset();
+  const cacheDir = tempCache();
+  try {
+    const tokenizerFile = join(fixtureDir('llama2c-shared'), 'tokenizer.bin');
+    const local = await loadModelAndTokenizer(fixtureDir('llama-gqa'), { tokenizer: tokenizerFile });
+    const [expected] = await generate(local.model, local.tokenizer, ['ab'], { maxNewTokens: 5 });
+    const bin = fileURLToPath(new URL('../../bin/lethe.js', import.meta.url));
+    // Asynchronous: the loopback server answers from this process.
+    const child = spawn(process.execPath, [bin, 'generate', '--model', REPO, '--tokenizer', tokenizerFile, '--prompt', 'ab', '--max-new-tokens', '5'], {
+      env: { ...process.env, HF_HUB_CACHE: cacheDir, HF_ENDPOINT: endpoint, HF_HUB_OFFLINE: '', HF_TOKEN: '', CI: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const status = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(status, 0, stderr);
+    assert.equal(stdout, `${expected}\n`);
+    assert.deepEqual(stderr.split('\n').filter(Boolean).sort(), [
+      `lethe: downloaded ${REPO} config.json (${config.length} B)`,
+      `lethe: downloaded ${REPO} model.safetensors (${(weights.length / 1000).toFixed(1)} kB)`,
+    ].sort());
+    assert.ok(existsSync(join(cacheDir, 'models--lethe-test--tiny-llama', 'snapshots', COMMIT, 'model.safetensors')));
+  } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
 });

@@ -33,8 +33,9 @@ export function registerAttack(program: Command): void {
   program
     .command('attack')
     .description('attack an unlearned model (relearning, quantisation, prompt attacks) and write before/after scores as JSON')
-    .requiredOption('--model <dir>', 'the model to attack (HF folder with its tokenizer); with --baseline, the model the baseline wraps')
-    .option('--target-model <dir>', 'the model before unlearning, for "recovered" (without it, recovered is null)')
+    .requiredOption('--model <path>', 'the model to attack: a folder, a llama2.c .bin file or a Hub name org/name[@revision]; with --baseline, the model the baseline wraps')
+    .option('--tokenizer <path>', 'tokenizer file or folder, when it is not beside the model')
+    .option('--target-model <path>', 'the model before unlearning (the same forms as --model), for "recovered" (without it, recovered is null)')
     .option('--attacks <list>', 'relearn, relearn-retain, quantize, prompts (comma-separated)', list, ['relearn', 'quantize', 'prompts'])
     .option('--benchmark <name>', 'tofu (the only one so far)', 'tofu')
     .option('--forget-split <split>', `TOFU forget split: ${FORGET_SPLITS.join(', ')}`, oneOf(...FORGET_SPLITS), DEFAULT_FORGET_SPLIT)
@@ -63,8 +64,15 @@ export async function attackCommand(o: AttackCommandOptions): Promise<void> {
   if ((o.tofuAuthors === undefined) !== (o.forgetAuthors === undefined)) throw new LetheError('--tofu-authors and --forget-authors go together');
   if (o.relearnFraction !== undefined && o.relearnFraction > 1) throw new LetheError(`--relearn-fraction: expected a number in (0, 1], got ${o.relearnFraction}`);
   // Lazy: the model and attack code loads only when this command runs.
-  const [{ runAttackSuite }, { writeFileAtomic }] = await Promise.all([import('../../pipeline/attack-run.ts'), import('../../models/formats/write-file-atomic.ts')]);
-  checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [{ path: o.model, what: 'the input model' }, ...(o.targetModel ? [{ path: o.targetModel, what: 'the --target-model model' }] : [])]);
+  const [{ runAttackSuite }, { writeFileAtomic }, { modelReadSource, resolveModelInput }, { downloadDisplay }] = await Promise.all([
+    import('../../pipeline/attack-run.ts'), import('../../models/formats/write-file-atomic.ts'), import('../../pipeline/model-source.ts'), import('../progress.ts'),
+  ]);
+  // Hub names become their folders in the Hub cache (downloaded first when online): the check compares local paths.
+  const model = await resolveModelInput(o.model, { onDownload: downloadDisplay(o.model) });
+  const target = o.targetModel ? await resolveModelInput(o.targetModel, { onDownload: downloadDisplay(o.targetModel) }) : null;
+  checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [
+    modelReadSource(model), ...(target ? [modelReadSource(target, 'the --target-model model')] : []), ...(o.tokenizer ? [{ path: o.tokenizer, what: 'the --tokenizer input' }] : []),
+  ]);
   const record = await runAttackSuite(o, (r) => {
     const rec = r.recovered === null ? 'recovered n/a' : `recovered ${(100 * r.recovered).toFixed(1)}%`;
     process.stdout.write(`lethe: ${r.name}: forget Prob ${r.before.forgetProb.toFixed(4)} → ${r.after.forgetProb.toFixed(4)}, ${rec}\n`);

@@ -1,14 +1,14 @@
-// `lethe generate --model DIR --prompt TEXT...`: completions of prompts by the model and tokenizer
-// of a model folder (greedy unless a temperature is given). With one prompt the completion is
+// `lethe generate --model PATH --prompt TEXT...`: completions of prompts by a model and its
+// tokenizer (a folder, a llama2.c .bin checkpoint, or a Hub name org/name[@revision]; greedy
+// unless a temperature is given). With one prompt the completion is
 // printed as it is; with several, each on its own line prefixed by its number, "[1] ...".
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LetheError } from '../../engine/errors.ts';
 import type { GenerateOptions } from '../../models/generate.ts';
 
 interface GenerateFlags {
   model: string;
+  tokenizer?: string;
   prompt: string[];
   maxNewTokens?: string;
   temperature?: string;
@@ -46,7 +46,8 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('print the completions of prompts by a model (greedy by default)')
-    .requiredOption('--model <dir>', 'model folder (config.json, model.safetensors, tokenizer.json)')
+    .requiredOption('--model <path>', 'a model folder (config.json, model.safetensors, tokenizer.json), a llama2.c .bin file (its tokenizer beside it) or a Hub name org/name[@revision]')
+    .option('--tokenizer <path>', 'tokenizer file or folder, when it is not beside the model')
     .option('--prompt <text>', 'a prompt (repeat for several)', collect, [])
     .option('--max-new-tokens <n>', 'new tokens at most per prompt (default 128)')
     .option('--temperature <t>', 'sampling temperature; 0 is greedy (default 0)')
@@ -57,15 +58,10 @@ export function registerGenerate(program: Command): void {
     .action(async (flags: GenerateFlags) => {
       const options = resolveGenerateFlags(flags);
       // Lazy: the model code loads only when this command runs.
-      const { loadModel } = await import('../../models/load-model.ts');
-      const { loadTokenizer } = await import('../../models/tokenizer/load-tokenizer.ts');
+      const { openModel } = await import('../../pipeline/model-source.ts');
+      const { downloadDisplay } = await import('../progress.ts');
       const { generate } = await import('../../models/generate.ts');
-      const model = await loadModel(flags.model);
-      const dir = model.source?.dir ?? flags.model;
-      if (!existsSync(join(dir, 'tokenizer.json'))) {
-        throw new LetheError(`${dir}: no tokenizer.json; generation needs the model's tokenizer beside its weights`);
-      }
-      const tokenizer = loadTokenizer(dir);
+      const { model, tokenizer } = await openModel(flags.model, { tokenizer: flags.tokenizer, onDownload: downloadDisplay(flags.model) });
       const completions = await generate(model, tokenizer, flags.prompt, options);
       const lines = completions.length === 1 ? completions : completions.map((c, i) => `[${i + 1}] ${c}`);
       process.stdout.write(lines.map((l) => `${l}\n`).join(''));

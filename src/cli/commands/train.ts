@@ -9,7 +9,8 @@ export function registerTrain(program: Command): void {
   const command = program
     .command('train')
     .description('fine-tune a model (--model) or train a preset from scratch (--preset); TOFU cases with a forget set make the target and the retain model')
-    .option('--model <dir>', 'model folder to fine-tune (never written)')
+    .option('--model <path>', 'the model to fine-tune (never written): a folder, a llama2.c .bin file or a Hub name org/name[@revision]')
+    .option('--tokenizer <path>', 'with --model: tokenizer file or folder, when it is not beside the model')
     .option('--preset <name>', 'train from scratch: tiny, small, gpt2-124m (a tokenizer is trained on the text)')
     .option('--data <file>', 'training set: .jsonl question/answer items, or text with one document a line')
     .option('--tofu <split>', 'training set: a TOFU split (full, retain90, …)')

@@ -24,7 +24,8 @@ export function registerUnlearn(program: Command): void {
   const command = program
     .command('unlearn')
     .description('unlearn a forget set from a model (the input folder is never written); writes OUT/model, log.jsonl, config.yaml')
-    .option('--model <dir>', 'model folder to unlearn from (HF format, with its tokenizer)')
+    .option('--model <path>', 'the model to unlearn from (never written): a folder (HF format, with its tokenizer), a llama2.c .bin file or a Hub name org/name[@revision]')
+    .option('--tokenizer <path>', 'tokenizer file or folder, when it is not beside the model')
     .option('--method <name>', `the unlearning method: ${methodNames().join(', ')}`)
     .option('--method-option <key=value>', "override one of the method's options (repeatable), e.g. beta=0.2", collect)
     .option('--forget <file>', 'forget set: .jsonl question/answer items, or text with one document a line')

@@ -102,6 +102,12 @@ function strftimeNow(format: string): string {
  * Renders `messages` with `template`. `variables` holds the special-token strings
  * (bos_token, eos_token, ...) and add_generation_prompt, as transformers passes them. A template
  * that does not parse, raises, or exceeds `limits` is a LetheError naming `source`.
+ *
+ * A system message first, followed by a user message, on a template that rejects the system role
+ * (Gemma and Gemma 2 raise "System role not supported"): the system text is folded into the
+ * first user turn as `system + "\n\n" + user`, which is what Gemma 3's own template does with a
+ * system message. This happens only when the template fails with the system message and renders
+ * without it; otherwise the template's own error is reported.
  */
 export function renderChatTemplate(
   template: string,
@@ -110,6 +116,23 @@ export function renderChatTemplate(
   source: string,
   limits: ChatTemplateLimits = {},
 ): string {
+  try {
+    return renderOnce(template, messages, variables, source, limits);
+  } catch (err) {
+    if (!(err instanceof TemplateRenderError) || messages[0]?.role !== 'system' || messages[1]?.role !== 'user') throw err;
+    const folded = [{ ...messages[1], content: `${messages[0].content}\n\n${messages[1].content}` }, ...messages.slice(2)];
+    try {
+      return renderOnce(template, folded, variables, source, limits);
+    } catch {
+      throw err; // not a system-role refusal: the template's own error
+    }
+  }
+}
+
+/** The template raised (raise_exception or a runtime error), as opposed to a parse error or a limit. */
+class TemplateRenderError extends LetheError {}
+
+function renderOnce(template: string, messages: ChatMessage[], variables: Record<string, unknown>, source: string, limits: ChatTemplateLimits): string {
   const maxSteps = limits.maxSteps ?? CHAT_TEMPLATE_MAX_STEPS;
   const maxOutputChars = limits.maxOutputChars ?? CHAT_TEMPLATE_MAX_OUTPUT_CHARS;
   let parsed: Template;
@@ -134,7 +157,7 @@ export function renderChatTemplate(
     rendered = new BoundedInterpreter(env, maxSteps, maxOutputChars).run(parsed.parsed).value as string;
   } catch (err) {
     if (err instanceof TemplateLimitError) throw new LetheError(`${source}: the chat_template was stopped: ${err.message}`);
-    throw new LetheError(`${source}: the chat_template failed on these messages: ${(err as Error).message}`);
+    throw new TemplateRenderError(`${source}: the chat_template failed on these messages: ${(err as Error).message}`);
   }
   if (rendered.length > maxOutputChars) {
     throw new LetheError(`${source}: the chat_template was stopped: its text has ${rendered.length} characters, more than ${maxOutputChars} (maxOutputChars)`);

@@ -6,12 +6,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModel } from '../../models/load-model.ts';
+import { loadModelAndTokenizer } from '../../models/load-model.ts';
 import { createModel, type Model } from '../../models/model.ts';
 import type { ModelConfig } from '../../models/formats/model-config.ts';
 import { presetConfig } from '../../models/presets.ts';
 import { saveModel } from '../../models/save-model.ts';
-import { loadTokenizer } from '../../models/tokenizer/load-tokenizer.ts';
 import type { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
 import { trainTokenizer } from '../../models/tokenizer/train-tokenizer.ts';
 import { writeFileAtomic } from '../../models/formats/write-file-atomic.ts';
@@ -68,11 +67,13 @@ export async function caseModels(out: string, c: DemoCase, data: DemoData, opts:
   const dirs = { target: join(out, 'target'), retain: join(out, 'retain') };
   if (!opts.fresh && reusable(out, c)) {
     opts.say(`reusing the target and retain models in ${out} (same case; --fresh trains them again)`);
-    const load = async (name: 'target' | 'retain'): Promise<TrainedModel> => {
+    const load = async (name: 'target' | 'retain') => {
       const modelDir = join(dirs[name], 'model');
-      return { name, model: await loadModel(modelDir), runDir: dirs[name], modelDir, loop: null };
+      const { model, tokenizer } = await loadModelAndTokenizer(modelDir);
+      return { tokenizer, trained: { name, model, runDir: dirs[name], modelDir, loop: null } satisfies TrainedModel };
     };
-    return { tokenizer: loadTokenizer(join(dirs.target, 'model')), target: await load('target'), retain: await load('retain'), reused: true };
+    const [target, retain] = [await load('target'), await load('retain')];
+    return { tokenizer: target.tokenizer, target: target.trained, retain: retain.trained, reused: true };
   }
 
   await writeCaseFile(out, { case: c, trained: false });

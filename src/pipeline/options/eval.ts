@@ -5,11 +5,14 @@ import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS } from '../data-sources.ts';
 import type { EvaluationOptions } from '../evaluate.ts';
 import { flag, nonNegativeInt, path, positiveInt } from './fields.ts';
 
-export const EVAL_PATHS = ['model', 'retainModel', 'retainResults', 'referenceModel', 'holdout', 'forget', 'retain', 'forgetQa', 'retainQa', 'out'] as const;
+export const EVAL_PATHS = ['model', 'tokenizer', 'retainModel', 'retainResults', 'referenceModel', 'holdout', 'forget', 'retain', 'forgetQa', 'retainQa', 'out'] as const;
 
 export const evalSchema = z
   .strictObject({
+    /** A model folder, a llama2.c .bin checkpoint, or a Hub name org/name[@revision]. */
     model: path(),
+    /** The tokenizer (file or folder) of --model when it is not beside the model. */
+    tokenizer: path().optional(),
     /** tofu; text (MUSE-style, plain text files); muse (the same, labelled as MUSE data). */
     benchmark: z.enum(['tofu', 'text', 'muse']).optional(),
     forgetSplit: z.enum(FORGET_SPLITS).optional(),

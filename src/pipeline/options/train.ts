@@ -6,12 +6,14 @@ import { FORGET_SPLITS } from '../data-sources.ts';
 import { path, positiveInt } from './fields.ts';
 import { resolveTraining, trainingFields, type ResolvedTraining } from './training.ts';
 
-export const TRAIN_PATHS = ['model', 'data', 'out'] as const;
+export const TRAIN_PATHS = ['model', 'tokenizer', 'data', 'out'] as const;
 
 export const trainSchema = z
   .strictObject({
     /** A model folder to fine-tune. */
     model: path().optional(),
+    /** With --model: the tokenizer (file or folder) when it is not beside the model. */
+    tokenizer: path().optional(),
     /** A preset to train from scratch (tiny, small, gpt2-124m). */
     preset: z.enum(Object.keys(PRESETS) as [string, ...string[]]).optional(),
     /** A data file: .jsonl question/answer items, or text with one document a line. */
@@ -37,6 +39,7 @@ export const trainSchema = z
     if (sources !== 1) issue('give one training set: --data FILE, --tofu SPLIT, or --tofu-authors N --forget-authors K');
     if ((u.tofuAuthors === undefined) !== (u.forgetAuthors === undefined)) issue(u.tofuAuthors === undefined ? 'needs --tofu-authors N (the authors of the case)' : 'needed with --tofu-authors (how many authors to forget)', u.tofuAuthors === undefined ? 'tofuAuthors' : 'forgetAuthors');
     if (u.forgetSplit !== undefined && u.tofu !== 'full') issue('only with --tofu full (the target trains on full, the retain model on the matching retain split)', 'forgetSplit');
+    if (u.model === undefined && u.tokenizer !== undefined) issue('only with --model (a preset trains its own tokenizer)', 'tokenizer');
     if (u.preset === undefined && u.vocabSize !== undefined) issue('only with --preset (a model folder brings its tokenizer)', 'vocabSize');
     if (u.preset === undefined && u.maxPositions !== undefined) issue('only with --preset (a model folder brings its config)', 'maxPositions');
   });
@@ -45,6 +48,7 @@ export type TrainUserOptions = z.infer<typeof trainSchema>;
 
 export interface ResolvedTrainOptions extends ResolvedTraining {
   model?: string;
+  tokenizer?: string;
   preset?: string;
   data?: string;
   tofu?: string;
@@ -67,7 +71,7 @@ export function resolveTrainOptions(user: TrainUserOptions): ResolvedTrainOption
     ? { lr: user.preset === 'tiny' ? 1e-2 : 3e-3, epochs: 40, batchSize: 8, accumulation: 1, schedule: 'cosine' as const }
     : { lr: 1e-5, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' as const };
   return {
-    ...(user.model !== undefined ? { model: user.model } : { preset: user.preset }),
+    ...(user.model !== undefined ? { model: user.model, ...(user.tokenizer !== undefined ? { tokenizer: user.tokenizer } : {}) } : { preset: user.preset }),
     ...(user.data !== undefined ? { data: user.data } : {}),
     ...(user.tofu !== undefined ? { tofu: user.tofu } : {}),
     ...(user.forgetSplit !== undefined ? { forgetSplit: user.forgetSplit } : {}),

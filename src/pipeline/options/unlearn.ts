@@ -10,11 +10,14 @@ import { nonNegativeInt, path, positive, positiveInt } from './fields.ts';
 import { resolveScope, scopeSchema } from './scope.ts';
 import { resolveTraining, trainingFields, type ResolvedTraining } from './training.ts';
 
-export const UNLEARN_PATHS = ['model', 'forget', 'retain', 'idk', 'out'] as const;
+export const UNLEARN_PATHS = ['model', 'tokenizer', 'forget', 'retain', 'idk', 'out'] as const;
 
 export const unlearnSchema = z
   .strictObject({
+    /** A model folder, a llama2.c .bin checkpoint, or a Hub name org/name[@revision]. */
     model: path(),
+    /** The tokenizer (file or folder) when it is not beside the model. */
+    tokenizer: path().optional(),
     method: z.string().min(1),
     /** Overrides of the method's defaults (β, γ, α, retain, …). */
     methodOptions: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
@@ -61,6 +64,7 @@ export type UnlearnUserOptions = z.infer<typeof unlearnSchema>;
 
 export interface ResolvedUnlearnOptions extends ResolvedTraining {
   model: string;
+  tokenizer?: string;
   method: string;
   /** Every option of the method, its defaults filled in. */
   methodOptions: Record<string, unknown>;
@@ -99,6 +103,7 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
   const evalEvery = user.evalEvery ?? 0;
   return {
     model: user.model,
+    ...(user.tokenizer !== undefined ? { tokenizer: user.tokenizer } : {}),
     method: method.name,
     methodOptions: options,
     ...(user.forget !== undefined ? { forget: user.forget } : {}),

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import * as o from '../../engine/ops.ts';
 import type { Tensor } from '../../engine/graph.ts';
+import { mlpOutputModule } from '../../models/hf-layout.ts';
 import type { Model } from '../../models/model.ts';
 import { commonOptionFields, requireInput, type UnlearnMethod } from '../method.ts';
 import { targetMean } from '../objective.ts';
@@ -20,10 +21,15 @@ function maskedMse(h: Tensor, target: Tensor, mask: Tensor): Tensor {
   return targetMean(o.mean(o.square(o.sub(h, target)), -1), mask); // per position [B, T] → scalar
 }
 
-/** The MLP down-projections of blocks ℓ−2..ℓ, as a parameter-name pattern. */
+/**
+ * The MLP output projections of blocks ℓ−2..ℓ (the family's name: `mlp.down_proj` in Llama-style
+ * models, `mlp.c_proj` in GPT-2, `mlp.dense_4h_to_h` in GPT-NeoX, `mlp.fc2` in Phi, `fc2` in
+ * OPT; hf-layout.ts mlpOutputModule), as a parameter-name pattern.
+ */
 export function downProjectionPattern(model: Model, layer: number): string {
-  const blocks = [layer - 2, layer - 1, layer].filter((l) => l >= 0).join('|');
-  return model.config.family === 'gpt2' ? `^transformer\\.h\\.(${blocks})\\.mlp\\.c_proj\\.weight$` : `^model\\.layers\\.(${blocks})\\.mlp\\.down_proj\\.weight$`;
+  const blocks = [layer - 2, layer - 1, layer].filter((l) => l >= 0);
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `^(${blocks.map((l) => escape(`${mlpOutputModule(model.config, l)}.weight`)).join('|')})$`;
 }
 
 export const rmu: UnlearnMethod<{ layer: number; steeringCoef: number }> = {
