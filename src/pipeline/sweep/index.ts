@@ -15,27 +15,18 @@
  * sweep.json (worker, workerDir); no shared file system is needed. Workers that do share
  * WORKDIR (NFS) also resume each other's interrupted trials from their checkpoints.
  *
- * Wiring (for the pipeline layer and the commands):
- * - the real runner, `TrialRunner`: from ctx.trial.config (method, options, loop, scope, seed,
- *   data, evaluations, attacks) and ctx.inputs (local paths by role: model, forget, retain, eval,
- *   retainReference) run the unlearning into ctx.dir/unlearn (resume: ctx.resume), evaluate
- *   into ctx.dir/eval (results.json), attack into ctx.dir/attacks, and return
- *   {metrics: {forgetQuality, modelUtility, 'relearn.recovered', …} each {value, interval} or
- *   {value: null, unavailable}, targetMetrics: the target's forgetQuality/modelUtility on the
- *   same data (needed by `of: target` rules; cache it per model hash, e.g. in
- *   dirname(dirname(ctx.dir))/target-<hash>/), details?}. Unless config.keepModel, delete
- *   ctx.dir/unlearn/model after the attacks. Throw LetheError for bad input (not retried).
- * - `ExpandOptions.resolve`: apply the unlearn command's resolution (method defaults, loop
- *   defaults, RMU's layer −1 → the middle block, LoRA defaults) so ids hash what runs, and throw
- *   LetheError for a bad trial before anything starts.
- * - `lethe sweep SWEEP.yaml --out DIR [--queue redis://HOST:PORT]`: readSweepSpec → expandSweep
- *   → runSweep with onProgress printing formatProgress(p) (e.g. with cli/progress), SIGINT →
- *   AbortController.abort() (in-process: the trial stops and is resumed next time; coordinator:
- *   stops watching, the trials stay queued). Exit 2 on LetheError.
- * - `lethe worker --queue redis://HOST:PORT [--work-dir D]`: runWorker with the same runner;
- *   SIGINT/SIGTERM → abort (the current trial goes back to the queue untouched); print onEvent.
- * - `lethe report DIR` when DIR/sweep.json exists: readSweepFile → analyzeSweep (report/
- *   sweep-analysis.ts) → renderSweepPage, or renderSweepSections beside the run tables.
+ * Wiring:
+ * - the real runner: realTrialRunner (real-runner.ts: unlearn → evaluate → attack in the trial's
+ *   folder; the target and the retain reference evaluated once per content hash, in the sweep
+ *   folder); resolveTrialConfig is expandSweep's `resolve` (the unlearn command's defaults, RMU's
+ *   layer −1 → the middle block, LoRA defaults), so that ids hash what runs;
+ * - `lethe sweep SWEEP.yaml --out DIR [--queue redis://HOST:PORT]`: runSweepFile (below), progress
+ *   lines from formatProgress, SIGINT/SIGTERM → abort (in-process: the trial stops at its next
+ *   step and resumes from its checkpoint next time; coordinator: stops watching, trials stay
+ *   queued); src/cli/commands/sweep.ts;
+ * - `lethe worker --queue redis://HOST:PORT [--work-dir D]`: runWorker with realTrialRunner;
+ *   SIGINT/SIGTERM → abort (the current trial goes back to the queue);
+ * - `lethe report DIR` when DIR/sweep.json exists: writeSweepReport (sweep-report.ts).
  */
 import { expandSweep, type ExpandedSweep } from './expand.ts';
 import { realTrialRunner, resolveTrialConfig, type RealRunnerOptions } from './real-runner.ts';
