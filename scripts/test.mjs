@@ -17,6 +17,7 @@ const SLOW = [
   'test/attacks/attack-command.test.ts',
   'test/cli/commands.test.ts',
   'test/report/browser.test.ts',
+  'test/pipeline/sweep/real-sweep.test.ts',
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

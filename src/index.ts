@@ -1,6 +1,6 @@
 /**
  * lethe as a library: `import { unlearn, evaluateModel, runAttackSuite, writeReport } from 'lethe'`.
- * The commands (`lethe train|unlearn|eval|attack|report|demo`) are thin layers over these same
+ * The commands (`lethe train|unlearn|eval|attack|report|sweep|worker|demo`) are thin layers over these same
  * functions. Every error from bad input is a `LetheError` with one line naming the file, field
  * or option and the problem.
  *
@@ -167,6 +167,36 @@ export { RESULTS_SCHEMA, parseResults, readResults, type Results, type Role } fr
 export { composeResults, writeResults, type MetricFamilies, type ResultsInput } from './pipeline/results-file.ts';
 /** Results files (or run folders) → one self-contained report.html with tables and plots. */
 export { writeReport } from './report/report.ts';
+
+// ── Sweeps ─────────────────────────────────────────────────────────────────────────────────
+/**
+ * Sweeps over methods × options × loop settings × seeds (`lethe sweep`, `lethe worker`).
+ *
+ * - `runSweepFile({file, outDir, queue?, runner?, signal?, onProgress?})` → SweepFile: reads and
+ *   validates SWEEP.yaml (LetheError `FILE: FIELD: problem`), expands it with every trial resolved
+ *   as `lethe unlearn` would run it, and runs it in this process with the real runner (trials one
+ *   after another; killed and started again it skips finished trials and resumes the running one
+ *   from its checkpoint) or, with `queue: {url: 'redis://HOST:PORT'}`, as the coordinator of
+ *   BullMQ workers. DIR/sweep.json (lethe.sweep/1) holds every trial's resolved config, status,
+ *   timings, headline metrics {value, interval [low, high] (95% bootstrap) | null} or
+ *   {value: null, unavailable}, and the target's values on the same data.
+ * - `runSweep({sweep, outDir, runner | queue})`: the same from an expanded sweep and any runner.
+ * - `runWorker({queue, runner, workDir, signal})`: a worker; resolves when `signal` aborts (its
+ *   current trial handed back to the queue). Results travel through Redis (the job's return
+ *   value); trial folders and models stay in WORKDIR/trials/<id>/.
+ * - `realTrialRunner(opts)`: unlearn → evaluate → attack, one trial (TrialRunner);
+ *   `resolveTrialConfig`: expandSweep's `resolve` for it.
+ * - `writeSweepReport(dir, out)`: the Pareto front (forget quality vs model utility), best trial
+ *   per method under the selection rule, spread over seeds and sensitivity (η²) as HTML.
+ */
+export {
+  runSweepFile, runSweep, runWorker, realTrialRunner, resolveTrialConfig, expandSweep, readSweepSpec, parseSweepSpec, readSweepFile,
+  writeSweepReport, formatProgress, sweepProgress, SWEEP_SCHEMA,
+  type SweepFileOptions, type SweepOptions, type WorkerOptions, type WorkerEvent, type RealRunnerOptions, type TrialRunner, type TrialContext,
+  type TrialOutcome, type Trial, type TrialConfig, type ExpandedSweep, type SweepSpec, type SweepFile, type SweepProgress, type HeadlineMetric,
+} from './pipeline/sweep/index.ts';
+/** What a sweep found (pure functions of sweep.json's trials): Pareto front, best per method, seed spread, sensitivity. */
+export { analyzeSweep, paretoFront, selectBest, bestPerMethod, seedSpread, sensitivity, type SweepAnalysis } from './report/sweep-analysis.ts';
 
 // ── The demo ────────────────────────────────────────────────────────────────────────────────
 /** The whole pipeline on a built-in small TOFU case (what `lethe demo` runs). */

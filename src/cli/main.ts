@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerReport } from './commands/report.ts';
+import { registerSweep, registerWorker } from './commands/sweep.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerUnlearn } from './commands/unlearn.ts';
 import { LETHE_VERSION } from '../version.ts';
@@ -25,6 +26,8 @@ export function buildProgram(): Command {
   registerAttack(program);
   registerGenerate(program);
   registerReport(program);
+  registerSweep(program);
+  registerWorker(program);
   registerDemo(program);
   return program;
 }

@@ -135,8 +135,8 @@ function efficiencySection(runs: readonly ReportRun[]): string {
   return section('efficiency', 'Efficiency', 'What each run cost: wall time, tokens processed, FLOPs estimated as 6·N per trained and 2·N per scored token (N parameters), and peak resident memory. Lower is cheaper.', table(head, rows));
 }
 
-/** Renders the runs as one self-contained HTML page. */
-export function renderReport(runs: readonly ReportRun[]): string {
+/** Renders the runs as one self-contained HTML page; `extraSections` (HTML, already escaped, e.g. a sweep's sections) go first. */
+export function renderReport(runs: readonly ReportRun[], extraSections = ''): string {
   if (runs.length === 0) throw new LetheError('report: no runs to report');
   const { js, css } = chartLibrary();
   const chartData: ChartData = { scatter: scatterPoints(runs).points, curves: runCurves(runs), attacks: attackBars(runs) };
@@ -154,6 +154,7 @@ export function renderReport(runs: readonly ReportRun[]): string {
 <body>
 <header><h1>lethe report</h1><p class="help">${runs.length} run${runs.length === 1 ? '' : 's'}. Hover a header for what a metric means, an “unavailable” for why it could not be computed. Generated ${esc(new Date().toISOString())}.</p></header>
 <main>
+${extraSections}
 ${overview(runs)}
 ${benchmarkTables(runs)}
 ${scatterSection(runs)}

@@ -1,13 +1,24 @@
-// `lethe report RUN... --out report.html`: results of one or more runs → one HTML page.
+// `lethe report RUN... --out report.html`: results of one or more runs → one HTML page; a sweep
+// folder (DIR with sweep.json) → its sweep sections beside the trials' tables.
 import type { Command } from 'commander';
 
 export function registerReport(program: Command): void {
   program
     .command('report')
     .description('write an HTML report (tables and charts) comparing runs')
-    .argument('<runs...>', 'run directories (results.json, optional log.jsonl) or results.json files')
+    .argument('<runs...>', 'run directories (results.json, optional log.jsonl), results.json files, or one sweep folder (sweep.json)')
     .option('-o, --out <file>', 'the HTML file to write', 'report.html')
     .action(async (runs: string[], options: { out: string }) => {
+      const sweep = await import('../../pipeline/sweep/sweep-report.ts');
+      if (runs.length === 1 && sweep.isSweepFolder(runs[0])) {
+        // A sweep folder: its Pareto front, best trial per method, seed spread and sensitivity, beside the trials' tables.
+        const { checkWritesOutsideInputs } = await import('../../io/paths.ts');
+        checkWritesOutsideInputs({ path: options.out, flag: '--out' }, [{ path: `${runs[0]}/sweep.json`, what: 'the sweep file' }]);
+        const w = await sweep.writeSweepReport(runs[0], options.out);
+        const c = w.analysis.counts;
+        process.stdout.write(`lethe: wrote ${w.out} (sweep ${w.analysis.name}: ${c.done}/${c.total} trials done, ${c.failed} failed; ${w.analysis.pareto.length} on the Pareto front)\n`);
+        return;
+      }
       // Lazy: the report code loads only when this command runs.
       const { writeReport } = await import('../../report/report.ts');
       const { checkWritesOutsideInputs } = await import('../../io/paths.ts');

@@ -12,7 +12,7 @@
 import { Rng } from '../../engine/random.ts';
 import { METHODS } from '../../unlearn/methods/index.ts';
 import { hashJson, hashPath } from './content-hash.ts';
-import { isRange, type Scalar, type SelectionRule, type SweepSpec, type SweptValue } from './sweep-schema.ts';
+import { isRange, type EvaluationSettings, type Scalar, type SelectionRule, type SweepSpec, type SweptValue } from './sweep-schema.ts';
 
 /** An input file or folder, by path (as the coordinator sees it) and content hash. */
 export interface InputRef {
@@ -43,6 +43,8 @@ export interface TrialConfig {
   seed: number;
   evaluations: string[];
   attacks: string[];
+  /** Evaluation settings the sweep gave (greedy tokens per answer, items per set, batch size). */
+  evaluation?: EvaluationSettings;
   keepModel: boolean;
 }
 
@@ -196,6 +198,7 @@ export async function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): Pr
           seed,
           evaluations: spec.evaluations,
           attacks: spec.attacks,
+          ...(spec.evaluation ? { evaluation: spec.evaluation } : {}),
           keepModel: spec.keepModels,
         };
         if (opts.resolve) config = opts.resolve(config);

@@ -15,29 +15,22 @@
  * sweep.json (worker, workerDir); no shared file system is needed. Workers that do share
  * WORKDIR (NFS) also resume each other's interrupted trials from their checkpoints.
  *
- * Wiring (for the pipeline layer and the commands):
- * - the real runner, `TrialRunner`: from ctx.trial.config (method, options, loop, scope, seed,
- *   data, evaluations, attacks) and ctx.inputs (local paths by role: model, forget, retain, eval,
- *   retainReference) run the unlearning into ctx.dir/unlearn (resume: ctx.resume), evaluate
- *   into ctx.dir/eval (results.json), attack into ctx.dir/attacks, and return
- *   {metrics: {forgetQuality, modelUtility, 'relearn.recovered', …} each {value, interval} or
- *   {value: null, unavailable}, targetMetrics: the target's forgetQuality/modelUtility on the
- *   same data (needed by `of: target` rules; cache it per model hash, e.g. in
- *   dirname(dirname(ctx.dir))/target-<hash>/), details?}. Unless config.keepModel, delete
- *   ctx.dir/unlearn/model after the attacks. Throw LetheError for bad input (not retried).
- * - `ExpandOptions.resolve`: apply the unlearn command's resolution (method defaults, loop
- *   defaults, RMU's layer −1 → the middle block, LoRA defaults) so ids hash what runs, and throw
- *   LetheError for a bad trial before anything starts.
- * - `lethe sweep SWEEP.yaml --out DIR [--queue redis://HOST:PORT]`: readSweepSpec → expandSweep
- *   → runSweep with onProgress printing formatProgress(p) (e.g. with cli/progress), SIGINT →
- *   AbortController.abort() (in-process: the trial stops and is resumed next time; coordinator:
- *   stops watching, the trials stay queued). Exit 2 on LetheError.
- * - `lethe worker --queue redis://HOST:PORT [--work-dir D]`: runWorker with the same runner;
- *   SIGINT/SIGTERM → abort (the current trial goes back to the queue untouched); print onEvent.
- * - `lethe report DIR` when DIR/sweep.json exists: readSweepFile → analyzeSweep (report/
- *   sweep-analysis.ts) → renderSweepPage, or renderSweepSections beside the run tables.
+ * Wiring:
+ * - the real runner: realTrialRunner (real-runner.ts: unlearn → evaluate → attack in the trial's
+ *   folder; the target and the retain reference evaluated once per content hash, in the sweep
+ *   folder); resolveTrialConfig is expandSweep's `resolve` (the unlearn command's defaults, RMU's
+ *   layer −1 → the middle block, LoRA defaults), so that ids hash what runs;
+ * - `lethe sweep SWEEP.yaml --out DIR [--queue redis://HOST:PORT]`: runSweepFile (below), progress
+ *   lines from formatProgress, SIGINT/SIGTERM → abort (in-process: the trial stops at its next
+ *   step and resumes from its checkpoint next time; coordinator: stops watching, trials stay
+ *   queued); src/cli/commands/sweep.ts;
+ * - `lethe worker --queue redis://HOST:PORT [--work-dir D]`: runWorker with realTrialRunner;
+ *   SIGINT/SIGTERM → abort (the current trial goes back to the queue);
+ * - `lethe report DIR` when DIR/sweep.json exists: writeSweepReport (sweep-report.ts).
  */
-import type { ExpandedSweep } from './expand.ts';
+import { expandSweep, type ExpandedSweep } from './expand.ts';
+import { realTrialRunner, resolveTrialConfig, type RealRunnerOptions } from './real-runner.ts';
+import { readSweepSpec } from './sweep-schema.ts';
 import type { SweepProgress } from './progress.ts';
 import { runSweepQueued, type QueuedSweepOptions } from './queue-coordinator.ts';
 import { runSweepLocal } from './run-local.ts';
@@ -54,6 +47,8 @@ export { runWorker, type WorkerEvent, type WorkerOptions } from './queue-worker.
 export { runSweepLocal, runTrialInFolder, trialDir, TRIAL_CONFIG_FILE, TRIAL_RESULT_FILE, type LocalSweepOptions } from './run-local.ts';
 export { parseSweepFile, readSweepFile, SWEEP_FILE, SWEEP_SCHEMA, sweepFileSchema, writeSweepFile, type SweepFile, type TrialEntry, type TrialStatus } from './sweep-file.ts';
 export { DEFAULT_SELECTION, LOOP_SETTINGS, parseSweepSpec, readSweepSpec, sweepSpecSchema, type Scalar, type SelectionRule, type SweepSpec } from './sweep-schema.ts';
+export { realTrialRunner, resolveTrialConfig, type RealRunnerOptions } from './real-runner.ts';
+export { isSweepFolder, writeSweepReport } from './sweep-report.ts';
 export { headlineMetricSchema, samePath, trialOutcomeSchema, type HeadlineMetric, type InputResolver, type TrialContext, type TrialOutcome, type TrialRunner } from './trial-runner.ts';
 
 export interface SweepOptions {
@@ -80,4 +75,29 @@ export async function runSweep(opts: SweepOptions): Promise<SweepFile> {
   if (opts.queue) return runSweepQueued({ ...opts.queueOptions, sweep: opts.sweep, outDir: opts.outDir, queue: opts.queue, signal: opts.signal, onProgress: opts.onProgress });
   if (!opts.runner) throw new LetheError('runSweep: give a trial runner (in-process) or a queue (distributed)');
   return runSweepLocal({ sweep: opts.sweep, outDir: opts.outDir, runner: opts.runner, resolveInput: opts.resolveInput, signal: opts.signal, onProgress: opts.onProgress });
+}
+
+export interface SweepFileOptions {
+  /** The sweep file (YAML or JSON; sweep-schema.ts). */
+  file: string;
+  /** DIR: sweep.json and trials/<id>/. */
+  outDir: string;
+  /** Put the trials on BullMQ for `lethe worker` processes instead of running them here. */
+  queue?: QueuedSweepOptions['queue'];
+  /** Settings of the in-process real runner (checkpoint interval, progress display). */
+  runner?: RealRunnerOptions;
+  signal?: AbortSignal;
+  onProgress?: (progress: SweepProgress, file: SweepFile) => void;
+}
+
+/**
+ * `lethe sweep SWEEP.yaml --out DIR [--queue URL]`: reads and validates the sweep file, expands it
+ * with every trial resolved as `lethe unlearn` would run it (resolveTrialConfig: ids hash what
+ * runs), and runs it with lethe's real trial runner in this process, or as the coordinator of a
+ * queue. Returns the final sweep file (also DIR/sweep.json). Throws LetheError for a bad sweep
+ * file (one line naming the file and field), a bad trial, or a DIR holding another sweep.
+ */
+export async function runSweepFile(opts: SweepFileOptions): Promise<SweepFile> {
+  const sweep = await expandSweep(readSweepSpec(opts.file), { resolve: resolveTrialConfig });
+  return runSweep({ sweep, outDir: opts.outDir, ...(opts.queue ? { queue: opts.queue } : { runner: realTrialRunner(opts.runner) }), signal: opts.signal, onProgress: opts.onProgress });
 }

@@ -42,6 +42,7 @@ export const trialConfigSchema = z.strictObject({
   seed: z.number().int(),
   evaluations: z.array(z.string()),
   attacks: z.array(z.string()),
+  evaluation: z.strictObject({ maxNewTokens: z.number().int().nonnegative().optional(), limit: z.number().int().positive().optional(), batchSize: z.number().int().positive().optional() }).optional(),
   keepModel: z.boolean(),
 });
 

@@ -11,7 +11,8 @@
  *   data: {tofuAuthors: 10, forgetAuthors: 1}   # or forget/retain files, or tofuForget: forget05
  *   retainReference: runs/retain/model  # the retain model forget quality compares against
  *   evaluations: [tofu]
- *   attacks: [relearn, quantize_4bit]
+ *   attacks: [relearn, quantize]        # names of lethe attack's --attacks
+ *   evaluation: {maxNewTokens: 64, limit: 40}   # optional: greedy tokens per answer, items per set
  *   seeds: [0, 1, 2]
  *   search: grid                        # or {random: {trials: 12, seed: 0}} (per method)
  *   loop: {epochs: 5}                   # loop settings shared by every method
@@ -100,6 +101,13 @@ const dataSchema = z
     if (d.retain !== undefined && d.tofuRetain !== undefined) ctx.addIssue({ code: 'custom', path: ['tofuRetain'], message: 'give retain (a file) or tofuRetain (a split), not both' });
   });
 
+export const evaluationSettingsSchema = z.strictObject({
+  maxNewTokens: z.number().int().nonnegative().optional(),
+  limit: z.number().int().positive().optional(),
+  batchSize: z.number().int().positive().optional(),
+});
+export type EvaluationSettings = z.infer<typeof evaluationSettingsSchema>;
+
 const constraintSchema = z.strictObject({
   metric: z.string().min(1),
   /** Lower bound: an absolute value, or with `of: target` a fraction of the target model's value. */
@@ -126,6 +134,8 @@ export const sweepSpecSchema = z
     retainReference: pathSchema.optional(),
     evaluations: z.array(z.enum(['tofu', 'muse', 'text', 'mia', 'memorisation'])).min(1).default(['tofu']),
     attacks: z.array(z.string().min(1)).default([]),
+    /** How the evaluations run: greedy tokens per answer (0: no generation, ROUGE unavailable), items per TOFU set, batch size. */
+    evaluation: evaluationSettingsSchema.optional(),
     seeds: z.array(z.number().int()).min(1, 'expected at least one seed').default([0]),
     search: z
       .union([
