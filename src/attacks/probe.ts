@@ -3,7 +3,7 @@
 // the greedy generation against the answer. A baseline's prompt transformer is applied to every
 // prompt first and its output transformer to every generation; an output transformer cannot
 // change teacher-forced Prob.
-import { encodePair } from '../data/batches.ts';
+import { encodePair, generationPrompt, trimCompletion } from '../data/batches.ts';
 import { Scorer } from '../eval/score.ts';
 import { rougeL } from '../eval/stats/rouge.ts';
 import { Generator } from '../models/generate.ts';
@@ -82,11 +82,12 @@ export class Probe {
     });
     const todo = [...new Set(prompts.filter((p) => !this.generated.has(p)))];
     if (todo.length > 0) {
-      const fresh = await this.generator.generate(todo, {
+      // From the prompt as it stands in a whole-text encoding (data/batches.ts generationPrompt).
+      const fresh = await this.generator.generate(todo.map(generationPrompt), {
         maxNewTokens: this.ctx.generation?.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
         temperature: 0,
       });
-      todo.forEach((p, k) => this.generated.set(p, fresh[k]));
+      todo.forEach((p, k) => this.generated.set(p, trimCompletion(p, fresh[k])));
     }
     const raw = prompts.map((p) => this.generated.get(p)!);
     const out = this.subject.baseline?.transformOutput;

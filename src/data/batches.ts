@@ -151,6 +151,25 @@ export function itemWhere(source: ItemSource | undefined, index: number): string
 }
 
 /**
+ * The text generation starts from for a prompt that training and scoring split off a whole
+ * text: the prompt without its trailing spaces and tabs. In the whole-text encoding the space
+ * before an answer belongs to the answer's first token ("Answer:" | "ĠParis", ":" | "▁Paris"),
+ * so the prompt encoded alone with its space would end in a lone space token that the model
+ * never saw before an answer (its completions then go astray). Generation from the trimmed
+ * prompt produces that space itself; `trimCompletion` takes it off the completion again. (When
+ * the vocabulary has no token joining the space to the answer's first character, e.g. "Émile"
+ * in GPT-2's, training kept the lone space in the prompt and the model generates it here.)
+ */
+export function generationPrompt(prompt: string): string {
+  return prompt.replace(/[ \t]+$/u, '');
+}
+
+/** A completion of generationPrompt(prompt) without the leading spaces the trimmed prompt left to it. */
+export function trimCompletion(prompt: string, completion: string): string {
+  return prompt === generationPrompt(prompt) ? completion : completion.replace(/^[ \t]+/u, '');
+}
+
+/**
  * Encodes one (prompt, target) pair as described at the top of the file: ids of the whole text
  * prompt + target (with the tokenizer's special tokens when promptSpecialTokens), EOS appended
  * when appendEos, and P = the prompt's tokens. `index` names the item in errors when the pair

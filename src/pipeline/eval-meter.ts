@@ -6,7 +6,7 @@
 import { cutAtStop, Generator } from '../models/generate.ts';
 import type { Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { encodePair } from '../data/batches.ts';
+import { encodePair, generationPrompt, trimCompletion } from '../data/batches.ts';
 import type { PromptPair, PromptTemplate } from '../data/templates.ts';
 import { Scorer, type ScoredText, type ScorerOptions } from '../eval/score.ts';
 
@@ -73,8 +73,10 @@ export interface GenerateSettings {
 export function countingGenerate(generator: Generator, template: Pick<PromptTemplate, 'promptSpecialTokens'>, meter: EvalMeter) {
   const { tokenizer, model } = generator;
   return async (prompts: string[], settings: GenerateSettings): Promise<string[]> => {
-    const ids = prompts.map((p) => tokenizer.encode(p, { addSpecialTokens: template.promptSpecialTokens }));
-    return generateIds(generator, ids, settings, meter, model.size);
+    // From the prompt as it stands in a whole-text encoding (data/batches.ts generationPrompt).
+    const ids = prompts.map((p) => tokenizer.encode(generationPrompt(p), { addSpecialTokens: template.promptSpecialTokens }));
+    const completions = await generateIds(generator, ids, settings, meter, model.size);
+    return completions.map((c, i) => trimCompletion(prompts[i], c));
   };
 }
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
-import { encodePair } from '../../src/data/batches.ts';
+import { encodePair, generationPrompt, trimCompletion } from '../../src/data/batches.ts';
 import { chatTemplate, plainTemplate, type PromptTemplate } from '../../src/data/templates.ts';
 import type { Tokenizer } from '../../src/models/tokenizer/tokenizer.ts';
 import { gpt2, llama2c, llama2cNoBytes, llama2Legacy, llama2Metaspace, llama3, qwen2, runCEncode, type Family } from '../models/tokenizer/families.ts';
@@ -109,3 +109,32 @@ for (const [label, make] of families) {
     if (family.chat) await checkFamily(family, chatTemplate(family.tokenizer), 150);
   });
 }
+
+// Generation starts where the answer starts in the whole-text encoding: from the plain template's
+// prompt without its trailing space (generationPrompt), so the first generated token is the one
+// training put first in the answer ("ĠParis", "▁Par"), never one after a lone space token.
+test('generationPrompt: the trimmed prompt encodes to the prompt part of the whole-text encoding, less only a lone space token the vocabulary could not join to the answer (GPT-2, Llama 3, Qwen2, Llama 2)', () => {
+  let joined = 0;
+  let runs = 0;
+  for (const family of [gpt2(), llama3(), qwen2(), llama2Legacy()]) {
+    const template = plainTemplate();
+    const word = fc.constantFrom('Paris', 'Basil', 'the', 'Yes', '1956', 'wrote', 'A', 'Émile');
+    fc.assert(fc.property(text, word, text, (question, first, rest) => {
+      const pair = template.pair(question.trim() || 'Q', `${first}${rest}`.trim() || first);
+      const item = encodePair(family.tokenizer, pair, template);
+      const trimmed = family.tokenizer.encode(generationPrompt(pair.prompt), { addSpecialTokens: template.promptSpecialTokens });
+      const part = item.ids.slice(0, item.promptLength);
+      assert.deepEqual(part.slice(0, trimmed.length), trimmed, family.name);
+      // What the prompt part holds beyond the trimmed prompt: only the space, when no token of the
+      // vocabulary joins it to the answer's first characters (these test vocabularies are small).
+      assert.ok(part.slice(trimmed.length).every((id) => family.tokenizer.decode([id]).trim() === ''), family.name);
+      runs++;
+      if (part.length === trimmed.length) joined++;
+    }), { seed: 12, numRuns: 100 });
+  }
+  assert.ok(joined > runs / 4, `the space joined the answer in ${joined} of ${runs} pairs`);
+  assert.equal(generationPrompt('Question: q\nAnswer: '), 'Question: q\nAnswer:');
+  assert.equal(generationPrompt('<|im_start|>assistant\n'), '<|im_start|>assistant\n');
+  assert.equal(trimCompletion('Answer: ', ' Paris'), 'Paris');
+  assert.equal(trimCompletion('Answer:', ' Paris'), ' Paris');
+});
