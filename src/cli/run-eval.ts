@@ -4,6 +4,7 @@
 // FILE`); without them they are written as unavailable, with the reason.
 
 import { resolve } from 'node:path';
+import { formatMetric } from '../eval/metrics/metric-result.ts';
 import { evaluateModel } from '../pipeline/evaluate.ts';
 import type { MetricFamilies } from '../pipeline/results-file.ts';
 import { fileLayer, parseLayers, type Layer } from './config.ts';
@@ -33,8 +34,9 @@ function headline(metrics: MetricFamilies): string {
   return pick
     .filter(([f, m]) => metrics[f]?.[m] !== undefined)
     .map(([f, m, label]) => {
-      const v = metrics[f][m].value;
-      return `${label} ${v === null ? 'unavailable' : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(4)}`;
+      const metric = metrics[f][m];
+      // The value with its 95% bootstrap interval and item count; unavailable without the (long) reason, which results.json holds.
+      return `${label} ${metric.value === null ? 'unavailable' : formatMetric(metric)}`;
     })
     .join(', ');
 }

@@ -18,15 +18,27 @@ export type { ReportRun };
 
 const BENCHMARK_TITLES: Record<BenchmarkName, string> = { tofu: 'TOFU', muse: 'MUSE', text: 'Text' };
 
-/** A metric cell: the number, "unavailable" with the reason as tooltip, or — when not measured. */
+/**
+ * A metric cell: the number with its 95% bootstrap interval under it and the items it was
+ * computed on (n, and how many the protocol skipped), "unavailable" with the reason as tooltip,
+ * or — when not measured.
+ */
 function metricCell(m: MetricValue | undefined, format: NumberFormat): string {
   if (m === undefined) return '<td class="missing" title="not measured">—</td>';
   if (m.value === null) {
     return `<td class="unavailable"><span title="${esc(m.unavailable ?? 'no reason given')}">unavailable</span></td>`;
   }
-  const n = m.perItem?.length;
-  const title = `${m.value}${n ? ` (${n} items)` : ''}`;
-  return `<td class="num" title="${esc(title)}">${esc(formatNumber(m.value, format))}</td>`;
+  // Files written before lethe recorded n still have their per-item values.
+  const n = m.n ?? m.perItem?.length;
+  const interval = m.interval && 'lower' in m.interval ? m.interval : undefined;
+  const title = [
+    `${m.value}${n !== undefined ? ` (${n} items)` : ''}`,
+    interval ? `${Math.round(interval.level * 100)}% ${interval.method} over ${interval.resamples} resamples (seed ${interval.seed})${interval.note ? `; ${interval.note}` : ''}` : m.interval ? `no interval: ${(m.interval as { unavailable: string }).unavailable}` : '',
+    m.skipped ? `${m.skipped.count} skipped: ${m.skipped.reason}` : '',
+  ].filter((t) => t !== '').join('; ');
+  const ci = interval ? `<span class="ci">[${esc(formatNumber(interval.lower, format))}, ${esc(formatNumber(interval.upper, format))}]</span>` : '';
+  const count = n !== undefined ? `<span class="n">n = ${n}${m.skipped ? `; ${m.skipped.count} skipped` : ''}</span>` : '';
+  return `<td class="num" title="${esc(title)}">${esc(formatNumber(m.value, format))}${ci}${count}</td>`;
 }
 
 function runCell(run: ReportRun): string {
