@@ -21,7 +21,8 @@ export async function evalCommand(flags: Layer, configFile?: string): Promise<vo
   const file = configFile ? fileLayer(configFile, EVAL_PATHS) : null;
   const resolved = resolveEvalOptions(parseLayers(evalSchema, [...(file ? [file] : []), flags]));
   checkWritesOutsideInputs({ path: resultsPath(resolved.out), flag: '--out' }, [...readSources(resolved, EVAL_PATHS), ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])]);
-  const { metrics, path } = await evaluateModel(resolved);
+  const { metrics, path, results } = await evaluateModel(resolved);
+  for (const w of results.warnings ?? []) process.stderr.write(`lethe eval: warning: ${w}\n`);
   process.stdout.write(`lethe eval: ${resolved.benchmark} on ${resolve(resolved.model)}: ${headline(metrics)} → ${path}\n`);
 }
 

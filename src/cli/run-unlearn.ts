@@ -8,6 +8,7 @@ import { loadModel } from '../models/load-model.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import { checkOutsideModel, pickTemplate, readIdk, unlearningSets } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
+import { checkSets, pairItems } from '../pipeline/set-overlap.ts';
 import { getMethod, methodOptions } from '../unlearn/methods/index.ts';
 import { type ScopeOptions } from '../unlearn/scope.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
@@ -32,6 +33,9 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const tokenizer = loadTokenizer(resolved.model);
   const template = pickTemplate(resolved.template, tokenizer);
   const { forget, retain } = unlearningSets(resolved, template);
+  // Ascending and descending the same items unlearns nothing: refuse unless asked.
+  const overlap = checkSets([{ name: 'forget', items: pairItems(forget) }, { name: 'retain', items: pairItems(retain) }], resolved.allowOverlap);
+  for (const o of overlap) process.stderr.write(`lethe unlearn: warning: --allow-overlap: ${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where})\n`);
   const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
   const input = await loadModel(resolved.model);
   // Options and scope made concrete for this model (e.g. RMU's middle block and its down-projections).

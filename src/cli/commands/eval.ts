@@ -32,6 +32,7 @@ export function registerEval(program: Command): void {
     .option('--template <name>', 'TOFU prompt template: auto, plain, chat')
     .option('--name <name>', 'the model name in the results (default: from its folder)')
     .option('--role <role>', 'target, retain, unlearned or baseline (default: from the run that made the model)')
+    .option('--allow-overlap', 'run even when sets share items: the overlap is recorded in results.json and the metrics it invalidates are unavailable')
     .option('--config <file>', 'YAML file of options; flags override it')
     .option('-o, --out <file>', 'results file to write (required; a folder: results.json in it)')
     .action(async (_options: unknown, cmd: Command) => {

@@ -38,6 +38,8 @@ export const evalSchema = z
     template: z.enum(['auto', 'plain', 'chat']).optional(),
     name: z.string().min(1).optional(),
     role: z.enum(['target', 'retain', 'unlearned', 'baseline']).optional(),
+    /** Run even when sets share items (recorded; the invalidated metrics unavailable). */
+    allowOverlap: flag().optional(),
     out: path(),
   })
   .superRefine((u, ctx) => {

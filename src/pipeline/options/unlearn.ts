@@ -6,7 +6,7 @@ import { LetheError } from '../../engine/errors.ts';
 import { getMethod, methodOptions } from '../../unlearn/methods/index.ts';
 import { LORA_LR, type ScopeOptions } from '../../unlearn/scope.ts';
 import { FORGET_SPLITS, retainSplitFor } from '../data-sources.ts';
-import { nonNegativeInt, path, positive, positiveInt } from './fields.ts';
+import { flag, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
 import { resolveScope, scopeSchema } from './scope.ts';
 import { resolveTraining, trainingFields, type ResolvedTraining } from './training.ts';
 
@@ -48,6 +48,8 @@ export const unlearnSchema = z
     evalItems: positiveInt().optional(),
     /** Which weights RUN/model holds when probes ran: the best-scoring step's or the last. */
     keep: z.enum(['best', 'last']).optional(),
+    /** Run even when the forget and retain sets share items (said on stderr). */
+    allowOverlap: flag().optional(),
     ...trainingFields,
   })
   .superRefine((u, ctx) => {
@@ -78,6 +80,8 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
   evalEvery: number;
   evalItems: number;
   keep: 'best' | 'last';
+  /** Present (true) only when asked: sets sharing items run anyway. */
+  allowOverlap?: boolean;
 }
 
 /**
@@ -113,6 +117,7 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
     evalEvery,
     evalItems: user.evalItems ?? 16,
     keep: user.keep ?? (evalEvery > 0 ? 'best' : 'last'),
+    ...(user.allowOverlap ? { allowOverlap: true } : {}),
     ...resolveTraining(user, { lr, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' }),
   };
 }
