@@ -101,3 +101,26 @@ test('a --retain-results file whose role is not retain gets a warning on stderr 
   assert.equal(results.warnings?.length, 1);
   assert.match(results.warnings![0], /its role is target, not retain/);
 });
+
+test('TOFU: a --retain-results file whose role is target is warned about (forget quality against the model itself); one on another forget split is exit 2', async () => {
+  const TOFU = ['--benchmark', 'tofu', '--tofu-authors', '3', '--forget-authors', '1', '--limit', '4', ...FAST];
+  const t = lethe(dir, 'eval', '--model', model, ...TOFU, '--role', 'target', '--out', 'tofu-target.json');
+  assert.equal(t.status, 0, t.stderr);
+  const r = lethe(dir, 'eval', '--model', model, ...TOFU, '--retain-results', 'tofu-target.json', '--out', 'tofu-vs-target.json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /warning: --retain-results \S*tofu-target\.json: its role is target, not retain: forget quality and PrivLeak against it do not measure forgetting/);
+  const results = await readResults(join(dir, 'tofu-vs-target.json'));
+  assert.equal(results.metrics.tofu.forgetQuality.value, 1); // the model against itself: why the warning is there
+  assert.match(results.warnings![0], /its role is target/);
+  assert.deepEqual(Object.keys(results.evaluated!.data).sort(), ['forget', 'holdout', 'realAuthors', 'retain', 'worldFacts']);
+  // Other forget items (a --limit of 5, not 4): named.
+  const other = stderrLine(lethe(dir, 'eval', '--model', model, '--benchmark', 'tofu', '--tofu-authors', '3', '--forget-authors', '1', '--limit', '5', ...FAST, '--retain-results', 'tofu-target.json', '--out', 'x.json'));
+  assert.match(other, /evaluated\.data\.forget\.sha256 differs .*; forget quality compares results only on the same evaluated data$/);
+});
+
+test('report: runs of one benchmark on other evaluated data are exit 2 naming both runs and the field; on the same data the page is written', () => {
+  const line = stderrLine(lethe(dir, 'report', 'retain-A.json', 'overlap.json', '--out', 'r.html'));
+  assert.match(line, /^lethe: report: overlap: evaluated\.data\.holdout\.sha256 differs from retain-A's \(\S*forgetA\.txt, 20 items against \S*holdoutA\.txt, 20 items\); the report compares results only on the same evaluated data$/);
+  const ok = lethe(dir, 'report', 'retain-A.json', 'target-A.json', 'same.json', '--out', 'r.html');
+  assert.equal(ok.status, 0, ok.stderr);
+});
