@@ -12,7 +12,7 @@ import { loadModel } from '../models/load-model.ts';
 import type { Model } from '../models/model.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { readResults, type Evaluated, type OverlapRecord, type Results } from '../results/schema.ts';
+import { readResults, type Evaluated, type OverlapRecord, type OverlongRecord, type Results } from '../results/schema.ts';
 import { DEFAULT_FORGET_SPLIT, pickTemplate } from './data-sources.ts';
 import { CountingScorer, EvalMeter } from './eval-meter.ts';
 import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
@@ -20,6 +20,8 @@ import { tofuMetrics, tofuSets } from './eval-tofu.ts';
 import { composeResults, writeResults, type MetricFamilies } from './results-file.ts';
 import { checkSameEvaluation, dataRecord, referenceRoleWarning, tokenizerHash, weightsHash, type DataRecord } from './provenance.ts';
 import { checkSets, invalidateByOverlap } from './set-overlap.ts';
+import { fitQaItems, fitTexts } from './overlong.ts';
+import { EVALUATION_OVERLONG, type OverlongPolicy } from '../data/batches.ts';
 
 /** What to evaluate, every default applied (src/cli/run-eval.ts resolves them from flags). */
 export interface EvaluationOptions {
@@ -46,6 +48,8 @@ export interface EvaluationOptions {
   template: 'auto' | 'plain' | 'chat';
   name?: string;
   role?: Results['role'];
+  /** Items longer than the context: skip (default), truncate, or error (naming file and line). */
+  overlong?: OverlongPolicy;
   /** Run even when sets share items: the overlap is recorded and the metrics it invalidates are unavailable. */
   allowOverlap?: boolean;
   /** The results file, or a folder to write results.json into. */
@@ -110,6 +114,10 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
   // What is evaluated, by content: the retain results must match it (checkSameEvaluation).
   const evaluated: Evaluated = { data: {}, tokenizer: tokenizerHash(tokenizer), weights: weightsHash(model) };
   const record = (set: string, r: DataRecord) => (evaluated.data[set] = r);
+  // Items longer than the context are handled before scoring, per --overlong, and counted.
+  const overlong: Record<string, OverlongRecord> = {};
+  const policy = resolved.overlong ?? EVALUATION_OVERLONG;
+  const contextLength = resolved.contextLength ?? model.config.maxPositions;
   try {
     if (tofu) {
       const fullTemplate = pickTemplate(resolved.template, tokenizer);
@@ -121,6 +129,13 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
       const splits: Record<string, string> = { forget: `${forgetSplit}_perturbed`, retain: 'retain_perturbed', realAuthors: 'real_authors_perturbed', worldFacts: 'world_facts_perturbed', holdout: 'holdout' };
       for (const [set, items] of Object.entries(sets) as [string, QaItem[] | undefined][]) if (items?.length) record(set, dataRecord(origin(set, splits[set]), items));
       overlap = checkSets(Object.entries(sets).filter(([, items]) => items !== undefined).map(([name, items]) => ({ name, items: items as QaItem[] })), resolved.allowOverlap);
+      for (const set of ['forget', 'retain', 'realAuthors', 'worldFacts', 'holdout'] as const) {
+        const items = sets[set];
+        if (!items?.length) continue;
+        const fit = fitQaItems(tokenizer, fullTemplate, items, policy, contextLength);
+        if (fit.record) overlong[set] = fit.record;
+        sets[set] = fit.items;
+      }
       let retain: RetainValues | null = null;
       if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'tofu', sets.forget.length, evaluated, warnings);
       else if (resolved.retainModel) retain = await retainModelValues(resolved.retainModel, (m, t) => tofuMetrics(m, t, sets, { template: pickTemplate(resolved.template, t), meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: null }));
@@ -134,10 +149,15 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
         ...(resolved.retain ? { retain: readTextItems(resolved.retain) } : {}),
         ...(resolved.holdout ? { holdout: readTextItems(resolved.holdout) } : {}),
       };
+      const fit = (set: string, list: typeof items.forget) => {
+        const r = fitTexts(tokenizer, list, policy, contextLength);
+        if (r.record) overlong[set] = r.record;
+        return r.texts;
+      };
       const sets: TextSets = {
-        forget: items.forget.map((d) => d.text),
-        ...(items.retain ? { retain: items.retain.map((d) => d.text) } : {}),
-        ...(items.holdout ? { holdout: items.holdout.map((d) => d.text) } : {}),
+        forget: fit('forget', items.forget),
+        ...(items.retain ? { retain: fit('retain', items.retain) } : {}),
+        ...(items.holdout ? { holdout: fit('holdout', items.holdout) } : {}),
         ...(resolved.forgetQa ? { forgetQa: readQaJsonl(resolved.forgetQa) } : {}),
         ...(resolved.retainQa ? { retainQa: readQaJsonl(resolved.retainQa) } : {}),
       };
@@ -166,10 +186,11 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
     await referenceScorer?.dispose();
   }
   invalidateByOverlap(metrics, overlap);
+  for (const [set, r] of Object.entries(overlong)) warnings.push(`--overlong ${r.policy}: ${set}: ${r.skipped ? `${r.skipped} skipped` : ''}${r.skipped && r.truncated ? ', ' : ''}${r.truncated ? `${r.truncated} truncated` : ''} (longer than the ${contextLength}-token context; first: ${r.items[0].where}, ${r.items[0].tokens} tokens)`);
   for (const o of overlap) warnings.push(`--allow-overlap: ${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where})`);
   benchmark.tokensScored = meter.tokensScored;
   benchmark.tokensGenerated = meter.tokensGenerated;
-  const results = composeResults({ modelDir: resolved.model, name: resolved.name, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency(), evaluated, overlap, warnings });
+  const results = composeResults({ modelDir: resolved.model, name: resolved.name, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency(), evaluated, overlap, overlong, warnings });
   const path = await writeResults(resolved.out, results);
   return { results, metrics, path };
 }

@@ -124,3 +124,29 @@ test('report: runs of one benchmark on other evaluated data are exit 2 naming bo
   const ok = lethe(dir, 'report', 'retain-A.json', 'target-A.json', 'same.json', '--out', 'r.html');
   assert.equal(ok.status, 0, ok.stderr);
 });
+
+test('unlearn: an overlong forget item is exit 2 naming its file and line whatever the --seed (overlong-item); --overlong skip runs and names it', () => {
+  copyFileSync(join(FIXTURES, 'overlong-item', 'forget.jsonl'), join(dir, 'long.jsonl'));
+  for (const seed of ['0', '5']) {
+    const line = stderrLine(lethe(dir, 'unlearn', '--model', model, '--method', 'ga', '--forget', 'long.jsonl', '--epochs', '1', '--seed', seed, '--out', `ga-${seed}`));
+    assert.match(line, /^lethe: \S*long\.jsonl:5: \d+ tokens \(prompt \d+ \+ target \d+\) exceed the context length 128/);
+  }
+  const r = lethe(dir, 'unlearn', '--model', model, '--method', 'ga', '--forget', 'long.jsonl', '--epochs', '1', '--batch-size', '2', '--accumulation', '1', '--overlong', 'skip', '--out', 'ga-skip');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /lethe unlearn: --overlong skip: forget: 1 skipped \(longer than the 128-token context\): \S*long\.jsonl:5 \(\d+ tokens, skipped\)/);
+});
+
+test('eval: an overlong text is skipped by default and counted with its file and line in results.json; --overlong error is exit 2 naming it', async () => {
+  const texts = readFileSync(join(dir, 'forgetA.txt'), 'utf8').trim().split('\n').slice(0, 6);
+  texts.splice(2, 0, Array.from({ length: 200 }, (_, i) => `word${i}`).join(' '));
+  writeFileSync(join(dir, 'long.txt'), texts.join('\n') + '\n');
+  const r = lethe(dir, 'eval', '--model', model, '--benchmark', 'text', '--forget', 'long.txt', ...FAST, '--out', 'long.json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /--overlong skip: forget: 1 skipped \(longer than the 128-token context; first: \S*long\.txt:3, \d+ tokens\)/);
+  const results = await readResults(join(dir, 'long.json'));
+  const rec = results.overlong!.forget;
+  assert.deepEqual([rec.policy, rec.skipped, rec.truncated, rec.items.length], ['skip', 1, 0, 1]);
+  assert.match(rec.items[0].where, /long\.txt:3$/);
+  assert.equal(results.metrics.memorisation.exactMemorization.n, 6);
+  assert.match(stderrLine(lethe(dir, 'eval', '--model', model, '--benchmark', 'text', '--forget', 'long.txt', '--overlong', 'error', ...FAST, '--out', 'long2.json')), /\S*long\.txt:3: \d+ tokens .*exceed the context length 128/);
+});

@@ -40,6 +40,8 @@ export const evalSchema = z
     role: z.enum(['target', 'retain', 'unlearned', 'baseline']).optional(),
     /** Run even when sets share items (recorded; the invalidated metrics unavailable). */
     allowOverlap: flag().optional(),
+    /** Items longer than the context: skip (default), truncate or error. */
+    overlong: z.enum(['error', 'skip', 'truncate']).optional(),
     out: path(),
   })
   .superRefine((u, ctx) => {

@@ -50,6 +50,8 @@ export const unlearnSchema = z
     keep: z.enum(['best', 'last']).optional(),
     /** Run even when the forget and retain sets share items (said on stderr). */
     allowOverlap: flag().optional(),
+    /** Forget or retain items longer than the context: error (default, naming file and line), skip or truncate. */
+    overlong: z.enum(['error', 'skip', 'truncate']).optional(),
     ...trainingFields,
   })
   .superRefine((u, ctx) => {
@@ -82,6 +84,8 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
   keep: 'best' | 'last';
   /** Present (true) only when asked: sets sharing items run anyway. */
   allowOverlap?: boolean;
+  /** Forget or retain items longer than the context (default error). */
+  overlong: 'error' | 'skip' | 'truncate';
 }
 
 /**
@@ -118,6 +122,7 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
     evalItems: user.evalItems ?? 16,
     keep: user.keep ?? (evalEvery > 0 ? 'best' : 'last'),
     ...(user.allowOverlap ? { allowOverlap: true } : {}),
+    overlong: user.overlong ?? 'error',
     ...resolveTraining(user, { lr, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' }),
   };
 }
