@@ -17,7 +17,7 @@ import { DEFAULT_FORGET_SPLIT, pickTemplate } from './data-sources.ts';
 import { CountingScorer, EvalMeter } from './eval-meter.ts';
 import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
 import { tofuMetrics, tofuSets } from './eval-tofu.ts';
-import { composeResults, writeResults, type MetricFamilies } from './results-file.ts';
+import { composeResults, runInfo, writeResults, type MetricFamilies } from './results-file.ts';
 import { checkSameEvaluation, dataRecord, referenceRoleWarning, tokenizerHash, weightsHash, type DataRecord } from './provenance.ts';
 import { checkSets, invalidateByOverlap } from './set-overlap.ts';
 import { fitQaItems, fitTexts } from './overlong.ts';
@@ -114,6 +114,9 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
   // What is evaluated, by content: the retain results must match it (checkSameEvaluation).
   const evaluated: Evaluated = { data: {}, tokenizer: tokenizerHash(tokenizer), weights: weightsHash(model) };
   const record = (set: string, r: DataRecord) => (evaluated.data[set] = r);
+  // A --retain-model folder that a lethe run made says its role; one that is not the retain model is warned about.
+  const retainModelRole = resolved.retainModel ? runInfo(resolved.retainModel).role : undefined;
+  if (retainModelRole && retainModelRole !== 'retain') warnings.push(`--retain-model ${resolved.retainModel}: its role is ${retainModelRole}, not retain: forget quality and PrivLeak against it do not measure forgetting against a model that never saw the forget set`);
   // Items longer than the context are handled before scoring, per --overlong, and counted.
   const overlong: Record<string, OverlongRecord> = {};
   const policy = resolved.overlong ?? EVALUATION_OVERLONG;

@@ -136,6 +136,28 @@ function attacksSection(runs: readonly ReportRun[]): string {
 
 const score = (v: number | null | undefined): string => (v == null ? '—' : esc(formatNumber(v, 'fixed')));
 
+/**
+ * What the reader must know about the data behind each run's numbers: items longer than the
+ * context (skipped or truncated, per set, with the first file:line), sets that share items
+ * (run with --allow-overlap) and warnings (a reference whose role is not retain). Empty when no
+ * run has any.
+ */
+function dataChecksSection(runs: readonly ReportRun[]): string {
+  const rows = runs.flatMap((run) => {
+    const r = run.results;
+    const notes: string[] = [];
+    for (const [set, o] of Object.entries(r.overlong ?? {})) {
+      const counts = [o.skipped ? `${o.skipped} skipped` : '', o.truncated ? `${o.truncated} truncated` : ''].filter(Boolean).join(', ');
+      notes.push(`${set}: ${counts} (longer than the context, --overlong ${o.policy}; ${o.items.slice(0, 3).map((i) => `${i.where}, ${i.tokens} tokens`).join('; ')}${o.items.length > 3 ? '; …' : ''})`);
+    }
+    for (const o of r.overlap ?? []) notes.push(`${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where}); the metrics they invalidate are unavailable`);
+    for (const w of r.warnings ?? []) if (!w.startsWith('--overlong') && !w.startsWith('--allow-overlap')) notes.push(w);
+    return notes.length ? [`<th scope="row">${esc(run.name)}</th><td><ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></td>`] : [];
+  });
+  if (rows.length === 0) return '';
+  return section('data-checks', 'Data checks', 'Items left out or cut because they are longer than the model’s context, sets that share items, and references that are not retain models: read the numbers above with these in mind.', table(['<th>run</th>', '<th>what</th>'], rows));
+}
+
 function efficiencySection(runs: readonly ReportRun[]): string {
   const rows = runs.map((run) => {
     const e = run.results.efficiency;
@@ -171,6 +193,7 @@ ${benchmarkTables(runs)}
 ${scatterSection(runs)}
 ${curvesSection(runs)}
 ${attacksSection(runs)}
+${dataChecksSection(runs)}
 ${efficiencySection(runs)}
 </main>
 <noscript><p class="note">The charts need JavaScript; the tables hold every number.</p></noscript>

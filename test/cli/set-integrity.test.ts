@@ -150,3 +150,13 @@ test('eval: an overlong text is skipped by default and counted with its file and
   assert.equal(results.metrics.memorisation.exactMemorization.n, 6);
   assert.match(stderrLine(lethe(dir, 'eval', '--model', model, '--benchmark', 'text', '--forget', 'long.txt', '--overlong', 'error', ...FAST, '--out', 'long2.json')), /\S*long\.txt:3: \d+ tokens .*exceed the context length 128/);
 });
+
+test('a --retain-model folder that lethe train made as the target is warned about', async () => {
+  const fake = join(dir, 'trained');
+  await tinyModelDir(join(fake, 'target', 'model'));
+  writeFileSync(join(fake, 'config.yaml'), 'command: train\n');
+  const r = lethe(dir, 'eval', '--model', model, '--benchmark', 'text', '--forget', 'forgetA.txt', '--holdout', 'holdoutA.txt', '--retain-model', join(fake, 'target', 'model'), ...FAST, '--out', 'vs-target-model.json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /warning: --retain-model \S*trained\/target\/model: its role is target, not retain/);
+  assert.match((await readResults(join(dir, 'vs-target-model.json'))).warnings!.join('\n'), /its role is target/);
+});

@@ -131,3 +131,15 @@ test('the forget-quality/utility plot gets error bars: each point carries its 95
   // The page's drawing code draws them.
   assert.match(renderReport(runs), /forgetQualityInterval/);
 });
+
+test('the data checks section lists overlong counts with file:line, overlaps and warnings; absent when there are none', () => {
+  assert.ok(!renderReport(exampleRuns()).includes('id="data-checks"'));
+  const runs = exampleRuns();
+  runs[2].results.overlong = { forget: { policy: 'skip', skipped: 1, truncated: 0, items: [{ where: 'forget.jsonl:5', tokens: 1200, action: 'skipped' }] } };
+  runs[2].results.overlap = [{ sets: ['forget', 'holdout'], count: 2, items: [{ first: { set: 'forget', index: 0, where: 'f.txt:1' }, second: { set: 'holdout', index: 3, where: 'h.txt:4' }, text: 'x' }] }];
+  runs[2].results.warnings = ['--retain-results t.json: its role is target, not retain: …'];
+  const checks = section(renderReport(runs), 'data-checks');
+  assert.match(checks, /forget: 1 skipped \(longer than the context, --overlong skip; forget\.jsonl:5, 1200 tokens\)/);
+  assert.match(checks, /forget and holdout share 2 items \(first: f\.txt:1 and h\.txt:4\)/);
+  assert.match(checks, /its role is target, not retain/);
+});
