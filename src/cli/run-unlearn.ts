@@ -10,6 +10,7 @@ import { checkOutsideModel, pickTemplate, readIdk, unlearningSets } from '../pip
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
 import { checkSets, pairItems } from '../pipeline/set-overlap.ts';
 import { fitPairs } from '../pipeline/overlong.ts';
+import { TRAINING_OVERLONG } from '../data/batches.ts';
 import { getMethod, methodOptions } from '../unlearn/methods/index.ts';
 import { type ScopeOptions } from '../unlearn/scope.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
@@ -40,7 +41,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
   const input = await loadModel(resolved.model);
   // Items longer than the context, per --overlong (default error: exit 2 naming the file and line, whatever the shuffling).
-  const fitOptions = { contextLength: resolved.contextLength ?? input.config.maxPositions, policy: resolved.overlong, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
+  const fitOptions = { contextLength: resolved.contextLength ?? input.config.maxPositions, policy: resolved.overlong ?? TRAINING_OVERLONG, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
   const fitted = { forget: fitPairs(tokenizer, sets.forget, fitOptions), retain: sets.retain.length ? fitPairs(tokenizer, sets.retain, fitOptions) : null };
   const forget = fitted.forget.pairs;
   const retain = fitted.retain?.pairs ?? [];

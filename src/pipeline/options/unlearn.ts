@@ -84,8 +84,8 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
   keep: 'best' | 'last';
   /** Present (true) only when asked: sets sharing items run anyway. */
   allowOverlap?: boolean;
-  /** Forget or retain items longer than the context (default error). */
-  overlong: 'error' | 'skip' | 'truncate';
+  /** Forget or retain items longer than the context; absent: error (TRAINING_OVERLONG), so runs saved before the option resume as they were. */
+  overlong?: 'error' | 'skip' | 'truncate';
 }
 
 /**
@@ -122,7 +122,7 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
     evalItems: user.evalItems ?? 16,
     keep: user.keep ?? (evalEvery > 0 ? 'best' : 'last'),
     ...(user.allowOverlap ? { allowOverlap: true } : {}),
-    overlong: user.overlong ?? 'error',
+    ...(user.overlong !== undefined ? { overlong: user.overlong } : {}),
     ...resolveTraining(user, { lr, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' }),
   };
 }
