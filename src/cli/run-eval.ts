@@ -5,6 +5,7 @@
 
 import { resolve } from 'node:path';
 import { parseHubRef } from '../models/hub.ts';
+import { formatMetric } from '../eval/metrics/metric-result.ts';
 import { evaluateModel } from '../pipeline/evaluate.ts';
 import type { MetricFamilies } from '../pipeline/results-file.ts';
 import { fileLayer, parseLayers, type Layer } from './config.ts';
@@ -33,7 +34,8 @@ export async function evalCommand(flags: Layer, configFile?: string): Promise<vo
   }
   const others = readSources(resolved, EVAL_PATHS.filter((k) => !(modelKeys as readonly string[]).includes(k)));
   checkWritesOutsideInputs({ path: resultsPath(resolved.out), flag: '--out' }, [...models, ...others, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])]);
-  const { metrics, path } = await evaluateModel(resolved);
+  const { metrics, path, results } = await evaluateModel(resolved);
+  for (const w of results.warnings ?? []) process.stderr.write(`lethe eval: warning: ${w}\n`);
   process.stdout.write(`lethe eval: ${resolved.benchmark} on ${parseHubRef(resolved.model) ? resolved.model : resolve(resolved.model)}: ${headline(metrics)} → ${path}\n`);
 }
 
@@ -46,8 +48,9 @@ function headline(metrics: MetricFamilies): string {
   return pick
     .filter(([f, m]) => metrics[f]?.[m] !== undefined)
     .map(([f, m, label]) => {
-      const v = metrics[f][m].value;
-      return `${label} ${v === null ? 'unavailable' : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(4)}`;
+      const metric = metrics[f][m];
+      // The value with its 95% bootstrap interval and item count; unavailable without the (long) reason, which results.json holds.
+      return `${label} ${metric.value === null ? 'unavailable' : formatMetric(metric)}`;
     })
     .join(', ');
 }

@@ -7,6 +7,9 @@ import { loadTofuIdk } from '../data/tofu.ts';
 import { modelReadSource, openModel, resolveModelInput } from '../pipeline/model-source.ts';
 import { checkOutsideModel, pickTemplate, readIdk, unlearningSets } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
+import { checkSets, pairItems } from '../pipeline/set-overlap.ts';
+import { fitPairs } from '../pipeline/overlong.ts';
+import { TRAINING_OVERLONG } from '../data/batches.ts';
 import { getMethod, methodOptions } from '../unlearn/methods/index.ts';
 import { type ScopeOptions } from '../unlearn/scope.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
@@ -33,8 +36,20 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
 
   const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer });
   const template = pickTemplate(resolved.template, tokenizer);
-  const { forget, retain } = unlearningSets(resolved, template);
+  const sets = unlearningSets(resolved, template);
+  // Ascending and descending the same items unlearns nothing: refuse unless asked.
+  const overlap = checkSets([{ name: 'forget', items: pairItems(sets.forget) }, { name: 'retain', items: pairItems(sets.retain) }], resolved.allowOverlap);
+  for (const o of overlap) process.stderr.write(`lethe unlearn: warning: --allow-overlap: ${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where})\n`);
   const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
+  // Items longer than the context, per --overlong (default error: exit 2 naming the file and line, whatever the shuffling).
+  const fitOptions = { contextLength: resolved.contextLength ?? input.config.maxPositions, policy: resolved.overlong ?? TRAINING_OVERLONG, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
+  const fitted = { forget: fitPairs(tokenizer, sets.forget, fitOptions), retain: sets.retain.length ? fitPairs(tokenizer, sets.retain, fitOptions) : null };
+  const forget = fitted.forget.pairs;
+  const retain = fitted.retain?.pairs ?? [];
+  for (const [set, fit] of Object.entries(fitted)) {
+    const r = fit?.record;
+    if (r) process.stderr.write(`lethe unlearn: --overlong ${r.policy}: ${set}: ${[r.skipped ? `${r.skipped} skipped` : '', r.truncated ? `${r.truncated} truncated` : ''].filter(Boolean).join(', ')} (longer than the ${fitOptions.contextLength}-token context): ${r.items.map((i) => `${i.where} (${i.tokens} tokens, ${i.action})`).join(', ')}\n`);
+  }
   // Options and scope made concrete for this model (e.g. RMU's middle block and its down-projections).
   const method = getMethod(resolved.method);
   if (method.resolve) resolved.methodOptions = method.resolve(methodOptions(method, resolved.methodOptions), input);

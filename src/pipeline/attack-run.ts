@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { attackResultSchema, type Results } from '../results/schema.ts';
 import { pickTemplate, type TemplateName } from './data-sources.ts';
 import { openModel, type ModelSourceOptions } from './model-source.ts';
+import { checkSets } from './set-overlap.ts';
 
 export interface AttackRunOptions {
   /** The model to attack (a folder, a llama2.c .bin checkpoint or a Hub name org/name[@revision]); with a baseline, the model it wraps. */
@@ -51,6 +52,8 @@ export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackO
   const subset = o.tofuAuthors !== undefined ? selectTofuAuthors({ authors: o.tofuAuthors, forget: o.forgetAuthors! }) : null;
   const forgetSet = subset ? subset.forgetSet : loadTofuSplit(`${o.forgetSplit}_perturbed`);
   const retainSet = subset ? subset.retainSet : loadTofuSplit('retain_perturbed');
+  // Relearning on the forget set and measuring the retain set: they must not share items (the shipped splits do not).
+  checkSets([{ name: 'forget', items: forgetSet }, { name: 'retain', items: retainSet }]);
   const ctx = {
     tokenizer, template, forgetSet, retainSet, seed: o.seed, batchSize: o.batchSize, contextLength: o.contextLength,
     generation: o.maxNewTokens > 0 ? { maxNewTokens: o.maxNewTokens } : null,

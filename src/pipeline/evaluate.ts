@@ -4,19 +4,23 @@
 // read from its results file), the cost, all composed into one results record (lethe.results/1).
 
 import { LetheError } from '../engine/errors.ts';
-import { readQaJsonl, readTextSet } from '../data/qa-dataset.ts';
+import { readQaJsonl, readTextItems, type QaItem } from '../data/qa-dataset.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import { unavailable, type MetricResult } from '../eval/metrics/metric-result.ts';
 import { privLeak } from '../eval/metrics/mia.ts';
 import type { Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { readResults, type Results } from '../results/schema.ts';
+import { readResults, type Evaluated, type OverlapRecord, type OverlongRecord, type Results } from '../results/schema.ts';
 import { DEFAULT_FORGET_SPLIT, pickTemplate } from './data-sources.ts';
 import { CountingScorer, EvalMeter } from './eval-meter.ts';
 import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
 import { tofuMetrics, tofuSets } from './eval-tofu.ts';
 import { openModel, type ModelSourceOptions } from './model-source.ts';
-import { composeResults, writeResults, type MetricFamilies } from './results-file.ts';
+import { composeResults, runInfo, writeResults, type MetricFamilies } from './results-file.ts';
+import { checkSameEvaluation, dataRecord, referenceRoleWarning, tokenizerHash, weightsHash, type DataRecord } from './provenance.ts';
+import { checkSets, invalidateByOverlap } from './set-overlap.ts';
+import { fitQaItems, fitTexts } from './overlong.ts';
+import { EVALUATION_OVERLONG, type OverlongPolicy } from '../data/batches.ts';
 
 /** What to evaluate, every default applied (src/cli/run-eval.ts resolves them from flags). */
 export interface EvaluationOptions {
@@ -46,6 +50,10 @@ export interface EvaluationOptions {
   template: 'auto' | 'plain' | 'chat';
   name?: string;
   role?: Results['role'];
+  /** Items longer than the context: skip (default), truncate, or error (naming file and line). */
+  overlong?: OverlongPolicy;
+  /** Run even when sets share items: the overlap is recorded and the metrics it invalidates are unavailable. */
+  allowOverlap?: boolean;
   /** The results file, or a folder to write results.json into. */
   out: string;
 }
@@ -57,7 +65,14 @@ interface RetainValues {
   source: string;
 }
 
-function retainValuesFromResults(results: Results, file: string, benchmark: string, forgetItems: number): RetainValues {
+/**
+ * A retain model's values from its results file, after checking it evaluated the same forget
+ * (and holdout) items with the same template and tokenizer; a role other than retain is a warning.
+ */
+function retainValuesFromResults(results: Results, file: string, benchmark: string, forgetItems: number, evaluated: Evaluated, warnings: string[]): RetainValues {
+  checkSameEvaluation(evaluated, results, `--retain-results ${file}`, benchmark === 'tofu' ? ['forget'] : ['forget', 'holdout'], benchmark === 'tofu' ? 'forget quality' : 'PrivLeak');
+  const warning = referenceRoleWarning(`--retain-results ${file}`, results);
+  if (warning) warnings.push(warning);
   const truthRatios = results.metrics.tofu?.forgetTruthRatio?.perItem ?? null;
   if (benchmark === 'tofu') {
     if (!truthRatios) throw new LetheError(`--retain-results ${file}: has no tofu.forgetTruthRatio per-item values (is it a TOFU evaluation?)`);
@@ -94,25 +109,68 @@ export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourc
 
   let metrics: MetricFamilies;
   let benchmark: Results['benchmark'];
+  let overlap: OverlapRecord[];
+  const warnings: string[] = [];
+  // What is evaluated, by content: the retain results must match it (checkSameEvaluation).
+  const evaluated: Evaluated = { data: {}, tokenizer: tokenizerHash(tokenizer), weights: weightsHash(model) };
+  const record = (set: string, r: DataRecord) => (evaluated.data[set] = r);
+  // A --retain-model folder that a lethe run made says its role; one that is not the retain model is warned about.
+  const retainModelRole = resolved.retainModel ? runInfo(resolved.retainModel).role : undefined;
+  if (retainModelRole && retainModelRole !== 'retain') warnings.push(`--retain-model ${resolved.retainModel}: its role is ${retainModelRole}, not retain: forget quality and PrivLeak against it do not measure forgetting against a model that never saw the forget set`);
+  // Items longer than the context are handled before scoring, per --overlong, and counted.
+  const overlong: Record<string, OverlongRecord> = {};
+  const policy = resolved.overlong ?? EVALUATION_OVERLONG;
+  const contextLength = resolved.contextLength ?? model.config.maxPositions;
   try {
     if (tofu) {
       const fullTemplate = pickTemplate(resolved.template, tokenizer);
-      const { sets, info } = tofuSets({ forgetSplit: resolved.forgetSplit ?? DEFAULT_FORGET_SPLIT, tofuAuthors: resolved.tofuAuthors, forgetAuthors: resolved.forgetAuthors, holdout: resolved.holdout, limit: resolved.limit });
+      const forgetSplit = resolved.forgetSplit ?? DEFAULT_FORGET_SPLIT;
+      const { sets, info } = tofuSets({ forgetSplit, tofuAuthors: resolved.tofuAuthors, forgetAuthors: resolved.forgetAuthors, holdout: resolved.holdout, limit: resolved.limit });
       benchmark = { name: 'tofu', ...(resolved.forgetSplit ? { forgetSplit: resolved.forgetSplit } : { forgetSplit: `${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors` }), template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info };
+      evaluated.template = fullTemplate.name;
+      const origin = (set: string, split: string) => (set === 'holdout' && resolved.holdout ? resolved.holdout : resolved.tofuAuthors !== undefined ? `tofu:${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors/${set}` : `tofu:${split}`);
+      const splits: Record<string, string> = { forget: `${forgetSplit}_perturbed`, retain: 'retain_perturbed', realAuthors: 'real_authors_perturbed', worldFacts: 'world_facts_perturbed', holdout: 'holdout' };
+      for (const [set, items] of Object.entries(sets) as [string, QaItem[] | undefined][]) if (items?.length) record(set, dataRecord(origin(set, splits[set]), items));
+      overlap = checkSets(Object.entries(sets).filter(([, items]) => items !== undefined).map(([name, items]) => ({ name, items: items as QaItem[] })), resolved.allowOverlap);
+      for (const set of ['forget', 'retain', 'realAuthors', 'worldFacts', 'holdout'] as const) {
+        const items = sets[set];
+        if (!items?.length) continue;
+        const fit = fitQaItems(tokenizer, fullTemplate, items, policy, contextLength);
+        if (fit.record) overlong[set] = fit.record;
+        sets[set] = fit.items;
+      }
       let retain: RetainValues | null = null;
-      if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'tofu', sets.forget.length);
+      if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'tofu', sets.forget.length, evaluated, warnings);
       else if (resolved.retainModel) retain = await retainModelValues(await loadPair(resolved.retainModel), resolved.retainModel, (m, t) => tofuMetrics(m, t, sets, { template: pickTemplate(resolved.template, t), meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: null }));
       metrics = await tofuMetrics(model, tokenizer, sets, { template: fullTemplate, meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: resolved.maxNewTokens, retainTruthRatios: retain?.truthRatios ?? null, referenceScorer, gradNorm: true });
       metrics.mia.privLeak = privLeakOf(metrics.mia, retain);
       if (retain) benchmark.retain = retain.source;
     } else {
+      // Text items keep their file and line, for overlap messages.
+      const items = {
+        forget: readTextItems(resolved.forget!),
+        ...(resolved.retain ? { retain: readTextItems(resolved.retain) } : {}),
+        ...(resolved.holdout ? { holdout: readTextItems(resolved.holdout) } : {}),
+      };
+      const fit = (set: string, list: typeof items.forget) => {
+        const r = fitTexts(tokenizer, list, policy, contextLength);
+        if (r.record) overlong[set] = r.record;
+        return r.texts;
+      };
       const sets: TextSets = {
-        forget: readTextSet(resolved.forget!),
-        ...(resolved.retain ? { retain: readTextSet(resolved.retain) } : {}),
-        ...(resolved.holdout ? { holdout: readTextSet(resolved.holdout) } : {}),
+        forget: fit('forget', items.forget),
+        ...(items.retain ? { retain: fit('retain', items.retain) } : {}),
+        ...(items.holdout ? { holdout: fit('holdout', items.holdout) } : {}),
         ...(resolved.forgetQa ? { forgetQa: readQaJsonl(resolved.forgetQa) } : {}),
         ...(resolved.retainQa ? { retainQa: readQaJsonl(resolved.retainQa) } : {}),
       };
+      for (const [set, list] of Object.entries(items)) record(set, dataRecord(resolved[set as 'forget' | 'retain' | 'holdout']!, list));
+      for (const set of ['forgetQa', 'retainQa'] as const) if (sets[set]) record(set, dataRecord(resolved[set]!, sets[set]));
+      evaluated.template = 'text';
+      overlap = checkSets([
+        ...Object.entries(items).map(([name, list]) => ({ name, items: list })),
+        ...(['forgetQa', 'retainQa'] as const).filter((k) => sets[k]).map((k) => ({ name: k, items: sets[k]! })),
+      ], resolved.allowOverlap);
       const options = { meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, prefixTokens: resolved.prefixTokens, maxNewTokens: resolved.maxNewTokens, fewShot: resolved.fewShot };
       benchmark = {
         name: resolved.benchmark as 'text' | 'muse',
@@ -121,7 +179,7 @@ export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourc
         prefixTokens: resolved.prefixTokens, maxNewTokens: resolved.maxNewTokens, items: { forget: sets.forget.length, holdout: sets.holdout?.length ?? 0 },
       };
       let retain: RetainValues | null = null;
-      if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'text', sets.forget.length);
+      if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'text', sets.forget.length, evaluated, warnings);
       else if (resolved.retainModel) retain = await retainModelValues(await loadPair(resolved.retainModel), resolved.retainModel, (m, t) => textMetrics(m, t, { forget: sets.forget, holdout: sets.holdout }, { ...options, maxNewTokens: null }));
       metrics = await textMetrics(model, tokenizer, sets, { ...options, referenceScorer });
       metrics.mia.privLeak = privLeakOf(metrics.mia, retain);
@@ -130,10 +188,13 @@ export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourc
   } finally {
     await referenceScorer?.dispose();
   }
+  invalidateByOverlap(metrics, overlap);
+  for (const [set, r] of Object.entries(overlong)) warnings.push(`--overlong ${r.policy}: ${set}: ${r.skipped ? `${r.skipped} skipped` : ''}${r.skipped && r.truncated ? ', ' : ''}${r.truncated ? `${r.truncated} truncated` : ''} (longer than the ${contextLength}-token context; first: ${r.items[0].where}, ${r.items[0].tokens} tokens)`);
+  for (const o of overlap) warnings.push(`--allow-overlap: ${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where})`);
   benchmark.tokensScored = meter.tokensScored;
   benchmark.tokensGenerated = meter.tokensGenerated;
   // A Hub model is named as the Hub names it (its local folder is a snapshot named by its commit).
-  const results = composeResults({ modelDir: input.path, name: resolved.name ?? input.hub ?? undefined, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency() });
+  const results = composeResults({ modelDir: input.path, name: resolved.name ?? input.hub ?? undefined, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency(), evaluated, overlap, overlong, warnings });
   const path = await writeResults(resolved.out, results);
   return { results, metrics, path };
 }

@@ -24,6 +24,18 @@ function finiteMetric(name: string, m: MetricResult): Results['metrics'][string]
     : { value: null, unavailable: `${name} is not a finite number (${m.value})` };
   if (m.unavailable !== undefined && out.value === null) out.unavailable ??= m.unavailable;
   if (m.perItem.length > 0 && m.perItem.every(Number.isFinite)) out.perItem = m.perItem;
+  // n, skipped, interval and groups travel with the value: a reader needs them to trust it.
+  if (Number.isInteger(m.n) && m.n >= 0) out.n = m.n;
+  if (m.skipped && m.skipped.count > 0) out.skipped = { count: m.skipped.count, reason: m.skipped.reason };
+  if (m.interval) {
+    if ('lower' in m.interval) {
+      if (out.value !== null && Number.isFinite(m.interval.lower) && Number.isFinite(m.interval.upper)) out.interval = { ...m.interval };
+    } else out.interval = { unavailable: m.interval.unavailable };
+  }
+  if (m.groups) {
+    const groups = Object.entries(m.groups).filter(([, v]) => v.every(Number.isFinite));
+    if (groups.length > 0) out.groups = Object.fromEntries(groups);
+  }
   return out;
 }
 
@@ -59,6 +71,10 @@ export interface ResultsInput {
   benchmark: Results['benchmark'];
   metrics: MetricFamilies;
   efficiency: Results['efficiency'];
+  evaluated?: Results['evaluated'];
+  overlap?: Results['overlap'];
+  overlong?: Results['overlong'];
+  warnings?: string[];
 }
 
 export function composeResults(input: ResultsInput): Results {
@@ -76,6 +92,10 @@ export function composeResults(input: ResultsInput): Results {
     benchmark: input.benchmark,
     metrics,
     efficiency: input.efficiency,
+    ...(input.evaluated ? { evaluated: input.evaluated } : {}),
+    ...(input.overlap?.length ? { overlap: input.overlap } : {}),
+    ...(input.overlong && Object.keys(input.overlong).length ? { overlong: input.overlong } : {}),
+    ...(input.warnings?.length ? { warnings: input.warnings } : {}),
     createdAt: new Date().toISOString(),
     lethe: LETHE_VERSION,
   };

@@ -6,6 +6,9 @@ export interface ScatterPoint {
   name: string;
   forgetQuality: number;
   modelUtility: number;
+  /** 95% bootstrap intervals (error bars), when the results have them; forget quality's lower end clipped to > 0 for the log axis. */
+  forgetQualityInterval?: [number, number];
+  modelUtilityInterval?: [number, number];
 }
 
 export interface Curves {
@@ -41,7 +44,12 @@ export function scatterPoints(runs: readonly ReportRun[]): { points: ScatterPoin
     if (fq?.value == null) left.push({ name: run.name, why: `forget quality ${fq === undefined ? 'not measured' : `unavailable: ${fq.unavailable}`}` });
     else if (mu?.value == null) left.push({ name: run.name, why: `model utility ${mu === undefined ? 'not measured' : `unavailable: ${mu.unavailable}`}` });
     else if (fq.value <= 0) left.push({ name: run.name, why: `forget quality is ${fq.value}, below what a log axis can show` });
-    else points.push({ name: run.name, forgetQuality: fq.value, modelUtility: mu.value });
+    else {
+      const point: ScatterPoint = { name: run.name, forgetQuality: fq.value, modelUtility: mu.value };
+      if (fq.interval && 'lower' in fq.interval) point.forgetQualityInterval = [Math.max(fq.interval.lower, Number.MIN_VALUE), fq.interval.upper];
+      if (mu.interval && 'lower' in mu.interval) point.modelUtilityInterval = [mu.interval.lower, mu.interval.upper];
+      points.push(point);
+    }
   }
   return { points, left };
 }

@@ -54,6 +54,25 @@ export const CLIENT_SCRIPT = String.raw`
         ctx.font = (12 * devicePixelRatio) + 'px sans-serif';
         ctx.fillStyle = '#222';
         ctx.textBaseline = 'middle';
+        // Error bars: each point's 95% bootstrap intervals, forget quality vertical, utility horizontal.
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        sorted.forEach(function (p, i) {
+          ctx.strokeStyle = COLORS[i % COLORS.length];
+          var px = u.valToPos(p.modelUtility, 'x', true), py = u.valToPos(logs[i], 'y', true), cap = 4 * devicePixelRatio;
+          ctx.beginPath();
+          if (p.forgetQualityInterval) {
+            var y0 = u.valToPos(Math.max(lo, Math.log10(p.forgetQualityInterval[0])), 'y', true);
+            var y1 = u.valToPos(Math.min(hi, Math.log10(p.forgetQualityInterval[1])), 'y', true);
+            ctx.moveTo(px, y0); ctx.lineTo(px, y1);
+            ctx.moveTo(px - cap, y0); ctx.lineTo(px + cap, y0); ctx.moveTo(px - cap, y1); ctx.lineTo(px + cap, y1);
+          }
+          if (p.modelUtilityInterval) {
+            var x0 = u.valToPos(p.modelUtilityInterval[0], 'x', true), x1 = u.valToPos(p.modelUtilityInterval[1], 'x', true);
+            ctx.moveTo(x0, py); ctx.lineTo(x1, py);
+            ctx.moveTo(x0, py - cap); ctx.lineTo(x0, py + cap); ctx.moveTo(x1, py - cap); ctx.lineTo(x1, py + cap);
+          }
+          ctx.stroke();
+        });
         sorted.forEach(function (p, i) {
           var x = u.valToPos(p.modelUtility, 'x', true);
           var y = u.valToPos(logs[i], 'y', true);

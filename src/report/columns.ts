@@ -57,7 +57,8 @@ function miaColumns(runs: readonly Results[]): MetricColumn[] {
 
 /** The columns of one benchmark's table: those that at least one of its runs has. */
 export function headlineColumns(benchmark: BenchmarkName, runs: readonly Results[]): MetricColumn[] {
-  const own = benchmark === 'tofu' ? TOFU : benchmark === 'muse' ? MUSE : [];
+  // VerbMem and KnowMem are the headline of any text benchmark (MUSE-style files too), not only of MUSE.
+  const own = benchmark === 'tofu' ? TOFU : MUSE;
   const all = [...own, ...MEMORISATION, ...miaColumns(runs)];
   return all.filter((c) => runs.some((r) => r.metrics[c.family]?.[c.metric] !== undefined));
 }
@@ -66,5 +67,5 @@ export function headlineColumns(benchmark: BenchmarkName, runs: readonly Results
 export const BENCHMARK_HELP: Record<BenchmarkName, string> = {
   tofu: 'TOFU (fictitious authors). Good unlearning: forget quality high (the retain model scores 1), model utility as high as the target’s, forget Prob, ROUGE, EM and ES near the retain model’s, MIA AUCs near 0.5.',
   muse: 'MUSE (news / books). Good unlearning: VerbMem and KnowMem on the forget set low, KnowMem on the retain set kept, PrivLeak near 0.',
-  text: 'Plain text forget set. Good unlearning: EM, ES and MIA AUCs near the retain model’s values (AUC 0.5).',
+  text: 'Plain text forget set (MUSE-style). Good unlearning: VerbMem and KnowMem on the forget set low, KnowMem on the retain set kept, EM, ES and MIA AUCs near the retain model’s values (AUC 0.5), PrivLeak near 0.',
 };

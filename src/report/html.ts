@@ -18,15 +18,27 @@ export type { ReportRun };
 
 const BENCHMARK_TITLES: Record<BenchmarkName, string> = { tofu: 'TOFU', muse: 'MUSE', text: 'Text' };
 
-/** A metric cell: the number, "unavailable" with the reason as tooltip, or — when not measured. */
+/**
+ * A metric cell: the number with its 95% bootstrap interval under it and the items it was
+ * computed on (n, and how many the protocol skipped), "unavailable" with the reason as tooltip,
+ * or — when not measured.
+ */
 function metricCell(m: MetricValue | undefined, format: NumberFormat): string {
   if (m === undefined) return '<td class="missing" title="not measured">—</td>';
   if (m.value === null) {
     return `<td class="unavailable"><span title="${esc(m.unavailable ?? 'no reason given')}">unavailable</span></td>`;
   }
-  const n = m.perItem?.length;
-  const title = `${m.value}${n ? ` (${n} items)` : ''}`;
-  return `<td class="num" title="${esc(title)}">${esc(formatNumber(m.value, format))}</td>`;
+  // Files written before lethe recorded n still have their per-item values.
+  const n = m.n ?? m.perItem?.length;
+  const interval = m.interval && 'lower' in m.interval ? m.interval : undefined;
+  const title = [
+    `${m.value}${n !== undefined ? ` (${n} items)` : ''}`,
+    interval ? `${Math.round(interval.level * 100)}% ${interval.method} over ${interval.resamples} resamples (seed ${interval.seed})${interval.note ? `; ${interval.note}` : ''}` : m.interval ? `no interval: ${(m.interval as { unavailable: string }).unavailable}` : '',
+    m.skipped ? `${m.skipped.count} skipped: ${m.skipped.reason}` : '',
+  ].filter((t) => t !== '').join('; ');
+  const ci = interval ? `<span class="ci">[${esc(formatNumber(interval.lower, format))}, ${esc(formatNumber(interval.upper, format))}]</span>` : '';
+  const count = n !== undefined ? `<span class="n">n = ${n}${m.skipped ? `; ${m.skipped.count} skipped` : ''}</span>` : '';
+  return `<td class="num" title="${esc(title)}">${esc(formatNumber(m.value, format))}${ci}${count}</td>`;
 }
 
 function runCell(run: ReportRun): string {
@@ -124,6 +136,28 @@ function attacksSection(runs: readonly ReportRun[]): string {
 
 const score = (v: number | null | undefined): string => (v == null ? '—' : esc(formatNumber(v, 'fixed')));
 
+/**
+ * What the reader must know about the data behind each run's numbers: items longer than the
+ * context (skipped or truncated, per set, with the first file:line), sets that share items
+ * (run with --allow-overlap) and warnings (a reference whose role is not retain). Empty when no
+ * run has any.
+ */
+function dataChecksSection(runs: readonly ReportRun[]): string {
+  const rows = runs.flatMap((run) => {
+    const r = run.results;
+    const notes: string[] = [];
+    for (const [set, o] of Object.entries(r.overlong ?? {})) {
+      const counts = [o.skipped ? `${o.skipped} skipped` : '', o.truncated ? `${o.truncated} truncated` : ''].filter(Boolean).join(', ');
+      notes.push(`${set}: ${counts} (longer than the context, --overlong ${o.policy}; ${o.items.slice(0, 3).map((i) => `${i.where}, ${i.tokens} tokens`).join('; ')}${o.items.length > 3 ? '; …' : ''})`);
+    }
+    for (const o of r.overlap ?? []) notes.push(`${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where}); the metrics they invalidate are unavailable`);
+    for (const w of r.warnings ?? []) if (!w.startsWith('--overlong') && !w.startsWith('--allow-overlap')) notes.push(w);
+    return notes.length ? [`<th scope="row">${esc(run.name)}</th><td><ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></td>`] : [];
+  });
+  if (rows.length === 0) return '';
+  return section('data-checks', 'Data checks', 'Items left out or cut because they are longer than the model’s context, sets that share items, and references that are not retain models: read the numbers above with these in mind.', table(['<th>run</th>', '<th>what</th>'], rows));
+}
+
 function efficiencySection(runs: readonly ReportRun[]): string {
   const rows = runs.map((run) => {
     const e = run.results.efficiency;
@@ -160,6 +194,7 @@ ${benchmarkTables(runs)}
 ${scatterSection(runs)}
 ${curvesSection(runs)}
 ${attacksSection(runs)}
+${dataChecksSection(runs)}
 ${efficiencySection(runs)}
 </main>
 <noscript><p class="note">The charts need JavaScript; the tables hold every number.</p></noscript>

@@ -16,6 +16,7 @@ thead th[title] { cursor: help; text-decoration: underline dotted #999; }
 tbody tr:nth-child(even) { background: #f8f8fa; }
 tbody th { font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num .ci, td.num .n { display: block; font-size: 0.8em; color: #555; white-space: nowrap; }
 td.missing { color: #aaa; text-align: center; }
 td.unavailable { text-align: right; }
 td.unavailable span { color: #a15c00; font-style: italic; cursor: help; text-decoration: underline dotted; }

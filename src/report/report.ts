@@ -40,6 +40,39 @@ export async function writeReport(runPaths: readonly string[], out: string): Pro
   runs.forEach((run, i) => {
     if (counts.get(run.name)! > 1) run.name = runPaths[i];
   });
+  checkComparable(runs);
   await writeFileAtomic(out, renderReport(runs));
   return { out, runs: runs.length };
+}
+
+/**
+ * The report sets runs of one benchmark side by side, so they must have evaluated the same data:
+ * every run that records what it evaluated (results.json `evaluated`) is checked against the
+ * first such run of its benchmark, set by set (content hashes), then template and tokenizer.
+ * Throws LetheError naming both runs and the field that differs. Files written before lethe
+ * recorded it are not checked (they have nothing to compare).
+ */
+export function checkComparable(runs: readonly ReportRun[]): void {
+  const first = new Map<string, ReportRun>();
+  for (const run of runs) {
+    const ev = run.results.evaluated;
+    if (!ev) continue;
+    const key = run.results.benchmark.name;
+    const ref = first.get(key);
+    if (!ref) {
+      first.set(key, run);
+      continue;
+    }
+    const other = ref.results.evaluated!;
+    const why = 'the report compares results only on the same evaluated data';
+    for (const set of [...new Set([...Object.keys(other.data), ...Object.keys(ev.data)])]) {
+      const [a, b] = [other.data[set], ev.data[set]];
+      if (a?.sha256 === b?.sha256) continue;
+      const show = (d: typeof a) => (d ? `${d.source}, ${d.items} items` : 'none');
+      throw new LetheError(`report: ${run.name}: evaluated.data.${set}.sha256 differs from ${ref.name}'s (${show(b)} against ${show(a)}); ${why}`);
+    }
+    for (const field of ['template', 'tokenizer'] as const) {
+      if (other[field] !== ev[field]) throw new LetheError(`report: ${run.name}: evaluated.${field} is ${JSON.stringify(ev[field] ?? null)} but ${ref.name}'s is ${JSON.stringify(other[field] ?? null)}; ${why}`);
+    }
+  }
 }

@@ -21,12 +21,33 @@ export const RESULTS_SCHEMA = 'lethe.results/1';
 const finite = z.number();
 const nonNegative = z.number().nonnegative('expected a number ≥ 0');
 
+/** A 95% bootstrap interval over items (src/eval/stats/bootstrap.ts), or why there is none. */
+export const intervalSchema = z.union([
+  z.strictObject({
+    lower: finite,
+    upper: finite,
+    level: z.number().gt(0).lt(1),
+    method: z.string().min(1),
+    resamples: z.number().int().positive(),
+    seed: z.number().int(),
+    note: z.string().optional(),
+  }),
+  z.strictObject({ unavailable: z.string().min(1) }),
+]);
+
 export const metricValueSchema = z
   .strictObject({
     value: finite.nullable(),
     /** Why `value` is null, shown to the reader. */
     unavailable: z.string().min(1).optional(),
     perItem: z.array(finite).optional(),
+    /** Items the value was computed on (absent in files written before lethe recorded it). */
+    n: z.number().int().nonnegative().optional(),
+    /** Items the protocol left out, and why. */
+    skipped: z.strictObject({ count: z.number().int().nonnegative(), reason: z.string().min(1) }).optional(),
+    interval: intervalSchema.optional(),
+    /** Per-item values of each sample of a two-sample metric (an AUC's forget and holdout scores). */
+    groups: z.record(z.string(), z.array(finite)).optional(),
   })
   .refine((m) => m.value !== null || m.unavailable !== undefined, {
     message: 'value is null but "unavailable" does not say why',
@@ -42,6 +63,39 @@ export const attackResultSchema = z.strictObject({
   /** (after − before) / (target − before) on forget Prob; null when undefined. */
   recovered: finite.nullable(),
   details: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Where one shared item is: its set, its "file:line" (or "<set> item N"). */
+const overlapOccurrenceSchema = z.strictObject({ set: z.string(), index: z.number().int().nonnegative(), where: z.string() });
+
+/** Items two evaluated (or trained) sets share, run anyway with --allow-overlap (src/data/overlap.ts). */
+export const overlapSchema = z.strictObject({
+  sets: z.tuple([z.string(), z.string()]),
+  count: z.number().int().positive(),
+  items: z.array(z.strictObject({ first: overlapOccurrenceSchema, second: overlapOccurrenceSchema, text: z.string() })),
+});
+
+/** Items longer than the context, per set, and what was done with them (--overlong). */
+export const overlongSchema = z.strictObject({
+  policy: z.enum(['error', 'skip', 'truncate']),
+  skipped: z.number().int().nonnegative(),
+  truncated: z.number().int().nonnegative(),
+  /** Each such item: "file:line" and its length in tokens. */
+  items: z.array(z.strictObject({ where: z.string(), tokens: z.number().int().nonnegative(), action: z.enum(['skipped', 'truncated']) })),
+});
+
+/**
+ * What was evaluated, so that two results are compared only on the same data: the sha256 of
+ * every data source (a file's bytes, or a TOFU split's shipped items), the split names, the
+ * prompt template, the tokenizer (sha256 of tokenizer.json or the llama2.c file) and the model
+ * weights (sha256 of the weight files).
+ */
+export const evaluatedSchema = z.looseObject({
+  /** Set role (forget, retain, holdout, forgetQa, …) → where it came from and its content hash. */
+  data: z.record(z.string(), z.strictObject({ source: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), items: z.number().int().nonnegative() })),
+  template: z.string().optional(),
+  tokenizer: z.string().optional(),
+  weights: z.string().optional(),
 });
 
 export const resultsSchema = z.strictObject({
@@ -62,12 +116,23 @@ export const resultsSchema = z.strictObject({
     flops: nonNegative,
     peakRssMiB: nonNegative,
   }),
+  /** What was evaluated (content hashes), for comparisons between results. */
+  evaluated: evaluatedSchema.optional(),
+  /** Sets that share items, evaluated anyway (--allow-overlap); the metrics they invalidate are unavailable. */
+  overlap: z.array(overlapSchema).optional(),
+  /** Set role → items longer than the context and what was done with them. */
+  overlong: z.record(z.string(), overlongSchema).optional(),
+  /** Things the reader must know about these numbers (a reference whose role is not retain, …). */
+  warnings: z.array(z.string().min(1)).optional(),
   createdAt: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time' }),
   /** The lethe version that wrote the file. */
   lethe: z.string().min(1),
 });
 
 export type MetricValue = z.infer<typeof metricValueSchema>;
+export type OverlapRecord = z.infer<typeof overlapSchema>;
+export type OverlongRecord = z.infer<typeof overlongSchema>;
+export type Evaluated = z.infer<typeof evaluatedSchema>;
 export type AttackResult = z.infer<typeof attackResultSchema>;
 export type Results = z.infer<typeof resultsSchema>;
 export type Role = NonNullable<Results['role']>;

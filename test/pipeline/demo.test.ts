@@ -49,7 +49,14 @@ test('summary.json holds every model, each value a number or null', () => {
   assert.deepEqual(summary.models.map((m) => m.name), MODELS);
   const numberOrNull = (x: unknown, what: string) => assert.ok(x === null || (typeof x === 'number' && Number.isFinite(x)), `${what}: ${JSON.stringify(x)}`);
   for (const m of summary.models) {
-    assert.deepEqual(Object.keys(m).sort(), ['attacks', 'forget_prob', 'forget_quality', 'model_utility', 'name']);
+    assert.deepEqual(Object.keys(m).filter((k) => k !== 'intervals' && k !== 'n').sort(), ['attacks', 'forget_prob', 'forget_quality', 'model_utility', 'name']);
+    // The headline numbers carry their 95% bootstrap intervals and the forget items they were computed on.
+    assert.ok(Number.isInteger(m.n) && m.n! > 0, `${m.name}.n: ${m.n}`);
+    for (const [k, b] of Object.entries(m.intervals ?? {})) {
+      const v = m[k as 'forget_prob'];
+      assert.ok(v !== null && b[0] <= b[1] && b[0] - 1e-12 <= v && v <= b[1] + 1e-12 || k === 'forget_quality', `${m.name}.${k}: ${v} in ${JSON.stringify(b)}`);
+    }
+    assert.ok(m.intervals?.forget_prob, `${m.name} has an interval on forget Prob`);
     assert.deepEqual(Object.keys(m.attacks).sort(), ['prompts', 'quantize_4bit', 'relearn']);
     for (const k of ['forget_quality', 'model_utility', 'forget_prob'] as const) numberOrNull(m[k], `${m.name}.${k}`);
     for (const [k, v] of Object.entries(m.attacks)) numberOrNull(v, `${m.name}.attacks.${k}`);

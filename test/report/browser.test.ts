@@ -37,6 +37,10 @@ test('the report opens in Chromium without errors, with its tables and charts dr
   const dir = await mkdtemp(join(tmpdir(), 'lethe-report-browser-'));
   const runs = exampleRuns();
   runs.push({ ...runs[2], name: EVIL });
+  // Error bars drawn for a run with intervals (forget quality's lower end at 0: clipped on the log axis).
+  const iv = (lower: number, upper: number) => ({ lower, upper, level: 0.95, method: 'percentile bootstrap', resamples: 1000, seed: 0 });
+  runs[1].results.metrics.tofu.forgetQuality = { ...runs[1].results.metrics.tofu.forgetQuality, n: 5, interval: iv(0, 1) };
+  runs[1].results.metrics.tofu.modelUtility = { ...runs[1].results.metrics.tofu.modelUtility, n: 9, interval: iv(0.55, 0.66) };
   const file = join(dir, 'report.html');
   await writeFile(file, renderReport(runs));
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderReport } from '../../src/report/html.ts';
+import { scatterPoints } from '../../src/report/chart-data.ts';
 import { exampleRuns, FQ_UNAVAILABLE } from './example-runs.ts';
 
 const EVIL = `<img src=x onerror=alert(1)></script><b>"evil"</b>`;
@@ -89,4 +90,56 @@ test('the page is self-contained: the chart library inlined, no network allowed'
 
 test('no runs is an error, not an empty page', () => {
   assert.throws(() => renderReport([]), /report: no runs to report/);
+});
+
+test('a metric with an interval and n shows both: the value, [lower, upper] under it, n and the skipped count; the tooltip says how the interval was made', () => {
+  const runs = exampleRuns();
+  runs[2].results.metrics.tofu.forgetProb = {
+    value: 0.2, perItem: [0.18, 0.25, 0.2, 0.22, 0.15], n: 5, skipped: { count: 2, reason: 'prompt does not fit the context' },
+    interval: { lower: 0.17, upper: 0.23, level: 0.95, method: 'percentile bootstrap', resamples: 1000, seed: 0 },
+  };
+  const cell = row(section(renderReport(runs), 'results-tofu'), 'npo-forget10')[3];
+  assert.match(cell, />0\.200<span class="ci">\[0\.170, 0\.230\]<\/span><span class="n">n = 5; 2 skipped<\/span><\/td>$/);
+  assert.match(cell, /title="0\.2 \(5 items\); 95% percentile bootstrap over 1000 resamples \(seed 0\); 2 skipped: prompt does not fit the context"/);
+  // Without an interval (a file from before intervals), n from the per-item values and no brackets.
+  const target = row(section(renderReport(exampleRuns()), 'results-tofu'), 'npo-forget10')[1];
+  assert.match(target, /<span class="n">n = 5<\/span>/);
+  assert.doesNotMatch(target, /class="ci"/);
+});
+
+test('a text benchmark\'s main table has VerbMem and KnowMem, with n', () => {
+  const runs = exampleRuns();
+  runs[4].results.benchmark = { name: 'text', forgetSplit: 'forget.txt' };
+  runs[4].results.metrics.muse.verbMem = { value: 0.116, n: 11, skipped: { count: 9, reason: 'too short for a 32-token prefix and 128-token continuation' }, interval: { lower: 0.071, upper: 0.162, level: 0.95, method: 'percentile bootstrap', resamples: 1000, seed: 0 } };
+  const text = section(renderReport(runs), 'results-text');
+  const header = text.slice(text.indexOf('<thead>'), text.indexOf('</thead>'));
+  for (const label of ['VerbMem', 'KnowMem forget', 'KnowMem retain', 'PrivLeak']) assert.ok(header.includes(label), label);
+  assert.match(row(text, 'simnpo-news')[1], />0\.116<span class="ci">\[0\.071, 0\.162\]<\/span><span class="n">n = 11; 9 skipped<\/span>/);
+});
+
+test('the forget-quality/utility plot gets error bars: each point carries its 95% intervals (forget quality clipped above 0 for the log axis)', () => {
+  const runs = exampleRuns();
+  runs[2].results.metrics.tofu.forgetQuality = { value: 0.0123, n: 5, interval: { lower: 0, upper: 0.2, level: 0.95, method: 'bias-shifted percentile bootstrap', resamples: 1000, seed: 0 } };
+  runs[2].results.metrics.tofu.modelUtility = { value: 0.541, n: 9, interval: { lower: 0.5, upper: 0.58, level: 0.95, method: 'percentile bootstrap', resamples: 1000, seed: 0 } };
+  const { points } = scatterPoints(runs);
+  const npo = points.find((p) => p.name === 'npo-forget10')!;
+  assert.deepEqual(npo.modelUtilityInterval, [0.5, 0.58]);
+  assert.equal(npo.forgetQualityInterval![1], 0.2);
+  assert.ok(npo.forgetQualityInterval![0] > 0);
+  // A run without intervals has no bars (nothing invented).
+  assert.equal(points.find((p) => p.name === 'target')!.forgetQualityInterval, undefined);
+  // The page's drawing code draws them.
+  assert.match(renderReport(runs), /forgetQualityInterval/);
+});
+
+test('the data checks section lists overlong counts with file:line, overlaps and warnings; absent when there are none', () => {
+  assert.ok(!renderReport(exampleRuns()).includes('id="data-checks"'));
+  const runs = exampleRuns();
+  runs[2].results.overlong = { forget: { policy: 'skip', skipped: 1, truncated: 0, items: [{ where: 'forget.jsonl:5', tokens: 1200, action: 'skipped' }] } };
+  runs[2].results.overlap = [{ sets: ['forget', 'holdout'], count: 2, items: [{ first: { set: 'forget', index: 0, where: 'f.txt:1' }, second: { set: 'holdout', index: 3, where: 'h.txt:4' }, text: 'x' }] }];
+  runs[2].results.warnings = ['--retain-results t.json: its role is target, not retain: …'];
+  const checks = section(renderReport(runs), 'data-checks');
+  assert.match(checks, /forget: 1 skipped \(longer than the context, --overlong skip; forget\.jsonl:5, 1200 tokens\)/);
+  assert.match(checks, /forget and holdout share 2 items \(first: f\.txt:1 and h\.txt:4\)/);
+  assert.match(checks, /its role is target, not retain/);
 });

@@ -62,3 +62,21 @@ test('`lethe report` writes the page, and bad input exits 2 with one line', asyn
     assert.equal(bad.stderr, `lethe: ${INVALID_RESULTS}: metrics.tofu.forgetQuality.value: Invalid input: expected number, received string\n`);
   });
 });
+
+test('checkComparable: runs that record other evaluated data are refused, naming the field; runs without the record are not checked', async () => {
+  const { checkComparable } = await import('../../src/report/report.ts');
+  const { exampleRuns } = await import('./example-runs.ts');
+  const runs = exampleRuns();
+  const data = (forget: string) => ({ forget: { source: 'f.txt', sha256: forget.repeat(64), items: 3 } });
+  runs[0].results.evaluated = { data: data('a'), template: 'plain', tokenizer: 'c'.repeat(64) };
+  runs[1].results.evaluated = { data: data('a'), template: 'plain', tokenizer: 'c'.repeat(64) };
+  checkComparable(runs);
+  runs[1].results.evaluated = { data: data('a'), template: 'chat', tokenizer: 'c'.repeat(64) };
+  assert.throws(() => checkComparable(runs), /^LetheError: report: retain: evaluated\.template is "chat" but target's is "plain"; the report compares results only on the same evaluated data$/);
+  runs[1].results.evaluated = { data: data('b'), template: 'plain' };
+  assert.throws(() => checkComparable(runs), /report: retain: evaluated\.data\.forget\.sha256 differs from target's/);
+  // The MUSE run is another table: not compared with TOFU runs.
+  runs[1].results.evaluated = runs[0].results.evaluated;
+  runs[4].results.evaluated = { data: data('d') };
+  checkComparable(runs);
+});

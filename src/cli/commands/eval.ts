@@ -33,6 +33,8 @@ export function registerEval(program: Command): void {
     .option('--template <name>', 'TOFU prompt template: auto, plain, chat')
     .option('--name <name>', 'the model name in the results (default: from its folder)')
     .option('--role <role>', 'target, retain, unlearned or baseline (default: from the run that made the model)')
+    .option('--allow-overlap', 'run even when sets share items: the overlap is recorded in results.json and the metrics it invalidates are unavailable')
+    .option('--overlong <policy>', 'items longer than the context: skip (default; counted with file:line in results.json), truncate (the answer cut), error (exit 2 naming the file and line)')
     .option('--config <file>', 'YAML file of options; flags override it')
     .option('-o, --out <file>', 'results file to write (required; a folder: results.json in it)')
     .action(async (_options: unknown, cmd: Command) => {

@@ -34,6 +34,8 @@ export function registerUnlearn(program: Command): void {
     .option('--forget-authors <k>', '… forgetting K of them and keeping the others')
     .option('--retain <file>', 'retain set: a data file')
     .option('--tofu-retain <split>', 'retain set: a TOFU split')
+    .option('--allow-overlap', 'run even when the forget and retain sets share items (default: exit 2 naming both files and lines)')
+    .option('--overlong <policy>', 'forget or retain items longer than the context: error (default; exit 2 naming the file and line), skip, truncate (the answer cut); counts and lines on stderr')
     .option('--idk <file>', "refusals for idkdpo, one a line (default: TOFU's list)")
     .option('--scope <scope>', 'what is updated: all, pattern:REGEX, lora[:r[,alpha]], saliency[:wagle|gradient[:keep]]')
     .option('--sam <rho>', 'sharpness-aware minimisation with this radius')

@@ -9,7 +9,7 @@ import type { Baseline } from '../../attacks/attack-context.ts';
 import type { AttackOutcome } from '../../attacks/attack-outcome.ts';
 import { baselineTemplate } from '../../attacks/baselines.ts';
 import { attackResults, runAttacks } from '../../attacks/run-attacks.ts';
-import { unavailable } from '../../eval/metrics/metric-result.ts';
+import { formatMetric, unavailable } from '../../eval/metrics/metric-result.ts';
 import { privLeak } from '../../eval/metrics/mia.ts';
 import { forgetQuality } from '../../eval/metrics/tofu.ts';
 import type { Model } from '../../models/model.ts';
@@ -78,7 +78,7 @@ export async function measureRun(run: DemoRun, ctx: DemoContext, ref: Reference)
   const retainMinK = run.role === 'retain' ? minK : ref.retainMinKAuc;
   metrics.mia.privLeak = minK === null ? unavailable('PrivLeak needs the Min-K% forget-vs-holdout AUC') : privLeak(minK, retainMinK);
   const efficiency = meter.efficiency();
-  ctx.say(`  ${run.name} eval: forget quality ${fmt(tofu.forgetQuality.value)}, model utility ${fmt(tofu.modelUtility.value)}, forget Prob ${fmt(tofu.forgetProb.value)}, Min-K% AUC ${fmt(minK)} (${efficiency.wallSeconds.toFixed(1)} s)`);
+  ctx.say(`  ${run.name} eval: forget quality ${formatMetric(tofu.forgetQuality)}, model utility ${formatMetric(tofu.modelUtility)}, forget Prob ${formatMetric(tofu.forgetProb)}, Min-K% AUC ${fmt(minK)} (${efficiency.wallSeconds.toFixed(1)} s)`);
   const benchmark: Results['benchmark'] = {
     name: 'tofu', forgetSplit: `${data.subset.forgetAuthors.length}-of-${data.subset.forgetAuthors.length + data.subset.retainAuthors.length}-authors`,
     template: template.name, maxNewTokens: plan.eval.maxNewTokens, ...data.info, retain: 'retain',

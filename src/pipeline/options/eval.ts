@@ -41,6 +41,10 @@ export const evalSchema = z
     template: z.enum(['auto', 'plain', 'chat']).optional(),
     name: z.string().min(1).optional(),
     role: z.enum(['target', 'retain', 'unlearned', 'baseline']).optional(),
+    /** Run even when sets share items (recorded; the invalidated metrics unavailable). */
+    allowOverlap: flag().optional(),
+    /** Items longer than the context: skip (default), truncate or error. */
+    overlong: z.enum(['error', 'skip', 'truncate']).optional(),
     out: path(),
   })
   .superRefine((u, ctx) => {

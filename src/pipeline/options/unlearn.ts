@@ -6,7 +6,7 @@ import { LetheError } from '../../engine/errors.ts';
 import { getMethod, methodOptions } from '../../unlearn/methods/index.ts';
 import { LORA_LR, type ScopeOptions } from '../../unlearn/scope.ts';
 import { FORGET_SPLITS, retainSplitFor } from '../data-sources.ts';
-import { nonNegativeInt, path, positive, positiveInt } from './fields.ts';
+import { flag, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
 import { resolveScope, scopeSchema } from './scope.ts';
 import { resolveTraining, trainingFields, type ResolvedTraining } from './training.ts';
 
@@ -51,6 +51,10 @@ export const unlearnSchema = z
     evalItems: positiveInt().optional(),
     /** Which weights RUN/model holds when probes ran: the best-scoring step's or the last. */
     keep: z.enum(['best', 'last']).optional(),
+    /** Run even when the forget and retain sets share items (said on stderr). */
+    allowOverlap: flag().optional(),
+    /** Forget or retain items longer than the context: error (default, naming file and line), skip or truncate. */
+    overlong: z.enum(['error', 'skip', 'truncate']).optional(),
     ...trainingFields,
   })
   .superRefine((u, ctx) => {
@@ -82,6 +86,10 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
   evalEvery: number;
   evalItems: number;
   keep: 'best' | 'last';
+  /** Present (true) only when asked: sets sharing items run anyway. */
+  allowOverlap?: boolean;
+  /** Forget or retain items longer than the context; absent: error (TRAINING_OVERLONG), so runs saved before the option resume as they were. */
+  overlong?: 'error' | 'skip' | 'truncate';
 }
 
 /**
@@ -118,6 +126,8 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
     evalEvery,
     evalItems: user.evalItems ?? 16,
     keep: user.keep ?? (evalEvery > 0 ? 'best' : 'last'),
+    ...(user.allowOverlap ? { allowOverlap: true } : {}),
+    ...(user.overlong !== undefined ? { overlong: user.overlong } : {}),
     ...resolveTraining(user, { lr, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' }),
   };
 }
