@@ -31,7 +31,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 function resolvePaths(values: Record<string, unknown>, pathKeys: readonly string[], base: string): Record<string, unknown> {
   const out = { ...values };
-  for (const key of pathKeys) if (typeof out[key] === 'string' && out[key] !== '') out[key] = resolve(base, out[key] as string);
+  for (const key of pathKeys) {
+    if (typeof out[key] === 'string' && out[key] !== '') out[key] = resolve(base, out[key] as string);
+    // A repeated path flag (--forget-mc A --forget-mc B) or a list of paths in a file.
+    else if (Array.isArray(out[key])) out[key] = (out[key] as unknown[]).map((p) => (typeof p === 'string' && p !== '' ? resolve(base, p) : p));
+  }
   return out;
 }
 

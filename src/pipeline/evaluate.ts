@@ -17,12 +17,15 @@ import { DEFAULT_FORGET_SPLIT, pickTemplate } from './data-sources.ts';
 import { CountingScorer, EvalMeter } from './eval-meter.ts';
 import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
 import { tofuMetrics, tofuSets } from './eval-tofu.ts';
+import { mcMetrics, readMcSides } from './eval-mc.ts';
+import { readMultipleChoiceFile } from '../data/multiple-choice.ts';
+import type { McPromptStyle } from '../eval/multiple-choice/prompts.ts';
 import { composeResults, writeResults, type MetricFamilies } from './results-file.ts';
 
 /** What to evaluate, every default applied (src/cli/run-eval.ts resolves them from flags). */
 export interface EvaluationOptions {
   model: string;
-  benchmark: 'tofu' | 'text' | 'muse';
+  benchmark: 'tofu' | 'text' | 'muse' | 'mc' | 'qa';
   forgetSplit?: string;
   tofuAuthors?: number;
   forgetAuthors?: number;
@@ -31,6 +34,14 @@ export interface EvaluationOptions {
   retain?: string;
   forgetQa?: string;
   retainQa?: string;
+  /** Multiple-choice files (--benchmark mc): forget side (must fall toward chance), retain side (must stay). */
+  forgetMc?: string[];
+  retainMc?: string[];
+  /** lm-evaluation-harness's MMLU prompt variants: letters ('default') or option texts ('continuation'). */
+  mcStyle?: McPromptStyle;
+  /** Solved examples before each multiple-choice question (from --fewshot-mc). */
+  numFewshot?: number;
+  fewshotMc?: string;
   retainModel?: string;
   retainResults?: string;
   referenceModel?: string;
@@ -94,8 +105,26 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
 
   let metrics: MetricFamilies;
   let benchmark: Results['benchmark'];
+  let multipleChoice: Results['multipleChoice'];
   try {
-    if (tofu) {
+    if (resolved.benchmark === 'mc') {
+      const sides = readMcSides(resolved.forgetMc ?? [], resolved.retainMc ?? []);
+      const fewshotItems = resolved.fewshotMc ? readMultipleChoiceFile(resolved.fewshotMc) : undefined;
+      const chatTemplate = pickTemplate(resolved.template, tokenizer).name !== 'plain';
+      const style = resolved.mcStyle ?? 'default';
+      const numFewshot = resolved.numFewshot ?? 0;
+      const mc = await mcMetrics(model, tokenizer, sides, { meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, style, numFewshot, fewshotItems, chat: chatTemplate });
+      metrics = mc.metrics;
+      multipleChoice = { style, numFewshot, template: chatTemplate ? 'chat' : 'plain', sets: mc.sets };
+      benchmark = {
+        name: 'mc',
+        forgetMc: sides.forget.map((f) => f.file),
+        retainMc: sides.retain.map((f) => f.file),
+        ...(resolved.fewshotMc ? { fewshotMc: resolved.fewshotMc } : {}),
+        style, numFewshot,
+        items: { forget: sides.forget.reduce((a, f) => a + f.items.length, 0), retain: sides.retain.reduce((a, f) => a + f.items.length, 0) },
+      };
+    } else if (tofu) {
       const fullTemplate = pickTemplate(resolved.template, tokenizer);
       const { sets, info } = tofuSets({ forgetSplit: resolved.forgetSplit ?? DEFAULT_FORGET_SPLIT, tofuAuthors: resolved.tofuAuthors, forgetAuthors: resolved.forgetAuthors, holdout: resolved.holdout, limit: resolved.limit });
       benchmark = { name: 'tofu', ...(resolved.forgetSplit ? { forgetSplit: resolved.forgetSplit } : { forgetSplit: `${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors` }), template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info };
@@ -132,7 +161,7 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
   }
   benchmark.tokensScored = meter.tokensScored;
   benchmark.tokensGenerated = meter.tokensGenerated;
-  const results = composeResults({ modelDir: resolved.model, name: resolved.name, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency() });
+  const results = composeResults({ modelDir: resolved.model, name: resolved.name, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency(), multipleChoice });
   const path = await writeResults(resolved.out, results);
   return { results, metrics, path };
 }

@@ -59,6 +59,8 @@ export interface ResultsInput {
   benchmark: Results['benchmark'];
   metrics: MetricFamilies;
   efficiency: Results['efficiency'];
+  /** Multiple-choice sets (--benchmark mc). */
+  multipleChoice?: Results['multipleChoice'];
 }
 
 export function composeResults(input: ResultsInput): Results {
@@ -75,6 +77,7 @@ export function composeResults(input: ResultsInput): Results {
     ...(info.method && (role ?? 'unlearned') === 'unlearned' ? { method: info.method } : {}),
     benchmark: input.benchmark,
     metrics,
+    ...(input.multipleChoice ? { multipleChoice: input.multipleChoice } : {}),
     efficiency: input.efficiency,
     createdAt: new Date().toISOString(),
     lethe: LETHE_VERSION,
