@@ -16,7 +16,7 @@ import { readResults, type Results } from '../results/schema.ts';
 import { DEFAULT_FORGET_SPLIT, pickTemplate } from './data-sources.ts';
 import { CountingScorer, EvalMeter } from './eval-meter.ts';
 import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
-import { tofuMetrics, tofuSets } from './eval-tofu.ts';
+import { qaSets, tofuMetrics, tofuSets } from './eval-tofu.ts';
 import { mcMetrics, readMcSides } from './eval-mc.ts';
 import { readMultipleChoiceFile } from '../data/multiple-choice.ts';
 import type { McPromptStyle } from '../eval/multiple-choice/prompts.ts';
@@ -34,6 +34,8 @@ export interface EvaluationOptions {
   retain?: string;
   forgetQa?: string;
   retainQa?: string;
+  /** qa: TOFU-format items no model saw (membership inference). */
+  holdoutQa?: string;
   /** Multiple-choice files (--benchmark mc): forget side (must fall toward chance), retain side (must stay). */
   forgetMc?: string[];
   retainMc?: string[];
@@ -68,7 +70,8 @@ interface RetainValues {
 
 function retainValuesFromResults(results: Results, file: string, benchmark: string, forgetItems: number): RetainValues {
   const truthRatios = results.metrics.tofu?.forgetTruthRatio?.perItem ?? null;
-  if (benchmark === 'tofu') {
+  // A QA evaluation whose forget items have no perturbed answers has no truth ratios to compare.
+  if (benchmark === 'tofu' || (benchmark === 'qa' && forgetItems > 0)) {
     if (!truthRatios) throw new LetheError(`--retain-results ${file}: has no tofu.forgetTruthRatio per-item values (is it a TOFU evaluation?)`);
     if (truthRatios.length !== forgetItems) {
       throw new LetheError(`--retain-results ${file}: holds ${truthRatios.length} forget items, this evaluation has ${forgetItems} (evaluate both with the same forget split or authors)`);
@@ -99,7 +102,9 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
   const meter = new EvalMeter();
   const { model, tokenizer } = await loadPair(resolved.model);
   const reference = resolved.referenceModel ? await loadPair(resolved.referenceModel) : null;
-  const tofu = resolved.benchmark === 'tofu';
+  // The QA benchmark is TOFU's evaluation on the user's files: the same path from here on.
+  const qa = resolved.benchmark === 'qa';
+  const tofu = resolved.benchmark === 'tofu' || qa;
   const template: Pick<PromptTemplate, 'promptSpecialTokens' | 'appendEos'> = tofu ? pickTemplate(resolved.template, tokenizer) : TEXT_TEMPLATE;
   const referenceScorer = reference ? new CountingScorer(reference.model, reference.tokenizer, { template, batchSize: resolved.batchSize, contextLength: resolved.contextLength }, meter) : undefined;
 
@@ -126,12 +131,19 @@ export async function evaluateModel(opts: EvaluationOptions): Promise<{ results:
       };
     } else if (tofu) {
       const fullTemplate = pickTemplate(resolved.template, tokenizer);
-      const { sets, info } = tofuSets({ forgetSplit: resolved.forgetSplit ?? DEFAULT_FORGET_SPLIT, tofuAuthors: resolved.tofuAuthors, forgetAuthors: resolved.forgetAuthors, holdout: resolved.holdout, limit: resolved.limit });
-      benchmark = { name: 'tofu', ...(resolved.forgetSplit ? { forgetSplit: resolved.forgetSplit } : { forgetSplit: `${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors` }), template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info };
+      const { sets, info } = qa
+        ? qaSets({ forgetQa: resolved.forgetQa!, retainQa: resolved.retainQa!, holdoutQa: resolved.holdoutQa, limit: resolved.limit })
+        : tofuSets({ forgetSplit: resolved.forgetSplit ?? DEFAULT_FORGET_SPLIT, tofuAuthors: resolved.tofuAuthors, forgetAuthors: resolved.forgetAuthors, holdout: resolved.holdout, limit: resolved.limit });
+      benchmark = qa
+        ? { name: 'qa', forgetSplit: resolved.forgetQa, template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info }
+        : { name: 'tofu', ...(resolved.forgetSplit ? { forgetSplit: resolved.forgetSplit } : { forgetSplit: `${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors` }), template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info };
+      const utilityOver = qa ? 'given' as const : 'tofu' as const;
+      // Forget quality compares the truth ratios of the items that have perturbed answers.
+      const truthRatioItems = sets.forget.filter((i) => i.perturbedAnswers?.length).length;
       let retain: RetainValues | null = null;
-      if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'tofu', sets.forget.length);
-      else if (resolved.retainModel) retain = await retainModelValues(resolved.retainModel, (m, t) => tofuMetrics(m, t, sets, { template: pickTemplate(resolved.template, t), meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: null }));
-      metrics = await tofuMetrics(model, tokenizer, sets, { template: fullTemplate, meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: resolved.maxNewTokens, retainTruthRatios: retain?.truthRatios ?? null, referenceScorer, gradNorm: true });
+      if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, resolved.benchmark, truthRatioItems);
+      else if (resolved.retainModel) retain = await retainModelValues(resolved.retainModel, (m, t) => tofuMetrics(m, t, sets, { template: pickTemplate(resolved.template, t), meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: null, utilityOver }));
+      metrics = await tofuMetrics(model, tokenizer, sets, { template: fullTemplate, meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: resolved.maxNewTokens, retainTruthRatios: retain?.truthRatios ?? null, referenceScorer, gradNorm: true, utilityOver });
       metrics.mia.privLeak = privLeakOf(metrics.mia, retain);
       if (retain) benchmark.retain = retain.source;
     } else {
