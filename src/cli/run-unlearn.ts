@@ -6,6 +6,7 @@
 import { loadTofuIdk } from '../data/tofu.ts';
 import { loadModel } from '../models/load-model.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
+import { readMcSides } from '../pipeline/eval-mc.ts';
 import { checkOutsideModel, pickTemplate, readIdk, unlearningSets } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
 import { getMethod, methodOptions } from '../unlearn/methods/index.ts';
@@ -32,6 +33,8 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const tokenizer = loadTokenizer(resolved.model);
   const template = pickTemplate(resolved.template, tokenizer);
   const { forget, retain } = unlearningSets(resolved, template);
+  // Read (and checked) before anything is written: a malformed file is one line naming file:line.
+  const mcSides = resolved.probe === 'mc' ? readMcSides(resolved.forgetMc ?? [], resolved.retainMc ?? []) : null;
   const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
   const input = await loadModel(resolved.model);
   // Options and scope made concrete for this model (e.g. RMU's middle block and its down-projections).
@@ -57,6 +60,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
     adversarial: resolved.adversarial,
     evalEvery: resolved.evalEvery,
     evalItems: resolved.evalItems,
+    ...(mcSides ? { mcProbe: { sides: mcSides, options: { batchSize: resolved.batchSize, contextLength: resolved.contextLength, style: 'default' as const, numFewshot: 0, chat: template.name === 'chat' } } } : {}),
     keep: resolved.keep,
     progress: progressDisplay,
   });
