@@ -15,6 +15,10 @@ import { loadModel } from '../../src/models/load-model.ts';
 import { loadTokenizer } from '../../src/models/tokenizer/load-tokenizer.ts';
 import { readResults, type McSetRecord } from '../../src/results/schema.ts';
 import { lethe, tinyModelDir } from '../helpers/tiny-model.ts';
+import { createModel } from '../../src/models/model.ts';
+import { presetConfig } from '../../src/models/presets.ts';
+import { saveModel } from '../../src/models/save-model.ts';
+import { tofuChatTokenizer } from '../models/tokenizer/trained.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/multiple-choice/', import.meta.url));
 const WMDP_JSON = join(FIXTURES, 'wmdp-sample.json');
@@ -108,6 +112,32 @@ test('eval --benchmark mc: continuation style with k-shot prompts from a few-sho
   }
   // A retain side was not given: no retain rows, no retain headline.
   assert.equal(results.metrics.mc.retainAcc, undefined);
+});
+
+test('eval --benchmark mc --template chat: prompts through the chat template, the same numbers as the library with chat options', async () => {
+  const chatDir = join(dir, 'chat-model');
+  const chat = tofuChatTokenizer();
+  await saveModel(createModel(presetConfig('tiny', { vocabSize: chat.vocabSize, maxPositions: 128 }), { seed: 4, initStd: 0.1 }), chatDir);
+  chat.save(chatDir);
+  const out = join(dir, 'chat.json');
+  ok(lethe(dir, 'eval', '--model', chatDir, '--benchmark', 'mc', '--forget-mc', WMDP_JSONL, '--template', 'chat', '--out', out));
+  const results = await readResults(out);
+  assert.equal(results.multipleChoice!.template, 'chat');
+  const model = await loadModel(chatDir);
+  const tokenizer = loadTokenizer(chatDir);
+  const scorer = multipleChoiceScorer(model, tokenizer);
+  try {
+    const items = readMultipleChoiceFile(WMDP_JSONL);
+    const expected = await evaluateMultipleChoice(scorer, items, WMDP_JSONL, { chat: { tokenizer } });
+    const plain = await evaluateMultipleChoice(scorer, items, WMDP_JSONL);
+    const got = set(results.multipleChoice!.sets, 'forget', WMDP_JSONL);
+    assert.deepEqual(got.acc.perItem, expected.acc.perItem);
+    assert.deepEqual(got.accNorm.perItem, expected.accNorm.perItem);
+    // The chat prompts are other texts than the plain ones: their option log-likelihoods differ.
+    assert.notDeepEqual(expected.items.map((i) => i.loglikelihoods), plain.items.map((i) => i.loglikelihoods));
+  } finally {
+    await scorer.dispose();
+  }
 });
 
 test('report: a table per multiple-choice set with chance, and forget accuracy vs retain accuracy across runs', async () => {
