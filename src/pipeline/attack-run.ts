@@ -13,6 +13,7 @@ import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import { z } from 'zod';
 import { attackResultSchema, type Results } from '../results/schema.ts';
 import { pickTemplate, type TemplateName } from './data-sources.ts';
+import { qaSets } from './eval-tofu.ts';
 
 export interface AttackRunOptions {
   /** The model folder to attack (with its tokenizer); with a baseline, the model it wraps. */
@@ -22,6 +23,9 @@ export interface AttackRunOptions {
   /** Names from ATTACKS: relearn, relearn-retain, quantize, prompts. */
   attacks: string[];
   forgetSplit: string;
+  /** A user's TOFU-format QA files (JSON arrays or JSON Lines) instead of a TOFU split: both, together. */
+  forgetQa?: string;
+  retainQa?: string;
   tofuAuthors?: number;
   forgetAuthors?: number;
   template: TemplateName;
@@ -48,9 +52,13 @@ export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackO
   const model = await loadModel(o.model);
   const tokenizer = loadTokenizer(o.model);
   const template = pickTemplate(o.template, tokenizer);
-  const subset = o.tofuAuthors !== undefined ? selectTofuAuthors({ authors: o.tofuAuthors, forget: o.forgetAuthors! }) : null;
-  const forgetSet = subset ? subset.forgetSet : loadTofuSplit(`${o.forgetSplit}_perturbed`);
-  const retainSet = subset ? subset.retainSet : loadTofuSplit('retain_perturbed');
+  if ((o.forgetQa === undefined) !== (o.retainQa === undefined)) throw new LetheError('--forget-qa and --retain-qa go together (the forget and retain sets of the attacks)');
+  const files = o.forgetQa !== undefined ? qaSets({ forgetQa: o.forgetQa, retainQa: o.retainQa! }).sets : null;
+  const subset = !files && o.tofuAuthors !== undefined ? selectTofuAuthors({ authors: o.tofuAuthors, forget: o.forgetAuthors! }) : null;
+  const forgetSet = files ? files.forget : subset ? subset.forgetSet : loadTofuSplit(`${o.forgetSplit}_perturbed`);
+  const retainSet = files ? files.retain : subset ? subset.retainSet : loadTofuSplit('retain_perturbed');
+  // The guardrail names the people of a user's file when its items name them (the `name` field).
+  const named = [...new Set(forgetSet.map((i) => (i as { name?: string }).name).filter((n): n is string => n !== undefined))];
   const ctx = {
     tokenizer, template, forgetSet, retainSet, seed: o.seed, batchSize: o.batchSize, contextLength: o.contextLength,
     generation: o.maxNewTokens > 0 ? { maxNewTokens: o.maxNewTokens } : null,
@@ -62,7 +70,7 @@ export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackO
     await probe.dispose();
   }
   const baseline =
-    o.baseline === 'guardrail' ? guardrail({ template, topics: o.guardrailTopics ?? tofuAuthorNames(forgetSet) })
+    o.baseline === 'guardrail' ? guardrail({ template, topics: o.guardrailTopics ?? (named.length > 0 ? named : tofuAuthorNames(forgetSet)) })
     : o.baseline === 'icul' ? icul({ template, forgetSet, retainSet, seed: o.seed })
     : o.baseline === 'output-filter' ? outputFilter({ forgetSet })
     : null;

@@ -5,7 +5,7 @@
 // reason; bad input gives one line and exit 2.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QaItem } from '../../src/data/qa-dataset.ts';
@@ -101,6 +101,18 @@ test('eval --benchmark qa: items without perturbed answers get the metrics that 
   assert.equal(n.forgetQuality.value, null);
   assert.match(n.forgetQuality.unavailable!, /forget quality compares truth ratios/);
   assert.equal(typeof n.forgetProb.value, 'number');
+});
+
+test('attack --benchmark qa: the attacks on a user\'s QA files; the forget Prob before is the eval\'s', async () => {
+  const out = join(dir, 'attacks.json');
+  ok(lethe(dir, 'attack', '--model', target, '--benchmark', 'qa', '--forget-qa', 'forget.json', '--retain-qa', 'retain.jsonl', '--attacks', 'quantize', '--bits', '8', '--max-new-tokens', '0', '--out', out));
+  const attacks = JSON.parse(readFileSync(out, 'utf8')) as Record<string, { before: Record<string, number>; after: Record<string, number> }>;
+  const evaluated = (await readResults(join(dir, 'qa.json'))).metrics.tofu.forgetProb.value!;
+  const [only] = Object.values(attacks);
+  assert.ok(Math.abs(only.before.forgetProb - evaluated) < 1e-9, `${only.before.forgetProb} vs ${evaluated}`);
+  const r = lethe(dir, 'attack', '--model', target, '--benchmark', 'qa', '--forget-qa', 'forget.json', '--out', out);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^lethe: --benchmark qa needs --forget-qa FILE and --retain-qa FILE\n$/);
 });
 
 test('eval --benchmark qa: bad input gives one line naming the problem and exit code 2', () => {

@@ -36,7 +36,9 @@ export function registerAttack(program: Command): void {
     .requiredOption('--model <dir>', 'the model to attack (HF folder with its tokenizer); with --baseline, the model the baseline wraps')
     .option('--target-model <dir>', 'the model before unlearning, for "recovered" (without it, recovered is null)')
     .option('--attacks <list>', 'relearn, relearn-retain, quantize, prompts (comma-separated)', list, ['relearn', 'quantize', 'prompts'])
-    .option('--benchmark <name>', 'tofu (the only one so far)', 'tofu')
+    .option('--benchmark <name>', 'tofu (default), or qa with --forget-qa/--retain-qa', 'tofu')
+    .option('--forget-qa <file>', 'qa: the forget set, TOFU-format items (JSON array or JSON Lines)')
+    .option('--retain-qa <file>', 'qa: the retain set, TOFU-format items')
     .option('--forget-split <split>', `TOFU forget split: ${FORGET_SPLITS.join(', ')}`, oneOf(...FORGET_SPLITS), DEFAULT_FORGET_SPLIT)
     .option('--tofu-authors <n>', 'a small TOFU case of N authors …', int(2))
     .option('--forget-authors <k>', '… K of them forgotten (instead of --forget-split)', int(1))
@@ -59,12 +61,15 @@ export function registerAttack(program: Command): void {
 }
 
 export async function attackCommand(o: AttackCommandOptions): Promise<void> {
-  if (o.benchmark !== 'tofu') throw new LetheError(`--benchmark ${o.benchmark}: only tofu is supported by lethe attack so far`);
+  if (o.benchmark !== 'tofu' && o.benchmark !== 'qa') throw new LetheError(`--benchmark ${o.benchmark}: lethe attack supports tofu and qa`);
+  if (o.benchmark === 'qa' && (o.forgetQa === undefined || o.retainQa === undefined)) throw new LetheError('--benchmark qa needs --forget-qa FILE and --retain-qa FILE');
+  if (o.benchmark !== 'qa' && (o.forgetQa !== undefined || o.retainQa !== undefined)) throw new LetheError('--forget-qa/--retain-qa: only with --benchmark qa');
   if ((o.tofuAuthors === undefined) !== (o.forgetAuthors === undefined)) throw new LetheError('--tofu-authors and --forget-authors go together');
   if (o.relearnFraction !== undefined && o.relearnFraction > 1) throw new LetheError(`--relearn-fraction: expected a number in (0, 1], got ${o.relearnFraction}`);
   // Lazy: the model and attack code loads only when this command runs.
   const [{ runAttackSuite }, { writeFileAtomic }] = await Promise.all([import('../../pipeline/attack-run.ts'), import('../../models/formats/write-file-atomic.ts')]);
-  checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [{ path: o.model, what: 'the input model' }, ...(o.targetModel ? [{ path: o.targetModel, what: 'the --target-model model' }] : [])]);
+  checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [{ path: o.model, what: 'the input model' }, ...(o.targetModel ? [{ path: o.targetModel, what: 'the --target-model model' }] : []),
+    ...(o.forgetQa ? [{ path: o.forgetQa, what: 'the --forget-qa input' }] : []), ...(o.retainQa ? [{ path: o.retainQa, what: 'the --retain-qa input' }] : [])]);
   const record = await runAttackSuite(o, (r) => {
     const rec = r.recovered === null ? 'recovered n/a' : `recovered ${(100 * r.recovered).toFixed(1)}%`;
     process.stdout.write(`lethe: ${r.name}: forget Prob ${r.before.forgetProb.toFixed(4)} → ${r.after.forgetProb.toFixed(4)}, ${rec}\n`);
