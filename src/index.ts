@@ -94,6 +94,9 @@ export { generate, Generator, type GenerateOptions, type GeneratorOptions } from
 /** JSON Lines question/answer items ({question, answer} per line) and plain text sets (one document a line). */
 export { readQaJsonl, parseQaJsonl, readTextSet, type QaItem } from './data/qa-dataset.ts';
 /** TOFU (Maini et al. 2024), shipped: its splits, its refusal list, and small author subsets. */
+/** Multiple-choice files (WMDP JSON/JSON Lines, MMLU CSV) and a user's TOFU-format QA files (JSON arrays or JSON Lines). */
+export { readMultipleChoiceFile, parseMcJson, parseMmluCsv, type McItem } from './data/multiple-choice.ts';
+export { readQaFile, parseQaFile, assertDisjointQaFiles, type QaFile, type QaFileItem } from './data/qa-files.ts';
 export { loadTofuSplit, loadTofuIdk, selectTofuAuthors, TOFU_SPLITS, type TofuSubset } from './data/tofu.ts';
 /** Prompt templates: "Question: …\nAnswer: " or the tokenizer's chat template; items → prompt/target pairs. */
 export { plainTemplate, chatTemplate, templatePairs, type PromptPair, type PromptTemplate } from './data/templates.ts';
@@ -117,7 +120,7 @@ export type { ScopeOptions } from './unlearn/scope.ts';
 export { LORA_LR } from './unlearn/scope.ts';
 export type { Evaluation, LoopResult, Progress } from './unlearn/loop.ts';
 /** An unlearning run with probes every N steps, the best step kept, and the model saved to runDir/model. */
-export { runUnlearning, probeEvaluator, type UnlearningRunOptions, type UnlearningRunResult } from './pipeline/unlearning-run.ts';
+export { runUnlearning, probeEvaluator, mcProbeEvaluator, type UnlearningRunOptions, type UnlearningRunResult } from './pipeline/unlearning-run.ts';
 
 // ── Methods: the registry and what a method is ──────────────────────────────────────────────
 /**
@@ -140,7 +143,11 @@ export { maskedMean, maskedCrossEntropy, sequenceLogprob, nextTokenLoss } from '
  */
 export { evaluateModel, type EvaluationOptions } from './pipeline/evaluate.ts';
 /** The same families on a model in memory. */
-export { tofuMetrics, tofuSets, type TofuSelection, type TofuRunOptions } from './pipeline/eval-tofu.ts';
+export { tofuMetrics, tofuSets, qaSets, type TofuSelection, type QaSelection, type TofuRunOptions } from './pipeline/eval-tofu.ts';
+/** Multiple choice the lm-evaluation-harness way on a model in memory: each file and each side's pool. */
+export { mcMetrics, readMcSides, mcSetRecord, type McFile, type McSides, type McRunOptions, type McEvaluation } from './pipeline/eval-mc.ts';
+export { evaluateMultipleChoice, multipleChoiceScorer, poolMc, mcBySubject, summariseMc, type McSetResult, type McItemResult } from './eval/multiple-choice/score-mc.ts';
+export { buildMcRequests, type McPromptOptions, type McPromptStyle } from './eval/multiple-choice/prompts.ts';
 export { textMetrics, TEXT_TEMPLATE, type TextSets, type TextRunOptions } from './pipeline/eval-text.ts';
 export { EvalMeter, CountingScorer } from './pipeline/eval-meter.ts';
 /** The teacher-forced scoring pass every log-prob metric derives from. */

@@ -40,8 +40,11 @@ function resolvePaths(values: Record<string, unknown>, pathKeys: readonly string
   const out = { ...values };
   for (const key of pathKeys) {
     const value = out[key];
-    if (typeof value !== 'string' || value === '' || (MODEL_KEYS.has(key) && isHubName(value, base))) continue;
-    out[key] = resolve(base, value);
+    if (typeof value === 'string') {
+      if (value !== '' && !(MODEL_KEYS.has(key) && isHubName(value, base))) out[key] = resolve(base, value);
+    }
+    // A repeated path flag (--forget-mc A --forget-mc B) or a list of paths in a file.
+    else if (Array.isArray(value)) out[key] = (value as unknown[]).map((p) => (typeof p === 'string' && p !== '' ? resolve(base, p) : p));
   }
   return out;
 }

@@ -43,6 +43,7 @@ export async function evalCommand(flags: Layer, configFile?: string): Promise<vo
 function headline(metrics: MetricFamilies): string {
   const pick: [string, string, string][] = [
     ['tofu', 'forgetQuality', 'forget quality'], ['tofu', 'modelUtility', 'model utility'], ['tofu', 'forgetProb', 'forget Prob'],
+    ['mc', 'forgetAcc', 'forget acc'], ['mc', 'forgetChance', 'chance'], ['mc', 'retainAcc', 'retain acc'], ['mc', 'retainChance', 'chance'],
     ['muse', 'verbMem', 'VerbMem'], ['muse', 'knowMemForget', 'KnowMem forget'], ['mia', 'minKAuc', 'Min-K% AUC'], ['mia', 'privLeak', 'PrivLeak'],
   ];
   return pick

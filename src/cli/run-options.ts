@@ -33,7 +33,9 @@ export async function claimRunFolder(out: string, opts: { resume: boolean; overw
 /** The files a command reads, from the path fields of its resolved options (for claimRunFolder). */
 export function readSources(resolved: object, fields: readonly string[]): ReadSource[] {
   const values = resolved as Record<string, unknown>;
-  return fields.filter((f) => f !== 'out' && typeof values[f] === 'string' && values[f] !== '').map((f) => ({ path: values[f] as string, what: f === 'model' ? 'the input model' : `the --${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} input` }));
+  const what = (f: string) => (f === 'model' ? 'the input model' : `the --${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} input`);
+  // A path field holds one path, or several (a repeated flag such as --forget-mc).
+  return fields.filter((f) => f !== 'out').flatMap((f) => (Array.isArray(values[f]) ? (values[f] as unknown[]) : [values[f]]).filter((p): p is string => typeof p === 'string' && p !== '').map((path) => ({ path, what: what(f) })));
 }
 
 /**

@@ -5,6 +5,7 @@
 
 import { loadTofuIdk } from '../data/tofu.ts';
 import { modelReadSource, openModel, resolveModelInput } from '../pipeline/model-source.ts';
+import { readMcSides } from '../pipeline/eval-mc.ts';
 import { checkOutsideModel, pickTemplate, readIdk, unlearningSets } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
 import { checkSets, pairItems } from '../pipeline/set-overlap.ts';
@@ -40,6 +41,8 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   // Ascending and descending the same items unlearns nothing: refuse unless asked.
   const overlap = checkSets([{ name: 'forget', items: pairItems(sets.forget) }, { name: 'retain', items: pairItems(sets.retain) }], resolved.allowOverlap);
   for (const o of overlap) process.stderr.write(`lethe unlearn: warning: --allow-overlap: ${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where})\n`);
+  // Read (and checked) before anything is written: a malformed file is one line naming file:line.
+  const mcSides = resolved.probe === 'mc' ? readMcSides(resolved.forgetMc ?? [], resolved.retainMc ?? []) : null;
   const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
   // Items longer than the context, per --overlong (default error: exit 2 naming the file and line, whatever the shuffling).
   const fitOptions = { contextLength: resolved.contextLength ?? input.config.maxPositions, policy: resolved.overlong ?? TRAINING_OVERLONG, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
@@ -73,6 +76,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
     adversarial: resolved.adversarial,
     evalEvery: resolved.evalEvery,
     evalItems: resolved.evalItems,
+    ...(mcSides ? { mcProbe: { sides: mcSides, options: { batchSize: resolved.batchSize, contextLength: resolved.contextLength, style: 'default' as const, numFewshot: 0, chat: template.name === 'chat' } } } : {}),
     keep: resolved.keep,
     progress: progressDisplay,
   });

@@ -9,7 +9,7 @@
 import type { QaItem } from '../data/qa-dataset.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import { exactMemorization, extractionStrength } from './metrics/memorisation.ts';
-import { unavailable, type MetricOptions, type MetricResult } from './metrics/metric-result.ts';
+import { unavailable, withSkipped, type MetricOptions, type MetricResult } from './metrics/metric-result.ts';
 import { forgetQuality, modelUtility, normalisedProbability, probability, rougeRecall, truthRatio, truthRatioScores, type UtilitySet } from './metrics/tofu.ts';
 import type { GradientNorms } from './grad-norms.ts';
 import { miaAucs } from './mia-aucs.ts';
@@ -41,6 +41,12 @@ export interface TofuEvalOptions {
    * for none. Forget quality resamples the forget items of both models together (the same items).
    */
   bootstrap?: MetricOptions['bootstrap'];
+  /**
+   * 'tofu' (default): model utility over retain, real authors and world facts, unavailable when
+   * one is missing. 'given': over the sets given (a user's own QA files: the retain set alone
+   * when no real-author or world-fact set is given).
+   */
+  utilityOver?: 'tofu' | 'given';
 }
 
 export type MetricFamilies = Record<string, Record<string, MetricResult>>;
@@ -70,13 +76,25 @@ export async function evaluateTofu(scorer: Scorer, sets: TofuSets, opts: TofuEva
     ...(rougeL.value !== null ? { items: { prob: prob.perItem, rougeRecall: rougeL.perItem, truthRatio: truthRatioScores(tr.perItem, 'retain') } } : {}),
   });
 
+  // The truth ratio needs perturbed answers: items without them (a user's own QA files) are
+  // left out of it, and of forget quality, and counted.
+  const truthRatioOn = async (items: QaItem[], aggregate: 'forget' | 'retain', what: string): Promise<MetricResult> => {
+    const withPerturbed = items.filter((i) => i.perturbedAnswers?.length);
+    const skipped = items.length - withPerturbed.length;
+    if (withPerturbed.length === 0) return unavailable(`the truth ratio needs perturbed answers; none of the ${items.length} ${what} items has any`);
+    const tr = truthRatio(ces(await qa(withPerturbed, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(withPerturbed), aggregate, mo);
+    return withSkipped(tr, skipped > 0 ? { count: skipped, reason: 'no perturbed answers' } : undefined);
+  };
+
   // Forget set.
   const forget = await qa(sets.forget);
   tofu.forgetProb = probability(ces(forget), mo);
-  const forgetTr = truthRatio(ces(await qa(sets.forget, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(sets.forget), 'forget', mo);
+  const forgetTr = await truthRatioOn(sets.forget, 'forget', 'forget');
   tofu.forgetTruthRatio = forgetTr;
   tofu.forgetRouge = await rouge(sets.forget);
-  tofu.forgetQuality = forgetQuality(forgetTr.perItem, opts.retainTruthRatios ?? null, mo);
+  tofu.forgetQuality = forgetTr.value === null
+    ? unavailable(`forget quality compares truth ratios: ${forgetTr.unavailable}`)
+    : forgetQuality(forgetTr.perItem, opts.retainTruthRatios ?? null, mo);
 
   // Utility sets: retain (paraphrase vs perturbed), real authors and world facts (answer vs options).
   const utility: Record<'retain' | 'realAuthors' | 'worldFacts', UtilitySet> = {
@@ -86,9 +104,12 @@ export async function evaluateTofu(scorer: Scorer, sets: TofuSets, opts: TofuEva
   };
   const retain = await qa(sets.retain);
   tofu.retainProb = probability(ces(retain), mo);
-  tofu.retainTruthRatio = truthRatio(ces(await qa(sets.retain, (i) => i.paraphrasedAnswer ?? i.answer)), await perturbed(sets.retain), 'retain', mo);
+  tofu.retainTruthRatio = await truthRatioOn(sets.retain, 'retain', 'retain');
   tofu.retainRouge = await rouge(sets.retain);
+  // The utility's per-item interval needs the three numbers on the same items: with items
+  // left out of the truth ratio, the utility keeps its value and loses the per-item values.
   utility.retain = utilitySet(tofu.retainProb, tofu.retainRouge, tofu.retainTruthRatio);
+  if (tofu.retainTruthRatio.skipped !== undefined) delete utility.retain.items;
   for (const [name, items] of [['realAuthors', sets.realAuthors], ['worldFacts', sets.worldFacts]] as const) {
     if (!items?.length) continue;
     const answers = ces(await qa(items));
@@ -99,7 +120,8 @@ export async function evaluateTofu(scorer: Scorer, sets: TofuSets, opts: TofuEva
     tofu[`${name}Rouge`] = await rouge(items);
     utility[name] = utilitySet(tofu[`${name}Prob`], tofu[`${name}Rouge`], tofu[`${name}TruthRatio`]);
   }
-  tofu.modelUtility = modelUtility(utility, mo);
+  const given = { retain: utility.retain, ...(sets.realAuthors?.length ? { realAuthors: utility.realAuthors } : {}), ...(sets.worldFacts?.length ? { worldFacts: utility.worldFacts } : {}) };
+  tofu.modelUtility = modelUtility(opts.utilityOver === 'given' ? given : utility, mo);
 
   const memorisation = { exactMemorization: exactMemorization(forget, mo), extractionStrength: extractionStrength(forget, mo) };
 

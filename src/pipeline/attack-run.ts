@@ -13,6 +13,7 @@ import { attackResultSchema, type Results } from '../results/schema.ts';
 import { pickTemplate, type TemplateName } from './data-sources.ts';
 import { openModel, type ModelSourceOptions } from './model-source.ts';
 import { checkSets } from './set-overlap.ts';
+import { qaSets } from './eval-tofu.ts';
 
 export interface AttackRunOptions {
   /** The model to attack (a folder, a llama2.c .bin checkpoint or a Hub name org/name[@revision]); with a baseline, the model it wraps. */
@@ -24,6 +25,9 @@ export interface AttackRunOptions {
   /** Names from ATTACKS: relearn, relearn-retain, quantize, prompts. */
   attacks: string[];
   forgetSplit: string;
+  /** A user's TOFU-format QA files (JSON arrays or JSON Lines) instead of a TOFU split: both, together. */
+  forgetQa?: string;
+  retainQa?: string;
   tofuAuthors?: number;
   forgetAuthors?: number;
   template: TemplateName;
@@ -49,9 +53,13 @@ export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackO
   for (const n of o.attacks) if (!ATTACKS[n]) throw new LetheError(`--attacks: unknown attack "${n}" (known: ${Object.keys(ATTACKS).join(', ')})`);
   const { model, tokenizer } = await openModel(o.model, { ...sources, tokenizer: o.tokenizer });
   const template = pickTemplate(o.template, tokenizer);
-  const subset = o.tofuAuthors !== undefined ? selectTofuAuthors({ authors: o.tofuAuthors, forget: o.forgetAuthors! }) : null;
-  const forgetSet = subset ? subset.forgetSet : loadTofuSplit(`${o.forgetSplit}_perturbed`);
-  const retainSet = subset ? subset.retainSet : loadTofuSplit('retain_perturbed');
+  if ((o.forgetQa === undefined) !== (o.retainQa === undefined)) throw new LetheError('--forget-qa and --retain-qa go together (the forget and retain sets of the attacks)');
+  const files = o.forgetQa !== undefined ? qaSets({ forgetQa: o.forgetQa, retainQa: o.retainQa! }).sets : null;
+  const subset = !files && o.tofuAuthors !== undefined ? selectTofuAuthors({ authors: o.tofuAuthors, forget: o.forgetAuthors! }) : null;
+  const forgetSet = files ? files.forget : subset ? subset.forgetSet : loadTofuSplit(`${o.forgetSplit}_perturbed`);
+  const retainSet = files ? files.retain : subset ? subset.retainSet : loadTofuSplit('retain_perturbed');
+  // The guardrail names the people of a user's file when its items name them (the `name` field).
+  const named = [...new Set(forgetSet.map((i) => (i as { name?: string }).name).filter((n): n is string => n !== undefined))];
   // Relearning on the forget set and measuring the retain set: they must not share items (the shipped splits do not).
   checkSets([{ name: 'forget', items: forgetSet }, { name: 'retain', items: retainSet }]);
   const ctx = {
@@ -66,7 +74,7 @@ export async function runAttackSuite(o: AttackRunOptions, onResult?: (r: AttackO
     await probe.dispose();
   }
   const baseline =
-    o.baseline === 'guardrail' ? guardrail({ template, topics: o.guardrailTopics ?? tofuAuthorNames(forgetSet) })
+    o.baseline === 'guardrail' ? guardrail({ template, topics: o.guardrailTopics ?? (named.length > 0 ? named : tofuAuthorNames(forgetSet)) })
     : o.baseline === 'icul' ? icul({ template, forgetSet, retainSet, seed: o.seed })
     : o.baseline === 'output-filter' ? outputFilter({ forgetSet })
     : null;

@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readQaFile } from '../data/qa-files.ts';
 import { LetheError } from '../engine/errors.ts';
 import { isInside } from '../io/paths.ts';
 import { readQaJsonl, readTextItems, readTextSet, type QaItem } from '../data/qa-dataset.ts';
@@ -74,6 +75,9 @@ export interface UnlearningData {
   forgetAuthors?: number;
   retain?: string;
   tofuRetain?: string;
+  /** TOFU-format QA files (JSON arrays or JSON Lines), as `lethe eval --benchmark qa` reads them. */
+  forgetQa?: string;
+  retainQa?: string;
 }
 
 /** The forget and retain pairs of an unlearning run, through the prompt template. */
@@ -85,8 +89,10 @@ export function unlearningSets(r: UnlearningData, template: PromptTemplate): { f
     forget = templatePairs(template, subset.forgetSet);
     retain = templatePairs(template, subset.retainSet);
   } else if (r.forgetSplit !== undefined) forget = templatePairs(template, tofuItems(r.forgetSplit));
+  else if (r.forgetQa !== undefined) forget = templatePairs(template, readQaFile(r.forgetQa).items);
   else forget = pairsFromFile(r.forget!, template);
-  if (r.retain !== undefined) retain = pairsFromFile(r.retain, template);
+  if (r.retainQa !== undefined) retain = templatePairs(template, readQaFile(r.retainQa).items);
+  else if (r.retain !== undefined) retain = pairsFromFile(r.retain, template);
   else if (r.tofuRetain !== undefined) retain = templatePairs(template, tofuItems(r.tofuRetain));
   return { forget, retain };
 }

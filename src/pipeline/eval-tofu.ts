@@ -5,6 +5,7 @@
 
 import { LetheError } from '../engine/errors.ts';
 import { readQaJsonl, type QaItem } from '../data/qa-dataset.ts';
+import { assertDisjointQaFiles, readQaFile } from '../data/qa-files.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import { loadTofuSplit, selectTofuAuthors, TOFU_FIRST_FORGET_AUTHOR, TOFU_ROWS_PER_AUTHOR, type TofuSubset } from '../data/tofu.ts';
 import { GradientNorms } from '../eval/grad-norms.ts';
@@ -72,6 +73,39 @@ export function tofuSets(sel: TofuSelection): { sets: TofuSets; info: Record<str
   return { sets, info, subset };
 }
 
+/** The files of `--benchmark qa`: a user's TOFU-format forget, retain and (optional) holdout sets. */
+export interface QaSelection {
+  forgetQa: string;
+  retainQa: string;
+  holdoutQa?: string;
+  /** At most this many items per set. */
+  limit?: number;
+}
+
+/**
+ * The sets of a QA evaluation from the user's files (JSON arrays or JSON Lines, TOFU's fields),
+ * run through the same evaluateTofu as the built-in benchmark; no real-author or world-fact
+ * sets (model utility is over the retain set). Refuses sets that share a question. `info`
+ * records the files, the item counts and which items have no perturbed answers (left out of
+ * the truth ratio and forget quality).
+ */
+export function qaSets(sel: QaSelection): { sets: TofuSets; info: Record<string, unknown> } {
+  const files = [readQaFile(sel.forgetQa), readQaFile(sel.retainQa), ...(sel.holdoutQa ? [readQaFile(sel.holdoutQa)] : [])];
+  const cut = <T>(items: T[]) => (sel.limit === undefined ? items : items.slice(0, sel.limit));
+  const [forget, retain, holdout] = files.map((f) => ({ ...f, items: cut(f.items) }));
+  assertDisjointQaFiles([forget, retain, ...(holdout ? [holdout] : [])]);
+  const without = (f: typeof forget) => f.items.filter((i) => !i.perturbedAnswers?.length).map((i) => i.where);
+  const info: Record<string, unknown> = {
+    forgetQa: sel.forgetQa,
+    retainQa: sel.retainQa,
+    ...(sel.holdoutQa ? { holdoutQa: sel.holdoutQa } : {}),
+    ...(sel.limit !== undefined ? { limit: sel.limit } : {}),
+    items: { forget: forget.items.length, retain: retain.items.length, holdout: holdout?.items.length ?? 0 },
+    withoutPerturbed: { forget: without(forget), retain: without(retain) },
+  };
+  return { sets: { forget: forget.items, retain: retain.items, ...(holdout ? { holdout: holdout.items } : {}) }, info };
+}
+
 export interface TofuRunOptions {
   template: PromptTemplate;
   meter: EvalMeter;
@@ -83,6 +117,8 @@ export interface TofuRunOptions {
   referenceScorer?: Scorer;
   /** The GradNorm membership-inference attack (a forward and backward pass per forget and holdout text). */
   gradNorm?: boolean;
+  /** Model utility over TOFU's three sets (default) or the sets given (evaluateTofu's utilityOver). */
+  utilityOver?: 'tofu' | 'given';
 }
 
 /** evaluateTofu on one model, counting what it costs. */
@@ -98,6 +134,7 @@ export async function tofuMetrics(model: Model, tokenizer: Tokenizer, sets: Tofu
       retainTruthRatios: opts.retainTruthRatios ?? null,
       referenceScorer: opts.referenceScorer,
       gradientNorms,
+      utilityOver: opts.utilityOver,
     });
   } finally {
     await gradientNorms?.dispose();

@@ -14,7 +14,10 @@ import { readResults, type Evaluated, type OverlapRecord, type OverlongRecord, t
 import { DEFAULT_FORGET_SPLIT, pickTemplate } from './data-sources.ts';
 import { CountingScorer, EvalMeter } from './eval-meter.ts';
 import { TEXT_TEMPLATE, textMetrics, type TextSets } from './eval-text.ts';
-import { tofuMetrics, tofuSets } from './eval-tofu.ts';
+import { qaSets, tofuMetrics, tofuSets } from './eval-tofu.ts';
+import { mcMetrics, readMcSides } from './eval-mc.ts';
+import { readMultipleChoiceFile } from '../data/multiple-choice.ts';
+import type { McPromptStyle } from '../eval/multiple-choice/prompts.ts';
 import { openModel, type ModelSourceOptions } from './model-source.ts';
 import { composeResults, runInfo, writeResults, type MetricFamilies } from './results-file.ts';
 import { checkSameEvaluation, dataRecord, referenceRoleWarning, tokenizerHash, weightsHash, type DataRecord } from './provenance.ts';
@@ -28,7 +31,7 @@ export interface EvaluationOptions {
   model: string;
   /** The tokenizer (file or folder) of `model` when it is not beside it. */
   tokenizer?: string;
-  benchmark: 'tofu' | 'text' | 'muse';
+  benchmark: 'tofu' | 'text' | 'muse' | 'mc' | 'qa';
   forgetSplit?: string;
   tofuAuthors?: number;
   forgetAuthors?: number;
@@ -37,6 +40,16 @@ export interface EvaluationOptions {
   retain?: string;
   forgetQa?: string;
   retainQa?: string;
+  /** qa: TOFU-format items no model saw (membership inference). */
+  holdoutQa?: string;
+  /** Multiple-choice files (--benchmark mc): forget side (must fall toward chance), retain side (must stay). */
+  forgetMc?: string[];
+  retainMc?: string[];
+  /** lm-evaluation-harness's MMLU prompt variants: letters ('default') or option texts ('continuation'). */
+  mcStyle?: McPromptStyle;
+  /** Solved examples before each multiple-choice question (from --fewshot-mc). */
+  numFewshot?: number;
+  fewshotMc?: string;
   retainModel?: string;
   retainResults?: string;
   referenceModel?: string;
@@ -70,11 +83,12 @@ interface RetainValues {
  * (and holdout) items with the same template and tokenizer; a role other than retain is a warning.
  */
 function retainValuesFromResults(results: Results, file: string, benchmark: string, forgetItems: number, evaluated: Evaluated, warnings: string[]): RetainValues {
-  checkSameEvaluation(evaluated, results, `--retain-results ${file}`, benchmark === 'tofu' ? ['forget'] : ['forget', 'holdout'], benchmark === 'tofu' ? 'forget quality' : 'PrivLeak');
+  checkSameEvaluation(evaluated, results, `--retain-results ${file}`, benchmark === 'tofu' || benchmark === 'qa' ? ['forget'] : ['forget', 'holdout'], benchmark === 'tofu' || benchmark === 'qa' ? 'forget quality' : 'PrivLeak');
   const warning = referenceRoleWarning(`--retain-results ${file}`, results);
   if (warning) warnings.push(warning);
   const truthRatios = results.metrics.tofu?.forgetTruthRatio?.perItem ?? null;
-  if (benchmark === 'tofu') {
+  // A QA evaluation whose forget items have no perturbed answers has no truth ratios to compare.
+  if (benchmark === 'tofu' || (benchmark === 'qa' && forgetItems > 0)) {
     if (!truthRatios) throw new LetheError(`--retain-results ${file}: has no tofu.forgetTruthRatio per-item values (is it a TOFU evaluation?)`);
     if (truthRatios.length !== forgetItems) {
       throw new LetheError(`--retain-results ${file}: holds ${truthRatios.length} forget items, this evaluation has ${forgetItems} (evaluate both with the same forget split or authors)`);
@@ -103,13 +117,15 @@ export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourc
   const loadPair = (spec: string) => openModel(spec, sources);
   const { model, tokenizer, input } = await openModel(resolved.model, { ...sources, tokenizer: resolved.tokenizer });
   const reference = resolved.referenceModel ? await loadPair(resolved.referenceModel) : null;
-  const tofu = resolved.benchmark === 'tofu';
+  // The QA benchmark is TOFU's evaluation on the user's files: the same path from here on.
+  const qa = resolved.benchmark === 'qa';
+  const tofu = resolved.benchmark === 'tofu' || qa;
   const template: Pick<PromptTemplate, 'promptSpecialTokens' | 'appendEos'> = tofu ? pickTemplate(resolved.template, tokenizer) : TEXT_TEMPLATE;
   const referenceScorer = reference ? new CountingScorer(reference.model, reference.tokenizer, { template, batchSize: resolved.batchSize, contextLength: resolved.contextLength }, meter) : undefined;
 
   let metrics: MetricFamilies;
   let benchmark: Results['benchmark'];
-  let overlap: OverlapRecord[];
+  let overlap: OverlapRecord[] = [];
   const warnings: string[] = [];
   // What is evaluated, by content: the retain results must match it (checkSameEvaluation).
   const evaluated: Evaluated = { data: {}, tokenizer: tokenizerHash(tokenizer), weights: weightsHash(model) };
@@ -121,14 +137,37 @@ export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourc
   const overlong: Record<string, OverlongRecord> = {};
   const policy = resolved.overlong ?? EVALUATION_OVERLONG;
   const contextLength = resolved.contextLength ?? model.config.maxPositions;
+  let multipleChoice: Results['multipleChoice'];
   try {
-    if (tofu) {
+    if (resolved.benchmark === 'mc') {
+      const sides = readMcSides(resolved.forgetMc ?? [], resolved.retainMc ?? []);
+      const fewshotItems = resolved.fewshotMc ? readMultipleChoiceFile(resolved.fewshotMc) : undefined;
+      const chatTemplate = pickTemplate(resolved.template, tokenizer).name !== 'plain';
+      const style = resolved.mcStyle ?? 'default';
+      const numFewshot = resolved.numFewshot ?? 0;
+      const mc = await mcMetrics(model, tokenizer, sides, { meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, style, numFewshot, fewshotItems, chat: chatTemplate });
+      metrics = mc.metrics;
+      multipleChoice = { style, numFewshot, template: chatTemplate ? 'chat' : 'plain', sets: mc.sets };
+      benchmark = {
+        name: 'mc',
+        forgetMc: sides.forget.map((f) => f.file),
+        retainMc: sides.retain.map((f) => f.file),
+        ...(resolved.fewshotMc ? { fewshotMc: resolved.fewshotMc } : {}),
+        style, numFewshot,
+        items: { forget: sides.forget.reduce((a, f) => a + f.items.length, 0), retain: sides.retain.reduce((a, f) => a + f.items.length, 0) },
+      };
+    } else if (tofu) {
       const fullTemplate = pickTemplate(resolved.template, tokenizer);
       const forgetSplit = resolved.forgetSplit ?? DEFAULT_FORGET_SPLIT;
-      const { sets, info } = tofuSets({ forgetSplit, tofuAuthors: resolved.tofuAuthors, forgetAuthors: resolved.forgetAuthors, holdout: resolved.holdout, limit: resolved.limit });
-      benchmark = { name: 'tofu', ...(resolved.forgetSplit ? { forgetSplit: resolved.forgetSplit } : { forgetSplit: `${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors` }), template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info };
+      const { sets, info } = qa
+        ? qaSets({ forgetQa: resolved.forgetQa!, retainQa: resolved.retainQa!, holdoutQa: resolved.holdoutQa, limit: resolved.limit })
+        : tofuSets({ forgetSplit, tofuAuthors: resolved.tofuAuthors, forgetAuthors: resolved.forgetAuthors, holdout: resolved.holdout, limit: resolved.limit });
+      benchmark = qa
+        ? { name: 'qa', forgetSplit: resolved.forgetQa, template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info }
+        : { name: 'tofu', ...(resolved.forgetSplit ? { forgetSplit: resolved.forgetSplit } : { forgetSplit: `${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors` }), template: fullTemplate.name, maxNewTokens: resolved.maxNewTokens, ...info };
       evaluated.template = fullTemplate.name;
-      const origin = (set: string, split: string) => (set === 'holdout' && resolved.holdout ? resolved.holdout : resolved.tofuAuthors !== undefined ? `tofu:${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors/${set}` : `tofu:${split}`);
+      const qaFiles: Record<string, string | undefined> = { forget: resolved.forgetQa, retain: resolved.retainQa, holdout: resolved.holdoutQa };
+      const origin = (set: string, split: string) => (qa ? qaFiles[set] ?? set : set === 'holdout' && resolved.holdout ? resolved.holdout : resolved.tofuAuthors !== undefined ? `tofu:${resolved.forgetAuthors}-of-${resolved.tofuAuthors}-authors/${set}` : `tofu:${split}`);
       const splits: Record<string, string> = { forget: `${forgetSplit}_perturbed`, retain: 'retain_perturbed', realAuthors: 'real_authors_perturbed', worldFacts: 'world_facts_perturbed', holdout: 'holdout' };
       for (const [set, items] of Object.entries(sets) as [string, QaItem[] | undefined][]) if (items?.length) record(set, dataRecord(origin(set, splits[set]), items));
       overlap = checkSets(Object.entries(sets).filter(([, items]) => items !== undefined).map(([name, items]) => ({ name, items: items as QaItem[] })), resolved.allowOverlap);
@@ -139,10 +178,13 @@ export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourc
         if (fit.record) overlong[set] = fit.record;
         sets[set] = fit.items;
       }
+      const utilityOver = qa ? 'given' as const : 'tofu' as const;
+      // Forget quality compares the truth ratios of the items that have perturbed answers.
+      const truthRatioItems = sets.forget.filter((i) => i.perturbedAnswers?.length).length;
       let retain: RetainValues | null = null;
-      if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, 'tofu', sets.forget.length, evaluated, warnings);
-      else if (resolved.retainModel) retain = await retainModelValues(await loadPair(resolved.retainModel), resolved.retainModel, (m, t) => tofuMetrics(m, t, sets, { template: pickTemplate(resolved.template, t), meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: null }));
-      metrics = await tofuMetrics(model, tokenizer, sets, { template: fullTemplate, meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: resolved.maxNewTokens, retainTruthRatios: retain?.truthRatios ?? null, referenceScorer, gradNorm: true });
+      if (resolved.retainResults) retain = retainValuesFromResults(await readResults(resolved.retainResults), resolved.retainResults, resolved.benchmark, truthRatioItems, evaluated, warnings);
+      else if (resolved.retainModel) retain = await retainModelValues(await loadPair(resolved.retainModel), resolved.retainModel, (m, t) => tofuMetrics(m, t, sets, { template: pickTemplate(resolved.template, t), meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: null, utilityOver }));
+      metrics = await tofuMetrics(model, tokenizer, sets, { template: fullTemplate, meter, batchSize: resolved.batchSize, contextLength: resolved.contextLength, maxNewTokens: resolved.maxNewTokens, retainTruthRatios: retain?.truthRatios ?? null, referenceScorer, gradNorm: true, utilityOver });
       metrics.mia.privLeak = privLeakOf(metrics.mia, retain);
       if (retain) benchmark.retain = retain.source;
     } else {
@@ -194,7 +236,7 @@ export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourc
   benchmark.tokensScored = meter.tokensScored;
   benchmark.tokensGenerated = meter.tokensGenerated;
   // A Hub model is named as the Hub names it (its local folder is a snapshot named by its commit).
-  const results = composeResults({ modelDir: input.path, name: resolved.name ?? input.hub ?? undefined, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency(), evaluated, overlap, overlong, warnings });
+  const results = composeResults({ modelDir: input.path, name: resolved.name ?? input.hub ?? undefined, role: resolved.role, benchmark, metrics, efficiency: meter.efficiency(), multipleChoice, evaluated, overlap, overlong, warnings });
   const path = await writeResults(resolved.out, results);
   return { results, metrics, path };
 }

@@ -75,6 +75,8 @@ export interface ResultsInput {
   overlap?: Results['overlap'];
   overlong?: Results['overlong'];
   warnings?: string[];
+  /** Multiple-choice sets (--benchmark mc). */
+  multipleChoice?: Results['multipleChoice'];
 }
 
 export function composeResults(input: ResultsInput): Results {
@@ -91,6 +93,7 @@ export function composeResults(input: ResultsInput): Results {
     ...(info.method && (role ?? 'unlearned') === 'unlearned' ? { method: info.method } : {}),
     benchmark: input.benchmark,
     metrics,
+    ...(input.multipleChoice ? { multipleChoice: input.multipleChoice } : {}),
     efficiency: input.efficiency,
     ...(input.evaluated ? { evaluated: input.evaluated } : {}),
     ...(input.overlap?.length ? { overlap: input.overlap } : {}),

@@ -17,11 +17,14 @@ import type { Evaluation } from '../unlearn/loop.ts';
 import { unlearn, type RunResult, type UnlearnOptions } from '../unlearn/run.ts';
 import type { ScopeOptions } from '../unlearn/scope.ts';
 import { silentProgress, withProgress, type ProgressFactory } from './progress.ts';
+import { mcMetrics, type McRunOptions, type McSides } from './eval-mc.ts';
 
 export interface UnlearningRunOptions extends Omit<UnlearnOptions, 'evaluate' | 'onProgress' | 'template'> {
   template: PromptTemplate;
   /** Items in each probe (forget, retain) scored at evaluation steps (with evalEvery > 0). */
   evalItems?: number;
+  /** Multiple-choice accuracy as the probe instead of answer probability (capability unlearning). */
+  mcProbe?: { sides: McSides; options: Omit<McRunOptions, 'meter'> };
   /** Which weights RUN/model holds when probes ran: the best-scoring step's or the last. Default best when probing. */
   keep?: 'best' | 'last';
   progress?: ProgressFactory;
@@ -52,6 +55,24 @@ export function probeEvaluator(tokenizer: Tokenizer, template: PromptTemplate, f
   };
 }
 
+/**
+ * A multiple-choice probe: every file of both sides scored as `lethe eval --benchmark mc` does
+ * (a fresh Scorer per call: the weights changed). score = retain acc − forget acc (pooled per
+ * side; a side not given counts 0): the forget-side capability falls toward chance while the
+ * retain side stays. Metrics: forgetAcc, forgetAccNorm, retainAcc, retainAccNorm.
+ */
+export function mcProbeEvaluator(tokenizer: Tokenizer, sides: McSides, options: Omit<McRunOptions, 'meter'>) {
+  return async (model: Model): Promise<Evaluation> => {
+    const { metrics } = await mcMetrics(model, tokenizer, sides, options);
+    const values: Record<string, number> = {};
+    for (const key of ['forgetAcc', 'forgetAccNorm', 'retainAcc', 'retainAccNorm']) {
+      const v = metrics.mc[key]?.value;
+      if (typeof v === 'number') values[key] = v;
+    }
+    return { score: (values.retainAcc ?? 0) - (values.forgetAcc ?? 0), metrics: values };
+  };
+}
+
 /** The weights of checkpoints/best as a model (adapters merged). */
 export async function bestModel(input: Model, runDir: string, scope: ScopeOptions, seed: number): Promise<Model> {
   const { tensors } = await loadCheckpoint(join(runDir, 'checkpoints', 'best'));
@@ -68,7 +89,9 @@ export async function bestModel(input: Model, runDir: string, scope: ScopeOption
 export async function runUnlearning(input: Model, tokenizer: Tokenizer, opts: UnlearningRunOptions): Promise<UnlearningRunResult> {
   const evalEvery = opts.evalEvery ?? 0;
   const items = opts.evalItems ?? 16;
-  const evaluate = evalEvery > 0 ? probeEvaluator(tokenizer, opts.template, opts.forget.slice(0, items), opts.retain.slice(0, items), opts.contextLength) : undefined;
+  const evaluate = evalEvery === 0 ? undefined
+    : opts.mcProbe ? mcProbeEvaluator(tokenizer, opts.mcProbe.sides, opts.mcProbe.options)
+      : probeEvaluator(tokenizer, opts.template, opts.forget.slice(0, items), opts.retain.slice(0, items), opts.contextLength);
   const run = await withProgress(opts.progress ?? silentProgress, typeof opts.method === 'string' ? opts.method : opts.method.name, (onProgress) =>
     unlearn(input, tokenizer, { ...opts, evalEvery, evaluate, onProgress }));
   const keepBest = (opts.keep ?? (evalEvery > 0 ? 'best' : 'last')) === 'best' && run.loop.bestStep !== null;

@@ -31,6 +31,15 @@ const MUSE: MetricColumn[] = [
   col('muse', 'knowMemRetain', 'KnowMem retain', 'fixed', 'ROUGE-L F1 of answers about the retain set; higher is better'),
 ];
 
+const MC: MetricColumn[] = [
+  col('mc', 'forgetAcc', 'Forget acc', 'fixed', 'multiple-choice accuracy on the forget-side sets, pooled; lower means forgotten, chance is the floor'),
+  col('mc', 'forgetChance', 'Forget chance', 'fixed', 'accuracy of guessing on the forget-side sets (mean of 1/options)'),
+  col('mc', 'retainAcc', 'Retain acc', 'fixed', 'multiple-choice accuracy on the retain-side sets, pooled; higher is better'),
+  col('mc', 'retainChance', 'Retain chance', 'fixed', 'accuracy of guessing on the retain-side sets'),
+  col('mc', 'forgetAccNorm', 'Forget acc_norm', 'fixed', 'acc_norm (log-likelihood per character of the option) on the forget side'),
+  col('mc', 'retainAccNorm', 'Retain acc_norm', 'fixed', 'acc_norm on the retain side'),
+];
+
 const MEMORISATION: MetricColumn[] = [
   col('memorisation', 'exactMemorization', 'EM', 'fixed', 'Exact Memorization: share of forget-set tokens the model predicts exactly; lower means forgotten'),
   col('memorisation', 'extractionStrength', 'ES', 'fixed', 'Extraction Strength: 1 − (shortest prefix after which the rest is predicted)/length; lower means forgotten'),
@@ -58,7 +67,7 @@ function miaColumns(runs: readonly Results[]): MetricColumn[] {
 /** The columns of one benchmark's table: those that at least one of its runs has. */
 export function headlineColumns(benchmark: BenchmarkName, runs: readonly Results[]): MetricColumn[] {
   // VerbMem and KnowMem are the headline of any text benchmark (MUSE-style files too), not only of MUSE.
-  const own = benchmark === 'tofu' ? TOFU : MUSE;
+  const own = benchmark === 'tofu' || benchmark === 'qa' ? TOFU : benchmark === 'mc' ? MC : MUSE;
   const all = [...own, ...MEMORISATION, ...miaColumns(runs)];
   return all.filter((c) => runs.some((r) => r.metrics[c.family]?.[c.metric] !== undefined));
 }
@@ -68,4 +77,6 @@ export const BENCHMARK_HELP: Record<BenchmarkName, string> = {
   tofu: 'TOFU (fictitious authors). Good unlearning: forget quality high (the retain model scores 1), model utility as high as the target’s, forget Prob, ROUGE, EM and ES near the retain model’s, MIA AUCs near 0.5.',
   muse: 'MUSE (news / books). Good unlearning: VerbMem and KnowMem on the forget set low, KnowMem on the retain set kept, PrivLeak near 0.',
   text: 'Plain text forget set (MUSE-style). Good unlearning: VerbMem and KnowMem on the forget set low, KnowMem on the retain set kept, EM, ES and MIA AUCs near the retain model’s values (AUC 0.5), PrivLeak near 0.',
+  mc: 'Multiple choice (lm-evaluation-harness scoring), pooled per side; the per-set tables and the plot are under Multiple choice. Good capability unlearning: forget-side accuracy down to chance, retain-side accuracy kept.',
+  qa: 'TOFU metrics on your own question/answer files. Good unlearning: forget quality high (against the retain model), model utility kept, forget Prob and ROUGE near the retain model’s.',
 };

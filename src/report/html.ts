@@ -13,10 +13,11 @@ import type { ReportRun } from './report-run.ts';
 import type { BenchmarkName, MetricValue } from '../results/schema.ts';
 import { LetheError } from '../engine/errors.ts';
 import { PAGE_STYLE } from './page-style.ts';
+import { mcSection } from './mc-section.ts';
 
 export type { ReportRun };
 
-const BENCHMARK_TITLES: Record<BenchmarkName, string> = { tofu: 'TOFU', muse: 'MUSE', text: 'Text' };
+const BENCHMARK_TITLES: Record<BenchmarkName, string> = { tofu: 'TOFU', muse: 'MUSE', text: 'Text', mc: 'Multiple choice', qa: 'QA (TOFU metrics)' };
 
 /**
  * A metric cell: the number with its 95% bootstrap interval under it and the items it was
@@ -191,6 +192,7 @@ export function renderReport(runs: readonly ReportRun[], extraSections = ''): st
 ${extraSections}
 ${overview(runs)}
 ${benchmarkTables(runs)}
+${mcSection(runs)}
 ${scatterSection(runs)}
 ${curvesSection(runs)}
 ${attacksSection(runs)}

@@ -98,15 +98,51 @@ export const evaluatedSchema = z.looseObject({
   weights: z.string().optional(),
 });
 
+/** One multiple-choice accuracy: the mean over items, the harness's standard error, a bootstrap interval. */
+const mcAccuracySchema = z.strictObject({
+  value: finite.nullable(),
+  unavailable: z.string().min(1).optional(),
+  /** lm-evaluation-harness's mean_stderr (or pooled_sample_stderr for a pooled row). */
+  stderr: finite.nullable(),
+  stderrUnavailable: z.string().min(1).optional(),
+  interval: intervalSchema.optional(),
+  perItem: z.array(finite).optional(),
+});
+
+/** One multiple-choice set (a file, or the pool of a side's files) as `lethe eval --benchmark mc` writes it. */
+export const mcSetSchema = z.strictObject({
+  side: z.enum(['forget', 'retain']),
+  name: z.string().min(1),
+  /** The file it was read from; absent for a pooled row. */
+  file: z.string().optional(),
+  /** True for the pool of all of a side's files. */
+  pooled: z.boolean(),
+  items: nonNegative,
+  /** Mean over items of 1/(number of options). */
+  chance: finite.nullable(),
+  acc: mcAccuracySchema,
+  accNorm: mcAccuracySchema,
+  accBytes: mcAccuracySchema,
+  /** Items one of whose options was tokenised unlike the harness would. */
+  tokenisationMismatches: nonNegative,
+});
+
 export const resultsSchema = z.strictObject({
   schema: z.literal(RESULTS_SCHEMA),
   model: z.strictObject({ name: z.string().min(1), path: z.string().optional() }),
   role: z.enum(['target', 'retain', 'unlearned', 'baseline']).optional(),
   method: z.strictObject({ name: z.string().min(1), options: z.record(z.string(), z.unknown()) }).optional(),
   /** Which benchmark and split; further keys (retainSplit, holdoutSplit, …) are kept. */
-  benchmark: z.looseObject({ name: z.enum(['tofu', 'muse', 'text']), forgetSplit: z.string().optional() }),
+  benchmark: z.looseObject({ name: z.enum(['tofu', 'muse', 'text', 'mc', 'qa']), forgetSplit: z.string().optional() }),
   /** family (tofu, muse, mia, memorisation, …) → metric name → value. */
   metrics: z.record(z.string(), z.record(z.string(), metricValueSchema)),
+  /** Multiple-choice sets (`--benchmark mc`): each file and each side's pool; absent in other results. */
+  multipleChoice: z.strictObject({
+    style: z.string().min(1),
+    numFewshot: nonNegative,
+    template: z.string().min(1),
+    sets: z.array(mcSetSchema),
+  }).optional(),
   /** attack name (relearn, quantize_4bit, prompts.paraphrase, …) → before/after. */
   attacks: z.record(z.string(), attackResultSchema).optional(),
   efficiency: z.strictObject({
@@ -135,6 +171,7 @@ export type OverlongRecord = z.infer<typeof overlongSchema>;
 export type Evaluated = z.infer<typeof evaluatedSchema>;
 export type AttackResult = z.infer<typeof attackResultSchema>;
 export type Results = z.infer<typeof resultsSchema>;
+export type McSetRecord = z.infer<typeof mcSetSchema>;
 export type Role = NonNullable<Results['role']>;
 export type BenchmarkName = Results['benchmark']['name'];
 

@@ -37,7 +37,9 @@ export function registerAttack(program: Command): void {
     .option('--tokenizer <path>', 'tokenizer file or folder, when it is not beside the model')
     .option('--target-model <path>', 'the model before unlearning (the same forms as --model), for "recovered" (without it, recovered is null)')
     .option('--attacks <list>', 'relearn, relearn-retain, quantize, prompts (comma-separated)', list, ['relearn', 'quantize', 'prompts'])
-    .option('--benchmark <name>', 'tofu (the only one so far)', 'tofu')
+    .option('--benchmark <name>', 'tofu (default), or qa with --forget-qa/--retain-qa', 'tofu')
+    .option('--forget-qa <file>', 'qa: the forget set, TOFU-format items (JSON array or JSON Lines)')
+    .option('--retain-qa <file>', 'qa: the retain set, TOFU-format items')
     .option('--forget-split <split>', `TOFU forget split: ${FORGET_SPLITS.join(', ')}`, oneOf(...FORGET_SPLITS), DEFAULT_FORGET_SPLIT)
     .option('--tofu-authors <n>', 'a small TOFU case of N authors …', int(2))
     .option('--forget-authors <k>', '… K of them forgotten (instead of --forget-split)', int(1))
@@ -60,7 +62,9 @@ export function registerAttack(program: Command): void {
 }
 
 export async function attackCommand(o: AttackCommandOptions): Promise<void> {
-  if (o.benchmark !== 'tofu') throw new LetheError(`--benchmark ${o.benchmark}: only tofu is supported by lethe attack so far`);
+  if (o.benchmark !== 'tofu' && o.benchmark !== 'qa') throw new LetheError(`--benchmark ${o.benchmark}: lethe attack supports tofu and qa`);
+  if (o.benchmark === 'qa' && (o.forgetQa === undefined || o.retainQa === undefined)) throw new LetheError('--benchmark qa needs --forget-qa FILE and --retain-qa FILE');
+  if (o.benchmark !== 'qa' && (o.forgetQa !== undefined || o.retainQa !== undefined)) throw new LetheError('--forget-qa/--retain-qa: only with --benchmark qa');
   if ((o.tofuAuthors === undefined) !== (o.forgetAuthors === undefined)) throw new LetheError('--tofu-authors and --forget-authors go together');
   if (o.relearnFraction !== undefined && o.relearnFraction > 1) throw new LetheError(`--relearn-fraction: expected a number in (0, 1], got ${o.relearnFraction}`);
   // Lazy: the model and attack code loads only when this command runs.
@@ -72,6 +76,7 @@ export async function attackCommand(o: AttackCommandOptions): Promise<void> {
   const target = o.targetModel ? await resolveModelInput(o.targetModel, { onDownload: downloadDisplay(o.targetModel) }) : null;
   checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [
     modelReadSource(model), ...(target ? [modelReadSource(target, 'the --target-model model')] : []), ...(o.tokenizer ? [{ path: o.tokenizer, what: 'the --tokenizer input' }] : []),
+    ...(o.forgetQa ? [{ path: o.forgetQa, what: 'the --forget-qa input' }] : []), ...(o.retainQa ? [{ path: o.retainQa, what: 'the --retain-qa input' }] : []),
   ]);
   const record = await runAttackSuite(o, (r) => {
     const rec = r.recovered === null ? 'recovered n/a' : `recovered ${(100 * r.recovered).toFixed(1)}%`;

@@ -32,7 +32,9 @@ export function registerUnlearn(program: Command): void {
     .option('--forget-split <split>', `forget set: a TOFU split, ${FORGET_SPLITS.join(', ')} (retain set: the matching retainXX)`)
     .option('--tofu-authors <n>', 'a small TOFU case of N authors …')
     .option('--forget-authors <k>', '… forgetting K of them and keeping the others')
+    .option('--forget-qa <file>', 'forget set: TOFU-format question/answer items (JSON array or JSON Lines)')
     .option('--retain <file>', 'retain set: a data file')
+    .option('--retain-qa <file>', 'retain set: TOFU-format question/answer items (JSON array or JSON Lines)')
     .option('--tofu-retain <split>', 'retain set: a TOFU split')
     .option('--allow-overlap', 'run even when the forget and retain sets share items (default: exit 2 naming both files and lines)')
     .option('--overlong <policy>', 'forget or retain items longer than the context: error (default; exit 2 naming the file and line), skip, truncate (the answer cut); counts and lines on stderr')
@@ -42,6 +44,9 @@ export function registerUnlearn(program: Command): void {
     .option('--adversarial <layer,eps,steps>', "adversarial unlearning: perturb block layer's output within an L2 ball of radius eps by steps ascent steps")
     .option('--eval-every <n>', 'score forget/retain probes every N steps and keep the best step')
     .option('--eval-items <n>', 'items in each probe (default 16)')
+    .option('--probe <kind>', 'what the probes measure: qa (forget/retain answer probability, default) or mc (multiple-choice accuracy on --forget-mc/--retain-mc)')
+    .option('--forget-mc <file>', '--probe mc: a multiple-choice file whose accuracy must fall (WMDP .json/.jsonl, MMLU .csv); repeatable', collect)
+    .option('--retain-mc <file>', '--probe mc: a multiple-choice file whose accuracy must stay; repeatable', collect)
     .option('--keep <which>', 'with --eval-every: save the best step (default) or the last');
   command.addHelpText('after', () => {
     const rows = Object.values(METHODS).map((m) => {

@@ -162,10 +162,15 @@ export interface UtilitySet {
   items?: UtilityItems;
 }
 
+/**
+ * TOFU's three utility sets. Real authors and world facts may be left out (absent, not null)
+ * for a utility over the retain set alone (a user's own QA files, `--benchmark qa`); a set
+ * present with a null number still makes the utility unavailable.
+ */
 export interface ModelUtilityInputs {
   retain: UtilitySet;
-  realAuthors: UtilitySet;
-  worldFacts: UtilitySet;
+  realAuthors?: UtilitySet;
+  worldFacts?: UtilitySet;
 }
 
 const UTILITY_SETS = ['retain', 'realAuthors', 'worldFacts'] as const;
@@ -183,7 +188,8 @@ function harmonicMean(values: ArrayLike<number>): number {
 /**
  * Model utility: the harmonic mean of nine numbers, {retain, real authors, world facts} ×
  * {Prob, ROUGE-L recall, truth ratio (aggregated 'retain')}; `perItem` lists them in that
- * order. Any number 0 makes it 0 (as scipy's `hmean`); any missing makes it null.
+ * order. Any number 0 makes it 0 (as scipy's `hmean`); any missing makes it null. With real
+ * authors and world facts left out, the harmonic mean of the retain set's three numbers.
  * n: the items of the three sets together when their per-item values are given (otherwise the
  * nine numbers). Interval: each resample draws the items of each set once and recomputes that
  * set's three means on the same drawn items, then the harmonic mean.
@@ -191,23 +197,24 @@ function harmonicMean(values: ArrayLike<number>): number {
 export function modelUtility(inputs: ModelUtilityInputs, options: MetricOptions = {}): MetricResult {
   const missing: string[] = [];
   const values: number[] = [];
-  for (const set of UTILITY_SETS) {
+  const sets = UTILITY_SETS.filter((set) => inputs[set] !== undefined);
+  for (const set of sets) {
     for (const field of UTILITY_FIELDS) {
-      const v = inputs[set][field];
+      const v = inputs[set]![field];
       if (v === null || v === undefined || Number.isNaN(v)) missing.push(`${set}.${field}`);
       else if (v < 0) throw new LetheError(`model utility: ${set}.${field} is ${v}; expected ≥ 0`);
       else values.push(v);
     }
   }
   if (missing.length > 0) {
-    return unavailable(`model utility needs all nine numbers; missing ${missing.join(', ')}`, values);
+    return unavailable(`model utility needs all ${sets.length === 3 ? 'nine' : sets.length * 3} numbers; missing ${missing.join(', ')}`, values);
   }
-  const items = UTILITY_SETS.map((set) => inputs[set].items);
+  const items = sets.map((set) => inputs[set]!.items);
   const sizes = items.map((it, k) => {
     if (!it) return -1;
     const len = it.prob.length;
     if (it.rougeRecall.length !== len || it.truthRatio.length !== len) {
-      throw new LetheError(`model utility: ${UTILITY_SETS[k]} has ${len} Prob, ${it.rougeRecall.length} ROUGE and ${it.truthRatio.length} truth-ratio items; expected the same items`);
+      throw new LetheError(`model utility: ${sets[k]} has ${len} Prob, ${it.rougeRecall.length} ROUGE and ${it.truthRatio.length} truth-ratio items; expected the same items`);
     }
     return len;
   });
@@ -215,12 +222,12 @@ export function modelUtility(inputs: ModelUtilityInputs, options: MetricOptions 
   const out: MetricResult = { value: harmonicMean(values), perItem: values, n: known ? sizes.reduce((a, s) => a + s, 0) : values.length };
   if (options.bootstrap !== false) {
     if (!known) {
-      out.interval = { unavailable: `per-item values of ${UTILITY_SETS.filter((_, k) => sizes[k] < 0).join(', ')} were not given` };
+      out.interval = { unavailable: `per-item values of ${sets.filter((_, k) => sizes[k] < 0).join(', ')} were not given` };
     } else {
       const arrays = items.map((it) => UTILITY_FIELDS.map((f) => Float64Array.from(it![f])));
-      const nine = new Float64Array(9);
+      const nine = new Float64Array(3 * sets.length);
       out.interval = bootstrapInterval(sizes, (indices) => {
-        for (let k = 0; k < 3; k++) {
+        for (let k = 0; k < sets.length; k++) {
           const idx = indices[k];
           for (let f = 0; f < 3; f++) {
             const a = arrays[k][f];

@@ -10,7 +10,10 @@ import { flag, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
 import { resolveScope, scopeSchema } from './scope.ts';
 import { resolveTraining, trainingFields, type ResolvedTraining } from './training.ts';
 
-export const UNLEARN_PATHS = ['model', 'tokenizer', 'forget', 'retain', 'idk', 'out'] as const;
+export const UNLEARN_PATHS = ['model', 'tokenizer', 'forget', 'retain', 'forgetQa', 'retainQa', 'forgetMc', 'retainMc', 'idk', 'out'] as const;
+
+/** One path or several (a repeated flag, or a list in a config file). */
+const paths = () => z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(path()).min(1, 'expected at least one file'));
 
 export const unlearnSchema = z
   .strictObject({
@@ -28,6 +31,10 @@ export const unlearnSchema = z
     /** … or a small TOFU case (with its retain authors as the retain set). */
     tofuAuthors: positiveInt().optional(),
     forgetAuthors: positiveInt().optional(),
+    /** … or a TOFU-format QA file (JSON array or JSON Lines; as `lethe eval --benchmark qa` reads it). */
+    forgetQa: path().optional(),
+    /** Retain set as a TOFU-format QA file (JSON array or JSON Lines). */
+    retainQa: path().optional(),
     /** Retain set: a data file or a TOFU split (default with a TOFU forget split: the matching retainXX). */
     retain: path().optional(),
     tofuRetain: z.string().min(1).optional(),
@@ -49,6 +56,11 @@ export const unlearnSchema = z
     evalEvery: nonNegativeInt().optional(),
     /** Items in each probe (forget, retain) scored at evaluation steps. */
     evalItems: positiveInt().optional(),
+    /** What the probes measure: answer probability on forget/retain items (qa, default) or multiple-choice accuracy (mc). */
+    probe: z.enum(['qa', 'mc']).optional(),
+    /** --probe mc: multiple-choice files whose accuracy must fall (forget) and stay (retain). */
+    forgetMc: paths().optional(),
+    retainMc: paths().optional(),
     /** Which weights RUN/model holds when probes ran: the best-scoring step's or the last. */
     keep: z.enum(['best', 'last']).optional(),
     /** Run even when the forget and retain sets share items (said on stderr). */
@@ -59,7 +71,14 @@ export const unlearnSchema = z
   })
   .superRefine((u, ctx) => {
     const issue = (message: string, key?: string) => ctx.addIssue({ code: 'custom', message, path: key ? [key] : [] });
-    if ([u.forget, u.forgetSplit, u.tofuAuthors].filter((x) => x !== undefined).length !== 1) issue('give one forget set: --forget FILE, --forget-split SPLIT, or --tofu-authors N --forget-authors K');
+    if ([u.forget, u.forgetSplit, u.tofuAuthors, u.forgetQa].filter((x) => x !== undefined).length !== 1) issue('give one forget set: --forget FILE, --forget-qa FILE, --forget-split SPLIT, or --tofu-authors N --forget-authors K');
+    if ([u.retain, u.tofuRetain, u.retainQa].filter((x) => x !== undefined).length > 1) issue('give one retain set: --retain FILE, --retain-qa FILE or --tofu-retain SPLIT', 'retainQa');
+    if (u.probe === 'mc') {
+      if (u.forgetMc === undefined && u.retainMc === undefined) issue('--probe mc needs --forget-mc FILE and/or --retain-mc FILE', 'probe');
+      if ((u.evalEvery ?? 0) === 0) issue('--probe mc needs --eval-every N (the probe runs every N steps)', 'probe');
+    } else {
+      for (const key of ['forgetMc', 'retainMc'] as const) if (u[key] !== undefined) issue('only with --probe mc', key);
+    }
     if ((u.tofuAuthors === undefined) !== (u.forgetAuthors === undefined)) issue(u.tofuAuthors === undefined ? 'needs --tofu-authors N (the authors of the case)' : 'needed with --tofu-authors (how many authors to forget)', u.tofuAuthors === undefined ? 'tofuAuthors' : 'forgetAuthors');
     if (u.retain !== undefined && u.tofuRetain !== undefined) issue('give --retain FILE or --tofu-retain SPLIT, not both', 'tofuRetain');
   });
@@ -85,6 +104,11 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
   adversarial?: { layer: number; eps: number; steps: number };
   evalEvery: number;
   evalItems: number;
+  forgetQa?: string;
+  retainQa?: string;
+  probe?: 'qa' | 'mc';
+  forgetMc?: string[];
+  retainMc?: string[];
   keep: 'best' | 'last';
   /** Present (true) only when asked: sets sharing items run anyway. */
   allowOverlap?: boolean;
@@ -118,6 +142,11 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
     ...(user.forgetSplit !== undefined ? { forgetSplit: user.forgetSplit } : {}),
     ...(user.tofuAuthors !== undefined ? { tofuAuthors: user.tofuAuthors, forgetAuthors: user.forgetAuthors } : {}),
     ...(user.retain !== undefined ? { retain: user.retain } : {}),
+    ...(user.forgetQa !== undefined ? { forgetQa: user.forgetQa } : {}),
+    ...(user.retainQa !== undefined ? { retainQa: user.retainQa } : {}),
+    ...(user.probe !== undefined ? { probe: user.probe } : {}),
+    ...(user.forgetMc !== undefined ? { forgetMc: user.forgetMc } : {}),
+    ...(user.retainMc !== undefined ? { retainMc: user.retainMc } : {}),
     ...(user.tofuRetain !== undefined ? { tofuRetain: user.tofuRetain } : user.forgetSplit !== undefined && user.retain === undefined ? { tofuRetain: retainSplitFor(user.forgetSplit) } : {}),
     ...(user.idk !== undefined ? { idk: user.idk } : {}),
     ...(scope ? { scope } : {}),
