@@ -92,9 +92,10 @@ test('eval --benchmark qa: items without perturbed answers get the metrics that 
   assert.equal(r.metrics.memorisation.exactMemorization.perItem?.length, LIMIT);
 
   // No forget item with perturbed answers: no truth ratio, no forget quality, each saying why.
+  // (Against the retain model: results evaluated on other forget items are refused, see provenance.)
   writeFileSync(join(dir, 'forget-none.jsonl'), sets.forget.map((i) => JSON.stringify(record(i, false))).join('\n') + '\n');
   const none = join(dir, 'none.json');
-  ok(lethe(dir, 'eval', '--model', target, '--benchmark', 'qa', '--forget-qa', 'forget-none.jsonl', '--retain-qa', 'retain.jsonl', '--retain-results', join(dir, 'qa.json'), '--no-generate', '--out', none));
+  ok(lethe(dir, 'eval', '--model', target, '--benchmark', 'qa', '--forget-qa', 'forget-none.jsonl', '--retain-qa', 'retain.jsonl', '--retain-model', retainModel, '--no-generate', '--out', none));
   const n = (await readResults(none)).metrics.tofu;
   assert.equal(n.forgetTruthRatio.value, null);
   assert.match(n.forgetTruthRatio.unavailable!, /none of the 5 forget items/);
