@@ -73,6 +73,11 @@ export function fileLayer(path: string, pathKeys: readonly string[] = []): Layer
   }
   if (!isRecord(json)) throw new LetheError(`${path}: expected a mapping of option names to values at the top level`);
   const values = Object.fromEntries(Object.entries(json).map(([k, v]) => [camel(k), v]));
+  // A run's own config.yaml (what lethe wrote: `command` and `lethe` head it) reads back as options.
+  if ('command' in values && 'lethe' in values) {
+    delete values.command;
+    delete values.lethe;
+  }
   return { source: path, values: resolvePaths(values, pathKeys, dirname(resolve(path))) };
 }
 
@@ -90,10 +95,7 @@ export function flagLayer(command: Command, pathKeys: readonly string[] = []): L
 export function savedLayer(runDir: string): Layer | null {
   const path = join(runDir, CONFIG_FILE);
   if (!existsSync(path)) return null;
-  const layer = fileLayer(path);
-  delete layer.values.command;
-  delete layer.values.lethe;
-  return layer;
+  return fileLayer(path);
 }
 
 /** Merges layers (a record value, such as methodOptions, is merged key by key); remembers which layer gave each key. */

@@ -5,13 +5,14 @@
 // `--overwrite` removes only what that list names, and refuses when anything the new run would
 // replace is not on it or when an input lies inside anything it would remove.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { rm } from 'node:fs/promises';
-import { join, normalize, sep } from 'node:path';
+import { join, normalize, parse, sep } from 'node:path';
 import { z } from 'zod';
 import { LetheError } from '../engine/errors.ts';
 import { removeStrayTemps, writeFileAtomic } from './atomic-write.ts';
-import { checkWritesOutsideInputs, type ReadSource } from './paths.ts';
+import { checkWritesOutsideInputs, realPath, type ReadSource } from './paths.ts';
 import { lockRunFolder, type RunLock } from './run-lock.ts';
 
 /** The run manifest's name in a run folder: `{ "created": [relative paths lethe created] }`. */
@@ -39,6 +40,19 @@ const safeEntry = (e: string) => {
 
 /** True when `entry` or one of its ancestors is on the manifest. */
 const covered = (entry: string, created: readonly string[]) => created.some((c) => entry === c || entry.startsWith(`${c}/`));
+
+/** True when a folder on the way to `entry` (below `dir`) is a symbolic link. */
+function underLink(dir: string, entry: string): boolean {
+  const parts = entry.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    try {
+      if (lstatSync(join(dir, ...parts.slice(0, i))).isSymbolicLink()) return true;
+    } catch {
+      return false; // gone: nothing to remove through it
+    }
+  }
+  return false;
+}
 
 /** The topmost part of `entry` that does not exist under `dir` yet (what writing it creates), or null. */
 function createdBy(dir: string, entry: string): string | null {
@@ -80,6 +94,11 @@ export interface ClaimedRunFolder {
  */
 export async function claimRunFolder(dir: string, o: ClaimOptions): Promise<ClaimedRunFolder> {
   const flag = o.flag ?? '--out';
+  // A run's files spread over the filesystem root or a home folder are never what was meant.
+  const real = realPath(dir);
+  if (real === parse(real).root || real === realPath(homedir())) {
+    throw new LetheError(`${flag} ${dir}: is ${real === parse(real).root ? 'the filesystem root' : 'your home folder'}; give a folder for this run (e.g. runs/NAME)`);
+  }
   checkWritesOutsideInputs({ path: dir, flag, replaces: o.writes }, o.inputs);
   const lock = await lockRunFolder(dir, `lethe ${o.command}`, flag);
   const removedTemps = await removeStrayTemps(dir);
@@ -98,6 +117,8 @@ export async function claimRunFolder(dir: string, o: ClaimOptions): Promise<Clai
       // What would be removed must not hold an input (a model given as OUT/checkpoints, …).
       checkWritesOutsideInputs({ path: dir, flag: '--overwrite', replaces: created }, o.inputs);
       for (const entry of created) {
+        // Never through a link: an entry under a linked folder would remove what the link points at.
+        if (underLink(dir, entry)) continue;
         await rm(join(dir, entry), { recursive: true, force: true });
         removed.push(entry);
       }

@@ -155,3 +155,16 @@ test('the resolved config is written atomically as YAML and reads back as the sa
   assert.deepEqual(resolveUnlearnOptions(parseLayers(unlearnSchema, [saved])), resolved);
   assert.equal(firstDifference(saved.values, { ...saved.values, lr: 1 }), 'lr');
 });
+
+test('a run\'s own config.yaml reads back through --config (its command and lethe header is not an option)', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'lethe-config-readback-'));
+  await writeResolvedConfig(d, 'unlearn', { model: join(d, 'm'), method: 'npo', epochs: 2, out: join(d, 'run') });
+  const layer = fileLayer(join(d, 'config.yaml'), UNLEARN_PATHS);
+  assert.equal(layer.values.command, undefined);
+  assert.equal(layer.values.lethe, undefined);
+  assert.equal(layer.values.method, 'npo');
+  assert.equal(layer.values.epochs, 2);
+  // A user's own file with a field named command is still an unknown field.
+  writeFileSync(join(d, 'mine.yaml'), 'command: unlearn\nepochs: 2\n');
+  assert.equal(fileLayer(join(d, 'mine.yaml')).values.command, 'unlearn');
+});

@@ -2,8 +2,8 @@
 // refusing when an input lies inside what it would remove, and foreign files never replaced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LetheError } from '../../src/engine/errors.ts';
 import { tempPathFor } from '../../src/io/atomic-write.ts';
@@ -63,4 +63,21 @@ test('files lethe did not write are never replaced; a manifest naming paths outs
   writeFileSync(join(root, 'evil', 'log.jsonl'), '');
   (await claim(join(root, 'evil'), { overwrite: true })).lock.release();
   assert.ok(existsSync(other));
+});
+
+test('--overwrite never removes through a linked folder named in the manifest; the filesystem root and the home folder are refused', async () => {
+  const dir = join(root, 'linked');
+  const victim = join(root, 'victim-of-link');
+  mkdirSync(join(victim), { recursive: true });
+  writeFileSync(join(victim, 'f'), 'keep');
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(victim, join(dir, 'linkv'));
+  writeFileSync(join(dir, MANIFEST_FILE), JSON.stringify({ created: ['linkv/f', 'log.jsonl'] }));
+  writeFileSync(join(dir, 'log.jsonl'), '');
+  const claimed = await claim(dir, { overwrite: true });
+  claimed.lock.release();
+  assert.deepEqual(claimed.removed, ['log.jsonl']);
+  assert.equal(readFileSync(join(victim, 'f'), 'utf8'), 'keep');
+  await assert.rejects(claim('/'), refused(/is the filesystem root/));
+  await assert.rejects(claim(homedir()), refused(/is your home folder/));
 });
