@@ -83,7 +83,7 @@ interface RetainValues {
  * (and holdout) items with the same template and tokenizer; a role other than retain is a warning.
  */
 function retainValuesFromResults(results: Results, file: string, benchmark: string, forgetItems: number, evaluated: Evaluated, warnings: string[]): RetainValues {
-  checkSameEvaluation(evaluated, results, `--retain-results ${file}`, benchmark === 'tofu' || benchmark === 'qa' ? ['forget'] : ['forget', 'holdout'], benchmark === 'tofu' || benchmark === 'qa' ? 'forget quality' : 'PrivLeak');
+  checkSameEvaluation(evaluated, results, `--retain-results ${file}`, ['forget', 'holdout'], benchmark === 'tofu' || benchmark === 'qa' ? 'forget quality (and PrivLeak)' : 'PrivLeak');
   const warning = referenceRoleWarning(`--retain-results ${file}`, results);
   if (warning) warnings.push(warning);
   const truthRatios = results.metrics.tofu?.forgetTruthRatio?.perItem ?? null;

@@ -2,7 +2,7 @@
 // error|skip|truncate` (training default error, evaluation default skip; src/data/batches.ts),
 // with every such item named by file and line and counted in results.json (`overlong`).
 
-import { prepareEvalPairs, type OverlongPolicy, type OverlongReport } from '../data/batches.ts';
+import { itemWhere, prepareEvalPairs, type OverlongPolicy, type OverlongReport } from '../data/batches.ts';
 import type { QaItem, TextItem } from '../data/qa-dataset.ts';
 import { templatePairs, textPairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
@@ -32,20 +32,51 @@ export function fitPairs(tokenizer: Tokenizer, pairs: readonly PromptPair[], o: 
 }
 
 /**
- * Question/answer items that fit the context through `template`: kept as they are, or with the
- * answer cut (truncate; an item whose template does not end its prompt pair with the bare
- * answer is skipped instead, so nothing but the answer is ever cut).
+ * Question/answer items that fit the context through `template`. Every text the TOFU metrics
+ * score counts: the answer, the paraphrased answer, each perturbed answer (the truth ratio) and
+ * the paraphrased question with the answer. An item any of them does not fit is, per policy: an
+ * error naming its file and line; skipped; or (truncate) kept with its answer cut when only the
+ * answer is too long, skipped otherwise (nothing but the answer is ever cut).
  */
 export function fitQaItems(tokenizer: Tokenizer, template: PromptTemplate, items: readonly QaItem[], policy: OverlongPolicy, contextLength: number): { items: QaItem[]; record: OverlongRecord | null } {
-  const pairs = templatePairs(template, items);
-  const fit = fitPairs(tokenizer, pairs, { contextLength, policy, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos });
-  const kept: QaItem[] = [];
-  fit.pairs.forEach((pair, k) => {
-    const item = items[fit.indices[k]];
-    if (pair.target === pairs[fit.indices[k]].target) kept.push(item);
-    else if (pairs[fit.indices[k]].target === item.answer) kept.push({ ...item, answer: pair.target });
+  const fitOptions = { contextLength, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
+  // The other scored variants of each item, with the item's source so errors name its line.
+  const variants: { item: number; pair: PromptPair }[] = [];
+  items.forEach((item, i) => {
+    const answers = [item.paraphrasedAnswer, ...(item.perturbedAnswers ?? [])].filter((a): a is string => a !== undefined && a !== '');
+    for (const answer of answers) variants.push({ item: i, pair: { ...template.pair(item.question, answer), ...(item.source ? { source: item.source } : {}) } });
+    if (item.paraphrasedQuestion) variants.push({ item: i, pair: { ...template.pair(item.paraphrasedQuestion, item.answer), ...(item.source ? { source: item.source } : {}) } });
   });
-  return { items: kept, record: fit.record };
+  const checked = prepareEvalPairs(tokenizer, variants.map((v) => v.pair), { ...fitOptions, overlong: policy === 'error' ? 'error' : 'skip' });
+  const tooLong = new Map<number, number>(); // item → its longest variant's tokens
+  for (const o of checked.overlong.skipped) tooLong.set(variants[o.index].item, Math.max(tooLong.get(variants[o.index].item) ?? 0, o.tokens));
+  const pairs = templatePairs(template, items);
+  const fit = fitPairs(tokenizer, pairs, { ...fitOptions, policy });
+  const report: OverlongReport = { policy, skipped: [], truncated: [] };
+  const answerCut = new Map<number, PromptPair>();
+  fit.pairs.forEach((pair, k) => answerCut.set(fit.indices[k], pair));
+  const answerReport = new Map([...(prepareSkipped(fit.record))]);
+  const kept: QaItem[] = [];
+  items.forEach((item, i) => {
+    const where = itemWhere(item.source, i);
+    const fitted = answerCut.get(i);
+    const variantTokens = tooLong.get(i);
+    if (fitted === undefined || variantTokens !== undefined || (fitted.target !== pairs[i].target && pairs[i].target !== item.answer)) {
+      report.skipped.push({ index: i, where, tokens: Math.max(variantTokens ?? 0, answerReport.get(where) ?? 0), contextLength });
+      return;
+    }
+    if (fitted.target === pairs[i].target) kept.push(item);
+    else {
+      kept.push({ ...item, answer: fitted.target });
+      report.truncated.push({ index: i, where, tokens: answerReport.get(where) ?? 0, contextLength });
+    }
+  });
+  return { items: kept, record: overlongRecord(report) };
+}
+
+/** "file:line" → tokens of each answer pair the context did not hold. */
+function prepareSkipped(record: OverlongRecord | null): [string, number][] {
+  return (record?.items ?? []).map((i) => [i.where, i.tokens]);
 }
 
 /** Text documents (scored whole, as raw text with BOS when the tokenizer adds one) that fit the context. */

@@ -47,3 +47,21 @@ test('texts: nothing to record when every document fits', () => {
   assert.deepEqual(fit.texts, ['a short line']);
   assert.equal(fit.record?.items[0].where, 't.txt:2');
 });
+
+// Found by a newcomer: on a model with a 128-token context, TOFU items whose answer fits but whose
+// perturbed (or paraphrased) answer does not failed the whole evaluation with "item 9", under any
+// --overlong. Every scored variant counts, and the item is named by its file and line.
+test('an item whose perturbed or paraphrased answer does not fit is skipped (or named by file:line under error), whatever its answer', () => {
+  const withVariants: QaItem[] = [
+    { ...items[0], perturbedAnswers: ['Someone else.', long] },
+    { ...items[2], paraphrasedAnswer: long },
+    { question: 'When?', answer: 'In 1958.', perturbedAnswers: ['In 1960.'], source: { file: 'qa.jsonl', line: 7 } },
+  ];
+  const skip = fitQaItems(tokenizer, template, withVariants, 'skip', ctx);
+  assert.deepEqual(skip.items.map((i) => i.source?.line), [7]);
+  assert.deepEqual(skip.record?.items.map((i) => [i.where, i.action]), [['qa.jsonl:1', 'skipped'], ['qa.jsonl:4', 'skipped']]);
+  assert.ok(skip.record!.items.every((i) => i.tokens > ctx));
+  // truncate cuts only answers: an item whose other variants are too long is skipped.
+  assert.deepEqual(fitQaItems(tokenizer, template, withVariants, 'truncate', ctx).items.map((i) => i.source?.line), [7]);
+  assert.throws(() => fitQaItems(tokenizer, template, withVariants, 'error', ctx), /^LetheError: qa\.jsonl:1: \d+ tokens .* exceed the context length 40/);
+});

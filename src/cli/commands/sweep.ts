@@ -48,6 +48,8 @@ export function registerSweep(program: Command): void {
         for (const t of failed) say(`failed: ${t.method} ${t.id}: ${t.error ?? 'no reason given'}`);
         if (controller.signal.aborted) throw new LetheError(`sweep stopped; run the same command again to continue (${options.out}/sweep.json)`, 130);
         say(`wrote ${options.out}/sweep.json; lethe report ${options.out} compares the trials`);
+        // A sweep with failed trials is not a success: exit 1 (the reasons are above; a rerun retries them).
+        if (failed.length > 0) throw new LetheError(`${failed.length} of ${result.trials.length} trials failed (see above); running the same command again retries them`, 1);
       } finally {
         stop();
       }
