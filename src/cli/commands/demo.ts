@@ -9,7 +9,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('the whole story on a small TOFU case in minutes on a CPU: train, unlearn with several methods, evaluate, attack; writes report.html and summary.json')
     .option('-o, --out <dir>', 'folder for the runs, the report and summary.json', 'runs/demo')
-    .option('--quick', 'a smaller case and shorter training (under 3 minutes on 2 cores instead of about 7)', false)
+    .option('--quick', 'a smaller case and shorter training (a few minutes on 2 cores instead of about 10)', false)
     .option('--fresh', 'train the target and retain models again even when the folder holds them', false)
     .action(async (options: { out: string; quick: boolean; fresh: boolean }) => {
       const { demo } = await import('../../pipeline/demo/run-demo.ts');
