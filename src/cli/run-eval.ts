@@ -13,7 +13,7 @@ import { checkWritesOutsideInputs } from '../io/paths.ts';
 import { resultsPath } from '../pipeline/results-file.ts';
 import { readSources } from './run-options.ts';
 import { downloadDisplay } from './progress.ts';
-import { modelReadSource, resolveModelInput } from '../pipeline/model-source.ts';
+import { modelReadSources } from '../pipeline/model-source.ts';
 
 import { EVAL_PATHS, evalSchema, resolveEvalOptions } from '../pipeline/options/eval.ts';
 
@@ -25,13 +25,7 @@ export async function evalCommand(flags: Layer, configFile?: string): Promise<vo
   const resolved = resolveEvalOptions(parseLayers(evalSchema, [...(file ? [file] : []), flags]));
   // Hub names become their folders in the Hub cache (downloaded first when online): the check compares local paths.
   const modelKeys = ['model', 'retainModel', 'referenceModel'] as const;
-  const models = [];
-  for (const key of modelKeys) {
-    const spec = resolved[key];
-    if (spec === undefined) continue;
-    const what = key === 'model' ? 'the input model' : `the --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} model`;
-    models.push(modelReadSource(await resolveModelInput(spec, { onDownload: downloadDisplay(spec) }), what));
-  }
+  const models = await modelReadSources(resolved, modelKeys, downloadDisplay);
   const others = readSources(resolved, EVAL_PATHS.filter((k) => !(modelKeys as readonly string[]).includes(k)));
   checkWritesOutsideInputs({ path: resultsPath(resolved.out), flag: '--out' }, [...models, ...others, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])]);
   const { metrics, path, results } = await evaluateModel(resolved);

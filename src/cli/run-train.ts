@@ -5,20 +5,12 @@
 // under OUT/target and the retain model (same recipe and seed, without the forget set) under
 // OUT/retain.
 
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodePair } from '../data/batches.ts';
 import { plainTemplate } from '../data/templates.ts';
-import { createModel, type Model } from '../models/model.ts';
-import { PRESETS, presetConfig } from '../models/presets.ts';
-import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
-import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
-import { trainTokenizer } from '../models/tokenizer/train-tokenizer.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
 import { checkOutsideModel, pickTemplate } from '../pipeline/data-sources.ts';
 import { modelReadSource, openModel, resolveModelInput, type ModelInput } from '../pipeline/model-source.ts';
-import { trainRuns, trainingSets } from '../pipeline/train-run.ts';
+import { presetModel, presetTokenizer, trainRuns, trainingSets } from '../pipeline/train-run.ts';
 import { downloadDisplay, progressDisplay } from './progress.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
 import { describeRun } from './summary.ts';
@@ -26,8 +18,6 @@ import { describeRun } from './summary.ts';
 import { TRAIN_PATHS, trainSchema, resolveTrainOptions } from '../pipeline/options/train.ts';
 
 export { TRAIN_PATHS, trainSchema, resolveTrainOptions, type TrainUserOptions, type ResolvedTrainOptions } from '../pipeline/options/train.ts';
-
-const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /** Runs `lethe train` from its option layers (config file, flags). */
 export async function trainCommand(flags: Layer, configFile?: string): Promise<void> {
@@ -46,32 +36,14 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   // Model, tokenizer and template: the given model's, or (preset) plain and a tokenizer trained on the text.
   const given = source ? await openModel(source, { tokenizer: resolved.tokenizer }) : null;
   const tokenizerDir = join(resolved.out, 'tokenizer');
-  let tokenizer: Tokenizer | null = given ? given.tokenizer : null;
-  const template = tokenizer ? pickTemplate(resolved.template, tokenizer) : plainTemplate();
+  const template = given ? pickTemplate(resolved.template, given.tokenizer) : plainTemplate();
   const sets = trainingSets(resolved, template);
-  let trainedTokenizer = false;
-  if (!tokenizer) {
-    if (resolved.resume && existsSync(join(tokenizerDir, 'tokenizer.json'))) tokenizer = loadTokenizer(tokenizerDir);
-    else {
-      tokenizer = trainTokenizer(sets[0].pairs.map((p) => p.prompt + p.target), { vocabSize: resolved.vocabSize! });
-      trainedTokenizer = true;
-    }
-    const tok = tokenizer;
-    const longest = Math.max(...sets[0].pairs.map((p) => encodePair(tok, p, template).ids.length));
-    resolved.maxPositions ??= Math.max(PRESETS[resolved.preset as keyof typeof PRESETS].maxPositions, nextPowerOfTwo(longest));
-  }
+  const { tokenizer, trained } = given ? { tokenizer: given.tokenizer, trained: false } : presetTokenizer(resolved, sets[0], template, tokenizerDir);
 
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);
-  if (trainedTokenizer) tokenizer.save(tokenizerDir);
+  if (trained) tokenizer.save(tokenizerDir);
   await writeResolvedConfig(resolved.out, 'train', resolved);
-
-  const input: Model = given
-    ? given.model
-    : createModel(presetConfig(resolved.preset!, { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, bosTokenId: tokenizer.bosId ?? null, maxPositions: resolved.maxPositions }), { seed: resolved.seed });
-  const files = resolved.model ? undefined : {
-    'tokenizer.json': await readFile(join(tokenizerDir, 'tokenizer.json'), 'utf8'),
-    'tokenizer_config.json': await readFile(join(tokenizerDir, 'tokenizer_config.json'), 'utf8'),
-  };
+  const { model: input, files } = given ? { model: given.model, files: undefined } : await presetModel(resolved, tokenizer, tokenizerDir);
 
   await trainRuns(input, tokenizer, sets, {
     template, runDirs, files, progress: progressDisplay,

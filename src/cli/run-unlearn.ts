@@ -3,16 +3,10 @@
 // `--eval-every N` small forget/retain probes are scored during training and the best step's
 // weights are kept (score = retain Prob − forget Prob: forget less likely, retain as likely).
 
-import { loadTofuIdk } from '../data/tofu.ts';
 import { modelReadSource, openModel, resolveModelInput } from '../pipeline/model-source.ts';
-import { readMcSides } from '../pipeline/eval-mc.ts';
-import { checkOutsideModel, pickTemplate, readIdk, unlearningSets } from '../pipeline/data-sources.ts';
+import { checkOutsideModel } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
-import { checkSets, pairItems } from '../pipeline/set-overlap.ts';
-import { fitPairs } from '../pipeline/overlong.ts';
-import { TRAINING_OVERLONG } from '../data/batches.ts';
-import { getMethod, methodOptions } from '../unlearn/methods/index.ts';
-import { type ScopeOptions } from '../unlearn/scope.ts';
+import { unlearningInputs } from '../pipeline/unlearning-inputs.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
 import { downloadDisplay, progressDisplay } from './progress.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
@@ -36,28 +30,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
 
   const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer });
-  const template = pickTemplate(resolved.template, tokenizer);
-  const sets = unlearningSets(resolved, template);
-  // Ascending and descending the same items unlearns nothing: refuse unless asked.
-  const overlap = checkSets([{ name: 'forget', items: pairItems(sets.forget) }, { name: 'retain', items: pairItems(sets.retain) }], resolved.allowOverlap);
-  for (const o of overlap) process.stderr.write(`lethe unlearn: warning: --allow-overlap: ${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where})\n`);
-  // Read (and checked) before anything is written: a malformed file is one line naming file:line.
-  const mcSides = resolved.probe === 'mc' ? readMcSides(resolved.forgetMc ?? [], resolved.retainMc ?? []) : null;
-  const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
-  // Items longer than the context, per --overlong (default error: exit 2 naming the file and line, whatever the shuffling).
-  const fitOptions = { contextLength: resolved.contextLength ?? input.config.maxPositions, policy: resolved.overlong ?? TRAINING_OVERLONG, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
-  const fitted = { forget: fitPairs(tokenizer, sets.forget, fitOptions), retain: sets.retain.length ? fitPairs(tokenizer, sets.retain, fitOptions) : null };
-  const forget = fitted.forget.pairs;
-  const retain = fitted.retain?.pairs ?? [];
-  for (const [set, fit] of Object.entries(fitted)) {
-    const r = fit?.record;
-    if (r) process.stderr.write(`lethe unlearn: --overlong ${r.policy}: ${set}: ${[r.skipped ? `${r.skipped} skipped` : '', r.truncated ? `${r.truncated} truncated` : ''].filter(Boolean).join(', ')} (longer than the ${fitOptions.contextLength}-token context): ${r.items.map((i) => `${i.where} (${i.tokens} tokens, ${i.action})`).join(', ')}\n`);
-  }
-  // Options and scope made concrete for this model (e.g. RMU's middle block and its down-projections).
-  const method = getMethod(resolved.method);
-  if (method.resolve) resolved.methodOptions = method.resolve(methodOptions(method, resolved.methodOptions), input);
-  resolved.scope ??= method.scope?.(methodOptions(method, resolved.methodOptions), input) ?? { kind: 'all' };
-  const scope: ScopeOptions = resolved.scope;
+  const { template, forget, retain, idk, mcSides, method, scope } = unlearningInputs(resolved, input, tokenizer, (line) => process.stderr.write(`lethe unlearn: ${line}\n`));
 
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);
   await writeResolvedConfig(resolved.out, 'unlearn', resolved);

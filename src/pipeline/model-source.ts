@@ -53,3 +53,19 @@ export async function openModel(input: string | ModelInput, options: ModelSource
 export function modelReadSource(input: ModelInput, what = 'the input model'): ReadSource {
   return { path: input.path, what: input.hub ? `${what} ${input.hub}, cached at` : what };
 }
+
+/**
+ * The models that the fields `keys` of `options` name, resolved in order by resolveModelInput (a Hub name
+ * downloaded when needed, with `onDownload(spec)`'s progress), as read sources named by their flags
+ * ('the input model', 'the --retain-model model', …). Fields left undefined are skipped.
+ */
+export async function modelReadSources(options: object, keys: readonly string[], onDownload?: (spec: string) => ModelSourceOptions['onDownload']): Promise<ReadSource[]> {
+  const out: ReadSource[] = [];
+  for (const key of keys) {
+    const spec = (options as Record<string, unknown>)[key];
+    if (typeof spec !== 'string') continue;
+    const what = key === 'model' ? 'the input model' : `the --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} model`;
+    out.push(modelReadSource(await resolveModelInput(spec, onDownload ? { onDownload: onDownload(spec) } : {}), what));
+  }
+  return out;
+}

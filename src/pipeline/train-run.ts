@@ -3,9 +3,17 @@
 // retain model (same recipe and seed, without the forget set) under OUT/retain, each saved as
 // an HF folder RUN/model.
 
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodePair } from '../data/batches.ts';
+import { createModel } from '../models/model.ts';
+import { PRESETS, presetConfig } from '../models/presets.ts';
+import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
+import { trainTokenizer } from '../models/tokenizer/train-tokenizer.ts';
+import type { ResolvedTrainOptions } from './options/train.ts';
 import { templatePairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
-import type { Model } from '../models/model.ts';
+import { type Model } from '../models/model.ts';
 import { saveModel } from '../models/save-model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { finetune } from '../unlearn/finetune.ts';
@@ -76,4 +84,30 @@ export async function trainRuns(
     await opts.onDone?.(run);
   }
   return runs;
+}
+
+const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/**
+ * A preset run's tokenizer: when resuming, the one saved in `tokenizerDir`; else a byte-level BPE
+ * of `resolved.vocabSize` trained on the first set's text (`trained`: the caller saves it).
+ * Sets `resolved.maxPositions`, when not given, to the preset's, raised to the power of two that
+ * fits the longest item.
+ */
+export function presetTokenizer(resolved: ResolvedTrainOptions, set: TrainingSet, template: PromptTemplate, tokenizerDir: string): { tokenizer: Tokenizer; trained: boolean } {
+  const resumed = resolved.resume && existsSync(join(tokenizerDir, 'tokenizer.json'));
+  const tokenizer = resumed ? loadTokenizer(tokenizerDir) : trainTokenizer(set.pairs.map((p) => p.prompt + p.target), { vocabSize: resolved.vocabSize! });
+  const longest = Math.max(...set.pairs.map((p) => encodePair(tokenizer, p, template).ids.length));
+  resolved.maxPositions ??= Math.max(PRESETS[resolved.preset as keyof typeof PRESETS].maxPositions, nextPowerOfTwo(longest));
+  return { tokenizer, trained: !resumed };
+}
+
+/** A new model of `resolved.preset` for `tokenizer` (seeded by `resolved.seed`), and the tokenizer files saved in `tokenizerDir`, to go beside it. */
+export async function presetModel(resolved: ResolvedTrainOptions, tokenizer: Tokenizer, tokenizerDir: string): Promise<{ model: Model; files: Record<string, string> }> {
+  const model = createModel(presetConfig(resolved.preset!, { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId ?? null, bosTokenId: tokenizer.bosId ?? null, maxPositions: resolved.maxPositions }), { seed: resolved.seed });
+  const files = {
+    'tokenizer.json': await readFile(join(tokenizerDir, 'tokenizer.json'), 'utf8'),
+    'tokenizer_config.json': await readFile(join(tokenizerDir, 'tokenizer_config.json'), 'utf8'),
+  };
+  return { model, files };
 }

@@ -118,61 +118,41 @@ export function logLinesUpTo(text: string, step: number): { kept: string[]; torn
   return { kept, torn };
 }
 
+/** What a run of the loop carries from step to step. */
+interface LoopState {
+  step: TrainStep;
+  opts: LoopOptions;
+  hooks: LoopHooks;
+  ckptDir: string;
+  logPath: string;
+  expect: { names: readonly string[]; maxStep: number };
+  notices: string[];
+  bestScore: number | null;
+  bestStep: number | null;
+  resumedFrom: number | null;
+  t0: number;
+  tokens: number;
+}
+
+/**
+ * Runs the steps of `opts.schedule` on `step` with `hooks`' data, evaluation and progress;
+ * resumes from the newest intact checkpoint when `opts.resume`, stops at a divergence keeping the
+ * last verified weights (see the divergence rule above).
+ */
 export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHooks): Promise<LoopResult> {
-  const ckptDir = join(opts.runDir, 'checkpoints');
-  const logPath = join(opts.runDir, 'log.jsonl');
   await mkdir(opts.runDir, { recursive: true });
   const total = opts.schedule.totalSteps;
-  let bestScore: number | null = null;
-  let bestStep: number | null = null;
-  let resumedFrom: number | null = null;
-
-  const notices: string[] = [];
-  const expect = { names: step.names, maxStep: total };
-  const latest = opts.resume ? await latestIntactCheckpoint(ckptDir, expect) : null;
-  if (latest) {
-    const { tensors, meta } = latest;
-    for (const k of latest.skipped) notices.push(`skipped a damaged checkpoint (${k.reason}); resumed from ${latest.path}`);
-    step.load(tensors, meta.step);
-    ({ bestScore, bestStep } = meta);
-    resumedFrom = meta.step;
-    // Drop log lines of steps after the checkpoint (the resumed run writes them again) and torn ones.
-    if (existsSync(logPath)) {
-      const { kept, torn } = logLinesUpTo(await readFile(logPath, 'utf8'), meta.step);
-      if (torn) notices.push(`${logPath}: dropped ${torn} cut line${torn > 1 ? 's' : ''} (a run killed or out of disk space while writing)`);
-      await writeFileAtomic(logPath, kept.map((l) => l + '\n').join(''));
-    }
-  } else {
-    step.load(new Map(), 0);
-    await writeFileAtomic(logPath, '');
-  }
-
-  const checkpoint = async (tensors = snapshot(step), at = step.step) => {
-    await saveStepCheckpoint(ckptDir, tensors, { step: at, bestScore, bestStep });
-    await pruneCheckpoints(ckptDir, Math.max(2, opts.keepCheckpoints ?? 2));
+  const state: LoopState = {
+    step, opts, hooks,
+    ckptDir: join(opts.runDir, 'checkpoints'),
+    logPath: join(opts.runDir, 'log.jsonl'),
+    expect: { names: step.names, maxStep: total },
+    notices: [], bestScore: null, bestStep: null, resumedFrom: null, t0: 0, tokens: 0,
   };
-  if (!latest) await checkpoint(); // step 0: the state a divergence falls back to at worst
+  const resumed = await resumeOrStart(state);
+  if (!resumed) await checkpoint(state); // step 0: the state a divergence falls back to at worst
 
-  /** Falls back to the newest checkpoint a finite loss was seen for (steps before `verifiedBefore`). */
-  const diverge = async (why: string, atStep: number, verifiedBefore: number): Promise<LoopResult> => {
-    await appendLogLine(logPath, { step: atStep, diverged: why });
-    const good = await latestIntactCheckpoint(ckptDir, expect, verifiedBefore);
-    let kept: string;
-    let lastGood = 0;
-    if (good && verifiedBefore > 0) {
-      step.load(good.tensors, good.meta.step);
-      lastGood = good.meta.step;
-      kept = lastGood === 0 ? 'kept the input weights (step 0): no later checkpoint had a finite loss after it' : `kept the weights of step ${lastGood}, the last checkpoint a later step showed a finite loss for`;
-    } else {
-      const start = await latestIntactCheckpoint(ckptDir, expect, 1);
-      if (start) step.load(start.tensors, 0);
-      kept = 'kept the input weights (step 0), although their own loss was not finite either';
-    }
-    return { steps: lastGood, keptStep: lastGood, stopped: 'diverged', reason: `${why} at step ${atStep}; ${kept}`, notices, resumedFrom, bestStep, bestScore, wallSeconds: (performance.now() - t0) / 1000, tokens };
-  };
-
-  const t0 = performance.now();
-  let tokens = 0;
+  state.t0 = performance.now();
   const divergenceGradNorm = opts.divergenceGradNorm ?? 1e4;
   for (let s = step.step; s < total; s++) {
     const lr = lrAt(opts.schedule, s);
@@ -180,28 +160,20 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
     const values = await step.run(hooks.batchesFor(s), lr);
     const seconds = (performance.now() - ts) / 1000;
     const stepTokens = hooks.tokensFor?.(s) ?? 0;
-    tokens += stepTokens;
+    state.tokens += stepTokens;
     const { loss, gradNorm } = values;
     if (!finite(loss) || !finite(gradNorm) || gradNorm > divergenceGradNorm) {
       const reason = !finite(loss) ? `loss became ${loss}` : !finite(gradNorm) ? `gradient norm became ${gradNorm}` : `gradient norm ${gradNorm.toExponential(2)} exceeded ${divergenceGradNorm}`;
       // A finite loss at step s+1 still vouches for the weights of step s.
-      return diverge(reason, s + 1, finite(loss) ? s + 1 : s);
+      return diverge(state, reason, s + 1, finite(loss) ? s + 1 : s);
     }
     const line: Record<string, unknown> = { step: s + 1, lr, ...values, tokensPerSecond: stepTokens / seconds };
-    let evaluation: Evaluation | undefined;
-    if (hooks.evaluate && opts.evalEvery > 0 && ((s + 1) % opts.evalEvery === 0 || s + 1 === total)) {
-      evaluation = await hooks.evaluate(s + 1);
-      line.eval = { score: evaluation.score, ...evaluation.metrics };
-      if (bestScore === null || evaluation.score > bestScore) {
-        bestScore = evaluation.score;
-        bestStep = s + 1;
-        await saveCheckpoint(ckptDir, 'best', snapshot(step), { step: s + 1, bestScore, bestStep });
-      }
-    }
-    await appendLogLine(logPath, line);
-    if (opts.checkpointEvery > 0 && (s + 1) % opts.checkpointEvery === 0 && s + 1 < total) await checkpoint();
-    const elapsed = (performance.now() - t0) / 1000;
-    const done = s + 1 - (resumedFrom ?? 0);
+    const evaluation = await evaluateAndKeepBest(state, s + 1);
+    if (evaluation) line.eval = { score: evaluation.score, ...evaluation.metrics };
+    await appendLogLine(state.logPath, line);
+    if (opts.checkpointEvery > 0 && (s + 1) % opts.checkpointEvery === 0 && s + 1 < total) await checkpoint(state);
+    const elapsed = (performance.now() - state.t0) / 1000;
+    const done = s + 1 - (state.resumedFrom ?? 0);
     hooks.onProgress?.({
       step: s + 1, steps: total, loss, lr, gradNorm,
       tokensPerSecond: stepTokens / seconds,
@@ -209,14 +181,85 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
       values, eval: evaluation,
     });
   }
-  // The final weights have no later step: a check pass (learning rate 0, the last step's data)
-  // must show a finite loss on them before they count as good; the state is restored after it.
+  return finish(state);
+}
+
+/** Loads the newest intact checkpoint and trims the log to it (resume), or starts at step 0 with an empty log; true when resumed. */
+async function resumeOrStart(state: LoopState): Promise<boolean> {
+  const { step, logPath, notices } = state;
+  const latest = state.opts.resume ? await latestIntactCheckpoint(state.ckptDir, state.expect) : null;
+  if (!latest) {
+    step.load(new Map(), 0);
+    await writeFileAtomic(logPath, '');
+    return false;
+  }
+  const { tensors, meta } = latest;
+  for (const k of latest.skipped) notices.push(`skipped a damaged checkpoint (${k.reason}); resumed from ${latest.path}`);
+  step.load(tensors, meta.step);
+  state.bestScore = meta.bestScore;
+  state.bestStep = meta.bestStep;
+  state.resumedFrom = meta.step;
+  // Drop log lines of steps after the checkpoint (the resumed run writes them again) and torn ones.
+  if (existsSync(logPath)) {
+    const { kept, torn } = logLinesUpTo(await readFile(logPath, 'utf8'), meta.step);
+    if (torn) notices.push(`${logPath}: dropped ${torn} cut line${torn > 1 ? 's' : ''} (a run killed or out of disk space while writing)`);
+    await writeFileAtomic(logPath, kept.map((l) => l + '\n').join(''));
+  }
+  return true;
+}
+
+/** Saves a resumable step checkpoint and prunes the older ones. */
+async function checkpoint(state: LoopState, tensors = snapshot(state.step), at = state.step.step): Promise<void> {
+  await saveStepCheckpoint(state.ckptDir, tensors, { step: at, bestScore: state.bestScore, bestStep: state.bestStep });
+  await pruneCheckpoints(state.ckptDir, Math.max(2, state.opts.keepCheckpoints ?? 2));
+}
+
+/** Evaluates after step `done` when it is an evaluation step; a new best score saves `checkpoints/best`. */
+async function evaluateAndKeepBest(state: LoopState, done: number): Promise<Evaluation | undefined> {
+  const { hooks, opts } = state;
+  if (!hooks.evaluate || opts.evalEvery <= 0 || !(done % opts.evalEvery === 0 || done === opts.schedule.totalSteps)) return undefined;
+  const evaluation = await hooks.evaluate(done);
+  if (state.bestScore === null || evaluation.score > state.bestScore) {
+    state.bestScore = evaluation.score;
+    state.bestStep = done;
+    await saveCheckpoint(state.ckptDir, 'best', snapshot(state.step), { step: done, bestScore: state.bestScore, bestStep: state.bestStep });
+  }
+  return evaluation;
+}
+
+/**
+ * The end of a run: the final weights have no later step, so a check pass (learning rate 0, the
+ * last step's data) must show a finite loss on them before they count as good; the state is
+ * restored after it and saved as the final checkpoint.
+ */
+async function finish(state: LoopState): Promise<LoopResult> {
+  const { step } = state;
+  const total = state.opts.schedule.totalSteps;
   const final = snapshot(step, true);
   if (total > 0) {
-    const check = await step.run(hooks.batchesFor(total - 1), 0);
-    if (!finite(check.loss)) return diverge(`loss became ${check.loss} on the final weights (check pass)`, total, total);
+    const check = await step.run(state.hooks.batchesFor(total - 1), 0);
+    if (!finite(check.loss)) return diverge(state, `loss became ${check.loss} on the final weights (check pass)`, total, total);
     step.load(final, total);
   }
-  await checkpoint(final, total);
-  return { steps: total, keptStep: total, stopped: 'done', notices, resumedFrom, bestStep, bestScore, wallSeconds: (performance.now() - t0) / 1000, tokens };
+  await checkpoint(state, final, total);
+  return { steps: total, keptStep: total, stopped: 'done', notices: state.notices, resumedFrom: state.resumedFrom, bestStep: state.bestStep, bestScore: state.bestScore, wallSeconds: (performance.now() - state.t0) / 1000, tokens: state.tokens };
+}
+
+/** Falls back to the newest checkpoint a finite loss was seen for (steps before `verifiedBefore`). */
+async function diverge(state: LoopState, why: string, atStep: number, verifiedBefore: number): Promise<LoopResult> {
+  const { step, ckptDir, expect } = state;
+  await appendLogLine(state.logPath, { step: atStep, diverged: why });
+  const good = await latestIntactCheckpoint(ckptDir, expect, verifiedBefore);
+  let kept: string;
+  let lastGood = 0;
+  if (good && verifiedBefore > 0) {
+    step.load(good.tensors, good.meta.step);
+    lastGood = good.meta.step;
+    kept = lastGood === 0 ? 'kept the input weights (step 0): no later checkpoint had a finite loss after it' : `kept the weights of step ${lastGood}, the last checkpoint a later step showed a finite loss for`;
+  } else {
+    const start = await latestIntactCheckpoint(ckptDir, expect, 1);
+    if (start) step.load(start.tensors, 0);
+    kept = 'kept the input weights (step 0), although their own loss was not finite either';
+  }
+  return { steps: lastGood, keptStep: lastGood, stopped: 'diverged', reason: `${why} at step ${atStep}; ${kept}`, notices: state.notices, resumedFrom: state.resumedFrom, bestStep: state.bestStep, bestScore: state.bestScore, wallSeconds: (performance.now() - state.t0) / 1000, tokens: state.tokens };
 }

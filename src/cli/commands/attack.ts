@@ -68,16 +68,11 @@ export async function attackCommand(o: AttackCommandOptions): Promise<void> {
   if ((o.tofuAuthors === undefined) !== (o.forgetAuthors === undefined)) throw new LetheError('--tofu-authors and --forget-authors go together');
   if (o.relearnFraction !== undefined && o.relearnFraction > 1) throw new LetheError(`--relearn-fraction: expected a number in (0, 1], got ${o.relearnFraction}`);
   // Lazy: the model and attack code loads only when this command runs.
-  const [{ runAttackSuite }, { writeFileAtomic }, { modelReadSource, resolveModelInput }, { downloadDisplay }] = await Promise.all([
-    import('../../pipeline/attack-run.ts'), import('../../models/formats/write-file-atomic.ts'), import('../../pipeline/model-source.ts'), import('../progress.ts'),
+  const [{ runAttackSuite }, { writeFileAtomic }, { modelReadSources }, { readSources }, { downloadDisplay }] = await Promise.all([
+    import('../../pipeline/attack-run.ts'), import('../../models/formats/write-file-atomic.ts'), import('../../pipeline/model-source.ts'), import('../../pipeline/run-folder.ts'), import('../progress.ts'),
   ]);
   // Hub names become their folders in the Hub cache (downloaded first when online): the check compares local paths.
-  const model = await resolveModelInput(o.model, { onDownload: downloadDisplay(o.model) });
-  const target = o.targetModel ? await resolveModelInput(o.targetModel, { onDownload: downloadDisplay(o.targetModel) }) : null;
-  checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [
-    modelReadSource(model), ...(target ? [modelReadSource(target, 'the --target-model model')] : []), ...(o.tokenizer ? [{ path: o.tokenizer, what: 'the --tokenizer input' }] : []),
-    ...(o.forgetQa ? [{ path: o.forgetQa, what: 'the --forget-qa input' }] : []), ...(o.retainQa ? [{ path: o.retainQa, what: 'the --retain-qa input' }] : []),
-  ]);
+  checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [...await modelReadSources(o, ['model', 'targetModel'], downloadDisplay), ...readSources(o, ['tokenizer', 'forgetQa', 'retainQa'])]);
   const record = await runAttackSuite(o, (r) => {
     const rec = r.recovered === null ? 'recovered n/a' : `recovered ${(100 * r.recovered).toFixed(1)}%`;
     process.stdout.write(`lethe: ${r.name}: forget Prob ${r.before.forgetProb.toFixed(4)} → ${r.after.forgetProb.toFixed(4)}, ${rec}\n`);

@@ -3,7 +3,8 @@
 
 import { z } from 'zod';
 import { LetheError } from '../../engine/errors.ts';
-import { getMethod, methodOptions } from '../../unlearn/methods/index.ts';
+import { getMethod, methodOptions, type AnyMethod } from '../../unlearn/methods/index.ts';
+import type { Model } from '../../models/model.ts';
 import { LORA_LR, type ScopeOptions } from '../../unlearn/scope.ts';
 import { FORGET_SPLITS, retainSplitFor } from '../data-sources.ts';
 import { flag, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
@@ -161,3 +162,15 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
   };
 }
 
+
+/**
+ * The method of `resolved` and its options and scope made concrete for `model` (e.g. RMU's middle
+ * block and its down-projections): `resolved.methodOptions` and `resolved.scope` are filled in
+ * (a scope given by the user stays). Throws LetheError for an unknown method or a bad option.
+ */
+export function resolveMethodFor(resolved: ResolvedUnlearnOptions, model: Model): { method: AnyMethod; scope: ScopeOptions } {
+  const method = getMethod(resolved.method);
+  if (method.resolve) resolved.methodOptions = method.resolve(methodOptions(method, resolved.methodOptions), model);
+  resolved.scope ??= method.scope?.(methodOptions(method, resolved.methodOptions), model) ?? { kind: 'all' };
+  return { method, scope: resolved.scope };
+}

@@ -70,6 +70,10 @@ export async function runSweepQueued(opts: QueuedSweepOptions): Promise<SweepFil
   }
 }
 
+type TrialQueue = Queue<TrialJobData, TrialJobResult>;
+type TrialJob = Job<TrialJobData, TrialJobResult>;
+type Enqueue = (trial: ExpandedSweep['trials'][number]) => Promise<unknown>;
+
 async function coordinate(opts: QueuedSweepOptions): Promise<SweepFile> {
   const { sweep, outDir } = opts;
   const signal = opts.signal ?? new AbortController().signal;
@@ -78,75 +82,20 @@ async function coordinate(opts: QueuedSweepOptions): Promise<SweepFile> {
   await mkdir(join(outDir, 'trials'), { recursive: true });
   const file = continueSweepFile(await readSweepFile(path), sweep, path);
   await checkReachable(opts.queue.url);
-  const queue = new Queue<TrialJobData, TrialJobResult>(opts.queue.name ?? DEFAULT_QUEUE_NAME, { connection: connectionFromUrl(opts.queue.url) });
+  const queue: TrialQueue = new Queue<TrialJobData, TrialJobResult>(opts.queue.name ?? DEFAULT_QUEUE_NAME, { connection: connectionFromUrl(opts.queue.url) });
   queue.on('error', () => {
     // ioredis reconnects by itself; without a listener Node would treat the event as fatal.
   });
-  const byId = new Map(file.trials.map((t) => [t.id, t]));
-  const maxRefusals = opts.maxRefusals ?? 5;
-  const refusalDelayMs = opts.refusalDelayMs ?? 2000;
+  const refusal = { maxRefusals: opts.maxRefusals ?? 5, refusalDelayMs: opts.refusalDelayMs ?? 2000 };
   const attempts = opts.attempts ?? 3;
-  const enqueue = (trial: ExpandedSweep['trials'][number]) =>
-    queue.add('trial', { sweepId: sweep.sweepId, trial, maxRefusals, refusalDelayMs, refusals: [] }, { jobId: trial.id, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+  const enqueue: Enqueue = (trial) =>
+    queue.add('trial', { sweepId: sweep.sweepId, trial, ...refusal, refusals: [] }, { jobId: trial.id, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
   try {
-    // Queue what is not finished; failed trials (here or in the queue) get another go.
-    for (const trial of sweep.trials) {
-      const entry = byId.get(trial.id)!;
-      if (entry.status === 'done') continue;
-      const job = await queue.getJob(trial.id);
-      if (job && (await job.getState()) === 'failed') {
-        // A new round: earlier refusals no longer count (the workers may have changed).
-        await job.updateData({ ...job.data, maxRefusals, refusalDelayMs, refusals: [] });
-        await job.retry('failed');
-      }
-      if (entry.status === 'failed') Object.assign(entry, { status: 'pending' as const, error: undefined });
-      if (!job) await enqueue(trial);
-    }
+    await queueUnfinished(queue, file, sweep, enqueue, refusal);
     const save = () => writeSweepFile(path, file);
     await save();
     for (;;) {
-      let changed = false;
-      const recorded: Job<TrialJobData, TrialJobResult>[] = [];
-      for (const entry of file.trials) {
-        if (entry.status === 'done' || entry.status === 'failed') continue;
-        // The state first, then the job: a job read before it finished lacks its result.
-        const state = await queue.getJobState(entry.id);
-        const job: Job<TrialJobData, TrialJobResult> | undefined = state === 'unknown' ? undefined : await queue.getJob(entry.id);
-        if (!job) {
-          // Removed from Redis behind our back: queue it again.
-          await enqueue(sweep.trials.find((t) => t.id === entry.id)!);
-          continue;
-        }
-        if (state === 'completed') {
-          const result = job.returnvalue;
-          const outcome = trialOutcomeSchema.safeParse(result?.outcome);
-          if (!outcome.success) {
-            changed = recordFailed(file, entry.id, `the worker returned a malformed result (${outcome.error.issues[0]?.message})`, new Date()) || changed;
-            continue;
-          }
-          const done = { outcome: outcome.data, startedAt: new Date(result.startedAt), finishedAt: new Date(result.finishedAt), worker: { id: result.worker, dir: result.dir } };
-          if (recordDone(file, entry.id, done)) {
-            entry.attempts = Math.max(entry.attempts, job.attemptsStarted ?? 1);
-            await writeTrialFiles(outDir, file, entry.id, result);
-            recorded.push(job);
-            changed = true;
-          }
-        } else if (state === 'failed') {
-          changed = recordFailed(file, entry.id, job.failedReason || 'failed (no reason given)', new Date()) || changed;
-        } else if (state === 'active') {
-          const p = job.progress as Partial<TrialJobProgress> | number;
-          const worker = typeof p === 'object' && p.worker ? p.worker : undefined;
-          if (entry.status !== 'running' || entry.worker !== worker) {
-            Object.assign(entry, { status: 'running' as const, attempts: Math.max(entry.attempts, job.attemptsStarted ?? 1) });
-            if (typeof p === 'object' && p.worker) Object.assign(entry, { worker: p.worker, workerDir: p.dir, timings: { startedAt: p.startedAt } });
-            changed = true;
-          }
-        } else if (entry.status === 'running') {
-          // Back in the queue (stalled, released or refused): waiting for a worker again.
-          entry.status = 'pending';
-          changed = true;
-        }
-      }
+      const { changed, recorded } = await pollTrials(queue, file, sweep, outDir, enqueue);
       if (changed) await save();
       // Only once sweep.json holds their results.
       if (!opts.keepJobs) for (const job of recorded) await job.remove().catch(() => undefined);
@@ -163,4 +112,74 @@ async function coordinate(opts: QueuedSweepOptions): Promise<SweepFile> {
   } finally {
     await queue.close();
   }
+}
+
+/** Queues what is not finished; failed trials (here or in the queue) get another go. */
+async function queueUnfinished(queue: TrialQueue, file: SweepFile, sweep: ExpandedSweep, enqueue: Enqueue, refusal: { maxRefusals: number; refusalDelayMs: number }): Promise<void> {
+  const byId = new Map(file.trials.map((t) => [t.id, t]));
+  for (const trial of sweep.trials) {
+    const entry = byId.get(trial.id)!;
+    if (entry.status === 'done') continue;
+    const job = await queue.getJob(trial.id);
+    if (job && (await job.getState()) === 'failed') {
+      // A new round: earlier refusals no longer count (the workers may have changed).
+      await job.updateData({ ...job.data, ...refusal, refusals: [] });
+      await job.retry('failed');
+    }
+    if (entry.status === 'failed') Object.assign(entry, { status: 'pending' as const, error: undefined });
+    if (!job) await enqueue(trial);
+  }
+}
+
+/** One pass over the unfinished trials' jobs: their states into the sweep file; returns whether it changed and the jobs whose results it now holds. */
+async function pollTrials(queue: TrialQueue, file: SweepFile, sweep: ExpandedSweep, outDir: string, enqueue: Enqueue): Promise<{ changed: boolean; recorded: TrialJob[] }> {
+  let changed = false;
+  const recorded: TrialJob[] = [];
+  for (const entry of file.trials) {
+    if (entry.status === 'done' || entry.status === 'failed') continue;
+    // The state first, then the job: a job read before it finished lacks its result.
+    const state = await queue.getJobState(entry.id);
+    const job: TrialJob | undefined = state === 'unknown' ? undefined : await queue.getJob(entry.id);
+    if (!job) {
+      // Removed from Redis behind our back: queue it again.
+      await enqueue(sweep.trials.find((t) => t.id === entry.id)!);
+      continue;
+    }
+    if (state === 'completed') {
+      const r = await recordCompleted(file, entry, job, outDir);
+      if (r === 'recorded') recorded.push(job);
+      changed = r !== 'unchanged' || changed;
+    } else if (state === 'failed') {
+      changed = recordFailed(file, entry.id, job.failedReason || 'failed (no reason given)', new Date()) || changed;
+    } else if (state === 'active') {
+      changed = markRunning(entry, job) || changed;
+    } else if (entry.status === 'running') {
+      // Back in the queue (stalled, released or refused): waiting for a worker again.
+      entry.status = 'pending';
+      changed = true;
+    }
+  }
+  return { changed, recorded };
+}
+
+/** A completed job's result into the sweep file and the trial's folder (once per trial id); a malformed result fails the trial. */
+async function recordCompleted(file: SweepFile, entry: SweepFile['trials'][number], job: TrialJob, outDir: string): Promise<'recorded' | 'failed' | 'unchanged'> {
+  const result = job.returnvalue;
+  const outcome = trialOutcomeSchema.safeParse(result?.outcome);
+  if (!outcome.success) return recordFailed(file, entry.id, `the worker returned a malformed result (${outcome.error.issues[0]?.message})`, new Date()) ? 'failed' : 'unchanged';
+  const done = { outcome: outcome.data, startedAt: new Date(result.startedAt), finishedAt: new Date(result.finishedAt), worker: { id: result.worker, dir: result.dir } };
+  if (!recordDone(file, entry.id, done)) return 'unchanged';
+  entry.attempts = Math.max(entry.attempts, job.attemptsStarted ?? 1);
+  await writeTrialFiles(outDir, file, entry.id, result);
+  return 'recorded';
+}
+
+/** An active job's trial is running, on the worker its progress names; true when that changed the entry. */
+function markRunning(entry: SweepFile['trials'][number], job: TrialJob): boolean {
+  const p = job.progress as Partial<TrialJobProgress> | number;
+  const worker = typeof p === 'object' && p.worker ? p.worker : undefined;
+  if (entry.status === 'running' && entry.worker === worker) return false;
+  Object.assign(entry, { status: 'running' as const, attempts: Math.max(entry.attempts, job.attemptsStarted ?? 1) });
+  if (typeof p === 'object' && p.worker) Object.assign(entry, { worker: p.worker, workerDir: p.dir, timings: { startedAt: p.startedAt } });
+  return true;
 }

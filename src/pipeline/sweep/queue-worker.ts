@@ -92,50 +92,12 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   const resolveInput = opts.resolveInput ?? samePath;
   const cache = new HashCache();
   const hash = opts.hash ?? ((p: string) => cache.hash(p));
-  const stop = new AbortController();
-  const emit = (e: WorkerEvent) => opts.onEvent?.(e);
+  const w: WorkerState = { opts, workerId, stop: new AbortController(), emit: (e: WorkerEvent) => opts.onEvent?.(e) };
 
-  const processor = async (job: Job<TrialJobData, TrialJobResult>, token?: string): Promise<TrialJobResult> => {
-    const data = job.data;
-    const trial = data.trial;
-    const checked = await checkInputs(data, workerId, resolveInput, hash);
-    if ('refusal' in checked) {
-      const refusals: Refusal[] = [...(data.refusals ?? []), { worker: workerId, reason: checked.refusal }];
-      emit({ kind: 'refused', trialId: trial.id, reason: checked.refusal });
-      if (refusals.length >= data.maxRefusals) {
-        const distinct = [...new Set(refusals.map((r) => r.reason))];
-        throw new UnrecoverableError(`refused ${refusals.length} times, no worker has the sweep's inputs: ${distinct.join('; ')}`);
-      }
-      await job.updateData({ ...data, refusals });
-      await job.moveToDelayed(Date.now() + data.refusalDelayMs, token);
-      throw new DelayedError();
-    }
-    const dir = trialDir(opts.workDir, trial.id);
-    const startedAt = new Date();
-    await job.updateProgress({ worker: workerId, dir, startedAt: startedAt.toISOString() } satisfies TrialJobProgress);
-    const trialAbort = new AbortController();
-    const onStop = () => trialAbort.abort();
-    stop.signal.addEventListener('abort', onStop);
-    emit({ kind: 'start', trialId: trial.id, resume: existsSync(join(dir, TRIAL_CONFIG_FILE)) });
-    try {
-      const outcome = await runTrialInFolder(trial, dir, opts.runner, checked.inputs, trialAbort.signal);
-      const finishedAt = new Date();
-      emit({ kind: 'done', trialId: trial.id, seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000 });
-      return { outcome, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), worker: workerId, dir };
-    } catch (err) {
-      if (stop.signal.aborted) {
-        // Shutting down: hand the trial back untouched (its folder keeps the checkpoints).
-        await job.moveToWait(token);
-        emit({ kind: 'released', trialId: trial.id });
-        throw new WaitingError();
-      }
-      const reason = failureMessage(err);
-      emit({ kind: 'failed', trialId: trial.id, reason });
-      if (err instanceof LetheError) throw new UnrecoverableError(reason);
-      throw err;
-    } finally {
-      stop.signal.removeEventListener('abort', onStop);
-    }
+  const processor = async (job: TrialJob, token?: string): Promise<TrialJobResult> => {
+    const checked = await checkInputs(job.data, workerId, resolveInput, hash);
+    if ('refusal' in checked) return refuse(w, job, checked.refusal, token);
+    return runClaimedTrial(w, job, checked.inputs, token);
   };
 
   const worker = new Worker<TrialJobData, TrialJobResult>(opts.queue.name ?? DEFAULT_QUEUE_NAME, processor, {
@@ -153,6 +115,64 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     if (opts.signal?.aborted) resolve();
     opts.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
-  stop.abort();
+  w.stop.abort();
   await worker.close();
+}
+
+type TrialJob = Job<TrialJobData, TrialJobResult>;
+
+/** What a worker's job handlers share: its options and id, the stop of its shutdown, its event sink. */
+interface WorkerState {
+  opts: WorkerOptions;
+  workerId: string;
+  stop: AbortController;
+  emit: (e: WorkerEvent) => void;
+}
+
+/** A refusal: appended to the job's data and the job offered again later, or failed for good after `maxRefusals`. Always throws. */
+async function refuse({ workerId, emit }: WorkerState, job: TrialJob, reason: string, token: string | undefined): Promise<never> {
+  const data = job.data;
+  const refusals: Refusal[] = [...(data.refusals ?? []), { worker: workerId, reason }];
+  emit({ kind: 'refused', trialId: data.trial.id, reason });
+  if (refusals.length >= data.maxRefusals) {
+    const distinct = [...new Set(refusals.map((r) => r.reason))];
+    throw new UnrecoverableError(`refused ${refusals.length} times, no worker has the sweep's inputs: ${distinct.join('; ')}`);
+  }
+  await job.updateData({ ...data, refusals });
+  await job.moveToDelayed(Date.now() + data.refusalDelayMs, token);
+  throw new DelayedError();
+}
+
+/**
+ * Runs a trial this worker has the inputs of, in its folder under the work folder; a shutdown hands
+ * it back to the queue, a LetheError (bad input) fails it without further attempts.
+ */
+async function runClaimedTrial({ opts, workerId, stop, emit }: WorkerState, job: TrialJob, inputs: Record<string, string>, token: string | undefined): Promise<TrialJobResult> {
+  const trial = job.data.trial;
+  const dir = trialDir(opts.workDir, trial.id);
+  const startedAt = new Date();
+  await job.updateProgress({ worker: workerId, dir, startedAt: startedAt.toISOString() } satisfies TrialJobProgress);
+  const trialAbort = new AbortController();
+  const onStop = () => trialAbort.abort();
+  stop.signal.addEventListener('abort', onStop);
+  emit({ kind: 'start', trialId: trial.id, resume: existsSync(join(dir, TRIAL_CONFIG_FILE)) });
+  try {
+    const outcome = await runTrialInFolder(trial, dir, opts.runner, inputs, trialAbort.signal);
+    const finishedAt = new Date();
+    emit({ kind: 'done', trialId: trial.id, seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000 });
+    return { outcome, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), worker: workerId, dir };
+  } catch (err) {
+    if (stop.signal.aborted) {
+      // Shutting down: hand the trial back untouched (its folder keeps the checkpoints).
+      await job.moveToWait(token);
+      emit({ kind: 'released', trialId: trial.id });
+      throw new WaitingError();
+    }
+    const reason = failureMessage(err);
+    emit({ kind: 'failed', trialId: trial.id, reason });
+    if (err instanceof LetheError) throw new UnrecoverableError(reason);
+    throw err;
+  } finally {
+    stop.signal.removeEventListener('abort', onStop);
+  }
 }

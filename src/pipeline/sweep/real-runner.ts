@@ -39,11 +39,10 @@ import type { Model } from '../../models/model.ts';
 import { loadTokenizer } from '../../models/tokenizer/load-tokenizer.ts';
 import { ATTACKS } from '../../attacks/run-attacks.ts';
 import { getMethod, methodOptions } from '../../unlearn/methods/index.ts';
-import type { ScopeOptions } from '../../unlearn/scope.ts';
 import { runAttackSuite } from '../attack-run.ts';
 import { pickTemplate, unlearningSets } from '../data-sources.ts';
 import { evaluateModel, type EvaluationOptions } from '../evaluate.ts';
-import { resolveUnlearnOptions, unlearnSchema, type ResolvedUnlearnOptions } from '../options/unlearn.ts';
+import { resolveMethodFor, resolveUnlearnOptions, unlearnSchema, type ResolvedUnlearnOptions } from '../options/unlearn.ts';
 import { runOptions } from '../options/training.ts';
 import type { MetricFamilies } from '../results-file.ts';
 import { writeResolvedConfig } from '../run-config.ts';
@@ -52,7 +51,7 @@ import { runUnlearning } from '../unlearning-run.ts';
 import { hashJson } from './content-hash.ts';
 import type { TrialConfig } from './expand.ts';
 import { LOOP_SETTINGS, type Scalar } from './sweep-schema.ts';
-import type { HeadlineMetric, TrialOutcome, TrialRunner } from './trial-runner.ts';
+import type { HeadlineMetric, TrialContext, TrialOutcome, TrialRunner } from './trial-runner.ts';
 
 export interface RealRunnerOptions {
   /** Unlearning checkpoints every N optimiser steps, what a resumed trial continues from (default 20). */
@@ -198,89 +197,111 @@ export function realTrialRunner(opts: RealRunnerOptions = {}): TrialRunner {
   return async (ctx): Promise<TrialOutcome> => {
     const { trial, dir, inputs, signal } = ctx;
     const config = trial.config;
-    const root = dirname(dirname(dir));
-    const unlearnDir = join(dir, 'unlearn');
-    const modelDir = join(unlearnDir, 'model');
-    const summaryFile = join(dir, 'unlearn.json');
+    const paths: TrialPaths = { dir, root: dirname(dirname(dir)), unlearnDir: join(dir, 'unlearn'), modelDir: join(dir, 'unlearn', 'model'), summaryFile: join(dir, 'unlearn.json') };
     const evalOpts = evaluationOptions(config, inputs);
     signal.throwIfAborted();
 
     // 1. Unlearn (resumed from the last checkpoint; skipped when an earlier attempt finished it,
     // or got past every stage that needs the model).
     const needsModel = !existsSync(join(dir, 'eval', 'headline.json')) || (config.attacks.length > 0 && !existsSync(join(dir, 'attacks.json')));
-    if (!existsSync(summaryFile) || (needsModel && !existsSync(join(modelDir, 'config.json')))) {
-      const resolved = unlearnOptionsOf(config, inputs, unlearnDir, ctx.resume && existsSync(unlearnDir));
-      resolved.checkpointEvery = opts.checkpointEvery ?? 20;
-      const tokenizer = loadTokenizer(inputs.model);
-      const template = pickTemplate(resolved.template, tokenizer);
-      const { forget, retain } = unlearningSets(resolved, template);
-      const input = await loadModel(inputs.model);
-      const method = getMethod(resolved.method);
-      if (method.resolve) resolved.methodOptions = method.resolve(methodOptions(method, resolved.methodOptions), input);
-      resolved.scope ??= method.scope?.(methodOptions(method, resolved.methodOptions), input) ?? { kind: 'all' };
-      await writeResolvedConfig(unlearnDir, 'unlearn', resolved);
-      const display = opts.progress ?? silentProgress;
-      // The loop has no abort signal: its per-step progress hook throws, which ends the run at the
-      // step's end (the last checkpoint is what the next attempt continues from).
-      const progress: ProgressFactory = (label) => {
-        label = `${label} ${trial.id}`;
-        const d = display(label);
-        return { update: (p) => { d.update(p); signal.throwIfAborted(); }, stop: () => d.stop() };
-      };
-      const { run, bestStep } = await runUnlearning(input, tokenizer, {
-        ...runOptions(resolved, forget.length),
-        template, runDir: unlearnDir, method, methodOptions: resolved.methodOptions, forget, retain, idk: loadTofuIdk(),
-        scope: resolved.scope as ScopeOptions, sam: resolved.sam !== undefined ? { rho: resolved.sam } : undefined,
-        evalEvery: resolved.evalEvery, evalItems: resolved.evalItems, keep: resolved.keep, progress,
-      });
-      const loop = run.loop;
-      await writeFileAtomic(summaryFile, JSON.stringify({ steps: loop.steps, stopped: loop.stopped, ...(loop.reason ? { reason: loop.reason } : {}), bestStep, wallSeconds: loop.wallSeconds, resumedFrom: loop.resumedFrom }, null, 1) + '\n');
-    }
-    const unlearnSummary = JSON.parse(await readFile(summaryFile, 'utf8')) as Record<string, unknown>;
+    if (!existsSync(paths.summaryFile) || (needsModel && !existsSync(join(paths.modelDir, 'config.json')))) await unlearnTrial(ctx, opts, paths);
+    const unlearnSummary = JSON.parse(await readFile(paths.summaryFile, 'utf8')) as Record<string, unknown>;
     signal.throwIfAborted();
 
     // 2. The retain reference and the target, once per sweep folder; then the trial's model.
-    const dataKey = { data: config.data, evaluation: evalOpts, eval: config.data.eval?.hash };
-    let retainResults: string | undefined;
-    if (config.retainReference && inputs.retainReference) {
-      const retainDir = join(root, `retain-${hashJson({ ...dataKey, model: config.retainReference.hash })}`);
-      retainResults = join(retainDir, 'results.json');
-      if (!existsSync(retainResults)) await evaluateModel({ ...evalOpts, maxNewTokens: null, model: inputs.retainReference, role: 'retain', out: retainResults });
-    }
-    const withRetain = retainResults ? { retainResults } : {};
-    const targetDir = join(root, `target-${hashJson({ ...dataKey, model: config.model.hash, retain: config.retainReference?.hash })}`);
-    const targetMetrics = await cached(targetDir, 'headline.json', async () =>
-      headlines((await evaluateModel({ ...evalOpts, ...withRetain, model: inputs.model, role: 'target', out: join(targetDir, 'results.json') })).metrics));
-    signal.throwIfAborted();
-    const metrics = await cached(join(dir, 'eval'), 'headline.json', async () =>
-      headlines((await evaluateModel({ ...evalOpts, ...withRetain, model: modelDir, role: 'unlearned', out: join(dir, 'eval', 'results.json') })).metrics));
+    const { targetMetrics, metrics } = await evaluateTrial(ctx, paths, evalOpts);
 
     // 3. Attacks on the unlearned model, `recovered` against the target.
     if (config.attacks.length > 0) {
       signal.throwIfAborted();
-      const attacks: Record<string, { recovered: number | null }> = await cached(dir, 'attacks.json', async () => {
-        const d = config.data;
-        return runAttackSuite({
-          model: modelDir, targetModel: inputs.model, attacks: config.attacks,
-          forgetSplit: d.tofuForget ?? 'forget10', ...(d.tofuAuthors !== undefined ? { tofuAuthors: d.tofuAuthors, forgetAuthors: d.forgetAuthors } : {}),
-          template: 'auto', baseline: 'none', bits: [8, 4], maxNewTokens: evalOpts.maxNewTokens ?? 0, batchSize: evalOpts.batchSize,
-          ...(opts.relearnSteps !== undefined ? { relearnSteps: opts.relearnSteps } : {}), seed: config.seed,
-        });
-      });
-      for (const [name, r] of Object.entries(attacks)) {
-        metrics[`${name}.recovered`] = r.recovered === null ? { value: null, unavailable: 'recovered is undefined: the model forgot nothing the target knew (before = target), or a score was not measured' } : { value: r.recovered, interval: null };
-      }
+      Object.assign(metrics, await attackTrial(ctx, opts, paths, evalOpts));
     }
 
     // 4. The trial's model stays only when the sweep keeps models.
     if (!config.keepModel) {
-      await rm(modelDir, { recursive: true, force: true });
-      await rm(join(unlearnDir, 'checkpoints'), { recursive: true, force: true });
+      await rm(paths.modelDir, { recursive: true, force: true });
+      await rm(join(paths.unlearnDir, 'checkpoints'), { recursive: true, force: true });
     }
     return {
       metrics,
       targetMetrics: Object.fromEntries(Object.entries(targetMetrics).filter(([k]) => k === 'forgetQuality' || k === 'modelUtility')),
-      details: { unlearn: unlearnSummary, ...(config.keepModel ? { model: modelDir } : {}) },
+      details: { unlearn: unlearnSummary, ...(config.keepModel ? { model: paths.modelDir } : {}) },
     };
   };
+}
+
+/** Where a trial's stages write: the trial folder, the sweep (or worker) folder shared by trials, the unlearning run and its model. */
+interface TrialPaths {
+  dir: string;
+  root: string;
+  unlearnDir: string;
+  modelDir: string;
+  summaryFile: string;
+}
+
+/** Stage 1: the unlearning run (resumed from its last checkpoint), and TRIAL/unlearn.json saying how it ended. */
+async function unlearnTrial({ trial, inputs, signal, resume }: TrialContext, opts: RealRunnerOptions, { unlearnDir, summaryFile }: TrialPaths): Promise<void> {
+  const resolved = unlearnOptionsOf(trial.config, inputs, unlearnDir, resume && existsSync(unlearnDir));
+  resolved.checkpointEvery = opts.checkpointEvery ?? 20;
+  const tokenizer = loadTokenizer(inputs.model);
+  const template = pickTemplate(resolved.template, tokenizer);
+  const { forget, retain } = unlearningSets(resolved, template);
+  const input = await loadModel(inputs.model);
+  const { method, scope } = resolveMethodFor(resolved, input);
+  await writeResolvedConfig(unlearnDir, 'unlearn', resolved);
+  const display = opts.progress ?? silentProgress;
+  // The loop has no abort signal: its per-step progress hook throws, which ends the run at the
+  // step's end (the last checkpoint is what the next attempt continues from).
+  const progress: ProgressFactory = (label) => {
+    label = `${label} ${trial.id}`;
+    const d = display(label);
+    return { update: (p) => { d.update(p); signal.throwIfAborted(); }, stop: () => d.stop() };
+  };
+  const { run, bestStep } = await runUnlearning(input, tokenizer, {
+    ...runOptions(resolved, forget.length),
+    template, runDir: unlearnDir, method, methodOptions: resolved.methodOptions, forget, retain, idk: loadTofuIdk(),
+    scope, sam: resolved.sam !== undefined ? { rho: resolved.sam } : undefined,
+    evalEvery: resolved.evalEvery, evalItems: resolved.evalItems, keep: resolved.keep, progress,
+  });
+  const loop = run.loop;
+  await writeFileAtomic(summaryFile, JSON.stringify({ steps: loop.steps, stopped: loop.stopped, ...(loop.reason ? { reason: loop.reason } : {}), bestStep, wallSeconds: loop.wallSeconds, resumedFrom: loop.resumedFrom }, null, 1) + '\n');
+}
+
+/** Stage 2: the retain reference and the target (once per sweep folder, by content hash), then the trial's model; headline metrics of both. */
+async function evaluateTrial({ trial, inputs, signal }: TrialContext, { dir, root, modelDir }: TrialPaths, evalOpts: Omit<EvaluationOptions, 'model' | 'out'>) {
+  const config = trial.config;
+  const dataKey = { data: config.data, evaluation: evalOpts, eval: config.data.eval?.hash };
+  let retainResults: string | undefined;
+  if (config.retainReference && inputs.retainReference) {
+    const retainDir = join(root, `retain-${hashJson({ ...dataKey, model: config.retainReference.hash })}`);
+    retainResults = join(retainDir, 'results.json');
+    if (!existsSync(retainResults)) await evaluateModel({ ...evalOpts, maxNewTokens: null, model: inputs.retainReference, role: 'retain', out: retainResults });
+  }
+  const withRetain = retainResults ? { retainResults } : {};
+  const targetDir = join(root, `target-${hashJson({ ...dataKey, model: config.model.hash, retain: config.retainReference?.hash })}`);
+  const targetMetrics = await cached(targetDir, 'headline.json', async () =>
+    headlines((await evaluateModel({ ...evalOpts, ...withRetain, model: inputs.model, role: 'target', out: join(targetDir, 'results.json') })).metrics));
+  signal.throwIfAborted();
+  const metrics = await cached(join(dir, 'eval'), 'headline.json', async () =>
+    headlines((await evaluateModel({ ...evalOpts, ...withRetain, model: modelDir, role: 'unlearned', out: join(dir, 'eval', 'results.json') })).metrics));
+  return { targetMetrics, metrics };
+}
+
+/** Stage 3: the attacks on the unlearned model (TRIAL/attacks.json, once), as `<attack>.recovered` headline metrics. */
+async function attackTrial({ trial, inputs }: TrialContext, opts: RealRunnerOptions, { dir, modelDir }: TrialPaths, evalOpts: Omit<EvaluationOptions, 'model' | 'out'>): Promise<Record<string, HeadlineMetric>> {
+  const config = trial.config;
+  const attacks: Record<string, { recovered: number | null }> = await cached(dir, 'attacks.json', async () => {
+    const d = config.data;
+    return runAttackSuite({
+      model: modelDir, targetModel: inputs.model, attacks: config.attacks,
+      forgetSplit: d.tofuForget ?? 'forget10', ...(d.tofuAuthors !== undefined ? { tofuAuthors: d.tofuAuthors, forgetAuthors: d.forgetAuthors } : {}),
+      template: 'auto', baseline: 'none', bits: [8, 4], maxNewTokens: evalOpts.maxNewTokens ?? 0, batchSize: evalOpts.batchSize,
+      ...(opts.relearnSteps !== undefined ? { relearnSteps: opts.relearnSteps } : {}), seed: config.seed,
+    });
+  });
+  const out: Record<string, HeadlineMetric> = {};
+  for (const [name, r] of Object.entries(attacks)) {
+    out[`${name}.recovered`] = r.recovered === null ? { value: null, unavailable: 'recovered is undefined: the model forgot nothing the target knew (before = target), or a score was not measured' } : { value: r.recovered, interval: null };
+  }
+  return out;
 }

@@ -1,0 +1,57 @@
+// What an unlearning run needs beyond the model, read and checked the way `lethe unlearn` does:
+// the template, the forget and retain sets (refused when they share items, unless allowOverlap),
+// the multiple-choice probe files, the IDK answers, the items fitted to the context per
+// `overlong`, and the method with its options and scope resolved against the model.
+
+import { TRAINING_OVERLONG } from '../data/batches.ts';
+import type { PromptPair, PromptTemplate } from '../data/templates.ts';
+import { loadTofuIdk } from '../data/tofu.ts';
+import type { Model } from '../models/model.ts';
+import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
+import type { AnyMethod } from '../unlearn/methods/index.ts';
+import type { ScopeOptions } from '../unlearn/scope.ts';
+import { pickTemplate, readIdk, unlearningSets } from './data-sources.ts';
+import { readMcSides, type McSides } from './eval-mc.ts';
+import { resolveMethodFor, type ResolvedUnlearnOptions } from './options/unlearn.ts';
+import { fitPairs } from './overlong.ts';
+import { checkSets, pairItems } from './set-overlap.ts';
+
+export interface UnlearningInputs {
+  template: PromptTemplate;
+  /** The forget and retain pairs, fitted to the context. */
+  forget: PromptPair[];
+  retain: PromptPair[];
+  idk: string[];
+  /** The multiple-choice probe's files (probe 'mc'), else null. */
+  mcSides: McSides | null;
+  method: AnyMethod;
+  scope: ScopeOptions;
+}
+
+/**
+ * Reads and checks what `resolved` names for a run on `model`/`tokenizer`; fills in
+ * `resolved.methodOptions` and `resolved.scope` (resolveMethodFor). `onNotice` gets one line per
+ * overlap let through (`warning: --allow-overlap: …`) and per set with items skipped or truncated
+ * (`--overlong …`). Throws LetheError naming the file and line for malformed or overlapping sets
+ * and, with overlong 'error', items longer than the context.
+ */
+export function unlearningInputs(resolved: ResolvedUnlearnOptions, model: Model, tokenizer: Tokenizer, onNotice: (line: string) => void = () => {}): UnlearningInputs {
+  const template = pickTemplate(resolved.template, tokenizer);
+  const sets = unlearningSets(resolved, template);
+  // Ascending and descending the same items unlearns nothing: refuse unless asked.
+  const overlap = checkSets([{ name: 'forget', items: pairItems(sets.forget) }, { name: 'retain', items: pairItems(sets.retain) }], resolved.allowOverlap);
+  for (const o of overlap) onNotice(`warning: --allow-overlap: ${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where})`);
+  // Read (and checked) before anything is written: a malformed file is one line naming file:line.
+  const mcSides = resolved.probe === 'mc' ? readMcSides(resolved.forgetMc ?? [], resolved.retainMc ?? []) : null;
+  const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
+  // Items longer than the context, per --overlong (default error: exit 2 naming the file and line, whatever the shuffling).
+  const fitOptions = { contextLength: resolved.contextLength ?? model.config.maxPositions, policy: resolved.overlong ?? TRAINING_OVERLONG, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
+  const fitted = { forget: fitPairs(tokenizer, sets.forget, fitOptions), retain: sets.retain.length ? fitPairs(tokenizer, sets.retain, fitOptions) : null };
+  for (const [set, fit] of Object.entries(fitted)) {
+    const r = fit?.record;
+    if (r) onNotice(`--overlong ${r.policy}: ${set}: ${[r.skipped ? `${r.skipped} skipped` : '', r.truncated ? `${r.truncated} truncated` : ''].filter(Boolean).join(', ')} (longer than the ${fitOptions.contextLength}-token context): ${r.items.map((i) => `${i.where} (${i.tokens} tokens, ${i.action})`).join(', ')}`);
+  }
+  // Options and scope made concrete for this model (e.g. RMU's middle block and its down-projections).
+  const { method, scope } = resolveMethodFor(resolved, model);
+  return { template, forget: fitted.forget.pairs, retain: fitted.retain?.pairs ?? [], idk, mcSides, method, scope };
+}
