@@ -97,6 +97,7 @@ export function parseMmluCsv(text: string, source: string, subject?: string): Mc
   let start = 0;
   let scanned = 0;
   let line = 1;
+  let columns: number | undefined;
   rows.forEach(({ record, info }, index) => {
     while (start < bytes.length && (bytes[start] === 10 || bytes[start] === 13)) start++;
     for (; scanned < start; scanned++) if (bytes[scanned] === 10) line++;
@@ -106,6 +107,12 @@ export function parseMmluCsv(text: string, source: string, subject?: string): Mc
     if (isHeader) return;
     if (record.length < 4) {
       throw new LetheError(`${where}: ${record.length} columns; expected question, the options (A, B, C, D) and the answer letter`);
+    }
+    // Every row of a file has as many options as its first: a stray comma in a question would
+    // otherwise shift it silently into an extra option.
+    columns ??= record.length;
+    if (record.length !== columns) {
+      throw new LetheError(`${where}: ${record.length} columns where the file's first row has ${columns} (question, ${columns - 2} options, answer); quote a field that holds a comma`);
     }
     const choices = record.slice(1, -1);
     checkChoices(choices, where);

@@ -72,6 +72,8 @@ test('bad multiple-choice input is one LetheError naming file:line and the probl
   assert.throws(() => parseMmluCsv('Q1?,a,b,c,d,A\nQ2?,a,b,c,d,E\n', 'm.csv'), letheError(/^m\.csv:2: answer "E" is not one of the option letters A\.\.D$/));
   assert.throws(() => parseMmluCsv('Q1?,a,b,c,d,A\n\nQ2?,a,B\n', 'm.csv'), letheError(/^m\.csv:3: 3 columns; expected question, the options/));
   assert.throws(() => parseMmluCsv('Q1?,a,b,c,d,A\n"Q2?,a,b,c,d,A\n', 'm.csv'), letheError(/^m\.csv:\d+: not valid CSV/));
+  // A stray comma in a question (found by a newcomer): the row gains an option and must be refused.
+  assert.throws(() => parseMmluCsv('Q1?,a,b,c,d,A\nQ2, really?,a,b,c,d,B\n', 'm.csv'), letheError(/^m\.csv:2: 7 columns where the file's first row has 6 \(question, 4 options, answer\)/));
   withFile('set.txt', 'x', (path) => assert.throws(() => readMultipleChoiceFile(path), letheError(/set\.txt: unknown multiple-choice file type "\.txt"/)));
   assert.throws(() => readMultipleChoiceFile('/nonexistent/x.csv'), letheError(/^\/nonexistent\/x\.csv: cannot read it/));
 });
