@@ -201,6 +201,25 @@ export function encodePair(tokenizer: Tokenizer, pair: PromptPair, options: Pair
   return encoded;
 }
 
+function checkPolicy(policy: OverlongPolicy): void {
+  if (!OVERLONG_POLICIES.includes(policy)) {
+    throw new LetheError(`unknown overlong policy "${String(policy)}" (known: ${OVERLONG_POLICIES.join(', ')})`);
+  }
+}
+
+/** The record of an item longer than `limit`; under the 'error' policy, the LetheError naming its file and line. */
+function overlongItem(pair: PromptPair, index: number, item: EncodedPair, limit: number, policy: OverlongPolicy): OverlongItem {
+  const where = itemWhere(pair.source, index);
+  if (policy === 'error') {
+    throw new LetheError(
+      `${where}: ${item.ids.length} tokens (prompt ${item.promptLength} + target ${item.ids.length - item.promptLength}) exceed the context length ${limit} (overlong items: error, skip or truncate)`,
+    );
+  }
+  const over: OverlongItem = { index, where, tokens: item.ids.length, contextLength: limit };
+  if (pair.source) over.source = pair.source;
+  return over;
+}
+
 /**
  * Encodes (prompt, target) pairs (see encodePair) and applies the overlong policy when
  * `contextLength` is given. Returns the items kept, each with its input `index`, and the report
@@ -209,9 +228,7 @@ export function encodePair(tokenizer: Tokenizer, pair: PromptPair, options: Pair
 export function encodeItems(tokenizer: Tokenizer, pairs: readonly PromptPair[], options: EncodeItemsOptions = {}): { encoded: EncodedPair[]; overlong: OverlongReport } {
   if (pairs.length === 0) throw new LetheError('cannot tokenise an empty set of items');
   const policy = options.overlong ?? TRAINING_OVERLONG;
-  if (!OVERLONG_POLICIES.includes(policy)) {
-    throw new LetheError(`unknown overlong policy "${String(policy)}" (known: ${OVERLONG_POLICIES.join(', ')})`);
-  }
+  checkPolicy(policy);
   const report: OverlongReport = { policy, skipped: [], truncated: [] };
   const encoded: EncodedPair[] = [];
   const limit = options.contextLength;
@@ -221,14 +238,7 @@ export function encodeItems(tokenizer: Tokenizer, pairs: readonly PromptPair[], 
       encoded.push(item);
       return;
     }
-    const where = itemWhere(pair.source, index);
-    const over: OverlongItem = { index, where, tokens: item.ids.length, contextLength: limit };
-    if (pair.source) over.source = pair.source;
-    if (policy === 'error') {
-      throw new LetheError(
-        `${where}: ${item.ids.length} tokens (prompt ${item.promptLength} + target ${item.ids.length - item.promptLength}) exceed the context length ${limit} (overlong items: error, skip or truncate)`,
-      );
-    }
+    const over = overlongItem(pair, index, item, limit, policy);
     if (policy === 'truncate' && item.promptLength < limit) {
       item.ids = item.ids.slice(0, limit);
       report.truncated.push(over);
@@ -272,9 +282,7 @@ export function prepareEvalPairs(
   options: PairEncodeOptions & { contextLength: number; overlong?: OverlongPolicy },
 ): PreparedPairs {
   const policy = options.overlong ?? EVALUATION_OVERLONG;
-  if (!OVERLONG_POLICIES.includes(policy)) {
-    throw new LetheError(`unknown overlong policy "${String(policy)}" (known: ${OVERLONG_POLICIES.join(', ')})`);
-  }
+  checkPolicy(policy);
   const limit = options.contextLength;
   const eos = (options.appendEos ?? true) ? 1 : 0;
   const out: PreparedPairs = { pairs: [], indices: [], overlong: { policy, skipped: [], truncated: [] } };
@@ -285,14 +293,7 @@ export function prepareEvalPairs(
       out.indices.push(index);
       return;
     }
-    const where = itemWhere(pair.source, index);
-    const over: OverlongItem = { index, where, tokens: item.ids.length, contextLength: limit };
-    if (pair.source) over.source = pair.source;
-    if (policy === 'error') {
-      throw new LetheError(
-        `${where}: ${item.ids.length} tokens (prompt ${item.promptLength} + target ${item.ids.length - item.promptLength}) exceed the context length ${limit} (overlong items: error, skip or truncate)`,
-      );
-    }
+    const over = overlongItem(pair, index, item, limit, policy);
     if (policy === 'truncate') {
       const { offsets } = tokenizer.encodeWithOffsets(pair.prompt + pair.target, { addSpecialTokens: options.promptSpecialTokens ?? true });
       // Keep tokens until the whole, cut and encoded again, fits (a cut can change the last token).
