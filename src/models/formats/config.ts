@@ -61,6 +61,12 @@ const gpt2Schema = z
     if (isPositiveInt(c.n_embd) && isPositiveInt(c.n_head) && c.n_embd % c.n_head !== 0) ctx.addIssue({ code: 'custom', path: ['n_head'], message: `must divide n_embd (${c.n_embd})` });
   });
 
+
+/** A share in (0, 1] (the rotary fraction of a head). */
+const fraction = () => z.number(expect('a number in (0, 1]')).gt(0, expect('a number in (0, 1]')).max(1, expect('a number in (0, 1]'));
+/** `rope_scaling` as written (parsed by parseRopeScaling); null or absent for none. */
+const ropeScalingField = () => z.record(z.string(), z.unknown(), expect('an object or null')).nullish();
+
 const llamaSchema = z
   .object({
     model_type: z.enum(LLAMA_TYPES),
@@ -74,8 +80,8 @@ const llamaSchema = z
     max_position_embeddings: contextLength(),
     rms_norm_eps: positive().optional(),
     rope_theta: positive().optional(),
-    rope_scaling: z.record(z.string(), z.unknown(), expect('an object or null')).nullish(),
-    partial_rotary_factor: z.number(expect('a number in (0, 1]')).gt(0, expect('a number in (0, 1]')).max(1, expect('a number in (0, 1]')).optional(),
+    rope_scaling: ropeScalingField(),
+    partial_rotary_factor: fraction().optional(),
     original_max_position_embeddings: contextLength().optional(),
     tie_word_embeddings: flag().optional(),
     hidden_act: activation.optional(),
@@ -214,9 +220,9 @@ const neoxSchema = z.object({
   num_hidden_layers: positiveInt(),
   num_attention_heads: positiveInt(),
   max_position_embeddings: contextLength(),
-  rotary_pct: z.number(expect('a number in (0, 1]')).gt(0, expect('a number in (0, 1]')).max(1, expect('a number in (0, 1]')).default(0.25),
+  rotary_pct: fraction().default(0.25),
   rotary_emb_base: positive().default(10000),
-  rope_scaling: z.record(z.string(), z.unknown(), expect('an object or null')).nullish(),
+  rope_scaling: ropeScalingField(),
   layer_norm_eps: positive().default(1e-5),
   use_parallel_residual: flag().default(true),
   hidden_act: activation.default('gelu'),
@@ -236,9 +242,9 @@ const phiSchema = z.object({
   num_attention_heads: positiveInt(),
   num_key_value_heads: positiveInt().nullish(),
   max_position_embeddings: contextLength(),
-  partial_rotary_factor: z.number(expect('a number in (0, 1]')).gt(0, expect('a number in (0, 1]')).max(1, expect('a number in (0, 1]')).default(0.5),
+  partial_rotary_factor: fraction().default(0.5),
   rope_theta: positive().default(10000),
-  rope_scaling: z.record(z.string(), z.unknown(), expect('an object or null')).nullish(),
+  rope_scaling: ropeScalingField(),
   layer_norm_eps: positive().default(1e-5),
   hidden_act: activation.default('gelu_new'),
   qk_layernorm: z.literal(false, expect('false (q/k LayerNorm is not supported)')).optional(),
