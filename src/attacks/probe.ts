@@ -7,7 +7,7 @@ import { encodePair, generationPrompt, trimCompletion } from '../data/batches.ts
 import { Scorer } from '../eval/score.ts';
 import { rougeL } from '../eval/stats/rouge.ts';
 import { Generator } from '../models/generate.ts';
-import type { Model } from '../models/model.ts';
+import { resolveContextLength, type Model } from '../models/model.ts';
 import { mean, type AttackScores } from './attack-outcome.ts';
 import { standardProbes, type AttackContext, type ProbeItem, type Subject } from './attack-context.ts';
 
@@ -53,7 +53,7 @@ export class Probe {
   /** Whether the item's prompt (as the model sees it) and target fit the context, as the scoring pass counts tokens. */
   fits(item: ProbeItem): boolean {
     const { tokenizer, template } = this.ctx;
-    const limit = this.ctx.contextLength ?? this.subject.model.config.maxPositions;
+    const limit = resolveContextLength(this.subject.model.config, this.ctx.contextLength);
     return encodePair(tokenizer, { prompt: this.promptOf(item), target: item.target }, template).ids.length <= limit;
   }
 
@@ -75,10 +75,9 @@ export class Probe {
 
   /** Greedy generations for full prompts (cached), through the baseline's output transformer. */
   async generate(prompts: string[]): Promise<string[]> {
-    const context = this.subject.model.config.maxPositions;
     this.generator ??= new Generator(this.subject.model, this.ctx.tokenizer, {
       promptSpecialTokens: this.ctx.template.promptSpecialTokens,
-      maxLength: Math.min(this.ctx.contextLength ?? context, context),
+      maxLength: resolveContextLength(this.subject.model.config, this.ctx.contextLength),
     });
     const todo = [...new Set(prompts.filter((p) => !this.generated.has(p)))];
     if (todo.length > 0) {

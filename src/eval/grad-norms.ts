@@ -9,7 +9,7 @@ import * as o from '../engine/ops.ts';
 import { compile, type Program } from '../engine/program.ts';
 import { makeBatches } from '../data/batches.ts';
 import type { PromptPair, PromptTemplate } from '../data/templates.ts';
-import type { Model } from '../models/model.ts';
+import { resolveContextLength, type Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 
 export class GradientNorms {
@@ -45,7 +45,7 @@ export class GradientNorms {
       this.program ??= this.build();
       const batches = makeBatches(this.tokenizer, todo, {
         batchSize: 1,
-        contextLength: this.options.contextLength ?? this.model.config.maxPositions,
+        contextLength: resolveContextLength(this.model.config, this.options.contextLength),
         promptSpecialTokens: this.options.template.promptSpecialTokens,
         appendEos: this.options.template.appendEos,
       });

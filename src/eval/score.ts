@@ -10,7 +10,7 @@ import * as o from '../engine/ops.ts';
 import { compile, type Program } from '../engine/program.ts';
 import { makeBatches } from '../data/batches.ts';
 import type { PromptPair, PromptTemplate } from '../data/templates.ts';
-import type { Model } from '../models/model.ts';
+import { resolveContextLength, type Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 
 export interface ScoredText {
@@ -67,7 +67,7 @@ export class Scorer {
     const todo = [...new Map(pairs.filter((p) => !this.cache.has(keyOf(p))).map((p) => [keyOf(p), p])).values()];
     if (todo.length > 0) {
       this.program ??= this.build();
-      const ctx = this.options.contextLength ?? this.model.config.maxPositions;
+      const ctx = resolveContextLength(this.model.config, this.options.contextLength);
       const batches = makeBatches(this.tokenizer, todo, {
         batchSize: this.options.batchSize ?? 16,
         contextLength: ctx,

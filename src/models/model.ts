@@ -117,3 +117,19 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
   }
   return new Model(config, params);
 }
+
+/**
+ * The context a run uses: `requested` (`--context-length`), or the model's maximum positions
+ * when none is asked for. lethe builds its positional tables (RoPE, learned positions) for
+ * `config.maxPositions` (config.json's max_position_embeddings, llama2.c's seq_len), so a longer
+ * context is refused here, naming both numbers, rather than failing later inside a gather.
+ * Throws LetheError for a requested length that is not a positive integer or exceeds the model's.
+ */
+export function resolveContextLength(config: Pick<ModelConfig, 'maxPositions'>, requested?: number): number {
+  if (requested === undefined) return config.maxPositions;
+  if (!Number.isInteger(requested) || requested < 2) throw new LetheError(`--context-length: must be an integer ≥ 2, got ${requested}`);
+  if (requested > config.maxPositions) {
+    throw new LetheError(`--context-length ${requested}: longer than the model's maximum of ${config.maxPositions} positions (max_position_embeddings); give at most ${config.maxPositions}`);
+  }
+  return requested;
+}

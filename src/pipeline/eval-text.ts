@@ -20,7 +20,7 @@ import { miaAucs } from '../eval/mia-aucs.ts';
 import { KNOWMEM_MAX_NEW_TOKENS, KNOWMEM_STOP, knowMem, planKnowMem, planVerbMem, verbMem } from '../eval/metrics/muse.ts';
 import type { Scorer } from '../eval/score.ts';
 import { Generator } from '../models/generate.ts';
-import type { Model } from '../models/model.ts';
+import { resolveContextLength, type Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { CountingScorer, generateIds, type EvalMeter } from './eval-meter.ts';
 import type { MetricFamilies } from './results-file.ts';
@@ -61,7 +61,7 @@ function truncate(tokenizer: Tokenizer, text: string, maxTokens: number): string
 }
 
 export async function textMetrics(model: Model, tokenizer: Tokenizer, sets: TextSets, opts: TextRunOptions): Promise<MetricFamilies> {
-  const ctx = opts.contextLength ?? model.config.maxPositions;
+  const ctx = resolveContextLength(model.config, opts.contextLength);
   const specials = tokenizer.encode('', { addSpecialTokens: true }).length; // BOS, if the tokenizer adds one
   const scorer = new CountingScorer(model, tokenizer, { template: TEXT_TEMPLATE, batchSize: opts.batchSize, contextLength: ctx }, opts.meter);
   const generator = opts.maxNewTokens === null ? null : new Generator(model, tokenizer, { batchSize: opts.batchSize, promptSpecialTokens: true, maxLength: ctx });

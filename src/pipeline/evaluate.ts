@@ -8,7 +8,7 @@ import { readQaJsonl, readTextItems, type QaItem } from '../data/qa-dataset.ts';
 import type { PromptTemplate } from '../data/templates.ts';
 import { unavailable, type MetricResult } from '../eval/metrics/metric-result.ts';
 import { privLeak } from '../eval/metrics/mia.ts';
-import type { Model } from '../models/model.ts';
+import { resolveContextLength, type Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { readResults, type Evaluated, type OverlapRecord, type OverlongRecord, type Results } from '../results/schema.ts';
 import { DEFAULT_FORGET_SPLIT, pickTemplate } from './data-sources.ts';
@@ -151,7 +151,7 @@ export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourc
     warnings: [],
     overlong: {},
     policy: opts.overlong ?? EVALUATION_OVERLONG,
-    contextLength: opts.contextLength ?? model.config.maxPositions,
+    contextLength: resolveContextLength(model.config, opts.contextLength),
   };
   // A --retain-model folder that a lethe run made says its role; one that is not the retain model is warned about.
   const retainModelRole = opts.retainModel ? runInfo(opts.retainModel).role : undefined;

@@ -6,7 +6,7 @@
 import { TRAINING_OVERLONG } from '../data/batches.ts';
 import type { PromptPair, PromptTemplate } from '../data/templates.ts';
 import { loadTofuIdk } from '../data/tofu.ts';
-import type { Model } from '../models/model.ts';
+import { resolveContextLength, type Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import type { AnyMethod } from '../unlearn/methods/index.ts';
 import type { ScopeOptions } from '../unlearn/scope.ts';
@@ -45,7 +45,7 @@ export function unlearningInputs(resolved: ResolvedUnlearnOptions, model: Model,
   const mcSides = resolved.probe === 'mc' ? readMcSides(resolved.forgetMc ?? [], resolved.retainMc ?? []) : null;
   const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
   // Items longer than the context, per --overlong (default error: exit 2 naming the file and line, whatever the shuffling).
-  const fitOptions = { contextLength: resolved.contextLength ?? model.config.maxPositions, policy: resolved.overlong ?? TRAINING_OVERLONG, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
+  const fitOptions = { contextLength: resolveContextLength(model.config, resolved.contextLength), policy: resolved.overlong ?? TRAINING_OVERLONG, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
   const fitted = { forget: fitPairs(tokenizer, sets.forget, fitOptions), retain: sets.retain.length ? fitPairs(tokenizer, sets.retain, fitOptions) : null };
   for (const [set, fit] of Object.entries(fitted)) {
     const r = fit?.record;

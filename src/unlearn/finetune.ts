@@ -6,7 +6,7 @@ import { Graph } from '../engine/graph.ts';
 import { TrainStep } from '../engine/train-step.ts';
 import { makeBatches } from '../data/batches.ts';
 import type { PromptPair } from '../data/templates.ts';
-import { Model } from '../models/model.ts';
+import { Model, resolveContextLength } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { runLoop } from './loop.ts';
 import { BatchSchedule, batchFeeds, batchTokens, scoredInputs } from './batch-schedule.ts';
@@ -21,7 +21,7 @@ import { loopOptions, toOptimizer, type RunOptions, type RunResult } from './run
 export async function finetune(input: Model, tokenizer: Tokenizer, opts: RunOptions & { data: PromptPair[] }): Promise<RunResult> {
   if (opts.data.length === 0) throw new LetheError('the training set is empty');
   const model = input;
-  const ctx = opts.contextLength ?? model.config.maxPositions;
+  const ctx = resolveContextLength(model.config, opts.contextLength);
   const batches = makeBatches(tokenizer, opts.data, { batchSize: opts.batchSize, contextLength: ctx, order: 'given', promptSpecialTokens: opts.template.promptSpecialTokens, appendEos: opts.template.appendEos });
   const g = new Graph();
   const d = scoredInputs(g, 'data');

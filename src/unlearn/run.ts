@@ -11,7 +11,7 @@ import { Rng } from '../engine/random.ts';
 import { makeBatches, type Batch } from '../data/batches.ts';
 import type { PromptPair } from '../data/templates.ts';
 import { applyLora, mergeLora } from '../models/lora.ts';
-import { Model } from '../models/model.ts';
+import { Model, resolveContextLength } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { runLoop } from './loop.ts';
 import { BatchSchedule, batchFeeds, batchTokens } from './batch-schedule.ts';
@@ -50,7 +50,7 @@ export async function unlearn(input: Model, tokenizer: Tokenizer, opts: UnlearnO
   const plan = planRun(input, opts);
   checkData(plan, opts.forget.length, opts.retain.length, plan.needs.has('idk') ? (opts.idk?.length ?? 0) : 0);
   const rng = new Rng(opts.seed ?? 0);
-  const batchOpts = { batchSize: opts.batchSize, contextLength: opts.contextLength ?? input.config.maxPositions, promptSpecialTokens: opts.template.promptSpecialTokens, appendEos: opts.template.appendEos };
+  const batchOpts = { batchSize: opts.batchSize, contextLength: resolveContextLength(input.config, opts.contextLength), promptSpecialTokens: opts.template.promptSpecialTokens, appendEos: opts.template.appendEos };
   // Fixed batch compositions (so frozen-reference quantities are computed once per batch).
   const forgetPairs = rng.permutation(opts.forget.length).map((i) => opts.forget[i]);
   const batches: UnlearnBatches = {
