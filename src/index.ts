@@ -121,6 +121,13 @@ export { LORA_LR } from './unlearn/scope.ts';
 export type { Evaluation, LoopResult, Progress } from './unlearn/loop.ts';
 /** An unlearning run with probes every N steps, the best step kept, and the model saved to runDir/model. */
 export { runUnlearning, probeEvaluator, mcProbeEvaluator, type UnlearningRunOptions, type UnlearningRunResult } from './pipeline/unlearning-run.ts';
+/**
+ * What `lethe unlearn` reads for a run from its resolved options (resolveUnlearnOptions): the
+ * template, the forget/retain/refusal pairs fitted to the context, the MC probe files, the method
+ * and scope. Throws LetheError naming file and line for malformed, overlapping or overlong sets.
+ */
+export { unlearningInputs, type UnlearningInputs } from './pipeline/unlearning-inputs.ts';
+export { unlearnSchema, resolveUnlearnOptions, type UnlearnUserOptions, type ResolvedUnlearnOptions } from './pipeline/options/unlearn.ts';
 
 // ── Methods: the registry and what a method is ──────────────────────────────────────────────
 /**
