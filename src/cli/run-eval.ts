@@ -9,7 +9,7 @@ import { formatMetric } from '../eval/metrics/metric-result.ts';
 import { evaluateModel } from '../pipeline/evaluate.ts';
 import type { MetricFamilies } from '../pipeline/results-file.ts';
 import { fileLayer, parseLayers, type Layer } from './config.ts';
-import { checkWritesOutsideInputs } from '../io/paths.ts';
+import { checkReplaceable, checkWritesOutsideInputs } from '../io/paths.ts';
 import { resultsPath } from '../pipeline/results-file.ts';
 import { readSources } from './run-options.ts';
 import { downloadDisplay } from './progress.ts';
@@ -28,6 +28,7 @@ export async function evalCommand(flags: Layer, configFile?: string): Promise<vo
   const models = await modelReadSources(resolved, modelKeys, downloadDisplay);
   const others = readSources(resolved, EVAL_PATHS.filter((k) => !(modelKeys as readonly string[]).includes(k)));
   checkWritesOutsideInputs({ path: resultsPath(resolved.out), flag: '--out' }, [...models, ...others, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])]);
+  checkReplaceable(resultsPath(resolved.out), '--out', 'results');
   const { metrics, path, results } = await evaluateModel(resolved);
   for (const w of results.warnings ?? []) process.stderr.write(`lethe eval: warning: ${w}\n`);
   process.stdout.write(`lethe eval: ${resolved.benchmark} on ${parseHubRef(resolved.model) ? resolved.model : resolve(resolved.model)}: ${headline(metrics)} → ${path}\n`);

@@ -2,7 +2,7 @@
 // following symbolic links (of the part that exists), and "inside" is decided on whole path
 // components, so `model/..run` is inside `model` while `../run` is not.
 
-import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
 
@@ -85,4 +85,38 @@ export function checkWritesOutsideInputs(target: WriteTarget, inputs: readonly R
       }
     }
   }
+}
+
+/** What lethe writes to a file named by --out, to recognise its own earlier output by. */
+export type OutputKind = 'results' | 'attacks' | 'report';
+
+/** The first bytes of a file (what recognising lethe's own output needs; a big file is not read whole). */
+function head(path: string, bytes = 4096): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    return buf.subarray(0, readSync(fd, buf, 0, bytes, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const OWN_OUTPUT: Record<OutputKind, { looks: (start: string) => boolean; what: string }> = {
+  // results.json: the versioned schema is its first field.
+  results: { looks: (s) => /^\s*\{\s*"schema"\s*:\s*"lethe\./.test(s), what: 'a lethe results file' },
+  // lethe attack's record: { "<attack>": { "before": … } }.
+  attacks: { looks: (s) => /^\s*\{\s*("[^"]*"\s*:\s*\{\s*"before"|\}\s*$)/.test(s), what: 'a lethe attack file' },
+  report: { looks: (s) => /^<!DOCTYPE html>\s*<html[^>]*>\s*<head>[\s\S]*<title>lethe /.test(s), what: 'a lethe report' },
+};
+
+/**
+ * Refuses to replace an existing file that lethe did not write: --out may name a new path, a
+ * folder (the command writes its own file inside), or an earlier output of the same kind, which
+ * it replaces. Anything else (a data file, a source file, another tool's JSON) is kept and the
+ * command exits 2 naming it. Throws LetheError.
+ */
+export function checkReplaceable(path: string, flag: string, kind: OutputKind): void {
+  if (!existsSync(path) || statSync(path).isDirectory()) return;
+  const own = OWN_OUTPUT[kind];
+  if (!own.looks(head(path))) throw new LetheError(`${flag} ${path}: exists and is not ${own.what}; lethe replaces only its own earlier output (choose a new path or remove the file)`);
 }

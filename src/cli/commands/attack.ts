@@ -3,7 +3,7 @@
 // --baseline the attacks run against an input-based baseline wrapped around --model instead.
 import { InvalidArgumentError, type Command } from 'commander';
 import { LetheError } from '../../engine/errors.ts';
-import { checkWritesOutsideInputs } from '../../io/paths.ts';
+import { checkReplaceable, checkWritesOutsideInputs } from '../../io/paths.ts';
 import { DEFAULT_FORGET_SPLIT, FORGET_SPLITS } from '../../pipeline/data-sources.ts';
 import type { AttackRunOptions } from '../../pipeline/attack-run.ts';
 
@@ -73,6 +73,7 @@ export async function attackCommand(o: AttackCommandOptions): Promise<void> {
   ]);
   // Hub names become their folders in the Hub cache (downloaded first when online): the check compares local paths.
   checkWritesOutsideInputs({ path: o.out, flag: '--out' }, [...await modelReadSources(o, ['model', 'targetModel'], downloadDisplay), ...readSources(o, ['tokenizer', 'forgetQa', 'retainQa'])]);
+  checkReplaceable(o.out, '--out', 'attacks');
   const record = await runAttackSuite(o, (r) => {
     const rec = r.recovered === null ? 'recovered n/a' : `recovered ${(100 * r.recovered).toFixed(1)}%`;
     process.stdout.write(`lethe: ${r.name}: forget Prob ${r.before.forgetProb.toFixed(4)} → ${r.after.forgetProb.toFixed(4)}, ${rec}\n`);

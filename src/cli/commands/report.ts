@@ -12,8 +12,9 @@ export function registerReport(program: Command): void {
       const sweep = await import('../../pipeline/sweep/sweep-report.ts');
       if (runs.length === 1 && sweep.isSweepFolder(runs[0])) {
         // A sweep folder: its Pareto front, best trial per method, seed spread and sensitivity, beside the trials' tables.
-        const { checkWritesOutsideInputs } = await import('../../io/paths.ts');
+        const { checkReplaceable, checkWritesOutsideInputs } = await import('../../io/paths.ts');
         checkWritesOutsideInputs({ path: options.out, flag: '--out' }, [{ path: `${runs[0]}/sweep.json`, what: 'the sweep file' }]);
+        checkReplaceable(options.out, '--out', 'report');
         const w = await sweep.writeSweepReport(runs[0], options.out);
         const c = w.analysis.counts;
         process.stdout.write(`lethe: wrote ${w.out} (sweep ${w.analysis.name}: ${c.done}/${c.total} trials done, ${c.failed} failed; ${w.analysis.pareto.length} on the Pareto front)\n`);
@@ -21,9 +22,10 @@ export function registerReport(program: Command): void {
       }
       // Lazy: the report code loads only when this command runs.
       const { writeReport } = await import('../../report/report.ts');
-      const { checkWritesOutsideInputs } = await import('../../io/paths.ts');
+      const { checkReplaceable, checkWritesOutsideInputs } = await import('../../io/paths.ts');
       // The report must not replace a results file or log it reads.
       checkWritesOutsideInputs({ path: options.out, flag: '--out' }, runs.flatMap((r) => (/\.json$/i.test(r) ? [r] : ['results.json', 'log.jsonl'].map((f) => `${r}/${f}`))).map((path) => ({ path, what: 'the input' })));
+      checkReplaceable(options.out, '--out', 'report');
       const written = await writeReport(runs, options.out);
       process.stdout.write(`lethe: wrote ${written.out} (${written.runs} run${written.runs === 1 ? '' : 's'})\n`);
     });
