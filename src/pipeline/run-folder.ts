@@ -41,7 +41,8 @@ export function checkResumeMatches(out: string, resolved: object): void {
   const saved = savedLayer(out);
   if (!saved) return;
   const now = JSON.parse(JSON.stringify(resolved)) as Record<string, unknown>;
-  const key = firstDifference(saved.values, now, ['resume', 'overwrite']);
+  // The folder is where it is now: a run folder moved or copied elsewhere resumes there.
+  const key = firstDifference(saved.values, now, ['resume', 'overwrite', 'out']);
   if (key === null) return;
   const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
   throw new LetheError(`--resume: ${join(out, CONFIG_FILE)} has ${key}: ${show(saved.values[key])} but this run asks ${show(now[key])}; resume with the saved settings or choose a new --out`);

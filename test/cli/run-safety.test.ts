@@ -162,3 +162,18 @@ test('no temporary files are left in any run folder', () => {
   assert.deepEqual(walk(root), []);
   rmSync(join(root, 'exp'), { recursive: true, force: true });
 });
+
+test('a run folder moved elsewhere resumes there (the saved config names the old --out)', () => {
+  const args = [...UNLEARN, '--checkpoint-every', '1', '--epochs', '2'];
+  assert.equal(lethe(root, ...args, '--out', 'before-move').status, 0);
+  const ckpts = join(root, 'before-move', 'checkpoints');
+  const names = readdirSync(ckpts).filter((n) => n.startsWith('step-')).sort();
+  rmSync(join(ckpts, names[names.length - 1]), { recursive: true }); // as if stopped before the last step's checkpoint
+  cpSync(join(root, 'before-move'), join(root, 'after-move'), { recursive: true });
+  rmSync(join(root, 'before-move'), { recursive: true });
+  const resumed = lethe(root, 'unlearn', '--resume', '--out', 'after-move');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stdout, /resumed from step \d+/);
+  assert.match(resumed.stdout, /after-move\/model/);
+  assert.equal(existsSync(join(root, 'before-move')), false);
+});
