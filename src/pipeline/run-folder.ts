@@ -21,6 +21,7 @@ export function baseLayers(out: string | undefined, resume: boolean, file: Layer
  * `overwrite`, which removes only what lethe's manifest says it wrote there.
  */
 export async function claimRunFolder(out: string, opts: { resume: boolean; overwrite: boolean; runDirs: string[]; command?: string; inputs?: ReadSource[]; extra?: string[] }): Promise<void> {
+  if (opts.resume && opts.overwrite) throw new LetheError('--resume and --overwrite: give one (--resume continues the run in --out, --overwrite replaces it)');
   const rel = (d: string) => relative(out, d).split(sep).filter((p) => p !== '').join('/');
   const under = (d: string, name: string) => (rel(d) ? `${rel(d)}/${name}` : name);
   const markers = opts.runDirs.flatMap((d) => [under(d, 'checkpoints'), under(d, 'log.jsonl')]);

@@ -177,3 +177,11 @@ test('a run folder moved elsewhere resumes there (the saved config names the old
   assert.match(resumed.stdout, /after-move\/model/);
   assert.equal(existsSync(join(root, 'before-move')), false);
 });
+
+test('--resume with --overwrite is one line, exit 2, and touches nothing', () => {
+  const r = lethe(root, ...UNLEARN, '--out', 'both-flags', '--resume', '--overwrite');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--resume and --overwrite: give one/);
+  oneLine(r.stderr);
+  assert.equal(existsSync(join(root, 'both-flags')), false);
+});
