@@ -49,7 +49,7 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
     template, runDirs, files, progress: progressDisplay,
     options: (items) => runOptions(resolved, items),
     onDone: async (run) => {
-      process.stdout.write(`lethe train: ${run.label}: ${describeRun(run.result.loop, await lastLogLine(run.runDir))} → ${run.modelDir}\n`);
+      process.stdout.write(`lethe train: ${run.label === 'train' ? '' : `${run.label}: `}${describeRun(run.result.loop, await lastLogLine(run.runDir))} → ${run.modelDir}\n`);
       endOfRun('train', run.result.loop, run.modelDir);
     },
   });

@@ -12,7 +12,7 @@ const num = (x: unknown) => (typeof x === 'number' ? (Math.abs(x) >= 1e4 || (x !
 export function describeRun(loop: LoopResult, last: Record<string, unknown> | null): string {
   const parts: string[] = [];
   const ran = loop.steps - (loop.resumedFrom ?? 0);
-  parts.push(`${loop.steps} steps${loop.resumedFrom !== null ? ` (${Math.max(0, ran)} run now, resumed from step ${loop.resumedFrom})` : ''} in ${formatDuration(loop.wallSeconds)}`);
+  parts.push(`${loop.steps} step${loop.steps === 1 ? '' : 's'}${loop.resumedFrom !== null ? ` (${Math.max(0, ran)} run now, resumed from step ${loop.resumedFrom})` : ''} in ${formatDuration(loop.wallSeconds)}`);
   if (loop.tokens > 0 && loop.wallSeconds > 0) parts[0] += ` (${Math.round(loop.tokens / loop.wallSeconds)} tok/s)`;
   if (last) {
     const losses = Object.entries(last).filter(([k]) => k !== 'loss' && k.endsWith('Loss')).map(([k, v]) => `${k} ${num(v)}`);

@@ -86,7 +86,15 @@ export async function lockRunFolder(dir: string, command = 'lethe', flag = '--ou
     await mkdir(dir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new LetheError(`${flag} ${dir}: cannot create the folder (${code ?? (err as Error).message})`);
+    // The common causes in words: a file where the folder (or one of its parents) should be, no permission, a full disk.
+    const why: Record<string, string> = {
+      EEXIST: 'a file of that name exists; a run writes a folder',
+      ENOTDIR: 'a part of the path is a file, not a folder',
+      EACCES: 'permission denied',
+      EROFS: 'the file system is read-only',
+      ENOSPC: 'no space left on the device',
+    };
+    throw new LetheError(`${flag} ${dir}: cannot create the folder (${(code && why[code]) ?? code ?? (err as Error).message}); choose another ${flag}`);
   }
   const path = join(dir, LOCK_FILE);
   const mine = held.get(path);

@@ -61,7 +61,7 @@ test('train --model fine-tunes a model folder on a text file: its tokenizer file
   const before = hashTree(input);
   writeFileSync(join(dir, 'docs.txt'), selectTofuAuthors({ authors: 2, forget: 1 }).retainSet.slice(0, 4).map((i) => i.answer).join('\n') + '\n');
   const stdout = ok(lethe('train', '--model', input, '--data', 'docs.txt', '--epochs', '1', '--batch-size', '2', '--accumulation', '1', '--out', 'finetuned'));
-  assert.match(stdout, /lethe train: train: 2 steps in .* completed → .*finetuned\/model/);
+  assert.match(stdout, /lethe train: 2 steps in .* completed → .*finetuned\/model/);
   const tuned = hashTree(join(dir, 'finetuned', 'model'));
   assert.equal(tuned['tokenizer.json'], before['tokenizer.json']);
   assert.notEqual(tuned['model.safetensors'], before['model.safetensors']);

@@ -136,13 +136,13 @@ test('issue 13.8: a NaN weight in the input model is one line naming the tensor,
 test('issue 13.11: an --out that cannot be created is one line naming it; LETHE_DEBUG=1 adds the stack', () => {
   const r = lethe(root, ...UNLEARN, '--out', '/dev/null/run');
   assert.equal(r.status, 2);
-  assert.equal(r.stderr, 'lethe: --out /dev/null/run: cannot create the folder (ENOTDIR)\n');
+  assert.equal(r.stderr, 'lethe: --out /dev/null/run: cannot create the folder (a part of the path is a file, not a folder); choose another --out\n');
   const debug = lethe(root, ...UNLEARN, '--out', '/dev/null/run');
   assert.equal(debug.status, 2);
   process.env.LETHE_DEBUG = '1';
   try {
     const withStack = lethe(root, ...UNLEARN, '--out', '/dev/null/run');
-    assert.match(withStack.stderr, /^lethe: --out \/dev\/null\/run: cannot create the folder \(ENOTDIR\)\n\S*Error: .*\n\s+at /);
+    assert.match(withStack.stderr, /^lethe: --out \/dev\/null\/run: cannot create the folder \(a part of the path is a file, not a folder\); choose another --out\n\S*Error: .*\n\s+at /);
   } finally {
     delete process.env.LETHE_DEBUG;
   }

@@ -63,5 +63,5 @@ test('two processes racing for one folder: exactly one gets it', async () => {
 test('an --out that is an existing file is one line, exit 2', async () => {
   const file = join(root, 'afile');
   writeFileSync(file, 'x');
-  await assert.rejects(lockRunFolder(file), (e: unknown) => e instanceof LetheError && e.message.startsWith(`--out ${file}: cannot create the folder (EEXIST`));
+  await assert.rejects(lockRunFolder(file), (e: unknown) => e instanceof LetheError && e.message.startsWith(`--out ${file}: cannot create the folder (a file of that name exists`));
 });

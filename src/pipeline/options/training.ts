@@ -30,7 +30,7 @@ export const trainingFields = {
   maxGradNorm: nonNegative().optional(),
   optimizer: z.enum(OPTIMIZERS).optional(),
   /** AdamW's or Sophia's (β1, β2), each in [0, 1) (β = 1 zeroes Adam's bias correction 1 − βᵗ); a flag gives them as "0.9,0.95". */
-  betas: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))) : v), z.tuple([beta(), beta()])).optional(),
+  betas: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))) : v), z.tuple([beta(), beta()], { error: 'expected two numbers β1,β2 in [0, 1), e.g. 0.9,0.999' })).optional(),
   /** Sophia's ρ. */
   rho: positive().optional(),
   /** SGD's momentum. */
