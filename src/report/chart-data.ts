@@ -4,6 +4,8 @@ import type { ReportRun } from './report-run.ts';
 
 export interface ScatterPoint {
   name: string;
+  /** The run's role (target, retain, …), so a label can name the references among runs drawn at one place. */
+  role?: string;
   forgetQuality: number;
   modelUtility: number;
   /** 95% bootstrap intervals (error bars), when the results have them; forget quality's lower end clipped to > 0 for the log axis. */
@@ -45,7 +47,7 @@ export function scatterPoints(runs: readonly ReportRun[]): { points: ScatterPoin
     else if (mu?.value == null) left.push({ name: run.name, why: `model utility ${mu === undefined ? 'not measured' : `unavailable: ${mu.unavailable}`}` });
     else if (fq.value <= 0) left.push({ name: run.name, why: `forget quality is ${fq.value}, below what a log axis can show` });
     else {
-      const point: ScatterPoint = { name: run.name, forgetQuality: fq.value, modelUtility: mu.value };
+      const point: ScatterPoint = { name: run.name, ...(run.results.role ? { role: run.results.role } : {}), forgetQuality: fq.value, modelUtility: mu.value };
       if (fq.interval && 'lower' in fq.interval) point.forgetQualityInterval = [Math.max(fq.interval.lower, Number.MIN_VALUE), fq.interval.upper];
       if (mu.interval && 'lower' in mu.interval) point.modelUtilityInterval = [mu.interval.lower, mu.interval.upper];
       points.push(point);

@@ -19,7 +19,7 @@ export const CLIENT_SCRIPT = String.raw`
   function fmt(v, digits) { return v == null ? '–' : Number(v).toPrecision(digits || 3); }
 
   // Forget quality against model utility, one series per run (its own colour and legend
-  // entry), points only, labelled with the run name. FQ spans hundreds of decades, so the y axis
+  // entry), points only, labelled with the run name where the label fits (see the labels below). FQ spans hundreds of decades, so the y axis
   // plots log10(FQ) on a linear scale with ticks at whole decades.
   function scatter(el, points) {
     var sorted = points.slice().sort(function (a, b) { return a.modelUtility - b.modelUtility; });
@@ -73,12 +73,42 @@ export const CLIENT_SCRIPT = String.raw`
           }
           ctx.stroke();
         });
+        // Labels: runs at the same place (within 4 px) share one label ("3 runs", "target + 4 runs"); each label
+        // goes right, left, above or below its point, wherever it covers no other label or point
+        // and stays in the plot, else it is left out (the legend names every run, and the cursor
+        // shows each one's values).
+        var dpr = devicePixelRatio, lh = 14 * dpr, gap = 9 * dpr, near = 4 * dpr;
+        var clusters = [];
         sorted.forEach(function (p, i) {
-          var x = u.valToPos(p.modelUtility, 'x', true);
-          var y = u.valToPos(logs[i], 'y', true);
-          var right = x < u.bbox.left + u.bbox.width * 0.75;
-          ctx.textAlign = right ? 'left' : 'right';
-          ctx.fillText(short(p.name, 40), x + (right ? 9 : -9) * devicePixelRatio, y);
+          var x = u.valToPos(p.modelUtility, 'x', true), y = u.valToPos(logs[i], 'y', true);
+          var c = clusters.find(function (q) { return Math.abs(q.x - x) <= near && Math.abs(q.y - y) <= near; });
+          if (c) c.runs.push(p); else clusters.push({ x: x, y: y, runs: [p] });
+        });
+        var taken = clusters.map(function (c) { return { x: c.x - 6 * dpr, y: c.y - 6 * dpr, w: 12 * dpr, h: 12 * dpr }; });
+        var overlaps = function (a, b) { return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h; };
+        var box = u.bbox;
+        ctx.textAlign = 'left';
+        ctx.textBaseline = 'middle';
+        clusters.forEach(function (c) {
+          // A reference (target, retain model) among them is named: "target + 4 runs".
+          var refs = c.runs.filter(function (p) { return p.role === 'target' || p.role === 'retain'; }).map(function (p) { return short(p.name, 24); });
+          var others = c.runs.length - refs.length;
+          var text = c.runs.length === 1 ? short(c.runs[0].name, 40)
+            : refs.concat(others > 0 ? [others + (others === 1 ? ' run' : ' runs')] : []).join(' + ');
+          var w = ctx.measureText(text).width;
+          var spots = [{ x: c.x + gap, y: c.y - lh / 2 }, { x: c.x - gap - w, y: c.y - lh / 2 }, { x: c.x - w / 2, y: c.y - gap - lh }, { x: c.x - w / 2, y: c.y + gap }];
+          // Pulled inside the plot along the side it is on (a point on the axis keeps its label).
+          var clamp = function (v, lo, hi) { return Math.max(lo, Math.min(hi, v)); };
+          var spot = spots.map(function (s, k) {
+            return k < 2 ? { x: s.x, y: clamp(s.y, box.top, box.top + box.height - lh), w: w, h: lh }
+                         : { x: clamp(s.x, box.left, box.left + box.width - w), y: s.y, w: w, h: lh };
+          }).find(function (r) {
+            return r.x >= box.left && r.x + r.w <= box.left + box.width && r.y >= box.top && r.y + r.h <= box.top + box.height
+              && !taken.some(function (t) { return overlaps(r, t); });
+          });
+          if (!spot) return;
+          taken.push(spot);
+          ctx.fillText(text, spot.x, spot.y + lh / 2);
         });
         ctx.restore();
       }] },

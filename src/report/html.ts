@@ -14,6 +14,7 @@ import type { BenchmarkName, MetricValue } from '../results/schema.ts';
 import { LetheError } from '../engine/errors.ts';
 import { PAGE_STYLE } from './page-style.ts';
 import { mcSection } from './mc-section.ts';
+import { basename, isAbsolute, relative } from 'node:path';
 
 export type { ReportRun };
 
@@ -111,12 +112,18 @@ function scatterSection(runs: readonly ReportRun[]): string {
   return section('tradeoff', 'Forget quality vs model utility', 'Each point is a run. Top right is best: forget quality near the retain model’s (1) and utility kept; the retain model marks the aim, the target the starting point.', chart + notPlotted);
 }
 
-function curvesSection(runs: readonly ReportRun[]): string {
+function curvesSection(runs: readonly ReportRun[], elsewhere: readonly LogElsewhere[]): string {
   const curves = runCurves(runs);
-  const without = runs.filter((r) => !curves.some((c) => c.name === r.name)).map((r) => esc(r.name));
+  const without = runs.filter((r) => !curves.some((c) => c.name === r.name) && !elsewhere.some((e) => e.name === r.name)).map((r) => esc(r.name));
   const charts = curves.map((c, i) => `<h3>${esc(c.name)}</h3><div class="pair">${hasSeries(c.train) ? `<div class="chart" id="chart-train-${i}"></div>` : ''}${hasSeries(c.eval) ? `<div class="chart" id="chart-eval-${i}"></div>` : ''}</div>`).join('\n');
   const note = without.length > 0 ? `<p class="note">No training log: ${without.join(', ')}.</p>` : '';
-  return section('training', 'Training curves', 'Loss per step from log.jsonl, and the evaluation probes. A forget loss that keeps falling without bound (GA) and a retain loss that climbs mean the model is being damaged, not just forgetting.', charts + note);
+  return section('training', 'Training curves', 'Loss per step from log.jsonl, and the evaluation probes. A forget loss that keeps falling without bound (GA) and a retain loss that climbs mean the model is being damaged, not just forgetting.', charts + note + elsewhereNote(elsewhere));
+}
+
+/** Runs whose training log is kept elsewhere (a sweep trial run on a remote worker), each named once with where its log is. */
+export function elsewhereNote(elsewhere: readonly LogElsewhere[]): string {
+  if (elsewhere.length === 0) return '';
+  return `<p class="note">Training log not in this folder: </p><ul class="note">${elsewhere.map((e) => `<li>${esc(e.name)}: ${esc(e.why)}</li>`).join('')}</ul>`;
 }
 
 const hasSeries = (curves: { step: number[]; series: object }): boolean => curves.step.length > 0 && Object.keys(curves.series).length > 0;
@@ -138,25 +145,59 @@ function attacksSection(runs: readonly ReportRun[]): string {
 const score = (v: number | null | undefined): string => (v == null ? '—' : esc(formatNumber(v, 'fixed')));
 
 /**
+ * A data file's place ("path:line") as the reader wants it: the path relative to `baseDir` when
+ * the file is inside it, else its base name, the full path in the title.
+ */
+function fileRef(where: string, baseDir: string | undefined): string {
+  const m = /^(.*?)(:\d+)?$/.exec(where)!;
+  const [path, line] = [m[1], m[2] ?? ''];
+  const rel = baseDir !== undefined && isAbsolute(path) ? relative(baseDir, path) : '';
+  const shown = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : basename(path);
+  return shown === path ? esc(where) : `<span class="file" title="${esc(where)}">${esc(shown + line)}</span>`;
+}
+
+/**
+ * The data notices of one run as HTML list items (escaped; file paths shortened by fileRef):
+ * items longer than the context, sets that share items, warnings.
+ */
+function dataNotes(r: ReportRun['results'], baseDir: string | undefined): string[] {
+  const notes: string[] = [];
+  const ref = (where: string) => fileRef(where, baseDir);
+  for (const [set, o] of Object.entries(r.overlong ?? {})) {
+    const counts = [o.skipped ? `${o.skipped} skipped` : '', o.truncated ? `${o.truncated} truncated` : ''].filter(Boolean).join(', ');
+    const items = o.items.slice(0, 3).map((i) => `${ref(i.where)}, ${i.tokens} tokens`).join('; ');
+    notes.push(`${esc(`${set}: ${counts} (longer than the context, --overlong ${o.policy}; `)}${items}${o.items.length > 3 ? '; …' : ''})`);
+  }
+  for (const o of r.overlap ?? []) {
+    notes.push(`${esc(`${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: `)}${ref(o.items[0].first.where)} and ${ref(o.items[0].second.where)}); the metrics they invalidate are unavailable`);
+  }
+  for (const w of r.warnings ?? []) if (!w.startsWith('--overlong') && !w.startsWith('--allow-overlap')) notes.push(esc(w));
+  return notes;
+}
+
+/**
  * What the reader must know about the data behind each run's numbers: items longer than the
  * context (skipped or truncated, per set, with the first file:line), sets that share items
- * (run with --allow-overlap) and warnings (a reference whose role is not retain). Empty when no
- * run has any.
+ * (run with --allow-overlap) and warnings (a reference whose role is not retain). A notice is
+ * shown once, in a row naming every run it applies to (notices shared by the same runs share the
+ * row), so a sweep's trials on the same data do not repeat it. Empty when no run has any.
  */
-function dataChecksSection(runs: readonly ReportRun[]): string {
-  const rows = runs.flatMap((run) => {
-    const r = run.results;
-    const notes: string[] = [];
-    for (const [set, o] of Object.entries(r.overlong ?? {})) {
-      const counts = [o.skipped ? `${o.skipped} skipped` : '', o.truncated ? `${o.truncated} truncated` : ''].filter(Boolean).join(', ');
-      notes.push(`${set}: ${counts} (longer than the context, --overlong ${o.policy}; ${o.items.slice(0, 3).map((i) => `${i.where}, ${i.tokens} tokens`).join('; ')}${o.items.length > 3 ? '; …' : ''})`);
-    }
-    for (const o of r.overlap ?? []) notes.push(`${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where}); the metrics they invalidate are unavailable`);
-    for (const w of r.warnings ?? []) if (!w.startsWith('--overlong') && !w.startsWith('--allow-overlap')) notes.push(w);
-    return notes.length ? [`<th scope="row">${esc(run.name)}</th><td><ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></td>`] : [];
-  });
-  if (rows.length === 0) return '';
-  return section('data-checks', 'Data checks', 'Items left out or cut because they are longer than the model’s context, sets that share items, and references that are not retain models: read the numbers above with these in mind.', table(['<th>run</th>', '<th>what</th>'], rows));
+function dataChecksSection(runs: readonly ReportRun[], baseDir: string | undefined): string {
+  const runsOf = new Map<string, string[]>();
+  for (const run of runs) {
+    for (const note of new Set(dataNotes(run.results, baseDir))) runsOf.set(note, [...(runsOf.get(note) ?? []), run.name]);
+  }
+  if (runsOf.size === 0) return '';
+  // Notes that apply to the same runs share a row, rows in order of first appearance.
+  const rows = new Map<string, { names: string[]; notes: string[] }>();
+  for (const [note, names] of runsOf) {
+    const key = JSON.stringify(names);
+    if (!rows.has(key)) rows.set(key, { names, notes: [] });
+    rows.get(key)!.notes.push(note);
+  }
+  const who = (names: string[]) => (names.length === runs.length && runs.length > 1 ? `all ${runs.length} runs` : names.join(', '));
+  const body = [...rows.values()].map(({ names, notes }) => `<th scope="row" class="runs" title="${esc(names.join(', '))}">${esc(who(names))}</th><td><ul>${notes.map((n) => `<li>${n}</li>`).join('')}</ul></td>`);
+  return section('data-checks', 'Data checks', 'Items left out or cut because they are longer than the model’s context, sets that share items, and references that are not retain models: read the numbers above with these in mind. A notice shared by several runs is shown once; hover a file name for its full path.', table(['<th>runs</th>', '<th>what</th>'], body));
 }
 
 function efficiencySection(runs: readonly ReportRun[]): string {
@@ -170,8 +211,24 @@ function efficiencySection(runs: readonly ReportRun[]): string {
   return section('efficiency', 'Efficiency', 'What each run cost: wall time, tokens processed, FLOPs estimated as 6·N per trained and 2·N per scored token (N parameters), and peak resident memory. Lower is cheaper.', table(head, rows));
 }
 
-/** Renders the runs as one self-contained HTML page; `extraSections` (HTML, already escaped, e.g. a sweep's sections) go first. */
-export function renderReport(runs: readonly ReportRun[], extraSections = ''): string {
+/** A run whose training log is not where the report reads it, and where it is instead. */
+export interface LogElsewhere {
+  name: string;
+  why: string;
+}
+
+export interface ReportOptions {
+  /** File paths in the data checks are shown relative to this folder when inside it (else by base name); the full path is in the title. */
+  baseDir?: string;
+  /** Runs (or sweep trials without a run here) whose training log is elsewhere, said once each in the training curves section. */
+  logsElsewhere?: readonly LogElsewhere[];
+}
+
+/**
+ * Renders the runs as one self-contained HTML page; `extraSections` (HTML, already escaped, e.g.
+ * a sweep's sections) go first. Throws LetheError for no runs.
+ */
+export function renderReport(runs: readonly ReportRun[], extraSections = '', options: ReportOptions = {}): string {
   if (runs.length === 0) throw new LetheError('report: no runs to report');
   const { js, css } = chartLibrary();
   const chartData: ChartData = { scatter: scatterPoints(runs).points, curves: runCurves(runs), attacks: attackBars(runs) };
@@ -194,9 +251,9 @@ ${overview(runs)}
 ${benchmarkTables(runs)}
 ${mcSection(runs)}
 ${scatterSection(runs)}
-${curvesSection(runs)}
+${curvesSection(runs, options.logsElsewhere ?? [])}
 ${attacksSection(runs)}
-${dataChecksSection(runs)}
+${dataChecksSection(runs, options.baseDir)}
 ${efficiencySection(runs)}
 </main>
 <noscript><p class="note">The charts need JavaScript; the tables hold every number.</p></noscript>

@@ -20,6 +20,10 @@ td.num .ci, td.num .n { display: block; font-size: 0.8em; color: #555; white-spa
 td.missing { color: #aaa; text-align: center; }
 td.unavailable { text-align: right; }
 td.unavailable span { color: #a15c00; font-style: italic; cursor: help; text-decoration: underline dotted; }
+th.runs { white-space: normal; max-width: 360px; font-weight: 600; }
+span.file { cursor: help; text-decoration: underline dotted #999; }
+td ul { margin: 0; padding-left: 18px; }
+.badge { font-size: 11px; padding: 1px 6px; border-radius: 8px; background: #e1ecfd; color: #234; margin-left: 4px; }
 td.small { font-size: 12px; color: #555; white-space: normal; }
 .role { font-size: 11px; font-weight: 500; padding: 1px 6px; border-radius: 8px; background: #e8e8e8; color: #333; }
 .role-target { background: #fde2e1; } .role-retain { background: #dff3e2; } .role-unlearned { background: #e1ecfd; } .role-baseline { background: #f3ecd9; }

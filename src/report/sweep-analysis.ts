@@ -273,6 +273,8 @@ export interface SweepAnalysis {
   sensitivity: Sensitivity[];
   /** The trials that failed, with their reasons (shown, never silently dropped). */
   failed: SweepTrialView[];
+  /** The target as the trials measured it (targetPoints). */
+  targets: ReferencePoint[];
 }
 
 /** Everything the report shows about a sweep. */
@@ -290,5 +292,109 @@ export function analyzeSweep(sweep: SweepView): SweepAnalysis {
     spread: seedSpread(t, sweep.selection),
     sensitivity: sensitivity(t),
     failed,
+    targets: targetPoints(t),
   };
+}
+
+/**
+ * A reference model placed beside the trials on the forget-quality / model-utility plane: the
+ * target (before unlearning: where unlearning starts) or the retain reference (trained without
+ * the forget set: where it should go).
+ */
+export interface ReferencePoint {
+  role: 'target' | 'retain';
+  label: string;
+  forgetQuality: SweepMetricView;
+  modelUtility: SweepMetricView;
+  /** Where the values come from, shown in the point's title. */
+  source: string;
+}
+
+/**
+ * The target as the trials measured it (`targetMetrics`, on the same evaluated data as each
+ * trial): one point per distinct pair of values among finished trials, usually one. Empty when no
+ * trial reported the target's values.
+ */
+export function targetPoints(trials: readonly SweepTrialView[]): ReferencePoint[] {
+  const seen = new Map<string, { t: SweepTrialView; n: number }>();
+  for (const t of done(trials)) {
+    const fq = t.targetMetrics?.[FORGET_QUALITY];
+    const mu = t.targetMetrics?.[MODEL_UTILITY];
+    if (!fq && !mu) continue;
+    const key = JSON.stringify([fq?.value ?? null, mu?.value ?? null]);
+    const e = seen.get(key);
+    if (e) e.n++;
+    else seen.set(key, { t, n: 1 });
+  }
+  const many = seen.size > 1;
+  return [...seen.values()].map(({ t, n }, i) => ({
+    role: 'target',
+    label: many ? `target ${i + 1}` : 'target',
+    forgetQuality: t.targetMetrics?.[FORGET_QUALITY] ?? { value: null, unavailable: 'the trials did not report the target’s forget quality' },
+    modelUtility: t.targetMetrics?.[MODEL_UTILITY] ?? { value: null, unavailable: 'the trials did not report the target’s model utility' },
+    source: `the model before unlearning, as ${n} trial${n === 1 ? '' : 's'} measured it on the same evaluated data`,
+  }));
+}
+
+/** One attack's outcome on a trial, as attacks.json records it (forget Prob and other scores before/after). */
+export interface AttackScores {
+  before: Record<string, number | null | undefined>;
+  after: Record<string, number | null | undefined>;
+  recovered?: number | null;
+}
+
+/** A trial's attack record, or why it cannot be read here (a trial folder left on a remote worker). */
+export type TrialAttackRecord = Record<string, AttackScores> | { unavailable: string };
+
+export interface AttackRow {
+  trial: SweepTrialView;
+  attack: string;
+  /** Whether the trial is its method's pick under the selection rule. */
+  best: boolean;
+  /** sweep.json's `<attack>.recovered`: (after − before) / (target − before) on forget Prob. */
+  recovered: SweepMetricView;
+  /** Forget Prob before and after the attack (attacks.json), or null with `scoresUnavailable`. */
+  before: number | null;
+  after: number | null;
+  scoresUnavailable?: string;
+}
+
+const RECOVERED = '.recovered';
+const isUnavailable = (r: TrialAttackRecord | undefined): r is { unavailable: string } => typeof (r as { unavailable?: unknown } | undefined)?.unavailable === 'string';
+
+/**
+ * The attacks of every finished trial that ran any: one row per (trial, attack), methods in
+ * sweep order and each method's best trial first. The recovered fraction is sweep.json's (what
+ * selection and comparison use); forget Prob before/after come from the trial's attack record
+ * (`records[id]`), unavailable with the reason when there is none.
+ */
+export function attackRows(trials: readonly SweepTrialView[], best: readonly MethodBest[], records: Readonly<Record<string, TrialAttackRecord>> = {}): AttackRow[] {
+  const bestIds = new Set(best.map((b) => b.best?.id).filter((id): id is string => id !== undefined));
+  const methods = [...new Set(trials.map((t) => t.method))];
+  const ordered = methods.flatMap((m) => {
+    const mine = done(trials).filter((t) => t.method === m);
+    return [...mine.filter((t) => bestIds.has(t.id)), ...mine.filter((t) => !bestIds.has(t.id))];
+  });
+  const rows: AttackRow[] = [];
+  for (const t of ordered) {
+    const record = records[t.id];
+    const missing = isUnavailable(record) ? record.unavailable : undefined;
+    const scores = record && !isUnavailable(record) ? record : undefined;
+    const fromMetrics = Object.keys(t.metrics ?? {}).filter((k) => k.endsWith(RECOVERED)).map((k) => k.slice(0, -RECOVERED.length));
+    const attacks = [...new Set([...fromMetrics, ...Object.keys(scores ?? {})])];
+    for (const attack of attacks) {
+      const s = scores?.[attack];
+      const why = s ? undefined : (missing ?? 'no attack record for this trial in this folder');
+      rows.push({
+        trial: t,
+        attack,
+        best: bestIds.has(t.id),
+        recovered: t.metrics?.[attack + RECOVERED] ?? { value: null, unavailable: `sweep.json has no ${attack}${RECOVERED} for this trial` },
+        before: s?.before.forgetProb ?? null,
+        after: s?.after.forgetProb ?? null,
+        ...(why ? { scoresUnavailable: why } : s && (s.before.forgetProb == null || s.after.forgetProb == null) ? { scoresUnavailable: 'forget Prob was not measured by this attack' } : {}),
+      });
+    }
+  }
+  return rows;
 }

@@ -132,7 +132,7 @@ test('the sweep page: the report style, no script, a scatter with one point per 
   const page = renderSweepPage(analyzeSweep({ name: 'n', selection: rule, trials }), new Date('2026-01-01T00:00:00Z'));
   assert.match(page, /^<!DOCTYPE html>/);
   assert.ok(!page.includes('<script'));
-  assert.equal(page.match(/<circle /g)?.length, 3);
+  assert.equal(page.match(/<g class="trial" data-trials="1">/g)?.length, 3);
   assert.ok(page.includes('npo&lt;b&gt;'));
   assert.ok(!page.includes('npo<b>'));
   // Front: b (0.01, 0.6) and a (0.1, 0.58); c is dominated by b.
