@@ -86,7 +86,7 @@ export const CLIENT_SCRIPT = String.raw`
         });
         var taken = clusters.map(function (c) { return { x: c.x - 6 * dpr, y: c.y - 6 * dpr, w: 12 * dpr, h: 12 * dpr }; });
         var overlaps = function (a, b) { return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h; };
-        var box = u.bbox;
+        var box = u.bbox, drawn = [];
         ctx.textAlign = 'left';
         ctx.textBaseline = 'middle';
         clusters.forEach(function (c) {
@@ -108,8 +108,11 @@ export const CLIENT_SCRIPT = String.raw`
           });
           if (!spot) return;
           taken.push(spot);
+          drawn.push({ text: text, x: spot.x / dpr, y: spot.y / dpr, w: spot.w / dpr, h: spot.h / dpr });
           ctx.fillText(text, spot.x, spot.y + lh / 2);
         });
+        // The labels drawn (CSS px), for the browser test and for anyone inspecting the page.
+        el.setAttribute('data-labels', JSON.stringify(drawn));
         ctx.restore();
       }] },
     }, columns, el);

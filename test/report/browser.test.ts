@@ -80,6 +80,13 @@ test('the report opens in Chromium without errors, with its tables and charts dr
     // The scatter has a legend entry per plotted run (ga has no forget quality) plus the x axis.
     assert.equal(await page.locator('#chart-scatter .u-legend tr').count(), 1 + 4);
     assert.equal(await page.locator('#chart-attacks .u-legend tr').count(), 3);
+    // Scatter labels: the two runs at one place (npo-forget10 and its copy) share one label, and
+    // no label covers another.
+    const labels = JSON.parse((await page.locator('#chart-scatter').getAttribute('data-labels')) ?? '[]') as { text: string; x: number; y: number; w: number; h: number }[];
+    assert.deepEqual(labels.map((l) => l.text).sort(), ['2 runs', 'retain', 'target']);
+    for (const [i, a] of labels.entries()) {
+      for (const b of labels.slice(i + 1)) assert.ok(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y, `labels ${a.text} and ${b.text} overlap`);
+    }
 
     const screenshot = join(dir, 'report.png');
     await page.screenshot({ path: screenshot, fullPage: true });

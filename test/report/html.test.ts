@@ -143,3 +143,27 @@ test('the data checks section lists overlong counts with file:line, overlaps and
   assert.match(checks, /forget and holdout share 2 items \(first: f\.txt:1 and h\.txt:4\)/);
   assert.match(checks, /its role is target, not retain/);
 });
+
+test('data checks: a notice shared by several runs is one row naming them (notices of the same runs share a row); a file path shows its base name, the full path in the title', () => {
+  const runs = exampleRuns();
+  const overlong = { forget: { policy: 'skip' as const, skipped: 1, truncated: 0, items: [{ where: '/data/tofu/forget10_perturbed.jsonl:9', tokens: 150, action: 'skipped' as const }] } };
+  for (const run of runs) run.results.overlong = structuredClone(overlong);
+  runs[3].results.warnings = ['--retain-results t.json: its role is target, not retain'];
+  const checks = section(renderReport(runs), 'data-checks');
+  const rows = checks.split('<tr>').slice(2);
+  assert.equal(rows.length, 2);
+  assert.match(rows[0], /<th scope="row" class="runs" title="target, retain, npo-forget10, ga-forget10, simnpo-news">all 5 runs<\/th>/);
+  assert.match(rows[0], /forget: 1 skipped \(longer than the context, --overlong skip; <span class="file" title="\/data\/tofu\/forget10_perturbed\.jsonl:9">forget10_perturbed\.jsonl:9<\/span>, 150 tokens\)/);
+  assert.match(rows[1], /<th scope="row" class="runs" title="ga-forget10">ga-forget10<\/th><td><ul><li>--retain-results t\.json: its role is target, not retain<\/li><\/ul>/);
+  assert.equal(checks.match(/forget10_perturbed\.jsonl:9</g)?.length, 1, 'the shared notice is shown once');
+  // Relative to baseDir when the file is inside it.
+  const inside = section(renderReport(runs, '', { baseDir: '/data' }), 'data-checks');
+  assert.match(inside, /title="\/data\/tofu\/forget10_perturbed\.jsonl:9">tofu\/forget10_perturbed\.jsonl:9</);
+});
+
+test('training curves: a run whose log is elsewhere (a sweep trial on a remote worker) is named once, with where its log is', () => {
+  const runs = exampleRuns();
+  const html = section(renderReport(runs, '', { logsElsewhere: [{ name: 'ga t1', why: 'ran on worker w:1; its folder is /w/trials/t1 there' }] }), 'training');
+  assert.match(html, /<li>ga t1: ran on worker w:1; its folder is \/w\/trials\/t1 there<\/li>/);
+  assert.equal(html.split('ga t1').length - 1, 1);
+});

@@ -4,8 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { analyzeSweep, bestPerMethod, checkRule, paretoFront, seedSpread, sensitivity, spread, type SelectionRuleView, type SweepTrialView } from '../../src/report/sweep-analysis.ts';
-import { renderSweepPage, renderSweepSections, ruleText } from '../../src/report/sweep-html.ts';
+import { analyzeSweep, attackRows, bestPerMethod, checkRule, paretoFront, seedSpread, sensitivity, spread, targetPoints, type SelectionRuleView, type SweepTrialView } from '../../src/report/sweep-analysis.ts';
+import { forgetQualityRange, paretoSvg, renderSweepPage, renderSweepSections, ruleText, utilityRange } from '../../src/report/sweep-html.ts';
 
 const rule: SelectionRuleView = { maximize: 'forgetQuality', constraints: [{ metric: 'modelUtility', atLeast: 0.9, of: 'target' }] };
 const target = { forgetQuality: { value: 1e-6 }, modelUtility: { value: 0.6 } };
@@ -145,4 +145,67 @@ test('sensitivity bins a parameter drawn at random (more than 6 values) into ter
   const row = sensitivity(trials).find((r) => r.metric === 'modelUtility')!;
   assert.deepEqual(row.levels.map((l) => [l.value, l.n]), [['[1.00e-5, 3.00e-5]', 3], ['[4.00e-5, 6.00e-5]', 3], ['[7.00e-5, 9.00e-5]', 3]]);
   assert.ok(Math.abs(row.range - 0.06) < 1e-12);
+});
+
+test('the Pareto axes: utility in [0, 1] when every trial has the same utility; forget quality in whole decades up to 1', () => {
+  assert.deepEqual(utilityRange([0, 0, 0]), [0, 1]);
+  assert.deepEqual(utilityRange([1, 1]), [0, 1]);
+  assert.deepEqual(utilityRange([0.55, 0.62, 0.6]), [0.5, 0.7]);
+  assert.deepEqual(utilityRange([0.5, 0.6]), [0.5, 0.6]);
+  assert.deepEqual(forgetQualityRange([Math.log10(0.0063), Math.log10(0.034)]), [-3, 0]);
+  assert.deepEqual(forgetQualityRange([0, 0]), [-1, 0], 'all at 1: one decade');
+  assert.deepEqual(forgetQualityRange([-25.4]), [-26, 0]);
+});
+
+test('the target point is what the trials measured (one per distinct pair of values); the retain reference drawn as a star where its utility is known', () => {
+  const trials = [trial('a', 0.1, 0.58), trial('b', 0.01, 0.6), trial('c', 1e-3, 0.5)];
+  const a = analyzeSweep({ name: 'n', selection: rule, trials });
+  assert.equal(a.targets.length, 1);
+  assert.equal(a.targets[0].forgetQuality.value, 1e-6);
+  assert.equal(a.targets[0].modelUtility.value, 0.6);
+  assert.match(a.targets[0].source, /as 3 trials measured it/);
+  const other = trial('d', 0.2, 0.4, { targetMetrics: { forgetQuality: { value: 1e-5 }, modelUtility: { value: 0.7 } } });
+  assert.deepEqual(targetPoints([...trials, other]).map((t) => [t.label, t.forgetQuality.value]), [['target 1', 1e-6], ['target 2', 1e-5]]);
+
+  const retain = { role: 'retain' as const, label: 'retain reference', forgetQuality: { value: 1 }, modelUtility: { value: 0.61 }, source: 'retain/results.json' };
+  const svg = paretoSvg(a, [...a.targets, retain]);
+  assert.match(svg, /<path class="ref" data-ref="target" data-forget-quality="0.000001" data-model-utility="0.6"/);
+  assert.match(svg, /<path class="ref" data-ref="retain" data-forget-quality="1" data-model-utility="0.61"/);
+  assert.ok(!svg.includes('<line class="ref"'), 'no line when the retain reference is a point');
+  // The axis reaches the target's 1e-6 and the retain's 1.
+  const xLabels = [...svg.matchAll(/font-size="11" text-anchor="middle">([^<]*)</g)].map((m) => m[1]);
+  assert.equal(xLabels[0], '1e-6');
+  assert.equal(xLabels.at(-1), '1');
+  const html = renderSweepSections(a, { retain });
+  assert.match(html, /retain reference: forget quality 1, model utility 0\.610; retain\/results\.json/);
+  assert.match(renderSweepSections(a, { retain: { unavailable: 'not in this folder' } }), /retain reference: not shown \(not in this folder\)/);
+});
+
+test('trials of several methods at one place are one pie mark with their count; the title lists each', () => {
+  const trials = [trial('a', 0.1, 0.5), trial('b', 0.1, 0.5, { method: 'ga' }), trial('c', 0.1, 0.5, { method: 'ga' })];
+  const svg = paretoSvg(analyzeSweep({ name: 'n', selection: rule, trials }));
+  assert.equal(svg.match(/<g class="trial"/g)?.length, 1);
+  assert.match(svg, /data-trials="3"/);
+  assert.match(svg, /3 trials \(npo 1, ga 2\)/);
+  assert.match(svg, /<title>3 trials here:\na npo/);
+  assert.equal(svg.match(/<g class="trial"[^]*?<\/g>/)![0].match(/<path /g)?.length, 2, 'one slice per method');
+});
+
+test('attack rows: each method’s pick first, recovered from sweep.json, forget Prob from the record or unavailable with the reason', () => {
+  const recovered = (v: number | null) => (v === null ? { value: null, unavailable: 'nothing was forgotten' } : { value: v, interval: null });
+  const withAttacks = (id: string, fq: number, r: number | null) => trial(id, fq, 0.6, { metrics: { forgetQuality: { value: fq }, modelUtility: { value: 0.6 }, 'relearn.recovered': recovered(r) } });
+  const trials = [withAttacks('x', 0.01, 0.5), withAttacks('y', 0.1, null), withAttacks('z', 0.05, 0.1)];
+  const a = analyzeSweep({ name: 'n', selection: rule, trials });
+  const rows = attackRows(a.points, a.best, {
+    x: { relearn: { before: { forgetProb: 0.1 }, after: { forgetProb: 0.5 }, recovered: 0.5 } },
+    y: { unavailable: 'its folder is on worker w' },
+  });
+  assert.deepEqual(rows.map((r) => [r.trial.id, r.best]), [['y', true], ['x', false], ['z', false]]);
+  assert.deepEqual([rows[1].before, rows[1].after, rows[1].recovered.value], [0.1, 0.5, 0.5]);
+  assert.equal(rows[0].recovered.unavailable, 'nothing was forgotten');
+  assert.equal(rows[0].scoresUnavailable, 'its folder is on worker w');
+  assert.equal(rows[2].scoresUnavailable, 'no attack record for this trial in this folder');
+  const html = renderSweepSections(a, { attacks: { x: { relearn: { before: { forgetProb: 0.1 }, after: { forgetProb: 0.5 }, recovered: 0.5 } } } });
+  assert.match(html, /id="sweep-attacks"/);
+  assert.match(html, /<td class="num">0\.100<\/td><td class="num">0\.500<\/td><td class="num" title="0\.5">50%<\/td>/);
 });
