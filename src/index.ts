@@ -200,8 +200,11 @@ export { writeReport } from './report/report.ts';
  *   value); trial folders and models stay in WORKDIR/trials/<id>/.
  * - `realTrialRunner(opts)`: unlearn → evaluate → attack, one trial (TrialRunner);
  *   `resolveTrialConfig`: expandSweep's `resolve` for it.
- * - `writeSweepReport(dir, out)`: the Pareto front (forget quality vs model utility), best trial
- *   per method under the selection rule, spread over seeds and sensitivity (η²) as HTML.
+ * - `writeSweepReport(dir, out)`: the Pareto front (forget quality vs model utility, with the target
+ *   and the retain reference), best trial per method under the selection rule, spread over seeds,
+ *   sensitivity (η²) and every trial's attacks as HTML, beside the run tables of the target, the
+ *   retain reference and the trials whose folders are readable (training curves from
+ *   trials/<id>/unlearn/log.jsonl).
  */
 export {
   runSweepFile, runSweep, runWorker, realTrialRunner, resolveTrialConfig, expandSweep, readSweepSpec, parseSweepSpec, readSweepFile,
@@ -209,8 +212,8 @@ export {
   type SweepFileOptions, type SweepOptions, type WorkerOptions, type WorkerEvent, type RealRunnerOptions, type TrialRunner, type TrialContext,
   type TrialOutcome, type Trial, type TrialConfig, type ExpandedSweep, type SweepSpec, type SweepFile, type SweepProgress, type HeadlineMetric,
 } from './pipeline/sweep/index.ts';
-/** What a sweep found (pure functions of sweep.json's trials): Pareto front, best per method, seed spread, sensitivity. */
-export { analyzeSweep, paretoFront, selectBest, bestPerMethod, seedSpread, sensitivity, type SweepAnalysis } from './report/sweep-analysis.ts';
+/** What a sweep found (pure functions of sweep.json's trials): Pareto front, best per method, seed spread, sensitivity, the target's point, attack rows. */
+export { analyzeSweep, paretoFront, selectBest, bestPerMethod, seedSpread, sensitivity, targetPoints, attackRows, type SweepAnalysis, type ReferencePoint, type AttackRow } from './report/sweep-analysis.ts';
 
 // ── The demo ────────────────────────────────────────────────────────────────────────────────
 /** The whole pipeline on a built-in small TOFU case (what `lethe demo` runs). */
