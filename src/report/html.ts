@@ -114,7 +114,9 @@ function scatterSection(runs: readonly ReportRun[]): string {
 
 function curvesSection(runs: readonly ReportRun[], elsewhere: readonly LogElsewhere[]): string {
   const curves = runCurves(runs);
-  const without = runs.filter((r) => !curves.some((c) => c.name === r.name) && !elsewhere.some((e) => e.name === r.name)).map((r) => esc(r.name));
+  // A reference (target, retain model) without a log is as expected (it was trained elsewhere, or by `lethe train` in another folder): not listed.
+  const isReference = (r: ReportRun) => r.results.role === 'target' || r.results.role === 'retain';
+  const without = runs.filter((r) => !isReference(r) && !curves.some((c) => c.name === r.name) && !elsewhere.some((e) => e.name === r.name)).map((r) => esc(r.name));
   const charts = curves.map((c, i) => `<h3>${esc(c.name)}</h3><div class="pair">${hasSeries(c.train) ? `<div class="chart" id="chart-train-${i}"></div>` : ''}${hasSeries(c.eval) ? `<div class="chart" id="chart-eval-${i}"></div>` : ''}</div>`).join('\n');
   const note = without.length > 0 ? `<p class="note">No training log: ${without.join(', ')}.</p>` : '';
   return section('training', 'Training curves', 'Loss per step from log.jsonl, and the evaluation probes. A forget loss that keeps falling without bound (GA) and a retain loss that climbs mean the model is being damaged, not just forgetting.', charts + note + elsewhereNote(elsewhere));

@@ -166,4 +166,6 @@ test('training curves: a run whose log is elsewhere (a sweep trial on a remote w
   const html = section(renderReport(runs, '', { logsElsewhere: [{ name: 'ga t1', why: 'ran on worker w:1; its folder is /w/trials/t1 there' }] }), 'training');
   assert.match(html, /<li>ga t1: ran on worker w:1; its folder is \/w\/trials\/t1 there<\/li>/);
   assert.equal(html.split('ga t1').length - 1, 1);
+  // The target and the retain model are not expected to carry a training log; an unlearned run is.
+  assert.match(html, /No training log: simnpo-news\./);
 });

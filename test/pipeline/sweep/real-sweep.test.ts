@@ -108,6 +108,24 @@ test('lethe sweep runs 2 methods × 2 settings with the real runner; lethe repor
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     for (const id of ['sweep-pareto', 'sweep-best', 'sweep-seeds', 'sweep-sensitivity']) assert.ok(html.includes(`id="${id}"`), `report lacks #${id}`);
     for (const t of file.trials) assert.ok(html.includes(t.id));
+    // The report reads each trial's files where the runner wrote them: its training log
+    // (trials/<id>/unlearn/log.jsonl) drawn, its attacks (trials/<id>/attacks.json) in the sweep's
+    // attack section with sweep.json's recovered fraction; the target and the retain reference
+    // on the Pareto plot.
+    const training = html.slice(html.indexOf('<section id="training">'), html.indexOf('</section>', html.indexOf('<section id="training">')));
+    assert.ok(!training.includes('No training log'), training.slice(0, 2000));
+    assert.equal(training.match(/id="chart-train-\d+"/g)?.length, 4);
+    const attacks = html.slice(html.indexOf('<section id="sweep-attacks">'), html.indexOf('</section>', html.indexOf('<section id="sweep-attacks">')));
+    for (const t of file.trials) {
+      for (const [key, m] of Object.entries(t.metrics!).filter(([k]) => k.endsWith('.recovered'))) {
+        const row = attacks.split('<tr>').find((r) => r.includes(`<code>${t.id}</code>`) && r.includes(`<td>${key.slice(0, -'.recovered'.length)}</td>`));
+        assert.ok(row, `${t.id} ${key}`);
+        assert.ok(m.value === null ? row.includes('unavailable') : row.includes(`>${(m.value * 100).toFixed(0)}%<`), `${t.id} ${key}: ${row}`);
+        assert.ok(!/forget Prob|<td class="unavailable"><span title="no attack record/.test(row), 'forget Prob before/after read from attacks.json');
+      }
+    }
+    assert.match(html, /data-ref="target"/);
+    assert.match(html, /data-ref="retain"/);
   });
 });
 
