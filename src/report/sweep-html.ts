@@ -135,6 +135,18 @@ export function paretoSvg(a: SweepAnalysis, refs: readonly ReferencePoint[] = a.
     else groups.push({ x, y, trials: [t] });
   }
   const trialLine = (t: SweepTrialView) => `${t.id} ${t.method} ${paramText(t.params)} seed ${t.seed}: forget quality ${valueText(t.metrics![FORGET_QUALITY], FORGET_QUALITY)}, model utility ${valueText(t.metrics![MODEL_UTILITY], MODEL_UTILITY)}`;
+  // A count label goes above right, below right, above left or below left of its mark, where it
+  // covers no other label or mark and stays in the plot; else it is left out (the title has it).
+  const taken = groups.map((g) => ({ x: g.x - 7, y: g.y - 7, w: 14, h: 14 }));
+  const labelSpot = (x: number, y: number, w: number) => {
+    const h = 13;
+    const spot = [{ x: x + 8, y: y - 8 - h }, { x: x + 8, y: y + 8 }, { x: x - 8 - w, y: y - 8 - h }, { x: x - 8 - w, y: y + 8 }]
+      .map((c) => ({ ...c, w, h: h }))
+      .find((r) => r.x >= L && r.x + r.w <= W - P && r.y >= P && r.y + r.h <= H - B
+        && !taken.some((t) => r.x < t.x + t.w && t.x < r.x + r.w && r.y < t.y + t.h && t.y < r.y + r.h));
+    if (spot) taken.push(spot);
+    return spot ?? null;
+  };
   const dots = groups.map((g) => {
     const n = g.trials.length;
     const byMethod = methods.map((m) => [m, g.trials.filter((t) => t.method === m).length] as const).filter(([, k]) => k > 0);
@@ -150,7 +162,9 @@ export function paretoSvg(a: SweepAnalysis, refs: readonly ReferencePoint[] = a.
         start = end;
         return `<path d="${d}" fill="${colour(m)}" stroke="#fff" stroke-width="0.5"/>`;
       }).join('');
-    const count = n > 1 ? `<text x="${f1(g.x + 10)}" y="${f1(g.y - 9)}" font-size="11" fill="#333">${n} trials${byMethod.length > 1 ? ` (${esc(byMethod.map(([m, k]) => `${m} ${k}`).join(', '))})` : ''}</text>` : '';
+    const text = `${n} trials${byMethod.length > 1 ? ` (${byMethod.map(([m, k]) => `${m} ${k}`).join(', ')})` : ''}`;
+    const spot = n > 1 ? labelSpot(g.x, g.y, text.length * 5.6) : null;
+    const count = spot ? `<text x="${f1(spot.x)}" y="${f1(spot.y + 11)}" font-size="11" fill="#333">${esc(text)}</text>` : '';
     return `<g class="trial" data-trials="${n}"><title>${esc(title)}</title>${mark}${count}</g>`;
   }).join('');
   const front = a.pareto.filter((t) => pts.includes(t)).map((t) => `${f1(px(fq(t)))},${f1(py(mu(t)))}`).join(' ');

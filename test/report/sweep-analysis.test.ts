@@ -209,3 +209,15 @@ test('attack rows: each method’s pick first, recovered from sweep.json, forget
   assert.match(html, /id="sweep-attacks"/);
   assert.match(html, /<td class="num">0\.100<\/td><td class="num">0\.500<\/td><td class="num" title="0\.5">50%<\/td>/);
 });
+
+test('count labels of nearby marks in the Pareto plot do not cover each other (a label that fits nowhere is left to the title)', () => {
+  const fqs = [0.01, 0.0115, 0.013, 0.015];
+  const trials = fqs.flatMap((fq, i) => [trial(`p${i}`, fq, 0.5), trial(`q${i}`, fq, 0.5)]);
+  const svg = paretoSvg(analyzeSweep({ name: 'n', selection: rule, trials }));
+  assert.equal(svg.match(/data-trials="2"/g)?.length, 4);
+  const labels = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" font-size="11" fill="#333">([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) - 11, w: m[3].length * 5.6, h: 13 }));
+  assert.ok(labels.length >= 2, `${labels.length} labels`);
+  for (const [i, a] of labels.entries()) {
+    for (const b of labels.slice(i + 1)) assert.ok(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y, `labels at ${JSON.stringify(a)} and ${JSON.stringify(b)} overlap`);
+  }
+});
