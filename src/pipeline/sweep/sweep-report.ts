@@ -33,17 +33,25 @@ export function isSweepFolder(dir: string): boolean {
   return existsSync(join(dir, SWEEP_FILE));
 }
 
-/** The trial's folder readable from here: DIR/trials/<id>, else the worker's folder when this machine shares it, else null. */
+/** What the runner writes in a trial's folder (real-runner.ts); a queued trial's DIR/trials/<id>/ holds only the coordinator's config.json and result.json. */
+const RUN_FILES = ['unlearn', 'unlearn.json', 'eval', 'attacks.json'];
+
+/**
+ * The trial's run folder readable from here: DIR/trials/<id> when the trial ran in it, else the
+ * worker's folder when this machine shares it, else null.
+ */
 function trialFolder(dir: string, t: TrialEntry): string | null {
-  const local = join(dir, 'trials', t.id);
-  if (existsSync(local)) return local;
-  if (t.workerDir && existsSync(t.workerDir)) return t.workerDir;
+  for (const folder of [join(dir, 'trials', t.id), t.workerDir]) {
+    if (folder !== undefined && RUN_FILES.some((f) => existsSync(join(folder, f)))) return folder;
+  }
   return null;
 }
 
 /** Why a trial's files are not here, in one phrase. */
 function elsewhere(t: TrialEntry): string {
-  return t.worker ? `ran on worker ${t.worker}; its folder (training log, evaluation, attacks) is ${t.workerDir ?? 'on that machine'} there, not in this sweep folder` : `no folder trials/${t.id} in this sweep folder`;
+  return t.worker
+    ? `ran on worker ${t.worker}; its folder (training log, evaluation, attacks) is ${t.workerDir ?? 'on that machine'} there, not in this sweep folder`
+    : `trials/${t.id} holds none of the trial's files (${RUN_FILES.join(', ')})`;
 }
 
 const attacksFileSchema = z.record(z.string(), attackResultSchema);

@@ -77,6 +77,9 @@ function makeSweep(dir: string): SweepFile {
   write(join(dir, 'sweep.json'), file);
   write(join(dir, 'target-k1', 'results.json'), results('target', TARGET_FQ, 0, dir));
   write(join(dir, 'retain-k1', 'results.json'), results('retain', null, null, dir));
+  // A queued trial's folder here holds only what the coordinator writes (config.json, result.json).
+  write(join(dir, 'trials', 'dddd', 'config.json'), { id: 'dddd', ...trials[3].config });
+  write(join(dir, 'trials', 'dddd', 'result.json'), { metrics: trials[3].metrics, worker: trials[3].worker, workerDir: trials[3].workerDir });
   const probs: Record<string, [number, number, number]> = { aaaa: [0.046, 0.05, 0.047], bbbb: [0.045, 0.046, 0.049], cccc: [0.015, 0.016, 0.017] };
   for (const t of trials.slice(0, 3)) {
     const trial = join(dir, 'trials', t.id);
@@ -181,7 +184,9 @@ test('the sweep report: references on the Pareto plot, training curves from TRIA
 test('a queued sweep whose trial folders are all on the workers: the sweep page, each trial\'s log said to be on its worker, once', async () => {
   const dir = join(root, 'queued');
   makeSweep(dir);
-  rmSync(join(dir, 'trials'), { recursive: true });
+  for (const id of ['aaaa', 'bbbb', 'cccc']) {
+    for (const f of ['eval', 'unlearn', 'attacks.json']) rmSync(join(dir, 'trials', id, f), { recursive: true });
+  }
   rmSync(join(dir, 'target-k1'), { recursive: true });
   rmSync(join(dir, 'retain-k1'), { recursive: true });
   const out = join(root, 'queued.html');
@@ -192,6 +197,7 @@ test('a queued sweep whose trial folders are all on the workers: the sweep page,
   const training = section(html, 'training');
   assert.equal(training.match(/<li>/g)?.length, 4);
   for (const name of ['ga aaaa', 'ga bbbb', 'npo cccc', 'npo dddd']) assert.equal(training.split(`<li>${name}:`).length - 1, 1, `${name} named once`);
+  assert.match(training, /<li>ga aaaa: trials\/aaaa holds none of the trial&#39;s files/);
   // The target still appears (from sweep.json); the retain reference's results are not here, said so.
   assert.match(section(html, 'sweep-pareto'), /data-ref="target"/);
   assert.match(section(html, 'sweep-pareto'), /retain reference: not shown \(its results are not in this sweep folder/);
