@@ -16,7 +16,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { LetheError } from '../../engine/errors.ts';
 import { writeFileAtomic } from '../../models/formats/write-file-atomic.ts';
@@ -72,12 +72,19 @@ async function readAttacks(file: string): Promise<TrialAttackRecord> {
   return parsed.data;
 }
 
-/** The shared evaluations in the sweep folder: DIR/<kind>-<key>/results.json, sorted by name. */
-function sharedResults(dir: string, kind: 'target' | 'retain'): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name.startsWith(`${kind}-`) && existsSync(join(dir, e.name, 'results.json')))
-    .map((e) => e.name)
-    .sort();
+/**
+ * The shared evaluations (<kind>-<key>/results.json, made once per content hash) in the sweep
+ * folder and, for queued trials, in the workers' folders this machine shares (a worker's
+ * WORKDIR, two levels above its trial folder); one per key, as paths sorted by key.
+ */
+function sharedResults(roots: readonly string[], kind: 'target' | 'retain'): string[] {
+  const byName = new Map<string, string>();
+  for (const root of roots) {
+    for (const e of readdirSync(root, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name.startsWith(`${kind}-`) && !byName.has(e.name) && existsSync(join(root, e.name, 'results.json'))) byName.set(e.name, join(root, e.name));
+    }
+  }
+  return [...byName.keys()].sort().map((name) => byName.get(name)!);
 }
 
 /**
@@ -111,15 +118,17 @@ export async function writeSweepReport(dir: string, out: string): Promise<{ out:
   const runs: ReportRun[] = [];
   const attacks: Record<string, TrialAttackRecord> = {};
   const extras: SweepExtras = { attacks };
-  const targets = sharedResults(dir, 'target');
-  const retains = sharedResults(dir, 'retain');
-  for (const name of targets) runs.push({ ...(await loadRun(join(dir, name))), name: targets.length === 1 ? 'target' : `target ${name.slice('target-'.length)}` });
-  for (const name of retains) {
-    const run = { ...(await loadRun(join(dir, name))), name: retains.length === 1 ? 'retain reference' : `retain reference ${name.slice('retain-'.length)}` };
+  const workerRoots = [...new Set(finished.flatMap((t) => (t.workerDir ? [dirname(dirname(t.workerDir))] : [])))].filter((root) => existsSync(root));
+  const roots = [dir, ...workerRoots];
+  const targets = sharedResults(roots, 'target');
+  const retains = sharedResults(roots, 'retain');
+  for (const path of targets) runs.push({ ...(await loadRun(path)), name: targets.length === 1 ? 'target' : `target ${basename(path).slice('target-'.length)}` });
+  for (const path of retains) {
+    const run = { ...(await loadRun(path)), name: retains.length === 1 ? 'retain reference' : `retain reference ${basename(path).slice('retain-'.length)}` };
     runs.push(run);
-    if (retains.length === 1) extras.retain = retainPoint(run, name);
+    if (retains.length === 1) extras.retain = retainPoint(run, basename(path));
   }
-  if (retains.length > 1) extras.retain = { unavailable: `${retains.length} retain references in this folder (${retains.join(', ')}); see the run tables` };
+  if (retains.length > 1) extras.retain = { unavailable: `${retains.length} retain references (${retains.map((p) => basename(p)).join(', ')}); see the run tables` };
   else if (retains.length === 0 && finished.some((t) => t.config.retainReference)) extras.retain = { unavailable: 'its results are not in this sweep folder (they stay in the folder of the worker that evaluated it)' };
 
   const logsElsewhere: LogElsewhere[] = [];

@@ -66,12 +66,12 @@ const write = (path: string, data: unknown) => {
 };
 
 /** Trials a and b (ga, seeds 0 and 1, identical numbers), c (npo) here; d (npo) on a remote worker. */
-function makeSweep(dir: string): SweepFile {
+function makeSweep(dir: string, workDir = join(root, 'absent-worker')): SweepFile {
   const trials = [
     entry('aaaa', 'ga', 0, { 'loop.lr': 1e-3 }, 0.034, 0),
     entry('bbbb', 'ga', 1, { 'loop.lr': 1e-3 }, 0.034, 0),
     entry('cccc', 'npo', 0, { 'options.beta': 0.1 }, 0.0063, 0),
-    entry('dddd', 'npo', 1, { 'options.beta': 0.1 }, 0.02, 0, { worker: 'gpu7:4242', workerDir: join(root, 'not-mounted', 'trials', 'dddd') }),
+    entry('dddd', 'npo', 1, { 'options.beta': 0.1 }, 0.02, 0, { worker: 'gpu7:4242', workerDir: join(workDir, 'trials', 'dddd') }),
   ];
   const file = parseSweepFile({ schema: 'lethe.sweep/1', name: 'tiny', sweepId: 's1', selection: { maximize: 'forgetQuality', constraints: [{ metric: 'modelUtility', atLeast: 0.9, of: 'target' }] }, createdAt: '2026-11-29T23:04:09.892Z', updatedAt: '2026-11-29T23:06:14.418Z', trials }, 'test');
   write(join(dir, 'sweep.json'), file);
@@ -202,4 +202,27 @@ test('a queued sweep whose trial folders are all on the workers: the sweep page,
   assert.match(section(html, 'sweep-pareto'), /data-ref="target"/);
   assert.match(section(html, 'sweep-pareto'), /retain reference: not shown \(its results are not in this sweep folder/);
   assert.equal(rows(section(html, 'sweep-attacks')).filter((r) => r.includes('class="unavailable"')).length, 8);
+});
+
+test('a queued trial whose worker folder this machine shares is read from there, and so are the references the worker evaluated', async () => {
+  const dir = join(root, 'shared');
+  // dddd ran on a worker whose WORKDIR is mounted here; the target and retain evaluations it made are there too.
+  const workDir = join(root, 'mounted-worker');
+  const file = makeSweep(dir, workDir);
+  const trial = file.trials[3].workerDir!;
+  write(join(trial, 'eval', 'results.json'), results('unlearned', 0.02, 0, dir));
+  write(join(trial, 'unlearn', 'log.jsonl'), JSON.stringify({ step: 1, loss: -3 }) + '\n');
+  write(join(trial, 'attacks.json'), attacksRecord(0.03, 0.031, 0.032));
+  for (const kind of ['target', 'retain']) rmSync(join(dir, `${kind}-k1`), { recursive: true });
+  write(join(workDir, 'target-k1', 'results.json'), results('target', TARGET_FQ, 0, dir));
+  write(join(workDir, 'retain-k1', 'results.json'), results('retain', null, 0.4, dir));
+  const out = join(root, 'shared.html');
+  assert.equal((await writeSweepReport(dir, out)).runs, 6);
+  const html = readFileSync(out, 'utf8');
+  const training = section(html, 'training');
+  assert.ok(training.includes('<h3>npo dddd</h3>'));
+  assert.ok(!training.includes('not in this folder'));
+  assert.ok(section(html, 'sweep-attacks').split('<tr>').some((r) => r.includes('<code>dddd</code>') && r.includes('<td class="num">0.030</td><td class="num">0.031</td>')));
+  // The retain reference's utility is known here: a point (star) at forget quality 1.
+  assert.match(section(html, 'sweep-pareto'), /<path class="ref" data-ref="retain" data-forget-quality="1" data-model-utility="0.4"/);
 });
