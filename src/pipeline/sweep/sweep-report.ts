@@ -11,8 +11,10 @@
  *   TRIAL/attacks.json         its attacks (forget Prob before/after)
  *
  * TRIAL is DIR/trials/<id>/ for an in-process sweep; a queued trial's folder stays on its worker
- * (sweep.json's workerDir, read when this machine shares it): without it, its sweep.json numbers
- * are shown and the report says, once per trial, where the rest is.
+ * (sweep.json's workerDir; DIR/trials/<id>/ then holds only the coordinator's config.json and
+ * result.json). When this machine shares the worker's folder, the trial's files and the target
+ * and retain evaluations in the worker's WORKDIR are read from there; otherwise its sweep.json
+ * numbers are shown and the report says, once per trial, where the rest is.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -129,7 +131,9 @@ export async function writeSweepReport(dir: string, out: string): Promise<{ out:
     if (retains.length === 1) extras.retain = retainPoint(run, basename(path));
   }
   if (retains.length > 1) extras.retain = { unavailable: `${retains.length} retain references (${retains.map((p) => basename(p)).join(', ')}); see the run tables` };
-  else if (retains.length === 0 && finished.some((t) => t.config.retainReference)) extras.retain = { unavailable: 'its results are not in this sweep folder (they stay in the folder of the worker that evaluated it)' };
+  else if (retains.length === 0 && finished.some((t) => t.config.retainReference)) {
+    extras.retain = { unavailable: finished.some((t) => t.worker) ? 'its results are not in this sweep folder (they stay in the folder of the worker that evaluated it)' : 'no retain-<key>/results.json in this sweep folder' };
+  }
 
   const logsElsewhere: LogElsewhere[] = [];
   for (const t of finished) {
