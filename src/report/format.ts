@@ -21,7 +21,7 @@ export type NumberFormat = 'scientific' | 'fixed' | 'signed' | 'percent';
  * - scientific: p-values that span hundreds of orders of magnitude (forget quality): 4.0e-25;
  * - fixed: probabilities, ROUGE, AUC in [0, 1]: 0.634 (3 decimals);
  * - signed: PrivLeak, a percentage around 0: +1.2 / −99.8;
- * - percent: a fraction shown as a percentage: 21%.
+ * - percent: a fraction shown as a percentage: 21% (−0.4% shows as 0%).
  */
 export function formatNumber(value: number, format: NumberFormat): string {
   switch (format) {
@@ -31,8 +31,11 @@ export function formatNumber(value: number, format: NumberFormat): string {
       return Math.abs(value) >= 1000 || (value !== 0 && Math.abs(value) < 0.001) ? value.toExponential(2) : value.toFixed(3);
     case 'signed':
       return `${value > 0 ? '+' : value < 0 ? '−' : ''}${Math.abs(value).toFixed(1)}`;
-    case 'percent':
-      return `${(value * 100).toFixed(0)}%`;
+    case 'percent': {
+      // A small negative fraction rounds to 0%, not "-0%".
+      const p = (value * 100).toFixed(0);
+      return `${p === '-0' ? '0' : p}%`;
+    }
   }
 }
 

@@ -14,6 +14,8 @@ test('numbers read at a glance', () => {
   assert.equal(formatNumber(3.25, 'signed'), '+3.3');
   assert.equal(formatNumber(0, 'signed'), '0.0');
   assert.equal(formatNumber(0.834, 'percent'), '83%');
+  assert.equal(formatNumber(-0.004, 'percent'), '0%');
+  assert.equal(formatNumber(-0.05, 'percent'), '-5%');
   assert.equal(formatSeconds(4.5), '4.50 s');
   assert.equal(formatSeconds(42.25), '42.3 s');
   assert.equal(formatSeconds(245), '4 min 05 s');
