@@ -16,6 +16,7 @@ import { createModel } from '../../../src/models/model.ts';
 import { saveModel } from '../../../src/models/save-model.ts';
 import { finetune } from '../../../src/unlearn/finetune.ts';
 import { readSweepFile } from '../../../src/pipeline/sweep/index.ts';
+import { formatNumber } from '../../../src/report/format.ts';
 import { tinyTofuTarget } from '../../helpers/tiny-target.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/lethe.js', import.meta.url));
@@ -120,7 +121,7 @@ test('lethe sweep runs 2 methods × 2 settings with the real runner; lethe repor
       for (const [key, m] of Object.entries(t.metrics!).filter(([k]) => k.endsWith('.recovered'))) {
         const row = attacks.split('<tr>').find((r) => r.includes(`<code>${t.id}</code>`) && r.includes(`<td>${key.slice(0, -'.recovered'.length)}</td>`));
         assert.ok(row, `${t.id} ${key}`);
-        assert.ok(m.value === null ? row.includes('unavailable') : row.includes(`>${(m.value * 100).toFixed(0)}%<`), `${t.id} ${key}: ${row}`);
+        assert.ok(m.value === null ? row.includes('unavailable') : row.includes(`>${formatNumber(m.value, 'percent')}<`), `${t.id} ${key}: ${row}`);
         assert.ok(!/forget Prob|<td class="unavailable"><span title="no attack record/.test(row), 'forget Prob before/after read from attacks.json');
       }
     }
