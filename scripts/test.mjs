@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 // Files that train models end to end (minutes each).
 const SLOW = [
   'test/pipeline/demo.test.ts',
+  'test/pipeline/capability-demo.test.ts',
   'test/pipeline/tofu-pipeline.test.ts',
   'test/package/pack-install.test.ts',
   'test/unlearn/end-to-end.test.ts',

@@ -137,6 +137,8 @@ export { unlearnSchema, resolveUnlearnOptions, type UnlearnUserOptions, type Res
  */
 export { commonOptionFields, objective, requireInput, type UnlearnMethod, type MethodInputs, type CommonOptions, type Need } from './unlearn/method.ts';
 export { METHODS, registerMethod, getMethod, methodNames, methodOptions, type AnyMethod } from './unlearn/methods/index.ts';
+/** RMU's published recipe (`lethe unlearn --method rmu --preset wmdp`) and the block at a fraction of the depth. */
+export { RMU_WMDP_PRESET, layerAtDepth } from './unlearn/methods/rmu.ts';
 /** Shared loss math in REFERENCE.md's notation (token and sequence log-probs, token-level mean NLL, DPO loss, soft-target CE). */
 export { tokenLogprobs, sequenceLogp, sampleCe, batchCe, targetMean, logSigmoid, dpoLoss, softTargetCe, oneHot, type Scored } from './unlearn/objective.ts';
 /** The masked mean and sequence NLL training, tests and the benchmark share. */
@@ -171,6 +173,9 @@ export { unavailable, type MetricResult } from './eval/metrics/metric-result.ts'
 // ── Attacks and input-based baselines ───────────────────────────────────────────────────────
 /** Relearning, quantisation and prompt attacks on a model folder (or a baseline around it) → the results' attacks record. */
 export { runAttackSuite, type AttackRunOptions } from './pipeline/attack-run.ts';
+/** The relearning attack measured by multiple-choice accuracy (capability unlearning; `lethe attack --benchmark mc`). */
+export { relearnMcAttack, mcAccuracies, type McRelearnOptions, type McAttackOutcome, type McAttackScores } from './attacks/relearn-mc.ts';
+export { runMcRelearnAttack, type McAttackRunOptions } from './pipeline/attack-mc.ts';
 export { ATTACKS, runAttacks, attackResults } from './attacks/run-attacks.ts';
 /** Baselines that change no weight: a guardrail system prompt, in-context unlearning, an output filter. */
 export { guardrail, icul, outputFilter, tofuAuthorNames } from './attacks/baselines.ts';
@@ -218,4 +223,7 @@ export { analyzeSweep, paretoFront, selectBest, bestPerMethod, seedSpread, sensi
 // ── The demo ────────────────────────────────────────────────────────────────────────────────
 /** The whole pipeline on a built-in small TOFU case (what `lethe demo` runs). */
 export { demo, type DemoOptions, type DemoOutcome } from './pipeline/demo/run-demo.ts';
+/** The capability case (`lethe demo --case capability`): forget a made-up technical domain, keep another, then relearn. */
+export { capabilityDemo, capabilityTable, capabilityHeadline, CAPABILITY_SUMMARY_SCHEMA, type CapabilitySummary, type CapabilityRow } from './pipeline/demo/capability-demo.ts';
+export { capabilityData, CAPABILITY_FULL_PLAN, CAPABILITY_QUICK_PLAN, type CapabilityPlan, type CapabilityCase } from './pipeline/demo/capability-case.ts';
 export { silentProgress, type ProgressDisplay, type ProgressFactory } from './pipeline/progress.ts';

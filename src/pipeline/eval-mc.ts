@@ -53,6 +53,8 @@ export interface McRunOptions {
   chat: boolean;
   /** Prepend BOS to the context (the harness's add_bos_token). Default false. */
   addBosToken?: boolean;
+  /** The task description: default the harness's sentence about each item's subject; a string verbatim; null none. */
+  description?: string | null;
 }
 
 /** What an MC evaluation gives: headline metrics (pooled per side), one record per file and pool, and the raw set results. */
@@ -105,6 +107,7 @@ export async function mcMetrics(model: Model, tokenizer: Tokenizer, sides: McSid
     numFewshot: opts.numFewshot,
     fewshotItems: opts.fewshotItems,
     addBosToken: opts.addBosToken ?? false,
+    ...(opts.description !== undefined ? { description: opts.description } : {}),
     ...(opts.chat ? { chat: { tokenizer } } : {}),
   };
   const mc: Record<string, MetricResult> = {};

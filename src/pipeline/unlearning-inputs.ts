@@ -9,6 +9,7 @@ import { loadTofuIdk } from '../data/tofu.ts';
 import { resolveContextLength, type Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import type { AnyMethod } from '../unlearn/methods/index.ts';
+import { RMU_WMDP_PRESET } from '../unlearn/methods/rmu.ts';
 import type { ScopeOptions } from '../unlearn/scope.ts';
 import { pickTemplate, readIdk, unlearningSets } from './data-sources.ts';
 import { readMcSides, type McSides } from './eval-mc.ts';
@@ -38,6 +39,14 @@ export interface UnlearningInputs {
 export function unlearningInputs(resolved: ResolvedUnlearnOptions, model: Model, tokenizer: Tokenizer, onNotice: (line: string) => void = () => {}): UnlearningInputs {
   const template = pickTemplate(resolved.template, tokenizer);
   const sets = unlearningSets(resolved, template);
+  if (resolved.preset === 'wmdp') {
+    // The WMDP code's max_num_batches: one pass over at most 150 batches of the corpus, read in order.
+    const limit = RMU_WMDP_PRESET.maxBatches * resolved.batchSize;
+    if (sets.forget.length > limit) {
+      onNotice(`--preset wmdp: the forget set's first ${limit} of ${sets.forget.length} documents (${RMU_WMDP_PRESET.maxBatches} batches of ${resolved.batchSize}, the WMDP code's max_num_batches)`);
+      sets.forget = sets.forget.slice(0, limit);
+    }
+  }
   // Ascending and descending the same items unlearns nothing: refuse unless asked.
   const overlap = checkSets([{ name: 'forget', items: pairItems(sets.forget) }, { name: 'retain', items: pairItems(sets.retain) }], resolved.allowOverlap);
   for (const o of overlap) onNotice(`warning: --allow-overlap: ${o.sets[0]} and ${o.sets[1]} share ${o.count} item${o.count === 1 ? '' : 's'} (first: ${o.items[0].first.where} and ${o.items[0].second.where})`);
@@ -45,7 +54,10 @@ export function unlearningInputs(resolved: ResolvedUnlearnOptions, model: Model,
   const mcSides = resolved.probe === 'mc' ? readMcSides(resolved.forgetMc ?? [], resolved.retainMc ?? []) : null;
   const idk = resolved.idk ? readIdk(resolved.idk) : loadTofuIdk();
   // Items longer than the context, per --overlong (default error: exit 2 naming the file and line, whatever the shuffling).
-  const fitOptions = { contextLength: resolveContextLength(model.config, resolved.contextLength), policy: resolved.overlong ?? TRAINING_OVERLONG, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
+  // --preset wmdp: texts cut at 512 tokens (the WMDP code tokenises with truncation), unless said otherwise.
+  const preset = resolved.preset === 'wmdp';
+  const contextLength = resolved.contextLength !== undefined ? resolveContextLength(model.config, resolved.contextLength) : preset ? Math.min(RMU_WMDP_PRESET.maxTokens, model.config.maxPositions) : model.config.maxPositions;
+  const fitOptions = { contextLength, policy: resolved.overlong ?? (preset ? 'truncate' as const : TRAINING_OVERLONG), promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos };
   const fitted = { forget: fitPairs(tokenizer, sets.forget, fitOptions), retain: sets.retain.length ? fitPairs(tokenizer, sets.retain, fitOptions) : null };
   for (const [set, fit] of Object.entries(fitted)) {
     const r = fit?.record;

@@ -140,7 +140,7 @@ function attacksSection(runs: readonly ReportRun[]): string {
   }));
   if (rows.length === 0) return '';
   const head = ['run', 'attack', 'forget Prob before', 'forget Prob after', 'recovered', 'other scores (before → after)'].map((h) => `<th>${h}</th>`);
-  return section('attacks', 'Robustness attacks', 'Attacks that try to bring the forgotten knowledge back (relearning, quantization, prompt attacks). Recovered = (after − before) / (target − before) on forget Prob: 0% means the forgetting held, 100% that the target’s knowledge came back.',
+  return section('attacks', 'Robustness attacks', 'Attacks that try to bring the forgotten knowledge back (relearning, quantization, prompt attacks). Recovered = (after − before) / (target − before) on forget Prob (on forget-side accuracy for relearn_mc, the relearning attack measured by multiple choice): 0% means the forgetting held, 100% that the target’s knowledge came back.',
     table(head, rows) + '<div class="chart" id="chart-attacks"></div>');
 }
 

@@ -1,18 +1,23 @@
-// `lethe demo [--out DIR] [--quick] [--fresh]`: the whole pipeline on a built-in small TOFU case
-// (train, unlearn with several methods, evaluate, attack, report). The work is in
-// src/pipeline/demo/run-demo.ts, loaded when the command runs.
+// `lethe demo [--out DIR] [--quick] [--fresh] [--case tofu|capability]`: the whole pipeline on a
+// built-in small case (train, unlearn with several methods, evaluate, attack, report). The work is
+// in src/pipeline/demo/run-demo.ts (TOFU) and capability-demo.ts, loaded when the command runs.
 import type { Command } from 'commander';
+import { LetheError } from '../../engine/errors.ts';
 import { formatDuration, progressDisplay } from '../progress.ts';
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the whole story on a small TOFU case in minutes on a CPU: train, unlearn with several methods, evaluate, attack; writes report.html and summary.json')
+    .description('the whole story on a small built-in case in minutes on a CPU (TOFU authors, or --case capability: a made-up technical domain): train, unlearn with several methods, evaluate, attack; writes report.html and summary.json')
     .option('-o, --out <dir>', 'folder for the runs, the report and summary.json', 'runs/demo')
     .option('--quick', 'a smaller case and shorter training (a few minutes on 2 cores instead of about 10)', false)
     .option('--fresh', 'train the target and retain models again even when the folder holds them', false)
-    .action(async (options: { out: string; quick: boolean; fresh: boolean }) => {
-      const { demo } = await import('../../pipeline/demo/run-demo.ts');
+    .option('--case <name>', 'tofu (forget two fictitious authors) or capability (forget a made-up technical domain, keep another: multiple-choice accuracy toward chance, then relearning)', 'tofu')
+    .action(async (options: { out: string; quick: boolean; fresh: boolean; case: string }) => {
+      if (options.case !== 'tofu' && options.case !== 'capability') throw new LetheError(`--case: expected tofu or capability, got "${options.case}"`);
+      const demo = options.case === 'capability'
+        ? (await import('../../pipeline/demo/capability-demo.ts')).capabilityDemo
+        : (await import('../../pipeline/demo/run-demo.ts')).demo;
       const t0 = performance.now();
       const say = (line: string) => process.stdout.write(`lethe demo [${formatDuration((performance.now() - t0) / 1000)}] ${line}\n`);
       const outcome = await demo({ out: options.out, quick: options.quick === true, fresh: options.fresh === true, say, progress: progressDisplay });

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { LetheError } from '../../engine/errors.ts';
 import { METHODS, methodNames } from '../../unlearn/methods/index.ts';
+import { RMU_WMDP_PRESET } from '../../unlearn/methods/rmu.ts';
 import { FORGET_SPLITS } from '../../pipeline/data-sources.ts';
 import { flagLayer } from '../config.ts';
 import { addTrainingFlags } from './training-flags.ts';
@@ -28,6 +29,7 @@ export function registerUnlearn(program: Command): void {
     .option('--tokenizer <path>', 'tokenizer file or folder, when it is not beside the model')
     .option('--method <name>', `the unlearning method: ${methodNames().join(', ')}`)
     .option('--method-option <key=value>', "override one of the method's options (repeatable), e.g. beta=0.2", collect)
+    .option('--preset <name>', "a published recipe: wmdp (with --method rmu: RMU as the WMDP code runs it, see Presets below); flags given beside it override it")
     .option('--forget <file>', 'forget set: .jsonl question/answer items, or text with one document a line')
     .option('--forget-split <split>', `forget set: a TOFU split, ${FORGET_SPLITS.join(', ')} (retain set: the matching retainXX)`)
     .option('--tofu-authors <n>', 'a small TOFU case of N authors …')
@@ -53,7 +55,16 @@ export function registerUnlearn(program: Command): void {
       const defaults = [...Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`), `lr=${m.lr.toExponential()}`].join(' ');
       return `  ${m.name.padEnd(9)} ${m.summary}\n  ${''.padEnd(9)} defaults: ${defaults}`;
     });
-    return `\nMethods (--method-option KEY=VALUE overrides a default):\n${rows.join('\n')}\n`;
+    const p = RMU_WMDP_PRESET;
+    const t = p.training;
+    const preset = [
+      '  wmdp      RMU\'s published recipe for text corpora (centerforaisafety/wmdp, rmu/unlearn.py, as run for the released Zephyr_RMU):',
+      `            block ℓ at ${p.methodOptions.layerDepth} of the depth (layer_id 7 of 32 blocks; ⌊7L/32⌋ of L), only the MLP down-projections of blocks ℓ-2..ℓ updated,`,
+      `            steeringCoef=${p.methodOptions.steeringCoef} alpha=${p.methodOptions.alpha}, lr ${t.lr.toExponential()}, ${t.epochs} pass, batch ${t.batchSize} forget + ${t.batchSize} retain texts, at most ${p.maxBatches} batches,`,
+      `            texts cut at ${p.maxTokens} tokens, AdamW without weight decay, no clipping, constant rate.`,
+      '            e.g. lethe unlearn --model M --method rmu --preset wmdp --forget forget-corpus.txt --retain retain-corpus.txt --out RUN',
+    ];
+    return `\nMethods (--method-option KEY=VALUE overrides a default):\n${rows.join('\n')}\n\nPresets (--preset NAME):\n${preset.join('\n')}\n`;
   });
   addTrainingFlags(command).action(async (_options: unknown, cmd: Command) => {
     const { unlearnCommand, UNLEARN_PATHS } = await import('../run-unlearn.ts');

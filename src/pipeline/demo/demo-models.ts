@@ -39,7 +39,7 @@ export interface CaseModels {
 }
 
 interface CaseFile {
-  case: DemoCase;
+  case: ModelCase;
   /** False while the models are being trained: an interrupted run is not reused. */
   trained: boolean;
 }
@@ -57,13 +57,19 @@ export function readCaseFile(out: string): CaseFile | null {
 const writeCaseFile = (out: string, file: CaseFile) => writeFileAtomic(join(out, CASE_FILE), `${JSON.stringify(file, null, 2)}\n`);
 
 /** Whether OUT holds both models, finished, from exactly this case. */
-export function reusable(out: string, c: DemoCase): boolean {
+export function reusable<C extends ModelCase>(out: string, c: C): boolean {
   const saved = readCaseFile(out);
   return saved !== null && saved.trained && JSON.stringify(saved.case) === JSON.stringify(c) &&
     ['target', 'retain'].every((n) => existsSync(join(out, n, 'model', 'config.json')) && existsSync(join(out, n, 'model', 'tokenizer.json')));
 }
 
-export async function caseModels(out: string, c: DemoCase, data: DemoData, opts: { fresh: boolean; say: (line: string) => void; progress: ProgressFactory }): Promise<CaseModels> {
+/** What the models are made from (a TOFU DemoCase, or another case with the same training fields). */
+export type ModelCase = Pick<DemoCase, 'preset' | 'shape' | 'vocabSize' | 'maxPositions' | 'training'>;
+
+/** The training sets of the two models; `describe` names them in the progress lines (default: the TOFU case's words). */
+export type ModelData = Pick<DemoData, 'template' | 'targetPairs' | 'retainPairs'> & { describe?: { target: string; retain: string } };
+
+export async function caseModels(out: string, c: ModelCase, data: ModelData, opts: { fresh: boolean; say: (line: string) => void; progress: ProgressFactory }): Promise<CaseModels> {
   const dirs = { target: join(out, 'target'), retain: join(out, 'retain') };
   if (!opts.fresh && reusable(out, c)) {
     opts.say(`reusing the target and retain models in ${out} (same case; --fresh trains them again)`);
@@ -100,8 +106,8 @@ export async function caseModels(out: string, c: DemoCase, data: DemoData, opts:
     await rm(join(dirs[name], 'checkpoints'), { recursive: true, force: true }); // the demo never resumes
     return { name, model: run.model, runDir: dirs[name], modelDir, loop: run.loop };
   };
-  const target = await train('target', data.targetPairs, 'every author and the world facts');
-  const retain = await train('retain', data.retainPairs, 'the same without the forget authors');
+  const target = await train('target', data.targetPairs, data.describe?.target ?? 'every author and the world facts');
+  const retain = await train('retain', data.retainPairs, data.describe?.retain ?? 'the same without the forget authors');
   await writeCaseFile(out, { case: c, trained: true });
   return { tokenizer, target, retain, reused: false };
 }

@@ -43,7 +43,7 @@ export interface DemoOutcome {
 }
 
 /** The demo writes only into a new or empty folder, or one an earlier demo wrote. */
-function checkDemoFolder(out: string): void {
+export function checkDemoFolder(out: string): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw new LetheError(`--out ${out}: is a file; give a folder for the demo's runs`);
   if (readdirSync(out).filter((n) => !n.startsWith('.lethe-')).length > 0 && !existsSync(join(out, CASE_FILE))) {

@@ -6,6 +6,7 @@ import { LetheError } from '../../engine/errors.ts';
 import { getMethod, methodOptions, type AnyMethod } from '../../unlearn/methods/index.ts';
 import type { Model } from '../../models/model.ts';
 import { LORA_LR, type ScopeOptions } from '../../unlearn/scope.ts';
+import { RMU_WMDP_PRESET } from '../../unlearn/methods/rmu.ts';
 import { FORGET_SPLITS, retainSplitFor } from '../data-sources.ts';
 import { flag, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
 import { resolveScope, scopeSchema } from './scope.ts';
@@ -23,6 +24,8 @@ export const unlearnSchema = z
     /** The tokenizer (file or folder) when it is not beside the model. */
     tokenizer: path().optional(),
     method: z.string().min(1),
+    /** A published recipe: wmdp = RMU as the WMDP code runs it (RMU_WMDP_PRESET); any option given beside it overrides it. */
+    preset: z.enum(['wmdp']).optional(),
     /** Overrides of the method's defaults (β, γ, α, retain, …). */
     methodOptions: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
     /** Forget set: a data file (.jsonl QA or text lines) … */
@@ -80,6 +83,7 @@ export const unlearnSchema = z
     } else {
       for (const key of ['forgetMc', 'retainMc'] as const) if (u[key] !== undefined) issue('only with --probe mc', key);
     }
+    if (u.preset === 'wmdp' && u.method !== 'rmu') issue(`--preset wmdp is RMU's published recipe: use it with --method rmu (got --method ${u.method})`, 'preset');
     if ((u.tofuAuthors === undefined) !== (u.forgetAuthors === undefined)) issue(u.tofuAuthors === undefined ? 'needs --tofu-authors N (the authors of the case)' : 'needed with --tofu-authors (how many authors to forget)', u.tofuAuthors === undefined ? 'tofuAuthors' : 'forgetAuthors');
     if (u.retain !== undefined && u.tofuRetain !== undefined) issue('give --retain FILE or --tofu-retain SPLIT, not both', 'tofuRetain');
   });
@@ -90,6 +94,8 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
   model: string;
   tokenizer?: string;
   method: string;
+  /** The published recipe the run follows (its options below already applied). */
+  preset?: 'wmdp';
   /** Every option of the method, its defaults filled in. */
   methodOptions: Record<string, unknown>;
   forget?: string;
@@ -122,7 +128,8 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
  * accumulated, linear decay after one warm-up epoch, weight decay 0.01) with the method's own
  * learning rate (LORA_LR for LoRA) and the method's own defaults for its options.
  */
-export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearnOptions {
+export function resolveUnlearnOptions(given: UnlearnUserOptions): ResolvedUnlearnOptions {
+  const user = withPreset(given);
   let method;
   try {
     method = getMethod(user.method);
@@ -138,6 +145,7 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
     model: user.model,
     ...(user.tokenizer !== undefined ? { tokenizer: user.tokenizer } : {}),
     method: method.name,
+    ...(user.preset !== undefined ? { preset: user.preset } : {}),
     methodOptions: options,
     ...(user.forget !== undefined ? { forget: user.forget } : {}),
     ...(user.forgetSplit !== undefined ? { forgetSplit: user.forgetSplit } : {}),
@@ -162,6 +170,15 @@ export function resolveUnlearnOptions(user: UnlearnUserOptions): ResolvedUnlearn
   };
 }
 
+/**
+ * The options of a preset run: the preset's method and training options under the user's own
+ * (an option given explicitly, in a flag or a config file, wins). Without a preset, `user` as it is.
+ */
+export function withPreset(user: UnlearnUserOptions): UnlearnUserOptions {
+  if (user.preset !== 'wmdp') return user;
+  const given = Object.fromEntries(Object.entries(user).filter(([, v]) => v !== undefined)) as UnlearnUserOptions;
+  return { ...RMU_WMDP_PRESET.training, ...given, methodOptions: { ...RMU_WMDP_PRESET.methodOptions, ...user.methodOptions } };
+}
 
 /**
  * The method of `resolved` and its options and scope made concrete for `model` (e.g. RMU's middle
