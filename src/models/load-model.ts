@@ -15,7 +15,7 @@ import { firstNonFinite } from '../io/finite.ts';
 import { CONFIG_FILE } from './formats/config.ts';
 import { readLlama2c, readLlama2cTokenizer } from './formats/llama2c.ts';
 import { readModelDir } from './formats/model-dir.ts';
-import { fromHfTensors } from './hf-layout.ts';
+import { fromHfTensors, isHfLinearWeight } from './hf-layout.ts';
 import { resolveModelRef, type HubOptions } from './hub.ts';
 import { Llama2cTokenizer, LLAMA2C_TOKENIZER_FILE } from './tokenizer/llama2c-tokenizer.ts';
 import { Model } from './model.ts';
@@ -55,7 +55,8 @@ export async function loadModel(spec: string, options: ModelReadOptions = {}): P
   const path = await resolveModelRef(spec, options);
   const found = resolveModelPath(path);
   if (found.kind === 'llama2c') return loadLlama2c(found.file, options);
-  const { config, tensors } = await readModelDir(path);
+  // Linear weights are decoded and transposed into their final arrays as they are read.
+  const { config, tensors } = await readModelDir(path, { transpose: isHfLinearWeight });
   if (wantFiniteCheck(options)) checkFiniteWeights(tensors, path);
   const hfConfig = JSON.parse(await readFile(join(path, CONFIG_FILE), 'utf8')) as Record<string, unknown>;
   const generationEos = await readGenerationEos(path);

@@ -10,6 +10,11 @@ export interface HostTensor {
   shape: number[];
   /** Row-major values; `bool` is one byte per value (0 or 1), as in safetensors and ONNX. */
   data: HostArray;
+  /**
+   * Set by a reader asked to transpose a 2-D tensor as it reads it (checkpoint.ts): `shape` and
+   * `data` are then [cols, rows] of the stored [rows, cols].
+   */
+  transposed?: boolean;
 }
 
 /** Number of values a shape holds (1 for a scalar `[]`). */

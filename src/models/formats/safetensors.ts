@@ -9,7 +9,7 @@
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { LetheError } from '../../engine/errors.ts';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half-float.ts';
+import { bf16ToF32, decodeFloatsInto, f16ToF32, f32ToBf16, f32ToF16 } from './half-float.ts';
 import type { HostDType, HostTensor } from './host-tensor.ts';
 import {
   headerLength,
@@ -30,20 +30,32 @@ export interface SafetensorsFile {
   storedDtypes: Map<string, SafetensorsDtype>;
 }
 
+export interface ReadSafetensorsOptions {
+  /**
+   * Which tensors (by stored name) to hold transposed: a 2-D F32/F16/BF16 tensor [R, C] then
+   * comes back as float32 [C, R] with `transposed: true`. Such tensors (and every F16/BF16 one)
+   * are read into one reused buffer and decoded straight into their final array, so reading a
+   * checkpoint allocates nothing but the arrays it returns.
+   */
+  transpose?: (name: string) => boolean;
+}
+
 /** The tensors of a safetensors file. */
-export async function readSafetensors(path: string): Promise<Map<string, HostTensor>> {
-  return (await readSafetensorsFile(path)).tensors;
+export async function readSafetensors(path: string, options: ReadSafetensorsOptions = {}): Promise<Map<string, HostTensor>> {
+  return (await readSafetensorsFile(path, options)).tensors;
 }
 
 /** Tensors, metadata and stored dtypes of a safetensors file. */
-export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+export async function readSafetensorsFile(path: string, options: ReadSafetensorsOptions = {}): Promise<SafetensorsFile> {
   const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw cannotRead(path, err);
   });
   try {
     const size = (await handle.stat()).size;
-    const read = async (position: number, length: number): Promise<Uint8Array> => {
-      const bytes = new Uint8Array(length);
+    let scratch = new Uint8Array(0);
+    const read = async (position: number, length: number, reuse = false): Promise<Uint8Array> => {
+      if (reuse && scratch.byteLength < length) scratch = new Uint8Array(length);
+      const bytes = reuse ? scratch.subarray(0, length) : new Uint8Array(length);
       for (let got = 0; got < length; ) {
         const { bytesRead } = await handle.read(bytes, got, length - got, position + got);
         if (bytesRead === 0) throw new LetheError(`${path}: file ended while reading (changed while being read?)`);
@@ -54,7 +66,21 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsFile
     const n = headerLength(await read(0, Math.min(8, size)), size, path);
     const header = parseSafetensorsHeader(await read(8, n), size - 8 - n, path);
     const tensors = new Map<string, HostTensor>();
-    for (const e of header.entries) tensors.set(e.name, decodeTensor(e, await read(8 + n + e.begin, e.end - e.begin)));
+    for (const e of header.entries) {
+      const transpose = e.shape.length === 2 && (options.transpose?.(e.name) ?? false);
+      const kind = e.dtype === 'F32' || e.dtype === 'F16' || e.dtype === 'BF16' ? e.dtype : null;
+      if (kind && (transpose || kind !== 'F32')) {
+        if (!littleEndian) throw new LetheError('safetensors: reading needs a little-endian machine');
+        const bytes = await read(8 + n + e.begin, e.end - e.begin, true);
+        const [rows, cols] = e.shape.length === 2 ? e.shape : [1, bytes.byteLength / SAFETENSORS_DTYPES[kind].bytes];
+        const out = new Float32Array(bytes.byteLength / SAFETENSORS_DTYPES[kind].bytes);
+        const src = kind === 'F32' ? new Float32Array(bytes.buffer, 0, out.length) : new Uint16Array(bytes.buffer, 0, out.length);
+        decodeFloatsInto(kind, src, out, rows, cols, transpose);
+        tensors.set(e.name, transpose ? { dtype: 'float32', shape: [cols, rows], data: out, transposed: true } : { dtype: 'float32', shape: e.shape, data: out });
+      } else {
+        tensors.set(e.name, decodeTensor(e, await read(8 + n + e.begin, e.end - e.begin)));
+      }
+    }
     return { tensors, metadata: header.metadata, storedDtypes: storedDtypes(header.entries) };
   } catch (err) {
     throw err instanceof LetheError ? err : cannotRead(path, err as NodeJS.ErrnoException);
