@@ -1,9 +1,10 @@
 // The plain tensors the checkpoint readers return: a dtype, a row-major shape and a typed array.
 // Structural on purpose, so the engine's own host tensor type can take these as they are.
 
-export type HostDType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+/** bfloat16 and float16 hold their 16-bit patterns (a Uint16Array): weights kept at the checkpoint's precision. */
+export type HostDType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool' | 'bfloat16' | 'float16';
 
-export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
 
 export interface HostTensor {
   dtype: HostDType;

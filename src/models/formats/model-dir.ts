@@ -20,13 +20,16 @@ export interface ReadModelDirOptions {
    * are read (their HostTensor says `transposed: true`); the shape check sees the stored shape.
    */
   transpose?: (config: ModelConfig, name: string) => boolean;
+  /** Keep F16/BF16 weights at their precision (see readSafetensors). Default false: float32. */
+  keepHalf?: boolean;
 }
 
 /** Reads `dir/config.json` and the checkpoint beside it; throws a LetheError on any mismatch. */
 export async function readModelDir(dir: string, options: ReadModelDirOptions = {}): Promise<ModelWeights> {
   const config = await readConfig(dir);
   const want = options.transpose;
-  const raw = await readCheckpoint(dir, want ? { transpose: (name) => { const hf = normaliseTensorName(config, name); return hf !== null && want(config, hf); } } : {});
+  const transpose = want ? (name: string) => { const hf = normaliseTensorName(config, name); return hf !== null && want(config, hf); } : undefined;
+  const raw = await readCheckpoint(dir, { transpose, keepHalf: options.keepHalf });
   const index = join(dir, SAFETENSORS_INDEX_FILE);
   const file = existsSync(index) ? index : join(dir, SAFETENSORS_FILE); // named in shape errors
   const stored = new Map([...raw].map(([name, t]) => [name, { shape: t.transposed ? [...t.shape].reverse() : t.shape }]));
