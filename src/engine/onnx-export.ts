@@ -11,6 +11,13 @@ import { bindDim, dimCoefficient, dimSymbols, type Dim } from './shape.ts';
 
 const { onnx } = onnxProto;
 export const OPSET = 17;
+/**
+ * Opset of a program that takes bfloat16 inputs: ONNX Runtime's JavaScript API has no bfloat16
+ * tensors, so they are fed as uint16 and reinterpreted by BitCast (opset 26). Other programs stay
+ * at 17 so ONNX Runtime's fusions, written against those op versions, keep applying.
+ */
+export const OPSET_BITCAST = 26;
+const UINT16 = 4;
 const INT64_MAX = 9223372036854775807n;
 
 type Attr = number | number[] | string;
@@ -24,6 +31,7 @@ class Emitter {
   constructor(
     readonly bindings: ReadonlyMap<string, number>,
     private readonly symbolSource: ReadonlyMap<string, { input: string; axis: number }>,
+    readonly opset: number,
   ) {}
 
   fresh(hint: string): string {
@@ -150,14 +158,8 @@ const EMITTERS: Record<OpName, Lower> = {
     const { axes, keepdims } = t.attrs as { axes: number[]; keepdims: boolean };
     e.node('ReduceSum', [ins[0], e.ints(axes)], { keepdims: keepdims ? 1 : 0 }, out);
   },
-  reduceMean: (e, t, ins, out) => {
-    const { axes, keepdims } = t.attrs as { axes: number[]; keepdims: boolean };
-    e.node('ReduceMean', ins, { axes, keepdims: keepdims ? 1 : 0 }, out);
-  },
-  reduceMax: (e, t, ins, out) => {
-    const { axes, keepdims } = t.attrs as { axes: number[]; keepdims: boolean };
-    e.node('ReduceMax', ins, { axes, keepdims: keepdims ? 1 : 0 }, out);
-  },
+  reduceMean: (e, t, ins, out) => reduceWithAxes(e, 'ReduceMean', t, ins, out),
+  reduceMax: (e, t, ins, out) => reduceWithAxes(e, 'ReduceMax', t, ins, out),
   argmax: (e, t, ins, out) => void e.node('ArgMax', ins, { axis: t.attrs.axis as number, keepdims: 0, select_last_index: 0 }, out),
   softmax: (e, t, ins, out) => void e.node('Softmax', ins, { axis: t.attrs.axis as number }, out),
   logSoftmax: (e, t, ins, out) => void e.node('LogSoftmax', ins, { axis: t.attrs.axis as number }, out),
@@ -167,12 +169,19 @@ const EMITTERS: Record<OpName, Lower> = {
   dimProduct: (e, t, _ins, out) => void e.node('Cast', [e.dimScalar((t.attrs.dims as Dim[])[0])], { to: DTYPES[t.dtype].onnx }, out),
 };
 
-function valueInfo(name: string, dtype: DType, shape: readonly Dim[], bindings: ReadonlyMap<string, number>): onnxProto.onnx.IValueInfoProto {
+/** ReduceMean/ReduceMax: axes an attribute up to opset 17, an input from 18. */
+function reduceWithAxes(e: Emitter, op: string, t: Tensor, ins: string[], out: string): void {
+  const { axes, keepdims } = t.attrs as { axes: number[]; keepdims: boolean };
+  if (e.opset >= 18) e.node(op, [ins[0], e.ints(axes)], { keepdims: keepdims ? 1 : 0 }, out);
+  else e.node(op, ins, { axes, keepdims: keepdims ? 1 : 0 }, out);
+}
+
+function valueInfo(name: string, dtype: DType, shape: readonly Dim[], bindings: ReadonlyMap<string, number>, elemType = DTYPES[dtype].onnx): onnxProto.onnx.IValueInfoProto {
   const dim = shape.map((d) => {
     const b = bindDim(d, bindings);
     return typeof b === 'number' ? { dimValue: b } : { dimParam: b };
   });
-  return { name, type: { tensorType: { elemType: DTYPES[dtype].onnx, shape: { dim } } } };
+  return { name, type: { tensorType: { elemType, shape: { dim } } } };
 }
 
 export interface ExportSpec {
@@ -214,12 +223,16 @@ export function exportOnnx(spec: ExportSpec): Uint8Array {
       if (typeof d === 'string' && !symbolSource.has(d)) symbolSource.set(d, { input: t.name!, axis });
     });
   }
-  const e = new Emitter(bindings, symbolSource);
+  const opset = spec.inputs.some((t) => t.dtype === 'bfloat16') ? OPSET_BITCAST : OPSET;
+  const e = new Emitter(bindings, symbolSource, opset);
   // A node that computes an output writes it under the output's name directly: an Identity
   // into a graph output is a real copy in ORT (a parameter's worth of memory traffic per step).
   const outputName = new Map<number, string>();
   for (const [name, t] of outputs) if (t.op !== 'input' && !outputName.has(t.id)) outputName.set(t.id, name);
-  const nameOf = (t: Tensor): string => (t.op === 'input' ? t.name! : (outputName.get(t.id) ?? `t${t.id}`));
+  // A bfloat16 input arrives as uint16 bits (program.ts) and is reinterpreted once, here.
+  const bf16Name = (t: Tensor) => `${t.name}.bf16`;
+  for (const t of spec.inputs) if (t.dtype === 'bfloat16' && needed[t.id]) e.node('BitCast', [t.name!], { to: DTYPES.bfloat16.onnx }, bf16Name(t));
+  const nameOf = (t: Tensor): string => (t.op === 'input' ? (t.dtype === 'bfloat16' ? bf16Name(t) : t.name!) : (outputName.get(t.id) ?? `t${t.id}`));
   for (let i = 0; i < graph.nodes.length; i++) {
     if (!needed[i]) continue;
     const t = graph.nodes[i];
@@ -228,14 +241,14 @@ export function exportOnnx(spec: ExportSpec): Uint8Array {
   for (const [name, t] of outputs) if (nameOf(t) !== name) e.node('Identity', [nameOf(t)], {}, name);
 
   const model = onnx.ModelProto.create({
-    irVersion: 8,
+    irVersion: opset >= OPSET_BITCAST ? 10 : 8,
     producerName: 'lethe',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: opset }],
     graph: {
       name: 'lethe',
       node: e.nodes,
       initializer: e.initializers,
-      input: spec.inputs.map((t) => valueInfo(t.name!, t.dtype, t.shape, bindings)),
+      input: spec.inputs.map((t) => valueInfo(t.name!, t.dtype, t.shape, bindings, t.dtype === 'bfloat16' ? UINT16 : undefined)),
       output: outputs.map(([name, t]) => valueInfo(name, t.dtype, t.shape, bindings)),
     },
   });

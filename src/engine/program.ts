@@ -165,7 +165,9 @@ function explain(message: string): string {
   return `index ${m[2]} is out of range for a table of ${m[3]} rows (Gather node ${m[1]}); in an embedding this is a token id beyond the model's vocabulary of ${m[3]}, e.g. from a tokenizer larger than the model`;
 }
 
-const ORT_TYPE = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' } as const;
+// onnxruntime-node has no bfloat16 tensor type: bfloat16 values travel as their uint16 bit
+// patterns and the exported graph reinterprets them (BitCast, onnx-export.ts).
+const ORT_TYPE = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool', bfloat16: 'uint16', float16: 'float16' } as const;
 
 function toOrt(t: HostTensor): ort.Tensor {
   // ort.Tensor wraps the typed array without copying; bool travels as a Uint8Array view.
