@@ -50,7 +50,8 @@ function toBatch(ids: number[], index: number): Batch {
 }
 
 const t0 = performance.now();
-const model = await loadModel(modelDir, { checkFinite: false });
+// Frozen weights stay BF16 (cast to float32 inside the graph); a model trained in full is float32.
+const model = await loadModel(modelDir, { checkFinite: false, precision: which === 'full_npo' ? 'float32' : 'checkpoint' });
 log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const times: number[] = [];
 let tokens = 0; // tokens of the measured steps
