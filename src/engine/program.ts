@@ -106,8 +106,9 @@ export class Program {
         // step it raised peak memory from 6.1 to 8.5 GB at the same speed. LETHE_ARENA=1 turns it on.
         enableCpuMemArena: process.env.LETHE_ARENA === '1',
         // Whether idle worker threads spin-wait (ONNX Runtime's default) or sleep. Measured on
-        // SmolLM2-360M scoring at load average 19-30 (2 cores): sleeping was 1.37× faster in one
-        // round and 0.81× in the next, so the default stays ONNX Runtime's; LETHE_SPIN=0 sleeps.
+        // SmolLM2-360M scoring at load average 19-32 (2 cores), sleeping/spinning was 1.37×, 0.81×
+        // and 1.31× in three alternating rounds: too noisy to change ONNX Runtime's default;
+        // LETHE_SPIN=0 sleeps.
         extra: { session: { intra_op: { allow_spinning: this.spinning ? '1' : '0' }, inter_op: { allow_spinning: this.spinning ? '1' : '0' } } },
         logSeverityLevel: ORT_LOG_SEVERITY,
         ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}),
