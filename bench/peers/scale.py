@@ -40,7 +40,8 @@ def load_safetensors(path):
     with open(path, 'rb') as f:
         n = int.from_bytes(f.read(8), 'little')
         header = json.loads(f.read(n))
-        data = bytearray(f.read())
+        data = bytearray(os.fstat(f.fileno()).st_size - 8 - n)  # read into place: one copy of the weights, not two
+        f.readinto(data)
     dtypes = {'BF16': torch.bfloat16, 'F32': torch.float32, 'F16': torch.float16}
     out = {}
     for name, m in header.items():
