@@ -74,7 +74,9 @@ if (which === 'lora_npo' || which === 'full_npo') {
       runDir: dir,
       onProgress: (p) => {
         ends.push(performance.now());
-        log(`step ${p.step}/${p.steps} ${(((ends.at(-1) ?? 0) - (ends.at(-2) ?? start)) / 1000).toFixed(2)} s, loss ${p.loss.toFixed(4)}`);
+        // Peak so far, to tell the steps' peak from the end of the run's (merging adapters, copying weights out).
+        const hwm = process.resourceUsage().maxRSS / 1024;
+        log(`step ${p.step}/${p.steps} ${(((ends.at(-1) ?? 0) - (ends.at(-2) ?? start)) / 1000).toFixed(2)} s, loss ${p.loss.toFixed(4)}, peak RSS so far ${hwm.toFixed(0)} MiB`);
       },
     });
   } finally {
