@@ -16,6 +16,8 @@ export interface CompileOptions {
   specialize?: boolean;
   /** Intra-op threads; default all cores (or LETHE_THREADS). */
   threads?: number;
+  /** Let idle intra-op threads spin-wait for work. Default true, ONNX Runtime's (LETHE_SPIN=0: false). */
+  spinning?: boolean;
 }
 
 export type Feeds = Record<string, HostTensor>;
@@ -39,6 +41,7 @@ export class Program {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly specialize: boolean;
   private readonly threads: number;
+  private readonly spinning: boolean;
   /** Sessions created so far (one per shape bucket): visible so tests can count compilations. */
   compiledBuckets = 0;
 
@@ -49,6 +52,7 @@ export class Program {
   ) {
     this.specialize = options.specialize ?? true;
     this.threads = threadCount(options.threads);
+    this.spinning = options.spinning ?? process.env.LETHE_SPIN !== '0';
     for (const t of inputs) if (t.op !== 'input' || !t.name) throw new ShapeError(`program: ${t} is not a named graph input`);
   }
 
@@ -101,6 +105,11 @@ export class Program {
         // ORT's CPU arena rounds big requests up and keeps what it grew to: on a GPT-2-124M train
         // step it raised peak memory from 6.1 to 8.5 GB at the same speed. LETHE_ARENA=1 turns it on.
         enableCpuMemArena: process.env.LETHE_ARENA === '1',
+        // Whether idle worker threads spin-wait (ONNX Runtime's default) or sleep. Measured on
+        // SmolLM2-360M scoring at load average 19-32 (2 cores), sleeping/spinning was 1.37×, 0.81×
+        // and 1.31× in three alternating rounds: too noisy to change ONNX Runtime's default;
+        // LETHE_SPIN=0 sleeps.
+        extra: { session: { intra_op: { allow_spinning: this.spinning ? '1' : '0' }, inter_op: { allow_spinning: this.spinning ? '1' : '0' } } },
         logSeverityLevel: ORT_LOG_SEVERITY,
         ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}),
       });
@@ -165,7 +174,9 @@ function explain(message: string): string {
   return `index ${m[2]} is out of range for a table of ${m[3]} rows (Gather node ${m[1]}); in an embedding this is a token id beyond the model's vocabulary of ${m[3]}, e.g. from a tokenizer larger than the model`;
 }
 
-const ORT_TYPE = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' } as const;
+// onnxruntime-node has no bfloat16 tensor type: bfloat16 values travel as their uint16 bit
+// patterns and the exported graph reinterprets them (BitCast, onnx-export.ts).
+const ORT_TYPE = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool', bfloat16: 'uint16', float16: 'float16' } as const;
 
 function toOrt(t: HostTensor): ort.Tensor {
   // ort.Tensor wraps the typed array without copying; bool travels as a Uint8Array view.

@@ -25,3 +25,12 @@ export function firstNonFinite(data: ArrayLike<number> | ArrayBufferView): numbe
   }
   return -1;
 }
+
+/**
+ * Index of the first NaN or ±Inf among 16-bit float patterns (bfloat16: exponent mask 0x7f80;
+ * float16: 0x7c00), or -1: a pattern is non-finite when its exponent bits are all set.
+ */
+export function firstNonFiniteHalf(bits: Uint16Array, exponentMask: 0x7f80 | 0x7c00): number {
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & exponentMask) === exponentMask) return i;
+  return -1;
+}

@@ -90,33 +90,39 @@ export function isHfLinearWeight(config: ModelConfig, name: string): boolean {
   return name.endsWith('.weight') && !name.startsWith(`${L.embed}.`) && !(L.positions && name.startsWith(`${L.positions}.`)) && !/(layernorm|layer_norm)\.weight$/.test(name);
 }
 
-/** [R, C] → [C, R] on the host. */
+/** [R, C] → [C, R] on the host (float32, or bfloat16/float16 bit patterns). */
 export function transpose2d(t: HostTensor): HostTensor {
   const [rows, cols] = t.shape;
-  const src = t.data as Float32Array;
-  const out = new Float32Array(src.length);
+  const src = t.data as Float32Array | Uint16Array;
+  const out = src instanceof Uint16Array ? new Uint16Array(src.length) : new Float32Array(src.length);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     for (let c = 0; c < cols; c++) out[c * rows + r] = src[base + c];
   }
-  return { dtype: 'float32', shape: [cols, rows], data: out };
+  return { dtype: t.dtype, shape: [cols, rows], data: out };
 }
 
 /**
  * Checkpoint tensors (HF names and layout, already checked against the config) → the engine's
- * parameter table: float32, linear weights [in, out]. `file` names the source in errors.
+ * parameter table: float32 (bfloat16/float16 kept as they are), linear weights [in, out]. `file`
+ * names the source in errors.
+ *
+ * `tensors` is consumed: each entry leaves the map as soon as its engine copy exists, so a
+ * transposed weight and its checkpoint layout coexist one tensor at a time. Holding the whole
+ * checkpoint until the end made loading peak at about 1.75× the float32 weights (issue 15).
  */
-export function fromHfTensors(config: ModelConfig, tensors: ReadonlyMap<string, FileTensor>, file: string): Map<string, HostTensor> {
+export function fromHfTensors(config: ModelConfig, tensors: Map<string, FileTensor>, file: string): Map<string, HostTensor> {
   const params = new Map<string, HostTensor>();
   // In the config's canonical order (as createModel makes them), whatever order the file had.
   const names = [...expectedTensorShapes(config).keys()].filter((n) => tensors.has(n));
   for (const name of [...names, ...[...tensors.keys()].filter((n) => !names.includes(n))]) {
     const t = tensors.get(name)!;
+    tensors.delete(name);
     let value: HostTensor;
-    if (t.dtype === 'float32') value = { dtype: 'float32', shape: [...t.shape], data: t.data as Float32Array };
+    if (t.dtype === 'float32' || t.dtype === 'bfloat16' || t.dtype === 'float16') value = { dtype: t.dtype, shape: [...t.shape], data: t.data as Float32Array | Uint16Array };
     else if (t.dtype === 'float64') value = { dtype: 'float32', shape: [...t.shape], data: Float32Array.from(t.data as Float64Array) };
     else throw new LetheError(`${file}: tensor '${name}' is ${t.dtype}; model weights must be floating point (F32, F16, BF16 or F64)`);
-    params.set(name, isHfLinearWeight(config, name) ? transpose2d(value) : value);
+    params.set(name, isHfLinearWeight(config, name) && !t.transposed ? transpose2d(value) : value);
   }
   return params;
 }

@@ -11,11 +11,11 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
-import { firstNonFinite } from '../io/finite.ts';
+import { firstNonFinite, firstNonFiniteHalf } from '../io/finite.ts';
 import { CONFIG_FILE } from './formats/config.ts';
 import { readLlama2c, readLlama2cTokenizer } from './formats/llama2c.ts';
 import { readModelDir } from './formats/model-dir.ts';
-import { fromHfTensors } from './hf-layout.ts';
+import { fromHfTensors, isHfLinearWeight } from './hf-layout.ts';
 import { resolveModelRef, type HubOptions } from './hub.ts';
 import { Llama2cTokenizer, LLAMA2C_TOKENIZER_FILE } from './tokenizer/llama2c-tokenizer.ts';
 import { Model } from './model.ts';
@@ -31,14 +31,28 @@ export interface ModelReadOptions extends HubOptions {
    * LETHE_SKIP_FINITE_CHECK=1 turns it off, for very large models).
    */
   checkFinite?: boolean;
+  /**
+   * 'float32' (default): every weight widened to float32. 'checkpoint': F16/BF16 weights kept at
+   * their precision (half the memory; programs cast them to float32 inside the graph, exactly),
+   * for models that are only read (scoring, generation, a frozen reference, a LoRA base). A
+   * model to be trained in full needs 'float32'.
+   */
+  precision?: 'float32' | 'checkpoint';
 }
 
 /**
  * Throws LetheError (exit 2) naming the first tensor (by its name in `file`) that holds a NaN or
  * ±Inf: such a model would be trained, saved and reported as if it were sound.
  */
-export function checkFiniteWeights(tensors: Iterable<[string, { data: ArrayBufferView | ArrayLike<number> }]>, file: string): void {
+export function checkFiniteWeights(tensors: Iterable<[string, { dtype?: string; data: ArrayBufferView | ArrayLike<number> }]>, file: string): void {
   for (const [name, t] of tensors) {
+    if (t.dtype === 'bfloat16' || t.dtype === 'float16') {
+      const bits = t.data as Uint16Array;
+      const i = firstNonFiniteHalf(bits, t.dtype === 'bfloat16' ? 0x7f80 : 0x7c00);
+      const what = i < 0 ? '' : (bits[i] & (t.dtype === 'bfloat16' ? 0x7f : 0x3ff)) !== 0 ? 'NaN' : bits[i] & 0x8000 ? '-Infinity' : 'Infinity';
+      if (i >= 0) throw new LetheError(`${file}: tensor "${name}" holds ${what} (flat index ${i}); a model with non-finite weights cannot be used (LETHE_SKIP_FINITE_CHECK=1 skips this check)`);
+      continue;
+    }
     const i = firstNonFinite(t.data);
     if (i >= 0) throw new LetheError(`${file}: tensor "${name}" holds ${(t.data as ArrayLike<number>)[i]} (flat index ${i}); a model with non-finite weights cannot be used (LETHE_SKIP_FINITE_CHECK=1 skips this check)`);
   }
@@ -55,7 +69,8 @@ export async function loadModel(spec: string, options: ModelReadOptions = {}): P
   const path = await resolveModelRef(spec, options);
   const found = resolveModelPath(path);
   if (found.kind === 'llama2c') return loadLlama2c(found.file, options);
-  const { config, tensors } = await readModelDir(path);
+  // Linear weights are decoded and transposed into their final arrays as they are read.
+  const { config, tensors } = await readModelDir(path, { transpose: isHfLinearWeight, keepHalf: options.precision === 'checkpoint' });
   if (wantFiniteCheck(options)) checkFiniteWeights(tensors, path);
   const hfConfig = JSON.parse(await readFile(join(path, CONFIG_FILE), 'utf8')) as Record<string, unknown>;
   const generationEos = await readGenerationEos(path);

@@ -8,7 +8,8 @@ import { initLoraA, mergeLoraWeight, type LoraOptions } from '../nn/lora.ts';
 import { loraAName, loraBName } from './forward.ts';
 import { headModule, linearModules } from './hf-layout.ts';
 import { Model } from './model.ts';
-import type { HostTensor } from '../engine/dtype.ts';
+import { isHalf, type HostTensor } from '../engine/dtype.ts';
+import { bf16ToF32, f16ToF32 } from './formats/half-float.ts';
 
 /** TOFU's LoRA recipe (REFERENCE.md): rank 8, alpha 32, dropout 0.05. */
 export const LORA_DEFAULTS: LoraOptions = { r: 8, alpha: 32, dropout: 0.05 };
@@ -67,14 +68,24 @@ export function applyLora(model: Model, options: ApplyLoraOptions = {}): Model {
   return new Model(model.config, params, { options: settings, modules }, model.source);
 }
 
-/** The model with every adapter merged into its weight, W' = W + (α/r)·A·B, and no adapters. */
+/** A weight as float32: bfloat16/float16 bit patterns widened (exactly); float32 as it is. */
+export function widenWeight(t: HostTensor): HostTensor {
+  if (!isHalf(t.dtype)) return t;
+  const bits = t.data as Uint16Array;
+  return { dtype: 'float32', shape: [...t.shape], data: t.dtype === 'bfloat16' ? bf16ToF32(bits) : f16ToF32(bits) };
+}
+
+/**
+ * The model with every adapter merged into its weight, W' = W + (α/r)·A·B (in float32, also
+ * over a base kept at bfloat16/float16: saveModel rounds to the saved dtype), and no adapters.
+ */
 export function mergeLora(model: Model): Model {
   if (!model.lora) return model;
   const { options, modules } = model.lora;
   const params = new Map<string, HostTensor>(model.params);
   for (const m of modules) {
     const w = `${m}.weight`;
-    params.set(w, mergeLoraWeight(model.params.get(w)!, model.params.get(loraAName(m))!, model.params.get(loraBName(m))!, options.alpha / options.r));
+    params.set(w, mergeLoraWeight(widenWeight(model.params.get(w)!), model.params.get(loraAName(m))!, model.params.get(loraBName(m))!, options.alpha / options.r));
     params.delete(loraAName(m));
     params.delete(loraBName(m));
   }

@@ -3,9 +3,10 @@
 // for it, unless the caller hands in a tensor to use instead (the same parameters shared by two
 // forward passes in one graph, or frozen values baked in as constants).
 
-import type { HostTensor } from '../engine/dtype.ts';
+import { isHalf, type HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
+import { cast } from '../engine/ops.ts';
 
 /** Parameter name → value on the host. */
 export type ParamTable = ReadonlyMap<string, HostTensor>;
@@ -18,8 +19,13 @@ export interface ParamBindingOptions {
 }
 
 export class ParamBinding {
-  /** Every parameter used so far, by name: its graph input (or the given tensor). */
+  /**
+   * Every parameter used so far, by name: its graph input (or the given tensor). A weight kept at
+   * its checkpoint's precision (bfloat16/float16) is an input of that type; layers get it cast
+   * to float32 (exact), so the program holds the 16-bit copy and each float32 one only while used.
+   */
   readonly tensors = new Map<string, Tensor>();
+  private readonly widened = new Map<string, Tensor>();
   private readonly prefix: string;
   private readonly given: ReadonlyMap<string, Tensor>;
 
@@ -34,13 +40,15 @@ export class ParamBinding {
 
   /** The tensor of parameter `name`, created as a graph input on first use. */
   get(name: string): Tensor {
-    let t = this.tensors.get(name);
-    if (t) return t;
+    const known = this.widened.get(name);
+    if (known) return known;
     const value = this.table.get(name);
     if (!value) throw new LetheError(`model has no parameter "${name}"`);
-    t = this.given.get(name) ?? this.graph.input(this.prefix + name, 'float32', value.shape);
+    const t = this.given.get(name) ?? this.graph.input(this.prefix + name, isHalf(value.dtype) ? value.dtype : 'float32', value.shape);
     this.tensors.set(name, t);
-    return t;
+    const f = isHalf(t.dtype) ? cast(t, 'float32') : t;
+    this.widened.set(name, f);
+    return f;
   }
 
   /** `get(name)` when the parameter exists, else undefined (optional biases). */

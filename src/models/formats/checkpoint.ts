@@ -6,17 +6,17 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { LetheError } from '../../engine/errors.ts';
 import type { HostTensor } from './host-tensor.ts';
-import { readSafetensors } from './safetensors.ts';
+import { readSafetensors, type ReadSafetensorsOptions } from './safetensors.ts';
 
 export const SAFETENSORS_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
 
-/** Every tensor of the checkpoint in `dir`, single-file or sharded. */
-export async function readCheckpoint(dir: string): Promise<Map<string, HostTensor>> {
+/** Every tensor of the checkpoint in `dir`, single-file or sharded (`options`: see readSafetensors). */
+export async function readCheckpoint(dir: string, options: ReadSafetensorsOptions = {}): Promise<Map<string, HostTensor>> {
   const indexPath = join(dir, SAFETENSORS_INDEX_FILE);
-  if (existsSync(indexPath)) return readSharded(dir, indexPath);
+  if (existsSync(indexPath)) return readSharded(dir, indexPath, options);
   const single = join(dir, SAFETENSORS_FILE);
-  if (existsSync(single)) return readSafetensors(single);
+  if (existsSync(single)) return readSafetensors(single, options);
   const pickle = existsSync(join(dir, 'pytorch_model.bin')) ? ' (pytorch_model.bin is a pickle: convert it to safetensors first)' : '';
   throw new LetheError(`${dir}: no ${SAFETENSORS_FILE} or ${SAFETENSORS_INDEX_FILE}${pickle}`);
 }
@@ -45,7 +45,7 @@ export async function readShardIndex(indexPath: string): Promise<Map<string, str
   return map;
 }
 
-async function readSharded(dir: string, indexPath: string): Promise<Map<string, HostTensor>> {
+async function readSharded(dir: string, indexPath: string, options: ReadSafetensorsOptions): Promise<Map<string, HostTensor>> {
   const weightMap = await readShardIndex(indexPath);
   const shards = [...new Set(weightMap.values())];
   for (const shard of shards) {
@@ -54,7 +54,7 @@ async function readSharded(dir: string, indexPath: string): Promise<Map<string, 
   const tensors = new Map<string, HostTensor>();
   const foundIn = new Map<string, string>();
   for (const shard of shards) {
-    for (const [name, tensor] of await readSafetensors(join(dir, shard))) {
+    for (const [name, tensor] of await readSafetensors(join(dir, shard), options)) {
       const other = foundIn.get(name);
       if (other !== undefined) throw new LetheError(`${dir}: tensor '${name}' is in two shards, ${other} and ${shard}`);
       foundIn.set(name, shard);

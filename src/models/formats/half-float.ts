@@ -40,6 +40,30 @@ export function bf16ToF32(half: Uint16Array): Float32Array {
   return new Float32Array(out.buffer);
 }
 
+/**
+ * A stored float matrix [rows, cols] (F32, F16 or BF16 bits in `src`) → float32 `out`, either
+ * as stored or transposed to [cols, rows]: decode and transpose in one pass, so loading needs no
+ * intermediate float32 copy of the tensor.
+ */
+export function decodeFloatsInto(kind: 'F32' | 'F16' | 'BF16', src: Uint16Array | Float32Array, out: Float32Array, rows: number, cols: number, transpose: boolean): void {
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  if (kind === 'F32') {
+    const f = src as Float32Array;
+    if (!transpose) out.set(f);
+    else for (let r = 0; r < rows; r++) for (let c = 0, base = r * cols; c < cols; c++) out[c * rows + r] = f[base + c];
+    return;
+  }
+  const h = src as Uint16Array;
+  if (kind === 'BF16') {
+    if (!transpose) for (let i = 0; i < h.length; i++) bits[i] = h[i] << 16;
+    else for (let r = 0; r < rows; r++) for (let c = 0, base = r * cols; c < cols; c++) bits[c * rows + r] = h[base + c] << 16;
+    return;
+  }
+  const table = f16ToF32Table();
+  if (!transpose) for (let i = 0; i < h.length; i++) bits[i] = table[h[i]];
+  else for (let r = 0; r < rows; r++) for (let c = 0, base = r * cols; c < cols; c++) bits[c * rows + r] = table[h[base + c]];
+}
+
 /** One float32 bit pattern → F16 bits, round to nearest even. */
 function f32BitsToF16(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;

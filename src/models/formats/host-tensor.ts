@@ -1,15 +1,21 @@
 // The plain tensors the checkpoint readers return: a dtype, a row-major shape and a typed array.
 // Structural on purpose, so the engine's own host tensor type can take these as they are.
 
-export type HostDType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+/** bfloat16 and float16 hold their 16-bit patterns (a Uint16Array): weights kept at the checkpoint's precision. */
+export type HostDType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool' | 'bfloat16' | 'float16';
 
-export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
 
 export interface HostTensor {
   dtype: HostDType;
   shape: number[];
   /** Row-major values; `bool` is one byte per value (0 or 1), as in safetensors and ONNX. */
   data: HostArray;
+  /**
+   * Set by a reader asked to transpose a 2-D tensor as it reads it (checkpoint.ts): `shape` and
+   * `data` are then [cols, rows] of the stored [rows, cols].
+   */
+  transposed?: boolean;
 }
 
 /** Number of values a shape holds (1 for a scalar `[]`). */

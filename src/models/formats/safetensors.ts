@@ -9,7 +9,7 @@
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { LetheError } from '../../engine/errors.ts';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half-float.ts';
+import { bf16ToF32, decodeFloatsInto, f16ToF32, f32ToBf16, f32ToF16 } from './half-float.ts';
 import type { HostDType, HostTensor } from './host-tensor.ts';
 import {
   headerLength,
@@ -30,20 +30,37 @@ export interface SafetensorsFile {
   storedDtypes: Map<string, SafetensorsDtype>;
 }
 
+export interface ReadSafetensorsOptions {
+  /**
+   * Which tensors (by stored name) to hold transposed: a 2-D F32/F16/BF16 tensor [R, C] then
+   * comes back as float32 [C, R] with `transposed: true`. Such tensors (and every F16/BF16 one)
+   * are read into one reused buffer and decoded straight into their final array, so reading a
+   * checkpoint allocates nothing but the arrays it returns.
+   */
+  transpose?: (name: string) => boolean;
+  /**
+   * Keep F16 and BF16 tensors at their precision (dtype float16/bfloat16, the bit patterns in a
+   * Uint16Array: half the bytes of float32) instead of widening them to float32. Default false.
+   */
+  keepHalf?: boolean;
+}
+
 /** The tensors of a safetensors file. */
-export async function readSafetensors(path: string): Promise<Map<string, HostTensor>> {
-  return (await readSafetensorsFile(path)).tensors;
+export async function readSafetensors(path: string, options: ReadSafetensorsOptions = {}): Promise<Map<string, HostTensor>> {
+  return (await readSafetensorsFile(path, options)).tensors;
 }
 
 /** Tensors, metadata and stored dtypes of a safetensors file. */
-export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+export async function readSafetensorsFile(path: string, options: ReadSafetensorsOptions = {}): Promise<SafetensorsFile> {
   const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw cannotRead(path, err);
   });
   try {
     const size = (await handle.stat()).size;
-    const read = async (position: number, length: number): Promise<Uint8Array> => {
-      const bytes = new Uint8Array(length);
+    let scratch = new Uint8Array(0);
+    const read = async (position: number, length: number, reuse = false): Promise<Uint8Array> => {
+      if (reuse && scratch.byteLength < length) scratch = new Uint8Array(length);
+      const bytes = reuse ? scratch.subarray(0, length) : new Uint8Array(length);
       for (let got = 0; got < length; ) {
         const { bytesRead } = await handle.read(bytes, got, length - got, position + got);
         if (bytesRead === 0) throw new LetheError(`${path}: file ended while reading (changed while being read?)`);
@@ -54,7 +71,30 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsFile
     const n = headerLength(await read(0, Math.min(8, size)), size, path);
     const header = parseSafetensorsHeader(await read(8, n), size - 8 - n, path);
     const tensors = new Map<string, HostTensor>();
-    for (const e of header.entries) tensors.set(e.name, decodeTensor(e, await read(8 + n + e.begin, e.end - e.begin)));
+    for (const e of header.entries) {
+      const transpose = e.shape.length === 2 && (options.transpose?.(e.name) ?? false);
+      const kind = e.dtype === 'F32' || e.dtype === 'F16' || e.dtype === 'BF16' ? e.dtype : null;
+      if (kind && (transpose || kind !== 'F32')) {
+        if (!littleEndian) throw new LetheError('safetensors: reading needs a little-endian machine');
+        const bytes = await read(8 + n + e.begin, e.end - e.begin, true);
+        const [rows, cols] = e.shape.length === 2 ? e.shape : [1, bytes.byteLength / SAFETENSORS_DTYPES[kind].bytes];
+        const count = bytes.byteLength / SAFETENSORS_DTYPES[kind].bytes;
+        const shape = transpose ? [cols, rows] : e.shape;
+        const flag = transpose ? { transposed: true } : {};
+        if (kind !== 'F32' && options.keepHalf) {
+          const out = new Uint16Array(count);
+          copyHalfInto(new Uint16Array(bytes.buffer, 0, count), out, rows, cols, transpose);
+          tensors.set(e.name, { dtype: kind === 'BF16' ? 'bfloat16' : 'float16', shape, data: out, ...flag });
+        } else {
+          const out = new Float32Array(count);
+          const src = kind === 'F32' ? new Float32Array(bytes.buffer, 0, count) : new Uint16Array(bytes.buffer, 0, count);
+          decodeFloatsInto(kind, src, out, rows, cols, transpose);
+          tensors.set(e.name, { dtype: 'float32', shape, data: out, ...flag });
+        }
+      } else {
+        tensors.set(e.name, decodeTensor(e, await read(8 + n + e.begin, e.end - e.begin)));
+      }
+    }
     return { tensors, metadata: header.metadata, storedDtypes: storedDtypes(header.entries) };
   } catch (err) {
     throw err instanceof LetheError ? err : cannotRead(path, err as NodeJS.ErrnoException);
@@ -104,6 +144,12 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
   return { tensors, metadata: header.metadata, storedDtypes: storedDtypes(header.entries) };
 }
 
+/** 16-bit patterns [rows, cols] → `out`, as they are or transposed to [cols, rows]. */
+function copyHalfInto(src: Uint16Array, out: Uint16Array, rows: number, cols: number, transpose: boolean): void {
+  if (!transpose) out.set(src);
+  else for (let r = 0; r < rows; r++) for (let c = 0, base = r * cols; c < cols; c++) out[c * rows + r] = src[base + c];
+}
+
 function cannotRead(path: string, err: NodeJS.ErrnoException): LetheError {
   return new LetheError(err.code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read the file (${err.code ?? err.message})`);
 }
@@ -150,11 +196,11 @@ export interface WriteSafetensorsOptions {
 }
 
 const STORED: Record<HostDType, SafetensorsDtype> = {
-  float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL',
+  float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL', bfloat16: 'BF16', float16: 'F16',
 };
 
 const ARRAY_OF: Record<HostDType, new (n: number) => object> = {
-  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array,
+  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array, bfloat16: Uint16Array, float16: Uint16Array,
 };
 
 /** Writes `tensors` to `path` atomically (temporary file, then rename). */
@@ -209,12 +255,14 @@ function encodeTensor(
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new LetheError(`${where}: bad shape [${t.shape}]`);
   const values = t.shape.reduce((a, d) => a * d, 1);
   if (values !== t.data.length) throw new LetheError(`${where}: shape [${t.shape}] holds ${values} values, data has ${t.data.length}`);
-  const isFloat = t.dtype === 'float32' || t.dtype === 'float64';
-  if (!isFloat || target === undefined || (target === 'F32' && t.dtype === 'float32')) {
+  const isFloat = t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'bfloat16' || t.dtype === 'float16';
+  if (!isFloat || target === undefined || target === STORED[t.dtype]) {
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     return { dtype: STORED[t.dtype], bytes };
   }
-  const f32 = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array);
+  const f32 = t.data instanceof Float32Array ? t.data
+    : t.dtype === 'bfloat16' ? bf16ToF32(t.data as Uint16Array)
+      : t.dtype === 'float16' ? f16ToF32(t.data as Uint16Array) : Float32Array.from(t.data as Float64Array);
   const out = target === 'F32' ? f32 : target === 'F16' ? f32ToF16(f32) : f32ToBf16(f32);
   return { dtype: target, bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
 }

@@ -122,20 +122,27 @@ const NEOX_MASK_BUFFER = /^gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias)$
 export function normaliseTensorNames<T>(config: ModelConfig, tensors: ReadonlyMap<string, T>, file = 'checkpoint'): Map<string, T> {
   const out = new Map<string, T>();
   for (const [name, value] of tensors) {
-    let hfName = name;
-    if (config.family === 'gpt2') {
-      if (GPT2_MASK_BUFFER.test(name)) continue;
-      if (!name.startsWith('transformer.') && name !== 'lm_head.weight') hfName = `transformer.${name}`;
-    } else if (ROPE_BUFFER.test(name) || NEOX_MASK_BUFFER.test(name)) {
-      continue;
-    } else if (config.family === 'opt' && name.startsWith('decoder.')) {
-      hfName = `model.${name}`; // facebook/opt-* checkpoints saved from OPTModel
-    }
-    if ((hfName === 'lm_head.weight' || hfName === 'embed_out.weight') && config.tieWordEmbeddings) continue;
+    const hfName = normaliseTensorName(config, name);
+    if (hfName === null) continue;
     if (out.has(hfName)) throw new LetheError(`${file}: tensor '${hfName}' is present both with and without the 'transformer.' prefix`);
     out.set(hfName, value);
   }
   return out;
+}
+
+/** One stored tensor name → its canonical HF name, or null for a tensor the model drops (see normaliseTensorNames). */
+export function normaliseTensorName(config: ModelConfig, name: string): string | null {
+  let hfName = name;
+  if (config.family === 'gpt2') {
+    if (GPT2_MASK_BUFFER.test(name)) return null;
+    if (!name.startsWith('transformer.') && name !== 'lm_head.weight') hfName = `transformer.${name}`;
+  } else if (ROPE_BUFFER.test(name) || NEOX_MASK_BUFFER.test(name)) {
+    return null;
+  } else if (config.family === 'opt' && name.startsWith('decoder.')) {
+    hfName = `model.${name}`; // facebook/opt-* checkpoints saved from OPTModel
+  }
+  if ((hfName === 'lm_head.weight' || hfName === 'embed_out.weight') && config.tieWordEmbeddings) return null;
+  return hfName;
 }
 
 const showShape = (s: readonly number[]) => `[${s.join(', ')}]`;

@@ -14,7 +14,7 @@ import { bytesOf, rawSafetensors } from './safetensors-bytes.ts';
 
 const FILE = 'fuzzed.safetensors';
 const ARRAY_FOR = {
-  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array,
+  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array, bfloat16: Uint16Array, float16: Uint16Array,
 } as const;
 
 /** Returns 'ok' with consistent tensors, or 'rejected' for a LetheError naming the file; anything else fails. */

@@ -1,0 +1,138 @@
+// lethe's side of one scale-suite case, in its own process so that its peak memory is its own:
+// `node --import tsx bench/scale-case.ts CASE MODEL_DIR BATCHES_JSON STEPS WARMUP`.
+// CASE: lora_npo | full_npo | scoring | generate (bench/scale.ts says what each does).
+// The last stdout line is {"tokens_per_second", "step_seconds": [...], "setup_seconds", "check", "peak_rss_mib"}
+// (check: scoring's mean answer log-prob of the first pass, which the PyTorch side computes too).
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Batch } from '../src/data/batches.ts';
+import { Graph } from '../src/engine/graph.ts';
+import * as o from '../src/engine/ops.ts';
+import { compile } from '../src/engine/program.ts';
+import { Generator } from '../src/models/generate.ts';
+import { loadModel } from '../src/models/load-model.ts';
+import { trainTokenizer } from '../src/models/tokenizer/train-tokenizer.ts';
+import { unlearnBatches } from '../src/unlearn/run.ts';
+
+/** What bench/scale.ts writes for both sides: row-major B×T token ids per batch. */
+export interface ScaleBatches {
+  B: number;
+  T: number;
+  /** Prompt positions per row: the loss and the scores cover tokens P..T−1. */
+  P: number;
+  /** New tokens per prompt in the generation case (prompts are the first P tokens). */
+  newTokens: number;
+  loraDropout: number;
+  forget: number[][];
+  retain: number[][];
+}
+
+const [which, modelDir, batchesFile, stepsArg, warmupArg] = process.argv.slice(2);
+const steps = Number(stepsArg);
+const warmup = Number(warmupArg);
+const log = (s: string) => process.stderr.write(`lethe ${which}: ${s}\n`);
+const data = JSON.parse(readFileSync(batchesFile, 'utf8')) as ScaleBatches;
+const { B, T, P } = data;
+
+function toBatch(ids: number[], index: number): Batch {
+  const inputIds = BigInt64Array.from(ids, BigInt);
+  const labels = new BigInt64Array(B * T);
+  const targetMask = new Float32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t + 1 < T; t++) {
+      labels[b * T + t] = inputIds[b * T + t + 1];
+      targetMask[b * T + t] = t + 1 >= P ? 1 : 0; // position t predicts token t+1
+    }
+  }
+  return { batchSize: B, seqLength: T, inputIds, labels, targetMask, lengths: new Int32Array(B).fill(T), promptLengths: new Int32Array(B).fill(P), indices: Int32Array.from({ length: B }, (_, i) => index * B + i) };
+}
+
+const t0 = performance.now();
+// Frozen weights stay BF16 (cast to float32 inside the graph); a model trained in full is float32.
+const model = await loadModel(modelDir, { checkFinite: false, precision: which === 'full_npo' ? 'float32' : 'checkpoint' });
+log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const times: number[] = [];
+let tokens = 0; // tokens of the measured steps
+let setup = 0;
+let check: number | undefined;
+
+if (which === 'lora_npo' || which === 'full_npo') {
+  const n = warmup + steps;
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-bench-scale-'));
+  const ends: number[] = [];
+  const start = performance.now();
+  try {
+    await unlearnBatches(model, { forget: data.forget.slice(0, n).map(toBatch), retain: data.retain.slice(0, n).map(toBatch) }, {
+      method: 'npo',
+      lr: which === 'lora_npo' ? 1e-4 : 1e-5,
+      optimizer: { kind: 'adamw', weightDecay: 0.01, maxGradNorm: 1 },
+      scope: which === 'lora_npo' ? { kind: 'lora', r: 8, alpha: 32, dropout: data.loraDropout } : { kind: 'all' },
+      batchSize: B,
+      epochs: 1,
+      runDir: dir,
+      onProgress: (p) => {
+        ends.push(performance.now());
+        // Peak so far, to tell the steps' peak from the end of the run's (merging adapters, copying weights out).
+        const hwm = process.resourceUsage().maxRSS / 1024;
+        log(`step ${p.step}/${p.steps} ${(((ends.at(-1) ?? 0) - (ends.at(-2) ?? start)) / 1000).toFixed(2)} s, loss ${p.loss.toFixed(4)}, peak RSS so far ${hwm.toFixed(0)} MiB`);
+      },
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The first `warmup` steps (the first also compiles the step program and runs the reference pass) are left out.
+  setup = (ends[warmup - 1] - start) / 1000;
+  for (let i = warmup; i < n; i++) times.push((ends[i] - ends[i - 1]) / 1000);
+  tokens = times.length * 2 * B * T; // a forget and a retain batch per step
+} else if (which === 'scoring') {
+  const g = new Graph();
+  const x = g.input('input_ids', 'int64', [B, T]);
+  const out = model.forward(g, x);
+  // log p of each answer token t ∈ [P, T) given the tokens before it.
+  const answers = o.slice(x, { axes: [1], starts: [P], ends: [T] });
+  const logits = o.slice(out.logits, { axes: [1], starts: [P - 1], ends: [T - 1] });
+  const logp = o.squeeze(o.gatherElements(o.logSoftmax(logits, -1), o.unsqueeze(answers, -1), 2), -1);
+  const program = compile([x, ...out.params.values()], { logp });
+  const params = model.feeds();
+  for (let i = 0; i < warmup + steps; i++) {
+    const ids = { dtype: 'int64' as const, shape: [B, T], data: BigInt64Array.from(data.forget[i % data.forget.length], BigInt) };
+    const s = performance.now();
+    const r = await program.run({ input_ids: ids, ...params });
+    const dt = (performance.now() - s) / 1000;
+    const mean = (r.logp.data as Float32Array).reduce((a, v) => a + v, 0) / (B * (T - P));
+    log(`pass ${i}: ${dt.toFixed(2)} s, mean answer log p ${mean.toFixed(4)}`);
+    check ??= mean;
+    if (i < warmup) setup += dt;
+    else {
+      times.push(dt);
+      tokens += B * T;
+    }
+  }
+  await program.dispose();
+} else if (which === 'generate') {
+  // Only the tokenizer's EOS matters (the prompts are ids); the tiny trained one does.
+  const tokenizer = trainTokenizer(['the quick brown fox jumps over the lazy dog '.repeat(20)], { vocabSize: 280 });
+  const gen = new Generator(model, tokenizer, { batchSize: B, maxLength: Math.min(model.config.maxPositions, 2 * (P + data.newTokens)) });
+  for (let i = 0; i < warmup + steps; i++) {
+    const row = data.forget[i % data.forget.length];
+    const prompts = Array.from({ length: B }, (_, b) => row.slice(b * T, b * T + P));
+    const s = performance.now();
+    const out = await gen.generateTokens(prompts, { maxNewTokens: data.newTokens });
+    const dt = (performance.now() - s) / 1000;
+    const made = out.reduce((a, r) => a + r.length, 0);
+    log(`generation ${i}: ${made} tokens in ${dt.toFixed(2)} s`);
+    if (i < warmup) setup += dt;
+    else {
+      times.push(dt);
+      tokens += made;
+    }
+  }
+  await gen.dispose();
+} else {
+  throw new Error(`unknown case ${which}`);
+}
+const total = times.reduce((a, b) => a + b, 0);
+console.log(JSON.stringify({ tokens_per_second: tokens / total, check, step_seconds: times, setup_seconds: setup, peak_rss_mib: process.resourceUsage().maxRSS / 1024 }));
+process.exit(0);

@@ -1,0 +1,61 @@
+// Frozen weights kept at the checkpoint's precision (issue 15): a BF16 (or F16) checkpoint loaded
+// with precision 'checkpoint' holds its weights as 16-bit patterns (half the bytes of float32),
+// the programs cast them to float32 inside the graph (ONNX BitCast + Cast for bfloat16), and the
+// logits and generations are exactly those of the same checkpoint widened to float32 on the host.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Graph } from '../../src/engine/graph.ts';
+import { compile } from '../../src/engine/program.ts';
+import { generate } from '../../src/models/generate.ts';
+import { loadModel } from '../../src/models/load-model.ts';
+import { createModel, type Model } from '../../src/models/model.ts';
+import { presetConfig } from '../../src/models/presets.ts';
+import { saveModel } from '../../src/models/save-model.ts';
+import { tofuTokenizer } from './tokenizer/trained.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'lethe-half-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const tokenizer = tofuTokenizer();
+const config = { ...presetConfig('tiny', { vocabSize: tokenizer.vocabSize, maxPositions: 64 }), tieWordEmbeddings: false };
+
+async function logits(model: Model, ids: number[][]): Promise<Float32Array> {
+  const g = new Graph();
+  const input = g.input('input_ids', 'int64', ['B', 'T']);
+  const out = model.forward(g, input);
+  const program = compile([input, ...out.params.values()], { logits: out.logits });
+  const data = BigInt64Array.from(ids.flat().map(BigInt));
+  const r = await program.run({ input_ids: { dtype: 'int64', shape: [ids.length, ids[0].length], data }, ...model.feeds() });
+  await program.dispose();
+  return r.logits.data as Float32Array;
+}
+
+const bytesOf = (m: Model) => [...m.params.values()].reduce((a, t) => a + t.data.byteLength, 0);
+
+for (const [dtype, stored] of [['BF16', 'bfloat16'], ['F16', 'float16']] as const) {
+  test(`a ${dtype} checkpoint kept at its precision holds half the bytes and scores exactly as its float32 widening`, async () => {
+    const dir = join(root, dtype);
+    await saveModel(createModel(config, { seed: 5, initStd: 0.1 }), dir, { dtype });
+    const half = await loadModel(dir, { precision: 'checkpoint' });
+    const wide = await loadModel(dir);
+    for (const [name, t] of half.params) {
+      assert.equal(t.dtype, stored, name);
+      assert.ok(t.data instanceof Uint16Array, name);
+      assert.deepEqual(t.shape, wide.params.get(name)!.shape, name); // linear weights [in, out] too
+    }
+    assert.equal(bytesOf(half) * 2, bytesOf(wide));
+    const ids = [tokenizer.encode('The author was born in Kuwait City'), tokenizer.encode('What genre does he write in? ab')];
+    const n = Math.min(ids[0].length, ids[1].length);
+    const batch = ids.map((r) => r.slice(0, n));
+    const [a, b] = [await logits(half, batch), await logits(wide, batch)];
+    assert.equal(a.length, b.length);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    assert.equal(worst, 0, `largest logit difference ${worst}`);
+    const prompts = ['The author was born in', 'Hello'];
+    assert.deepEqual(await generate(half, tokenizer, prompts, { maxNewTokens: 6 }), await generate(wide, tokenizer, prompts, { maxNewTokens: 6 }));
+  });
+}
