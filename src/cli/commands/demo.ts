@@ -1,7 +1,8 @@
-// `lethe demo [--out DIR] [--quick] [--fresh]`: the whole pipeline on a built-in small TOFU case
+// `lethe demo [--out DIR] [--quick] [--fresh] [--seed S] [--seeds N]`: the whole pipeline on a built-in small TOFU case
 // (train, unlearn with several methods, evaluate, attack, report). The work is in
 // src/pipeline/demo/run-demo.ts, loaded when the command runs.
 import type { Command } from 'commander';
+import { LetheError } from '../../engine/errors.ts';
 import { formatDuration, progressDisplay } from '../progress.ts';
 
 export function registerDemo(program: Command): void {
@@ -11,11 +12,20 @@ export function registerDemo(program: Command): void {
     .option('-o, --out <dir>', 'folder for the runs, the report and summary.json', 'runs/demo')
     .option('--quick', 'a smaller case and shorter training (a few minutes on 2 cores instead of about 10)', false)
     .option('--fresh', 'train the target and retain models again even when the folder holds them', false)
-    .action(async (options: { out: string; quick: boolean; fresh: boolean }) => {
+    .option('--seed <s>', 'seeds the training of the target and retain models, the unlearning and the attacks (default 1)')
+    .option('--seeds <n>', "repeat each method's unlearning with N seeds (--seed, --seed + 1, …): mean ± sd and passes in k of N")
+    .action(async (options: { out: string; quick: boolean; fresh: boolean; seed?: string; seeds?: string }) => {
       const { demo } = await import('../../pipeline/demo/run-demo.ts');
+      const int = (flag: string, v: string | undefined, min: number) => {
+        if (v === undefined) return undefined;
+        if (!/^-?\d+$/.test(v.trim()) || Number(v) < min) throw new LetheError(`${flag}: expected an integer${min > -Infinity ? ` ≥ ${min}` : ''}, got ${JSON.stringify(v)}`);
+        return Number(v);
+      };
+      const seed = int('--seed', options.seed, -Infinity);
+      const seeds = int('--seeds', options.seeds, 1);
       const t0 = performance.now();
       const say = (line: string) => process.stdout.write(`lethe demo [${formatDuration((performance.now() - t0) / 1000)}] ${line}\n`);
-      const outcome = await demo({ out: options.out, quick: options.quick === true, fresh: options.fresh === true, say, progress: progressDisplay });
+      const outcome = await demo({ out: options.out, quick: options.quick === true, fresh: options.fresh === true, seed, seeds, say, progress: progressDisplay });
       process.stdout.write(`\n${outcome.table}\n\n${outcome.headline}\n`);
       say(`done: ${outcome.report} (open it in a browser) and ${outcome.summary}`);
     });
