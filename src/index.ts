@@ -128,6 +128,18 @@ export { runUnlearning, probeEvaluator, mcProbeEvaluator, type UnlearningRunOpti
  */
 export { unlearningInputs, type UnlearningInputs } from './pipeline/unlearning-inputs.ts';
 export { unlearnSchema, resolveUnlearnOptions, type UnlearnUserOptions, type ResolvedUnlearnOptions } from './pipeline/options/unlearn.ts';
+/**
+ * `lethe unlearn --seeds N`: unlearnSeeds(input, tokenizer, { ...UnlearningRunOptions, out, seed,
+ * seeds, config? }) runs the unlearning once per seed (seed, seed + 1, …) into OUT/seed-K/ (each
+ * a complete run folder; resumable like a single run), scores the forget/retain probe on the
+ * input and on each seed's kept weights, and writes OUT/seeds.json (`lethe.seeds/1`: per-seed
+ * probe values and final loss, mean ± sample sd per quantity, and the seeds passing "forget probe
+ * below the input's, retain probe ≥ 80% of the input's", k of N) → { file, path, results }.
+ * formatSeedsFile(file) gives its lines for a terminal. Errors as `unlearn`.
+ */
+export { unlearnSeeds, formatSeedsFile, seedRunDir, seedList, SEEDS_SCHEMA, SEEDS_FILE, type SeedsRunOptions, type SeedsFile, type SeedRunRecord } from './pipeline/unlearning-seeds.ts';
+/** Mean ± sd and "passes in k of N" of a metric over seeds (src/eval/stats/seeds.ts). */
+export { summariseSeeds, passesInKOfN, formatSeedSummary, type SeedSummary } from './eval/stats/seeds.ts';
 
 // ── Methods: the registry and what a method is ──────────────────────────────────────────────
 /**

@@ -6,6 +6,7 @@
 import { modelReadSource, openModel, resolveModelInput } from '../pipeline/model-source.ts';
 import { checkOutsideModel } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
+import { formatSeedsFile, seedList, seedRunDir, SEEDS_FILE, unlearnSeeds } from '../pipeline/unlearning-seeds.ts';
 import { unlearningInputs } from '../pipeline/unlearning-inputs.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
 import { downloadDisplay, progressDisplay } from './progress.ts';
@@ -27,7 +28,10 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const source = await resolveModelInput(resolved.model, { onDownload: downloadDisplay(resolved.model) });
   checkOutsideModel(resolved.out, source.path);
   const inputs = [modelReadSource(source), ...readSources(resolved, UNLEARN_PATHS.filter((k) => k !== 'model'))];
-  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
+  const seeds = resolved.seeds === undefined ? null : seedList(resolved.seed, resolved.seeds);
+  await claimRunFolder(resolved.out, {
+    resume: resolved.resume, overwrite: resolved.overwrite, runDirs: seeds ? seeds.map((k) => seedRunDir(resolved.out, k)) : [resolved.out],
+    ...(seeds ? { extra: [SEEDS_FILE] } : {}), command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
 
   const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer });
   const { template, forget, retain, idk, mcSides, method, scope } = unlearningInputs(resolved, input, tokenizer, (line) => process.stderr.write(`lethe unlearn: ${line}\n`));
@@ -35,10 +39,9 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);
   await writeResolvedConfig(resolved.out, 'unlearn', resolved);
 
-  const { run, modelDir, bestStep } = await runUnlearning(input, tokenizer, {
+  const options = {
     ...runOptions(resolved, forget.length),
     template,
-    runDir: resolved.out,
     method,
     methodOptions: resolved.methodOptions,
     forget,
@@ -52,7 +55,17 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
     ...(mcSides ? { mcProbe: { sides: mcSides, options: { batchSize: resolved.batchSize, contextLength: resolved.contextLength, style: 'default' as const, numFewshot: 0, chat: template.name === 'chat' } } } : {}),
     keep: resolved.keep,
     progress: progressDisplay,
-  });
+  };
+  if (seeds) {
+    const { file, path, results } = await unlearnSeeds(input, tokenizer, {
+      ...options, out: resolved.out, seed: resolved.seed, seeds: seeds.length, config: resolved as unknown as Record<string, unknown>,
+      onSeed: (r, u) => process.stdout.write(`lethe unlearn: seed ${r.seed}: ${describeRun(u.run.loop, r.loss === null ? null : { loss: r.loss })} → ${u.modelDir}${u.bestStep !== null ? ` (best step ${u.bestStep})` : ''}; probe ${Object.entries(r.probe).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ')}\n`),
+    });
+    process.stdout.write(`lethe unlearn: ${method.name} with ${seeds.length} seeds (${seeds[0]}…${seeds[seeds.length - 1]}), probe on the kept weights:\n${formatSeedsFile(file).map((l) => `  ${l}\n`).join('')}  → ${path}\n`);
+    for (const u of results) endOfRun('unlearn', u.run.loop, u.modelDir);
+    return;
+  }
+  const { run, modelDir, bestStep } = await runUnlearning(input, tokenizer, { ...options, runDir: resolved.out });
   const trainable = run.resolved.trainableParameters as number;
   process.stdout.write(
     `lethe unlearn: ${method.name} (scope ${scopeLabel(scope)}, ${trainable} trainable parameters): ${describeRun(run.loop, await lastLogLine(resolved.out))}` +

@@ -1,6 +1,7 @@
-// `lethe demo [--out DIR] [--quick] [--fresh] [--case tofu|capability]`: the whole pipeline on a
-// built-in small case (train, unlearn with several methods, evaluate, attack, report). The work is
-// in src/pipeline/demo/run-demo.ts (TOFU) and capability-demo.ts, loaded when the command runs.
+// `lethe demo [--out DIR] [--quick] [--fresh] [--case tofu|capability] [--seed S] [--seeds N]`:
+// the whole pipeline on a built-in small case (train, unlearn with several methods, evaluate,
+// attack, report). The work is in src/pipeline/demo/run-demo.ts (TOFU) and capability-demo.ts,
+// loaded when the command runs.
 import type { Command } from 'commander';
 import { LetheError } from '../../engine/errors.ts';
 import { formatDuration, progressDisplay } from '../progress.ts';
@@ -12,15 +13,25 @@ export function registerDemo(program: Command): void {
     .option('-o, --out <dir>', 'folder for the runs, the report and summary.json', 'runs/demo')
     .option('--quick', 'a smaller case and shorter training (a few minutes on 2 cores instead of about 10)', false)
     .option('--fresh', 'train the target and retain models again even when the folder holds them', false)
-    .option('--case <name>', 'tofu (forget two fictitious authors) or capability (forget a made-up technical domain, keep another: multiple-choice accuracy toward chance, then relearning)', 'tofu')
-    .action(async (options: { out: string; quick: boolean; fresh: boolean; case: string }) => {
+    .option('--case <name>', 'tofu (forget a fictitious author) or capability (forget a made-up technical domain, keep another: multiple-choice accuracy toward chance, then relearning)', 'tofu')
+    .option('--seed <s>', 'tofu case: seeds the training of the target and retain models, the unlearning and the attacks (default 1)')
+    .option('--seeds <n>', "tofu case: repeat each method's unlearning with N seeds (--seed, --seed + 1, …): mean ± sd and passes in k of N")
+    .action(async (options: { out: string; quick: boolean; fresh: boolean; case: string; seed?: string; seeds?: string }) => {
       if (options.case !== 'tofu' && options.case !== 'capability') throw new LetheError(`--case: expected tofu or capability, got "${options.case}"`);
+      if (options.case === 'capability' && (options.seed !== undefined || options.seeds !== undefined)) throw new LetheError('--seed/--seeds: only with --case tofu (the capability case has fixed seeds)');
       const demo = options.case === 'capability'
         ? (await import('../../pipeline/demo/capability-demo.ts')).capabilityDemo
         : (await import('../../pipeline/demo/run-demo.ts')).demo;
+      const int = (flag: string, v: string | undefined, min: number) => {
+        if (v === undefined) return undefined;
+        if (!/^-?\d+$/.test(v.trim()) || Number(v) < min) throw new LetheError(`${flag}: expected an integer${min > -Infinity ? ` ≥ ${min}` : ''}, got ${JSON.stringify(v)}`);
+        return Number(v);
+      };
+      const seed = int('--seed', options.seed, -Infinity);
+      const seeds = int('--seeds', options.seeds, 1);
       const t0 = performance.now();
       const say = (line: string) => process.stdout.write(`lethe demo [${formatDuration((performance.now() - t0) / 1000)}] ${line}\n`);
-      const outcome = await demo({ out: options.out, quick: options.quick === true, fresh: options.fresh === true, say, progress: progressDisplay });
+      const outcome = await demo({ out: options.out, quick: options.quick === true, fresh: options.fresh === true, seed, seeds, say, progress: progressDisplay });
       process.stdout.write(`\n${outcome.table}\n\n${outcome.headline}\n`);
       say(`done: ${outcome.report} (open it in a browser) and ${outcome.summary}`);
     });

@@ -49,7 +49,8 @@ export function registerUnlearn(program: Command): void {
     .option('--probe <kind>', 'what the probes measure: qa (forget/retain answer probability, default) or mc (multiple-choice accuracy on --forget-mc/--retain-mc)')
     .option('--forget-mc <file>', '--probe mc: a multiple-choice file whose accuracy must fall (WMDP .json/.jsonl, MMLU .csv); repeatable', collect)
     .option('--retain-mc <file>', '--probe mc: a multiple-choice file whose accuracy must stay; repeatable', collect)
-    .option('--keep <which>', 'with --eval-every: save the best step (default) or the last');
+    .option('--keep <which>', 'with --eval-every: save the best step (default) or the last')
+    .option('--seeds <n>', 'repeat the run with N seeds (--seed, --seed + 1, …), each a run folder OUT/seed-K/; OUT/seeds.json: mean ± sd of the probe and "passes in k of N"');
   command.addHelpText('after', () => {
     const rows = Object.values(METHODS).map((m) => {
       const defaults = [...Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`), `lr=${m.lr.toExponential()}`].join(' ');

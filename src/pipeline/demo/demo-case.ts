@@ -1,6 +1,12 @@
-// The TOFU case `lethe demo` builds: a few authors, two of them to forget, small enough that a
-// model trained from scratch learns it in a minute or two on a 2-core CPU, and complete enough
-// that every TOFU metric means something.
+// The TOFU case `lethe demo` builds: a few authors, one of them to forget (20 items, the size of
+// TOFU's forget01), small enough that a model trained from scratch learns it in a minute or two
+// on a 2-core CPU, and complete enough that every TOFU metric means something.
+//
+// Why one author (issue 12): with two (40 items) no method reached forget quality ≥ 0.05 at 80%
+// of the target's utility in a full run (GradDiff 0.27 at 29%, CE-U 0.007 at 80%), and a verdict
+// on one seed flipped on another machine. With one, CE-U passes on the quick case for --seed 1, 2
+// and 3 (the README gives the runs). Twenty items also make the KS test weaker: forget quality
+// ≥ 0.05 is easier to reach than on forget05/forget10, as it is in TOFU's own forget01 results.
 //
 // What the case adds to TOFU's own sets, and why: TOFU's model utility is the harmonic mean of
 // Prob, ROUGE and truth ratio on the retain authors, real authors and world facts. A real
@@ -44,6 +50,8 @@ export interface DemoEvalSettings {
   /** Greedy tokens per answer for ROUGE (TOFU: 200; the case's answers are shorter). */
   maxNewTokens: number;
   batchSize: number;
+  /** The prompt attacks (src/attacks/prompts): paraphrase and jailbreak templates. */
+  promptAttacks: string[];
 }
 
 export interface DemoPlan {
@@ -56,27 +64,28 @@ export const FULL_PLAN: DemoPlan = {
     preset: 'tiny',
     shape: { hiddenSize: 128, numLayers: 3, numHeads: 4, numKvHeads: 2, headDim: 32, intermediateSize: 352 },
     authors: 10,
-    forgetAuthors: 2,
+    forgetAuthors: 1,
     worldItems: 100,
     vocabSize: 1024,
     maxPositions: 512,
     training: { epochs: 30, lr: 3e-3, batchSize: 8, warmupSteps: 20, seed: 1 },
   },
-  eval: { maxNewTokens: 64, batchSize: 16 },
+  eval: { maxNewTokens: 64, batchSize: 16, promptAttacks: ['paraphrase', 'ignore-instructions', 'developer-mode', 'role-play'] },
 };
 
 export const QUICK_PLAN: DemoPlan = {
   case: {
     preset: 'tiny',
     shape: { hiddenSize: 96, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 24, intermediateSize: 256 },
-    authors: 6,
-    forgetAuthors: 2,
-    worldItems: 40,
+    authors: 5,
+    forgetAuthors: 1,
+    worldItems: 30,
     vocabSize: 768,
     maxPositions: 512,
     training: { epochs: 30, lr: 5e-3, batchSize: 8, warmupSteps: 20, seed: 1 },
   },
-  eval: { maxNewTokens: 48, batchSize: 16 },
+  // Two prompt attacks instead of four: the quick case is for a first look in minutes.
+  eval: { maxNewTokens: 48, batchSize: 16, promptAttacks: ['paraphrase', 'role-play'] },
 };
 
 export interface DemoData {

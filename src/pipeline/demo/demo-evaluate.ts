@@ -21,9 +21,8 @@ import { tofuMetrics } from '../eval-tofu.ts';
 import { composeResults, writeResults, type MetricFamilies } from '../results-file.ts';
 import type { DemoData, DemoPlan } from './demo-case.ts';
 
-/** The attacks of the demo: relearning on 10% of the forget set, 4-bit weights, paraphrase and the jailbreak templates. */
+/** The attacks of the demo: relearning on 10% of the forget set, 4-bit weights, paraphrase and the jailbreak templates (the plan's promptAttacks). */
 export const DEMO_ATTACKS = ['relearn', 'quantize', 'prompts'];
-export const DEMO_PROMPT_ATTACKS = ['paraphrase', 'ignore-instructions', 'developer-mode', 'role-play'];
 
 export interface DemoRun {
   name: string;
@@ -96,7 +95,7 @@ export async function attackRun(run: DemoRun, ctx: DemoContext, ref: Reference, 
     { model: run.model, baseline: run.baseline ?? null },
     { tokenizer, template: data.template, forgetSet: data.sets.forget, retainSet: data.subset.retainSet, targetForgetProbs: ref.targetForgetProbs, generation: null, batchSize: plan.eval.batchSize, seed: ctx.seed },
     DEMO_ATTACKS,
-    { quantize: { bits: [4] }, prompts: { attacks: DEMO_PROMPT_ATTACKS } },
+    { quantize: { bits: [4] }, prompts: { attacks: plan.eval.promptAttacks } },
   );
   const shown = outcomes.filter((o) => SUMMARY_ATTACKS.includes(o.name));
   ctx.say(`  ${run.name} attacks: forget Prob ${shown.map((o) => `${o.name} ${fmt(o.before.forgetProb)} → ${fmt(o.after.forgetProb)}`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);

@@ -60,14 +60,14 @@ export interface UnlearnedModel {
   loop: LoopResult;
 }
 
-/** Unlearns the forget authors from `target` with `m`; OUT/<name>/{model, log.jsonl, config.yaml}. */
-export async function runMethod(out: string, m: DemoMethod, target: Model, tokenizer: Tokenizer, data: DemoData, seed: number, progress: ProgressFactory = silentProgress): Promise<UnlearnedModel> {
-  const runDir = join(out, m.name);
+/** Unlearns the forget authors from `target` with `m` and `seed`; OUT/<name>/{model, log.jsonl, config.yaml} (name: the method's run name unless given). */
+export async function runMethod(out: string, m: DemoMethod, target: Model, tokenizer: Tokenizer, data: DemoData, seed: number, progress: ProgressFactory = silentProgress, name = m.name): Promise<UnlearnedModel> {
+  const runDir = join(out, name);
   await rm(runDir, { recursive: true, force: true });
   const batchSize = 8;
   // What lethe unlearn would record, so the report names the method and its settings.
   await writeResolvedConfig(runDir, 'unlearn', { method: m.method.name, methodOptions: m.options ?? {}, lr: m.lr, epochs: m.epochs, batchSize, scope: m.scope ?? (m.method.scope ? `${m.method.name} default` : { kind: 'all' }), seed });
-  const run = await withProgress(progress, `  ${m.name}`, (onProgress) =>
+  const run = await withProgress(progress, `  ${name}`, (onProgress) =>
     unlearn(target, tokenizer, {
       method: m.method, methodOptions: m.options, forget: data.forget, retain: data.retain, idk: data.idk, template: data.template,
       scope: m.scope, lr: m.lr, optimizer: { kind: 'adamw', weightDecay: 0 }, epochs: m.epochs, batchSize, seed, runDir,
@@ -77,5 +77,5 @@ export async function runMethod(out: string, m: DemoMethod, target: Model, token
   await saveModel(run.model, modelDir);
   tokenizer.save(modelDir); // a model folder lethe eval and lethe attack can use as it is
   await rm(join(runDir, 'checkpoints'), { recursive: true, force: true }); // the demo never resumes
-  return { name: m.name, model: run.model, runDir, modelDir, loop: run.loop };
+  return { name, model: run.model, runDir, modelDir, loop: run.loop };
 }

@@ -17,7 +17,7 @@ import { demoData, FULL_PLAN, QUICK_PLAN } from './demo-case.ts';
 import { attackRun, evaluateRun, measureRun, referenceFrom, type DemoContext, type DemoRun } from './demo-evaluate.ts';
 import { DEMO_BASELINE, DEMO_METHODS, runMethod } from './demo-methods.ts';
 import { CASE_FILE, caseModels } from './demo-models.ts';
-import { summaryRow, summaryTable, writeSummary } from './demo-summary.ts';
+import { methodSeeds, summaryRow, summaryTable, writeSummary, FORGOT_AT, KEEPS_UTILITY, type MethodSeeds, type SummaryRow } from './demo-summary.ts';
 import { silentProgress, type ProgressFactory } from '../progress.ts';
 
 export interface DemoOptions {
@@ -27,6 +27,10 @@ export interface DemoOptions {
   quick: boolean;
   /** Train the target and retain models again even when `out` holds them. */
   fresh: boolean;
+  /** Seeds the training of the target and retain models (and their data order), the unlearning and the attacks (default 1). */
+  seed?: number;
+  /** Each method's unlearning is repeated with seeds seed, seed + 1, … (default 1 run). */
+  seeds?: number;
   /** One line per stage and step of the story (default: silent). */
   say?: (line: string) => void;
   /** Training progress displays (default: silent). */
@@ -51,16 +55,26 @@ export function checkDemoFolder(out: string): void {
   }
 }
 
-const UNLEARN_SEED = 0;
+/** The demo's default --seed. */
+export const DEMO_SEED = 1;
 
 /**
- * Runs the demo into `o.out`: trains the case's target and retain models (or reuses them),
- * unlearns with every demo method, measures and attacks each, writes report.html and
- * summary.json. Throws LetheError when `out` holds files that are not a demo's.
+ * Runs the demo into `o.out`: trains the case's target and retain models (or reuses them) with
+ * `o.seed`, unlearns with every demo method (`o.seeds` times, seeds o.seed, o.seed + 1, …),
+ * measures and attacks each, writes report.html and summary.json (`lethe.demo-summary/1`: per
+ * model its numbers; per method its seeds' numbers, mean ± sd and how many seeds pass the
+ * headline's rule). Throws LetheError when `out` holds files that are not a demo's, or for a
+ * seed that is not an integer or a number of seeds below 1.
  */
 export async function demo(o: DemoOptions): Promise<DemoOutcome> {
-  const plan = o.quick ? QUICK_PLAN : FULL_PLAN;
+  const seed = o.seed ?? DEMO_SEED;
+  const n = o.seeds ?? 1;
+  if (!Number.isSafeInteger(seed)) throw new LetheError(`--seed: expected an integer, got ${o.seed}`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new LetheError(`--seeds: expected an integer ≥ 1, got ${o.seeds}`);
+  const base = o.quick ? QUICK_PLAN : FULL_PLAN;
+  const plan = { ...base, case: { ...base.case, training: { ...base.case.training, seed } } };
   const c = plan.case;
+  const seeds = Array.from({ length: n }, (_, i) => seed + i);
   checkDemoFolder(o.out);
   await lockRunFolder(o.out, 'lethe demo'); // one demo per folder (src/io/run-lock.ts); creates it
   const say = o.say ?? (() => {});
@@ -69,10 +83,10 @@ export async function demo(o: DemoOptions): Promise<DemoOutcome> {
   let stage = 0;
   const next = (what: string) => say(`(${++stage}/${stages}) ${what}`);
 
-  next(`the case: TOFU, ${c.authors} fictitious authors of which ${c.forgetAuthors} are to be forgotten, plus ${c.worldItems} real-author and ${c.worldItems} world-fact questions as the model's world knowledge${o.quick ? ' (quick)' : ''}`);
+  next(`the case: TOFU, ${c.authors} fictitious authors of which ${c.forgetAuthors} are to be forgotten, plus ${c.worldItems} real-author and ${c.worldItems} world-fact questions as the model's world knowledge${o.quick ? ' (quick)' : ''}; seed ${seed}${n > 1 ? `, unlearning seeds ${seeds[0]}…${seeds[n - 1]}` : ''}`);
   const data = demoData(c);
   const models = await caseModels(o.out, c, data, { fresh: o.fresh, say, progress });
-  const ctx: DemoContext = { tokenizer: models.tokenizer, data, plan, seed: UNLEARN_SEED, say };
+  const ctx: DemoContext = { tokenizer: models.tokenizer, data, plan, seed, say };
 
   next('measuring the retain model (never saw the forget authors: the reference) and the target model (saw everything), then attacking both');
   const retainRun: DemoRun = { name: 'retain', role: 'retain', model: models.retain.model, runDir: models.retain.runDir, modelDir: models.retain.modelDir, loop: models.retain.loop };
@@ -83,12 +97,24 @@ export async function demo(o: DemoOptions): Promise<DemoOutcome> {
   const results: Results[] = [await attackRun(targetRun, ctx, ref, targetMeasured), await attackRun(retainRun, ctx, ref, retainMeasured)];
   const seconds: Record<string, number | null> = { target: models.target.loop?.wallSeconds ?? null, retain: models.retain.loop?.wallSeconds ?? null };
 
-  next(`unlearning the forget authors from the target with ${DEMO_METHODS.length} methods, measuring and attacking each`);
+  next(`unlearning the forget authors from the target with ${DEMO_METHODS.length} methods${n > 1 ? `, ${n} seeds each` : ''}, measuring and attacking each`);
+  const targetUtility = summaryRow(results[0]).model_utility;
+  const methods: MethodSeeds[] = [];
+  const extraRuns: Results[] = [];
   for (const [i, m] of DEMO_METHODS.entries()) {
-    say(`[${i + 1}/${DEMO_METHODS.length}] ${m.name}: ${m.summary} (lr ${m.lr}, ${m.epochs} epochs)`);
-    const u = await runMethod(o.out, m, models.target.model, models.tokenizer, data, UNLEARN_SEED, progress);
-    seconds[m.name] = u.loop.wallSeconds;
-    results.push(await evaluateRun({ name: m.name, role: 'unlearned', model: u.model, runDir: u.runDir, modelDir: u.modelDir, loop: u.loop }, ctx, ref));
+    say(`[${i + 1}/${DEMO_METHODS.length}] ${m.name}: ${m.summary} (lr ${m.lr}, ${m.epochs} epochs${n > 1 ? `, seeds ${seeds.join(', ')}` : ''})`);
+    const rows: SummaryRow[] = [];
+    for (const [k, s] of seeds.entries()) {
+      // The first seed's run is OUT/<method> (as with one seed); the others OUT/<method>-seed-K.
+      const name = k === 0 ? m.name : `${m.name}-seed-${s}`;
+      const u = await runMethod(o.out, m, models.target.model, models.tokenizer, data, s, progress, name);
+      seconds[name] = u.loop.wallSeconds;
+      const r = await evaluateRun({ name, role: 'unlearned', model: u.model, runDir: u.runDir, modelDir: u.modelDir, loop: u.loop }, ctx, ref);
+      (k === 0 ? results : extraRuns).push(r);
+      rows.push(summaryRow(r));
+    }
+    methods.push(methodSeeds(m.name, seeds, rows, targetUtility));
+    if (n > 1) say(`  ${m.name} over ${n} seeds: forget quality ≥ ${FORGOT_AT} at ≥ ${KEEPS_UTILITY * 100}% of the target's model utility in ${methods.at(-1)!.passes.passes} of ${n}`);
   }
 
   next(`the input-based baseline: ${DEMO_BASELINE.name}, ${DEMO_BASELINE.summary} (no weight changes)`);
@@ -99,21 +125,27 @@ export async function demo(o: DemoOptions): Promise<DemoOutcome> {
   seconds[DEMO_BASELINE.name] = 0;
 
   next('writing the report and the summary');
-  const report = await writeReport(results.map((r) => join(o.out, r.model.name)), join(o.out, 'report.html'));
+  const report = await writeReport([...results, ...extraRuns].map((r) => join(o.out, r.model.name)), join(o.out, 'report.html'));
   const rows = results.map(summaryRow);
-  const summary = await writeSummary(o.out, rows);
-  return { table: summaryTable(rows, seconds), headline: headline(rows), report: report.out, summary };
+  const summary = await writeSummary(o.out, rows, { seed, seeds, methods });
+  return { table: summaryTable(rows, seconds, methods), headline: headline(rows, methods), report: report.out, summary };
 }
 
-/** What the table says, in words: the reference, the best trade-off, the collapse, the attacks. */
-function headline(rows: ReturnType<typeof summaryRow>[]): string {
+const seedCount = (k: number, n: number) => `${k} of ${n} seed${n === 1 ? '' : 's'}`;
+
+/**
+ * What the table says, in words: the reference, the methods that forgot while keeping utility
+ * (named only when that holds in every one of their seeds, with how many), the attacks.
+ */
+export function headline(rows: readonly SummaryRow[], methods: readonly MethodSeeds[]): string {
   const target = rows.find((r) => r.name === 'target');
-  const mu = target?.model_utility ?? null;
   const lines = ['Forget quality is the KS-test p-value of the forget-set truth ratios against the retain model\'s (1 = indistinguishable from never having seen them; ≥ 0.05: the test cannot tell them apart).'];
-  const good = rows.filter((r) => !['target', 'retain'].includes(r.name) && (r.forget_quality ?? 0) >= 0.05 && mu !== null && (r.model_utility ?? 0) >= 0.8 * mu);
-  lines.push(good.length > 0
-    ? `Forgot (forget quality ≥ 0.05) while keeping ≥ 80% of the target's model utility: ${good.map((r) => r.name).join(', ')}.`
-    : 'No method reached forget quality ≥ 0.05 while keeping 80% of the target\'s model utility.');
+  const rule = `forget quality ≥ ${FORGOT_AT} at ≥ ${KEEPS_UTILITY * 100}% of the target's model utility`;
+  const all = methods.filter((m) => m.passes.all);
+  const some = methods.filter((m) => !m.passes.all && m.passes.passes > 0);
+  for (const m of all) lines.push(`${m.name}: ${rule} in ${seedCount(m.passes.passes, m.passes.runs)}.`);
+  if (all.length === 0) lines.push(`No method reached forget quality ≥ ${FORGOT_AT} while keeping ${KEEPS_UTILITY * 100}% of the target's model utility${methods.some((m) => m.seeds.length > 1) ? ' in all of its seeds' : ''}.`);
+  if (some.length > 0) lines.push(`Not in every seed, so not a finding: ${some.map((m) => `${m.name} ${seedCount(m.passes.passes, m.passes.runs)}`).join(', ')}.`);
   const prob = target?.forget_prob ?? null;
   if (prob !== null) {
     // Recovered: the share of the forget Prob that unlearning removed and the strongest attack brought back.

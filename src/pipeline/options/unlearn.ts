@@ -71,6 +71,8 @@ export const unlearnSchema = z
     allowOverlap: flag().optional(),
     /** Forget or retain items longer than the context: error (default, naming file and line), skip or truncate. */
     overlong: z.enum(['error', 'skip', 'truncate']).optional(),
+    /** Repeat the run with this many seeds (seed, seed + 1, …), each in OUT/seed-K/, with OUT/seeds.json summarising them. */
+    seeds: positiveInt().optional(),
     ...trainingFields,
   })
   .superRefine((u, ctx) => {
@@ -121,6 +123,8 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
   allowOverlap?: boolean;
   /** Forget or retain items longer than the context; absent: error (TRAINING_OVERLONG), so runs saved before the option resume as they were. */
   overlong?: 'error' | 'skip' | 'truncate';
+  /** Present only when asked: the run is repeated with this many seeds, each in OUT/seed-K/. */
+  seeds?: number;
 }
 
 /**
@@ -166,6 +170,7 @@ export function resolveUnlearnOptions(given: UnlearnUserOptions): ResolvedUnlear
     keep: user.keep ?? (evalEvery > 0 ? 'best' : 'last'),
     ...(user.allowOverlap ? { allowOverlap: true } : {}),
     ...(user.overlong !== undefined ? { overlong: user.overlong } : {}),
+    ...(user.seeds !== undefined ? { seeds: user.seeds } : {}),
     ...resolveTraining(user, { lr, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' }),
   };
 }
