@@ -19,8 +19,9 @@ import type { Summary } from '../../src/pipeline/demo/demo-summary.ts';
 const BIN = fileURLToPath(new URL('../../bin/lethe.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lethe-demo-'));
 const out = join(dir, 'demo');
-const MODELS = ['target', 'retain', ...DEMO_METHODS.map((m) => m.name), 'guardrail'];
-const UNLEARNED = DEMO_METHODS.map((m) => m.name);
+// --quick runs a subset of the demo methods (QUICK_PLAN.methods), in DEMO_METHODS' order.
+const UNLEARNED = DEMO_METHODS.map((m) => m.name).filter((n) => QUICK_PLAN.methods?.includes(n) ?? true);
+const MODELS = ['target', 'retain', ...UNLEARNED, 'guardrail'];
 
 function lethe(...args: string[]) {
   // A pipe and CI unset: the plain progress lines, as in a log file.

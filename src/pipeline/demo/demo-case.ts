@@ -57,35 +57,43 @@ export interface DemoEvalSettings {
 export interface DemoPlan {
   case: DemoCase;
   eval: DemoEvalSettings;
+  /** The demo methods run (names in demo-methods.ts); all of them when absent. */
+  methods?: readonly string[];
 }
 
-export const FULL_PLAN: DemoPlan = {
-  case: {
-    preset: 'tiny',
-    shape: { hiddenSize: 128, numLayers: 3, numHeads: 4, numKvHeads: 2, headDim: 32, intermediateSize: 352 },
-    authors: 10,
-    forgetAuthors: 1,
-    worldItems: 100,
-    vocabSize: 1024,
-    maxPositions: 512,
-    training: { epochs: 30, lr: 3e-3, batchSize: 8, warmupSteps: 20, seed: 1 },
-  },
-  eval: { maxNewTokens: 64, batchSize: 16, promptAttacks: ['paraphrase', 'ignore-instructions', 'developer-mode', 'role-play'] },
+/**
+ * The case both plans share, chosen by measurement (issue 12): with one forget author of five,
+ * 30 + 30 world items and a 277k-parameter model, the headline held for --seed 1, 2 and 3 (CE-U
+ * forgot and kept 95–99.5% of the target's utility in each), while a larger case (ten authors,
+ * 100 + 100 world items, 685k parameters, one forget author) failed it for --seed 1 and 2 (CE-U
+ * 0.034 and 0.012 at 97–99.7% utility; more CE-U epochs did not help). One case for both plans
+ * also means `lethe demo --quick` after `lethe demo` (or the reverse) reuses the trained models.
+ */
+const DEMO_CASE: DemoCase = {
+  preset: 'tiny',
+  shape: { hiddenSize: 96, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 24, intermediateSize: 256 },
+  authors: 5,
+  forgetAuthors: 1,
+  worldItems: 30,
+  vocabSize: 768,
+  maxPositions: 512,
+  training: { epochs: 30, lr: 5e-3, batchSize: 8, warmupSteps: 20, seed: 1 },
 };
 
+/** Every method and every prompt attack. */
+export const FULL_PLAN: DemoPlan = {
+  case: DEMO_CASE,
+  eval: { maxNewTokens: 48, batchSize: 16, promptAttacks: ['paraphrase', 'ignore-instructions', 'developer-mode', 'role-play'] },
+};
+
+/**
+ * The same case and measurements for a first look in a few minutes: four methods (the collapse
+ * of plain gradient ascent, GradDiff and NPO as the common baselines, CE-U) and two prompt attacks.
+ */
 export const QUICK_PLAN: DemoPlan = {
-  case: {
-    preset: 'tiny',
-    shape: { hiddenSize: 96, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 24, intermediateSize: 256 },
-    authors: 5,
-    forgetAuthors: 1,
-    worldItems: 30,
-    vocabSize: 768,
-    maxPositions: 512,
-    training: { epochs: 30, lr: 5e-3, batchSize: 8, warmupSteps: 20, seed: 1 },
-  },
-  // Two prompt attacks instead of four: the quick case is for a first look in minutes.
+  case: DEMO_CASE,
   eval: { maxNewTokens: 48, batchSize: 16, promptAttacks: ['paraphrase', 'role-play'] },
+  methods: ['ga', 'graddiff', 'npo', 'ce-u'],
 };
 
 export interface DemoData {

@@ -97,12 +97,13 @@ export async function demo(o: DemoOptions): Promise<DemoOutcome> {
   const results: Results[] = [await attackRun(targetRun, ctx, ref, targetMeasured), await attackRun(retainRun, ctx, ref, retainMeasured)];
   const seconds: Record<string, number | null> = { target: models.target.loop?.wallSeconds ?? null, retain: models.retain.loop?.wallSeconds ?? null };
 
-  next(`unlearning the forget authors from the target with ${DEMO_METHODS.length} methods${n > 1 ? `, ${n} seeds each` : ''}, measuring and attacking each`);
+  const planned = plan.methods ? DEMO_METHODS.filter((m) => plan.methods!.includes(m.name)) : DEMO_METHODS;
+  next(`unlearning the forget authors from the target with ${planned.length} methods${n > 1 ? `, ${n} seeds each` : ''}, measuring and attacking each`);
   const targetUtility = summaryRow(results[0]).model_utility;
   const methods: MethodSeeds[] = [];
   const extraRuns: Results[] = [];
-  for (const [i, m] of DEMO_METHODS.entries()) {
-    say(`[${i + 1}/${DEMO_METHODS.length}] ${m.name}: ${m.summary} (lr ${m.lr}, ${m.epochs} epochs${n > 1 ? `, seeds ${seeds.join(', ')}` : ''})`);
+  for (const [i, m] of planned.entries()) {
+    say(`[${i + 1}/${planned.length}] ${m.name}: ${m.summary} (lr ${m.lr}, ${m.epochs} epochs${n > 1 ? `, seeds ${seeds.join(', ')}` : ''})`);
     const rows: SummaryRow[] = [];
     for (const [k, s] of seeds.entries()) {
       // The first seed's run is OUT/<method> (as with one seed); the others OUT/<method>-seed-K.
