@@ -29,7 +29,8 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const inputs = [modelReadSource(source), ...readSources(resolved, UNLEARN_PATHS.filter((k) => k !== 'model'))];
   await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
 
-  const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer });
+  // Frozen weights stay at the checkpoint's precision; the run widens what it trains (unlearn/run.ts).
+  const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer, precision: 'checkpoint' });
   const { template, forget, retain, idk, mcSides, method, scope } = unlearningInputs(resolved, input, tokenizer, (line) => process.stderr.write(`lethe unlearn: ${line}\n`));
 
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);

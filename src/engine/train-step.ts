@@ -94,6 +94,8 @@ export class TrainStep {
   private current = new Map<string, HostTensor>();
   private spare = new Map<string, HostTensor>();
   private readonly masks = new Map<string, HostTensor>();
+  /** The caller's starting values (never written): what `reset` restores, so no step-0 copy is kept or written. */
+  private initial: ReadonlyMap<string, HostTensor> = new Map();
   private fused: Program | null = null;
   private accumulation: { accumulate: Program; apply: Program } | null = null;
   private gradBuffers: Map<string, HostTensor> | null = null;
@@ -117,6 +119,7 @@ export class TrainStep {
     const slots = slotNames(spec.optimizer);
     const paramNames = spec.params.map((p) => p.name!);
     const ts = new TrainStep(spec, options, paramNames, paramNames.flatMap((n) => slots.map((s) => `${n}.${s}`)));
+    ts.initial = initial;
     for (const p of spec.params) {
       const v = initial.get(p.name!);
       if (!v) throw new LetheError(`train step: no initial value for parameter "${p.name}"`);
@@ -150,6 +153,13 @@ export class TrainStep {
       (cur.data as Float32Array).set(v.data as Float32Array);
     }
     this.step = step;
+  }
+
+  /** Back to the starting values with zero optimiser state, at step 0 (what a step-0 checkpoint held). */
+  reset(): void {
+    for (const name of this.paramNames) (this.get(name).data as Float32Array).set(this.initial.get(name)!.data as Float32Array);
+    for (const name of this.stateNames) (this.get(name).data as Float32Array).fill(0);
+    this.step = 0;
   }
 
   /** Parameters and optimiser state, by name. */
