@@ -39,7 +39,7 @@ export function registerUnlearn(program: Command): void {
     .option('--allow-overlap', 'run even when the forget and retain sets share items (default: exit 2 naming both files and lines)')
     .option('--overlong <policy>', 'forget or retain items longer than the context: error (default; exit 2 naming the file and line), skip, truncate (the answer cut); counts and lines on stderr')
     .option('--idk <file>', "refusals for idkdpo, one a line (default: TOFU's list)")
-    .option('--scope <scope>', 'what is updated: all, pattern:REGEX, lora[:r[,alpha]], saliency[:wagle|gradient[:keep]]')
+    .option('--scope <scope>', 'what is updated: all, pattern:REGEX, lora[:r[,alpha[,dropout]]] (TOFU defaults 8,32,0.05), saliency[:wagle|gradient[:keep]]')
     .option('--sam <rho>', 'sharpness-aware minimisation with this radius')
     .option('--adversarial <layer,eps,steps>', "adversarial unlearning: perturb block layer's output within an L2 ball of radius eps by steps ascent steps")
     .option('--eval-every <n>', 'score forget/retain probes every N steps and keep the best step')
