@@ -12,6 +12,9 @@ import { downloadDisplay, progressDisplay } from './progress.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
 import { scopeLabel } from '../pipeline/options/scope.ts';
 import { describeRun } from './summary.ts';
+import { availableMemory } from '../io/memory.ts';
+import { checkMemoryFits, describeEstimate, formatGb } from '../unlearn/memory-estimate.ts';
+import { unlearningMemoryEstimate } from '../pipeline/unlearning-inputs.ts';
 
 import { UNLEARN_PATHS, unlearnSchema, resolveUnlearnOptions } from '../pipeline/options/unlearn.ts';
 
@@ -27,11 +30,16 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const source = await resolveModelInput(resolved.model, { onDownload: downloadDisplay(resolved.model) });
   checkOutsideModel(resolved.out, source.path);
   const inputs = [modelReadSource(source), ...readSources(resolved, UNLEARN_PATHS.filter((k) => k !== 'model'))];
-  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
 
   // Frozen weights stay at the checkpoint's precision; the run widens what it trains (unlearn/run.ts).
   const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer, precision: 'checkpoint' });
   const { template, forget, retain, idk, mcSides, method, scope } = unlearningInputs(resolved, input, tokenizer, (line) => process.stderr.write(`lethe unlearn: ${line}\n`));
+  // The peak memory estimate, and a refusal before anything is written when it cannot fit.
+  const estimate = unlearningMemoryEstimate(input, tokenizer, resolved, { method, forget, retain });
+  const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
+  checkMemoryFits(estimate, available, 'lethe unlearn', scope);
+  await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
+  process.stdout.write(`lethe unlearn: memory estimate ${describeEstimate(estimate)} at peak; ${formatGb(available.bytes)} of ${available.source}\n`);
 
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);
   await writeResolvedConfig(resolved.out, 'unlearn', resolved);

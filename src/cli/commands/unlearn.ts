@@ -47,7 +47,8 @@ export function registerUnlearn(program: Command): void {
     .option('--probe <kind>', 'what the probes measure: qa (forget/retain answer probability, default) or mc (multiple-choice accuracy on --forget-mc/--retain-mc)')
     .option('--forget-mc <file>', '--probe mc: a multiple-choice file whose accuracy must fall (WMDP .json/.jsonl, MMLU .csv); repeatable', collect)
     .option('--retain-mc <file>', '--probe mc: a multiple-choice file whose accuracy must stay; repeatable', collect)
-    .option('--keep <which>', 'with --eval-every: save the best step (default) or the last');
+    .option('--keep <which>', 'with --eval-every: save the best step (default) or the last')
+    .option('--max-memory <GB>', 'memory the run may use (default: what the machine has available); a run estimated to need more is refused before it starts');
   command.addHelpText('after', () => {
     const rows = Object.values(METHODS).map((m) => {
       const defaults = [...Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`), `lr=${m.lr.toExponential()}`].join(' ');

@@ -68,6 +68,8 @@ export const unlearnSchema = z
     allowOverlap: flag().optional(),
     /** Forget or retain items longer than the context: error (default, naming file and line), skip or truncate. */
     overlong: z.enum(['error', 'skip', 'truncate']).optional(),
+    /** Memory (GB) the run may use, instead of what the machine reports available; the run is refused when its estimate exceeds it. Not part of the run's record. */
+    maxMemory: positive().optional(),
     ...trainingFields,
   })
   .superRefine((u, ctx) => {
