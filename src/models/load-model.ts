@@ -74,7 +74,19 @@ export async function loadModel(spec: string, options: ModelReadOptions = {}): P
   if (wantFiniteCheck(options)) checkFiniteWeights(tensors, path);
   const hfConfig = JSON.parse(await readFile(join(path, CONFIG_FILE), 'utf8')) as Record<string, unknown>;
   const generationEos = await readGenerationEos(path);
-  return new Model(config, fromHfTensors(config, tensors, join(path, 'model.safetensors')), null, { dir: path, hfConfig, ...(generationEos ? { generationEos } : {}) });
+  const storedDtype = dominantStoredDtype(tensors.values());
+  return new Model(config, fromHfTensors(config, tensors, join(path, 'model.safetensors')), null, { dir: path, hfConfig, ...(generationEos ? { generationEos } : {}), ...(storedDtype ? { storedDtype } : {}) });
+}
+
+/** The stored float dtype holding the most values (F64 counts as F32: lethe writes no F64). */
+function dominantStoredDtype(tensors: Iterable<{ stored?: string; data: { length: number } }>): 'F32' | 'F16' | 'BF16' | undefined {
+  const count = new Map<'F32' | 'F16' | 'BF16', number>();
+  for (const t of tensors) {
+    if (!t.stored) continue;
+    const d = t.stored === 'F64' ? 'F32' : (t.stored as 'F32' | 'F16' | 'BF16');
+    count.set(d, (count.get(d) ?? 0) + t.data.length);
+  }
+  return [...count].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 /** generation_config.json's eos_token_id as a list (absent file or key: undefined). */

@@ -36,6 +36,8 @@ export interface ModelSource {
   tokenizerDir?: string;
   /** generation_config.json's eos_token_id(s): each ends generation too (Llama 3's <|eot_id|>). */
   generationEos?: number[];
+  /** How most of the checkpoint's weights were stored (by values): saveModel's default dtype. */
+  storedDtype?: 'F32' | 'F16' | 'BF16';
 }
 
 export class Model {

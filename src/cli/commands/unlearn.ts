@@ -48,6 +48,7 @@ export function registerUnlearn(program: Command): void {
     .option('--forget-mc <file>', '--probe mc: a multiple-choice file whose accuracy must fall (WMDP .json/.jsonl, MMLU .csv); repeatable', collect)
     .option('--retain-mc <file>', '--probe mc: a multiple-choice file whose accuracy must stay; repeatable', collect)
     .option('--keep <which>', 'with --eval-every: save the best step (default) or the last')
+    .option('--save-dtype <dtype>', 'how OUT/model stores its weights: f32, bf16 or f16 (default: as the input model)')
     .option('--max-memory <GB>', 'memory the run may use (default: what the machine has available); a run estimated to need more is refused before it starts');
   command.addHelpText('after', () => {
     const rows = Object.values(METHODS).map((m) => {

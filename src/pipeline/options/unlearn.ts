@@ -70,6 +70,8 @@ export const unlearnSchema = z
     overlong: z.enum(['error', 'skip', 'truncate']).optional(),
     /** Memory (GB) the run may use, instead of what the machine reports available; the run is refused when its estimate exceeds it. Not part of the run's record. */
     maxMemory: positive().optional(),
+    /** How RUN/model stores its weights (default: as the input model did). */
+    saveDtype: z.enum(['f32', 'bf16', 'f16']).optional(),
     ...trainingFields,
   })
   .superRefine((u, ctx) => {
