@@ -64,3 +64,23 @@ for (const [label, scope] of scopes) {
     for (const t of half.params.values()) assert.equal(t.dtype, 'bfloat16'); // the input model is not modified
   });
 }
+
+test('a LoRA run checkpoints only the adapters and their optimiser state; resumed from such a checkpoint it ends equal to an uninterrupted run', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const src = join(dir, 'bf16-resume');
+  await saveModel(createModel(config, { seed: 6, initStd: 0.2 }), src, { dtype: 'BF16' });
+  const model = await loadModel(src, { precision: 'checkpoint' });
+  const scope: ScopeOptions = { kind: 'lora', r: 2, alpha: 4, dropout: 0.1, targets: ['q_proj', 'v_proj'] };
+  const opts = { method: 'npo', scope, optimizer: { kind: 'adamw' as const, weightDecay: 0.01, maxGradNorm: 1 }, lr: 1e-2, batchSize: 2, epochs: 3, seed: 3, checkpointEvery: 2 };
+  const whole = await unlearnBatches(model, data, { ...opts, runDir: join(dir, 'whole') });
+  const cut = join(dir, 'cut');
+  await assert.rejects(unlearnBatches(model, data, { ...opts, runDir: cut, onProgress: (p) => { if (p.step === 3) throw new Error('killed'); } }), /killed/);
+  const ckpts = readdirSync(join(cut, 'checkpoints'));
+  assert.deepEqual(ckpts, ['step-000002']);
+  const manifest = JSON.parse(readFileSync(join(cut, 'checkpoints', 'step-000002', 'meta.json'), 'utf8')).manifest.tensors as Record<string, unknown>;
+  assert.ok(Object.keys(manifest).length > 0);
+  for (const name of Object.keys(manifest)) assert.match(name, /\.lora_[AB]\.weight(\.[a-z_]+)?$/, `${name} is not an adapter or its optimiser state`);
+  const resumed = await unlearnBatches(model, data, { ...opts, runDir: cut, resume: true });
+  assert.equal(resumed.loop.resumedFrom, 2);
+  for (const [name, v] of whole.model.params) assert.deepEqual(bits(widenWeight(resumed.model.params.get(name)!).data as Float32Array), bits(widenWeight(v).data as Float32Array), name);
+});
