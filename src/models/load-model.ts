@@ -112,6 +112,8 @@ export interface LoadModelOptions extends ModelReadOptions {
    * tokenizer.json or one. Default: the one beside the model.
    */
   tokenizer?: string;
+  /** Told each warning about the pair (a tokenizer smaller than the model's vocabulary). Default: none. */
+  onWarning?: (line: string) => void;
 }
 
 /** A model and the tokenizer it was trained with. */
@@ -132,7 +134,11 @@ export async function loadModelAndTokenizer(spec: string, options: LoadModelOpti
   const loaded = await loadModel(path, options);
   const tokenizer = options.tokenizer !== undefined ? await tokenizerAt(options.tokenizer, loaded) : await tokenizerBeside(path, loaded);
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
-    throw new LetheError(`${tokenizer.source}: the tokenizer has ${tokenizer.vocabSize} tokens, more than the model's ${loaded.config.vocabSize}`);
+    throw new LetheError(`${tokenizer.source}: the tokenizer has ${tokenizer.vocabSize} tokens, more than the ${loaded.config.vocabSize} of the model ${path} (vocab_size): ids past the model's embedding cannot be scored`);
+  }
+  // Legal (HF pads the embedding to a round size), but the model may then sample ids no token has.
+  if (tokenizer.vocabSize < loaded.config.vocabSize) {
+    options.onWarning?.(`${tokenizer.source}: the tokenizer has ${tokenizer.vocabSize} tokens, fewer than the ${loaded.config.vocabSize} of the model ${path} (vocab_size); generated ids past ${tokenizer.vocabSize - 1} decode to nothing`);
   }
   // saveModel copies a llama2.c tokenizer (whatever its name) into the saved folder as tokenizer.bin,
   // and the files of a tokenizer folder named apart from the model instead of the model folder's.
