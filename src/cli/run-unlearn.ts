@@ -8,7 +8,8 @@ import { checkOutsideModel } from '../pipeline/data-sources.ts';
 import { runUnlearning } from '../pipeline/unlearning-run.ts';
 import { unlearningInputs } from '../pipeline/unlearning-inputs.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
-import { downloadDisplay, progressDisplay } from './progress.ts';
+import { compileDisplay, downloadDisplay, progressDisplay } from './progress.ts';
+import { onCompile } from '../engine/program.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
 import { scopeLabel } from '../pipeline/options/scope.ts';
 import { describeRun } from './summary.ts';
@@ -39,6 +40,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
   checkMemoryFits(estimate, available, 'lethe unlearn', scope);
   await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs: [resolved.out], command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
+  onCompile(compileDisplay('lethe unlearn'));
   process.stdout.write(`lethe unlearn: memory estimate ${describeEstimate(estimate)} at peak; ${formatGb(available.bytes)} of ${available.source}\n`);
 
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);

@@ -60,7 +60,7 @@ export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): {
   const { grads, inputs: optInputs } = partsOf(spec);
   const upd = addUpdate(spec.params, grads, spec, optInputs);
   const inputs = [...spec.params, ...spec.data, ...upd.inputs];
-  return { program: compile(inputs, { loss: spec.loss, ...(spec.report ?? {}), ...upd.outputs }, options), slots: slotNames(spec.optimizer) };
+  return { program: compile(inputs, { loss: spec.loss, ...(spec.report ?? {}), ...upd.outputs }, { label: 'the training step', ...options }), slots: slotNames(spec.optimizer) };
 }
 
 /**
@@ -73,12 +73,12 @@ function buildAccumulation(spec: TrainStepSpec, options?: CompileOptions): { acc
   const buffers = spec.params.map((p) => g.input(`${p.name}.grad`, 'float32', p.shape));
   const accOut: Record<string, Tensor> = { loss: spec.loss, ...(spec.report ?? {}) };
   buffers.forEach((b, i) => (accOut[next(b.name!)] = o.add(b, grads[i])));
-  const accumulate = compile([...spec.params, ...spec.data, ...buffers], accOut, options);
+  const accumulate = compile([...spec.params, ...spec.data, ...buffers], accOut, { label: 'the training step (gradients)', ...options });
 
   const gradScale = g.input('optim.gradScale', 'float32', []);
   const scaled = buffers.map((b) => o.mul(b, gradScale));
   const upd = addUpdate(spec.params, scaled, spec, optInputs);
-  const apply = compile([...spec.params, ...buffers, gradScale, ...upd.inputs], upd.outputs, options);
+  const apply = compile([...spec.params, ...buffers, gradScale, ...upd.inputs], upd.outputs, { label: 'the training step (update)', ...options });
   return { accumulate, apply };
 }
 
