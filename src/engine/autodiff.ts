@@ -159,6 +159,7 @@ const RULES: Record<OpName, Rule> = {
   },
   cast: (y, g) => (isFloat(y.inputs[0].dtype) ? [o.cast(g, y.inputs[0].dtype)] : [null]),
   stopGradient: none,
+  after: (_y, g) => [g, null],
   range: none,
   dimProduct: none,
 };
