@@ -3,6 +3,7 @@
 // output is a file or a pipe or `CI` is set, so logs hold no control characters.
 
 import cliProgress from 'cli-progress';
+import type { CompileEvent } from '../engine/program.ts';
 import type { ProgressDisplay } from '../pipeline/progress.ts';
 import type { Progress } from '../unlearn/loop.ts';
 
@@ -118,5 +119,17 @@ export function downloadDisplay(spec: string, options: ProgressOptions = {}): (p
       bar?.stop();
       bar = null;
     }
+  };
+}
+
+/**
+ * Lines while ONNX Runtime creates a session (a 1B model's training step takes tens of seconds):
+ * "lethe unlearn: compiling the training step (ONNX Runtime)…" when it starts, and the seconds it
+ * took when it ends (from half a second on). Register with engine/program.ts onCompile.
+ */
+export function compileDisplay(prefix: string, stream: NodeJS.WritableStream = process.stdout): (e: CompileEvent) => void {
+  return (e) => {
+    if (!e.done) stream.write(`${prefix}: compiling ${e.label} (ONNX Runtime)…\n`);
+    else if (e.seconds >= 0.5) stream.write(`${prefix}: compiled ${e.label} in ${e.seconds.toFixed(1)} s\n`);
   };
 }

@@ -11,7 +11,8 @@ import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } 
 import { checkOutsideModel, pickTemplate } from '../pipeline/data-sources.ts';
 import { modelReadSource, openModel, resolveModelInput, type ModelInput } from '../pipeline/model-source.ts';
 import { presetModel, presetTokenizer, trainRuns, trainingSets } from '../pipeline/train-run.ts';
-import { downloadDisplay, progressDisplay } from './progress.ts';
+import { compileDisplay, downloadDisplay, progressDisplay } from './progress.ts';
+import { onCompile } from '../engine/program.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
 import { describeRun } from './summary.ts';
 
@@ -45,6 +46,7 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   await writeResolvedConfig(resolved.out, 'train', resolved);
   const { model: input, files } = given ? { model: given.model, files: undefined } : await presetModel(resolved, tokenizer, tokenizerDir);
 
+  onCompile(compileDisplay('lethe train'));
   await trainRuns(input, tokenizer, sets, {
     template, runDirs, files, progress: progressDisplay,
     options: (items) => runOptions(resolved, items),

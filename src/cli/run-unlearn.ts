@@ -9,10 +9,14 @@ import { runUnlearning } from '../pipeline/unlearning-run.ts';
 import { formatSeedsFile, seedList, seedRunDir, SEEDS_FILE, unlearnSeeds } from '../pipeline/unlearning-seeds.ts';
 import { unlearningInputs } from '../pipeline/unlearning-inputs.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
-import { downloadDisplay, progressDisplay } from './progress.ts';
+import { compileDisplay, downloadDisplay, progressDisplay } from './progress.ts';
+import { onCompile } from '../engine/program.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
 import { scopeLabel } from '../pipeline/options/scope.ts';
 import { describeRun } from './summary.ts';
+import { availableMemory } from '../io/memory.ts';
+import { checkMemoryFits, describeEstimate, formatGb } from '../unlearn/memory-estimate.ts';
+import { unlearningMemoryEstimate } from '../pipeline/unlearning-inputs.ts';
 
 import { UNLEARN_PATHS, unlearnSchema, resolveUnlearnOptions } from '../pipeline/options/unlearn.ts';
 
@@ -29,12 +33,19 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   checkOutsideModel(resolved.out, source.path);
   const inputs = [modelReadSource(source), ...readSources(resolved, UNLEARN_PATHS.filter((k) => k !== 'model'))];
   const seeds = resolved.seeds === undefined ? null : seedList(resolved.seed, resolved.seeds);
+
+  // Frozen weights stay at the checkpoint's precision; the run widens what it trains (unlearn/run.ts).
+  const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer, precision: 'checkpoint' });
+  const { template, forget, retain, idk, mcSides, method, scope } = unlearningInputs(resolved, input, tokenizer, (line) => process.stderr.write(`lethe unlearn: ${line}\n`));
+  // The peak memory estimate, and a refusal before anything is written when it cannot fit.
+  const estimate = unlearningMemoryEstimate(input, tokenizer, resolved, { method, forget, retain });
+  const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
+  checkMemoryFits(estimate, available, 'lethe unlearn', scope);
   await claimRunFolder(resolved.out, {
     resume: resolved.resume, overwrite: resolved.overwrite, runDirs: seeds ? seeds.map((k) => seedRunDir(resolved.out, k)) : [resolved.out],
     ...(seeds ? { extra: [SEEDS_FILE] } : {}), command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
-
-  const { model: input, tokenizer } = await openModel(source, { tokenizer: resolved.tokenizer });
-  const { template, forget, retain, idk, mcSides, method, scope } = unlearningInputs(resolved, input, tokenizer, (line) => process.stderr.write(`lethe unlearn: ${line}\n`));
+  onCompile(compileDisplay('lethe unlearn'));
+  process.stdout.write(`lethe unlearn: memory estimate ${describeEstimate(estimate)} at peak; ${formatGb(available.bytes)} of ${available.source}\n`);
 
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);
   await writeResolvedConfig(resolved.out, 'unlearn', resolved);
@@ -54,6 +65,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
     evalItems: resolved.evalItems,
     ...(mcSides ? { mcProbe: { sides: mcSides, options: { batchSize: resolved.batchSize, contextLength: resolved.contextLength, style: 'default' as const, numFewshot: 0, chat: template.name === 'chat' } } } : {}),
     keep: resolved.keep,
+    ...(user.saveDtype ? { saveDtype: ({ f32: 'F32', bf16: 'BF16', f16: 'F16' } as const)[user.saveDtype] } : {}),
     progress: progressDisplay,
   };
   if (seeds) {

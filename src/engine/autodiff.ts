@@ -64,7 +64,11 @@ const RULES: Record<OpName, Rule> = {
   },
   equal: none, less: none, greater: none, lessOrEqual: none, greaterOrEqual: none, and: none, or: none, not: none,
   matmul: (y, g) => {
-    const [a, b] = y.inputs;
+    const [a, w] = y.inputs;
+    // A 16-bit weight widened for the forward pass (cast(after(w16, x))) is widened again for the
+    // backward one, once its gradient exists: otherwise every layer's float32 copy lives from the
+    // forward pass to the backward one, more memory than float32 weights (ops.after).
+    const b = w.op === 'cast' && w.inputs[0].op === 'after' ? o.cast(o.after(w.inputs[0].inputs[0], g), w.dtype) : w;
     // A weight shared across the batch ([..., M, K] @ [K, N]): fold the batch into M so the
     // weight gradient is one big matmul instead of a batched one summed afterwards.
     if (b.rank === 2 && a.rank > 2) {
@@ -159,6 +163,7 @@ const RULES: Record<OpName, Rule> = {
   },
   cast: (y, g) => (isFloat(y.inputs[0].dtype) ? [o.cast(g, y.inputs[0].dtype)] : [null]),
   stopGradient: none,
+  after: (_y, g) => [g, null],
   range: none,
   dimProduct: none,
 };

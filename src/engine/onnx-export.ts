@@ -166,6 +166,15 @@ const EMITTERS: Record<OpName, Lower> = {
   cast: (e, t, ins, out) => void e.node('Cast', ins, { to: DTYPES[t.dtype].onnx }, out),
   stopGradient: simple('Identity'),
   range: (e, t, _ins, out) => void e.node('Range', [e.ints([0], true), e.dimScalar(t.attrs.n as Dim), e.ints([1], true)], {}, out),
+  after: (e, t, ins, out) => {
+    // shape(w) + 0·int64(x.flat[0]): not foldable (it reads x's values), equal to w's shape.
+    const first = e.node('Slice', [e.node('Reshape', [ins[1], e.ints([-1])]), e.ints([0]), e.ints([1]), e.ints([0])]);
+    const zero = e.node('Mul', [e.node('Cast', [first], { to: DTYPES.int64.onnx }), e.ints([0])]);
+    const shape = e.node('Add', [e.shapeOf(t.shape), zero]);
+    const w = t.inputs[0];
+    if (w.op === 'input' && w.dtype === 'bfloat16') e.node('BitCast', [e.node('Reshape', [w.name!, shape])], { to: DTYPES.bfloat16.onnx }, out);
+    else e.node('Reshape', [ins[0], shape], {}, out);
+  },
   dimProduct: (e, t, _ins, out) => void e.node('Cast', [e.dimScalar((t.attrs.dims as Dim[])[0])], { to: DTYPES[t.dtype].onnx }, out),
 };
 
@@ -241,12 +250,21 @@ export function exportOnnx(spec: ExportSpec): Uint8Array {
   const outputName = new Map<number, string>();
   for (const [name, t] of outputs) if (t.op !== 'input' && !outputName.has(t.id)) outputName.set(t.id, name);
   // A bfloat16 input arrives as uint16 bits (program.ts) and is reinterpreted once, here.
+  // Each BitCast is emitted just before the first node that reads it: ONNX Runtime runs nodes in
+  // file order where it can, so the widened copy of a layer's weights exists only around that layer
+  // (all emitted first, every weight's float32 copy was alive at once: the peak of float32 weights).
   const bf16Name = (t: Tensor) => `${t.name}.bf16`;
-  for (const t of spec.inputs) if (t.dtype === 'bfloat16' && needed[t.id]) e.node('BitCast', [t.name!], { to: DTYPES.bfloat16.onnx }, bf16Name(t));
+  const bitcast = new Set<number>();
   const nameOf = (t: Tensor): string => (t.op === 'input' ? (t.dtype === 'bfloat16' ? bf16Name(t) : t.name!) : (outputName.get(t.id) ?? `t${t.id}`));
   for (let i = 0; i < graph.nodes.length; i++) {
     if (!needed[i]) continue;
     const t = graph.nodes[i];
+    for (const x of t.op === 'after' ? [] : t.inputs) {
+      if (x.op === 'input' && x.dtype === 'bfloat16' && !bitcast.has(x.id)) {
+        bitcast.add(x.id);
+        e.node('BitCast', [x.name!], { to: DTYPES.bfloat16.onnx }, bf16Name(x));
+      }
+    }
     EMITTERS[t.op](e, t, t.inputs.map(nameOf), nameOf(t));
   }
   for (const [name, t] of outputs) if (nameOf(t) !== name) e.node('Identity', [nameOf(t)], {}, name);

@@ -315,6 +315,14 @@ export function cast(x: Tensor, to: DType): Tensor {
   return x.dtype === to ? x : x.graph.node('cast', [x], { to }, to, x.shape);
 }
 
+/**
+ * `w` itself, but computed only once `x` exists (ONNX: a Reshape of w to its own shape by a
+ * shape that reads one value of x). ONNX Runtime runs nodes that depend on graph inputs only as
+ * early as it likes; a 16-bit weight widened through `after(w, layerInput)` is widened when its
+ * layer runs, so one layer's float32 copy exists at a time. Gradient: to w.
+ */
+export const after = (w: Tensor, x: Tensor): Tensor => w.graph.node('after', [w, x], {}, w.dtype, w.shape);
+
 /** Identity forward, no gradient backward. */
 export const stopGradient = (x: Tensor): Tensor => x.graph.node('stopGradient', [x], {}, x.dtype, x.shape);
 

@@ -18,6 +18,25 @@ export interface CompileOptions {
   threads?: number;
   /** Let idle intra-op threads spin-wait for work. Default true, ONNX Runtime's (LETHE_SPIN=0: false). */
   spinning?: boolean;
+  /** What the program is, for compile progress lines ("the training step"); default "a program". */
+  label?: string;
+}
+
+/** A session being created (`done` false) or created (`done` true, after `seconds`). */
+export interface CompileEvent {
+  label: string;
+  done: boolean;
+  seconds: number;
+}
+
+let compileListener: ((e: CompileEvent) => void) | null = null;
+
+/**
+ * Told when ONNX Runtime starts and ends creating a session (a big model's can take a minute),
+ * so a command can say what it is waiting for; null stops it. One listener per process.
+ */
+export function onCompile(listener: ((e: CompileEvent) => void) | null): void {
+  compileListener = listener;
 }
 
 export type Feeds = Record<string, HostTensor>;
@@ -42,6 +61,7 @@ export class Program {
   private readonly specialize: boolean;
   private readonly threads: number;
   private readonly spinning: boolean;
+  private readonly label: string;
   /** Sessions created so far (one per shape bucket): visible so tests can count compilations. */
   compiledBuckets = 0;
 
@@ -53,6 +73,7 @@ export class Program {
     this.specialize = options.specialize ?? true;
     this.threads = threadCount(options.threads);
     this.spinning = options.spinning ?? process.env.LETHE_SPIN !== '0';
+    this.label = options.label ?? 'a program';
     for (const t of inputs) if (t.op !== 'input' || !t.name) throw new ShapeError(`program: ${t} is not a named graph input`);
   }
 
@@ -97,6 +118,9 @@ export class Program {
       // LETHE_PROFILE=prefix writes ONNX Runtime's per-node profile (JSON) when the program is
       // disposed; `node scripts/profile-summary.mjs FILE` totals it by op.
       const profile = process.env.LETHE_PROFILE;
+      const listener = compileListener;
+      const t0 = performance.now();
+      listener?.({ label: this.label, done: false, seconds: 0 });
       s = ort.InferenceSession.create(model, {
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
@@ -113,6 +137,7 @@ export class Program {
         logSeverityLevel: ORT_LOG_SEVERITY,
         ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}),
       });
+      if (listener) void s.then(() => listener({ label: this.label, done: true, seconds: (performance.now() - t0) / 1000 }), () => {});
       this.sessions.set(key, s);
       this.compiledBuckets++;
     }

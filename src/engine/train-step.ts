@@ -60,7 +60,7 @@ export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): {
   const { grads, inputs: optInputs } = partsOf(spec);
   const upd = addUpdate(spec.params, grads, spec, optInputs);
   const inputs = [...spec.params, ...spec.data, ...upd.inputs];
-  return { program: compile(inputs, { loss: spec.loss, ...(spec.report ?? {}), ...upd.outputs }, options), slots: slotNames(spec.optimizer) };
+  return { program: compile(inputs, { loss: spec.loss, ...(spec.report ?? {}), ...upd.outputs }, { label: 'the training step', ...options }), slots: slotNames(spec.optimizer) };
 }
 
 /**
@@ -73,12 +73,12 @@ function buildAccumulation(spec: TrainStepSpec, options?: CompileOptions): { acc
   const buffers = spec.params.map((p) => g.input(`${p.name}.grad`, 'float32', p.shape));
   const accOut: Record<string, Tensor> = { loss: spec.loss, ...(spec.report ?? {}) };
   buffers.forEach((b, i) => (accOut[next(b.name!)] = o.add(b, grads[i])));
-  const accumulate = compile([...spec.params, ...spec.data, ...buffers], accOut, options);
+  const accumulate = compile([...spec.params, ...spec.data, ...buffers], accOut, { label: 'the training step (gradients)', ...options });
 
   const gradScale = g.input('optim.gradScale', 'float32', []);
   const scaled = buffers.map((b) => o.mul(b, gradScale));
   const upd = addUpdate(spec.params, scaled, spec, optInputs);
-  const apply = compile([...spec.params, ...buffers, gradScale, ...upd.inputs], upd.outputs, options);
+  const apply = compile([...spec.params, ...buffers, gradScale, ...upd.inputs], upd.outputs, { label: 'the training step (update)', ...options });
   return { accumulate, apply };
 }
 
@@ -94,6 +94,8 @@ export class TrainStep {
   private current = new Map<string, HostTensor>();
   private spare = new Map<string, HostTensor>();
   private readonly masks = new Map<string, HostTensor>();
+  /** The caller's starting values (never written): what `reset` restores, so no step-0 copy is kept or written. */
+  private initial: ReadonlyMap<string, HostTensor> = new Map();
   private fused: Program | null = null;
   private accumulation: { accumulate: Program; apply: Program } | null = null;
   private gradBuffers: Map<string, HostTensor> | null = null;
@@ -117,6 +119,7 @@ export class TrainStep {
     const slots = slotNames(spec.optimizer);
     const paramNames = spec.params.map((p) => p.name!);
     const ts = new TrainStep(spec, options, paramNames, paramNames.flatMap((n) => slots.map((s) => `${n}.${s}`)));
+    ts.initial = initial;
     for (const p of spec.params) {
       const v = initial.get(p.name!);
       if (!v) throw new LetheError(`train step: no initial value for parameter "${p.name}"`);
@@ -150,6 +153,13 @@ export class TrainStep {
       (cur.data as Float32Array).set(v.data as Float32Array);
     }
     this.step = step;
+  }
+
+  /** Back to the starting values with zero optimiser state, at step 0 (what a step-0 checkpoint held). */
+  reset(): void {
+    for (const name of this.paramNames) (this.get(name).data as Float32Array).set(this.initial.get(name)!.data as Float32Array);
+    for (const name of this.stateNames) (this.get(name).data as Float32Array).fill(0);
+    this.step = 0;
   }
 
   /** Parameters and optimiser state, by name. */

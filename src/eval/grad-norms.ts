@@ -17,6 +17,8 @@ export class GradientNorms {
   passes = 0;
   private program: Program | null = null;
   private readonly cache = new Map<string, Float32Array>();
+  /** The model with float32 parameters (gradients are taken with respect to them), made on first use. */
+  private wide: Model | null = null;
 
   constructor(
     readonly model: Model,
@@ -29,7 +31,8 @@ export class GradientNorms {
     const ids = g.input('input_ids', 'int64', [1, 'T']);
     const labels = g.input('labels', 'int64', [1, 'T']);
     const mask = g.input('mask', 'float32', [1, 'T']);
-    const fwd = this.model.forward(g, ids);
+    this.wide ??= this.model.widened();
+    const fwd = this.wide.forward(g, ids);
     const logp = o.squeeze(o.gatherElements(o.logSoftmax(fwd.logits, -1), o.unsqueeze(labels, -1), 2), -1);
     const nll = o.neg(o.sum(o.mul(logp, mask)));
     const params = [...fwd.params.values()];
@@ -52,7 +55,7 @@ export class GradientNorms {
       for (const b of batches) {
         const shape = [1, b.seqLength];
         const out = await this.program.run({
-          ...this.model.feeds(),
+          ...this.wide!.feeds(),
           input_ids: { dtype: 'int64', shape, data: b.inputIds },
           labels: { dtype: 'int64', shape, data: b.labels },
           mask: { dtype: 'float32', shape, data: b.targetMask },

@@ -59,7 +59,7 @@ export class Scorer {
     const mean = o.sum(o.mul(p, logp), -1); // [B, T]
     const variance = o.sub(o.sum(o.mul(p, o.square(logp)), -1), o.square(mean));
     const picked = o.squeeze(o.gatherElements(logp, o.unsqueeze(labels, -1), 2), -1);
-    return compile([ids, labels, ...params.values()], { logp: picked, mean, variance, argmax: o.argmax(logits, -1) });
+    return compile([ids, labels, ...params.values()], { logp: picked, mean, variance, argmax: o.argmax(logits, -1) }, { label: 'scoring' });
   }
 
   /** Score pairs (cached per text), in the order given. */

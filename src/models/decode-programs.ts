@@ -93,7 +93,7 @@ export class DecodePrograms {
       outputs[presentName(i, 'key')] = pad(k);
       outputs[presentName(i, 'value')] = pad(v);
     });
-    return compile([ids, mask, positions, ...out.params.values()], outputs);
+    return compile([ids, mask, positions, ...out.params.values()], outputs, { label: 'generation (prompt)' });
   }
 
   private buildDecode(): Program {
@@ -119,7 +119,7 @@ export class DecodePrograms {
       outputs[presentName(i, 'value')] = v;
     });
     const inputs = [ids, positions, mask, ...(slot ? [slot] : []), ...layers.flatMap((l) => [l.k, l.v]), ...out.params.values()];
-    return compile(inputs, outputs);
+    return compile(inputs, outputs, { label: 'generation (decode step)' });
   }
 }
 

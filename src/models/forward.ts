@@ -103,7 +103,7 @@ export class ForwardContext {
 
   /** x·W (+ b) (+ LoRA update) for the linear module `module` ("…q_proj"): [..., in] → [..., out]. */
   linear(x: Tensor, module: string): Tensor {
-    const y = linear(x, this.p.get(`${module}.weight`), this.p.maybe(`${module}.bias`));
+    const y = linear(x, this.p.getAfter(`${module}.weight`, x), this.p.maybe(`${module}.bias`));
     const salt = this.adapted.get(module);
     if (salt === undefined || !this.lora) return y;
     const { r, alpha, dropout } = this.lora.options;

@@ -74,7 +74,19 @@ export async function loadModel(spec: string, options: ModelReadOptions = {}): P
   if (wantFiniteCheck(options)) checkFiniteWeights(tensors, path);
   const hfConfig = JSON.parse(await readFile(join(path, CONFIG_FILE), 'utf8')) as Record<string, unknown>;
   const generationEos = await readGenerationEos(path);
-  return new Model(config, fromHfTensors(config, tensors, join(path, 'model.safetensors')), null, { dir: path, hfConfig, ...(generationEos ? { generationEos } : {}) });
+  const storedDtype = dominantStoredDtype(tensors.values());
+  return new Model(config, fromHfTensors(config, tensors, join(path, 'model.safetensors')), null, { dir: path, hfConfig, ...(generationEos ? { generationEos } : {}), ...(storedDtype ? { storedDtype } : {}) });
+}
+
+/** The stored float dtype holding the most values (F64 counts as F32: lethe writes no F64). */
+function dominantStoredDtype(tensors: Iterable<{ stored?: string; data: { length: number } }>): 'F32' | 'F16' | 'BF16' | undefined {
+  const count = new Map<'F32' | 'F16' | 'BF16', number>();
+  for (const t of tensors) {
+    if (!t.stored) continue;
+    const d = t.stored === 'F64' ? 'F32' : (t.stored as 'F32' | 'F16' | 'BF16');
+    count.set(d, (count.get(d) ?? 0) + t.data.length);
+  }
+  return [...count].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 /** generation_config.json's eos_token_id as a list (absent file or key: undefined). */
@@ -100,6 +112,8 @@ export interface LoadModelOptions extends ModelReadOptions {
    * tokenizer.json or one. Default: the one beside the model.
    */
   tokenizer?: string;
+  /** Told each warning about the pair (a tokenizer smaller than the model's vocabulary). Default: none. */
+  onWarning?: (line: string) => void;
 }
 
 /** A model and the tokenizer it was trained with. */
@@ -120,7 +134,11 @@ export async function loadModelAndTokenizer(spec: string, options: LoadModelOpti
   const loaded = await loadModel(path, options);
   const tokenizer = options.tokenizer !== undefined ? await tokenizerAt(options.tokenizer, loaded) : await tokenizerBeside(path, loaded);
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
-    throw new LetheError(`${tokenizer.source}: the tokenizer has ${tokenizer.vocabSize} tokens, more than the model's ${loaded.config.vocabSize}`);
+    throw new LetheError(`${tokenizer.source}: the tokenizer has ${tokenizer.vocabSize} tokens, more than the ${loaded.config.vocabSize} of the model ${path} (vocab_size): ids past the model's embedding cannot be scored`);
+  }
+  // Legal (HF pads the embedding to a round size), but the model may then sample ids no token has.
+  if (tokenizer.vocabSize < loaded.config.vocabSize) {
+    options.onWarning?.(`${tokenizer.source}: the tokenizer has ${tokenizer.vocabSize} tokens, fewer than the ${loaded.config.vocabSize} of the model ${path} (vocab_size); generated ids past ${tokenizer.vocabSize - 1} decode to nothing`);
   }
   // saveModel copies a llama2.c tokenizer (whatever its name) into the saved folder as tokenizer.bin,
   // and the files of a tokenizer folder named apart from the model instead of the model folder's.

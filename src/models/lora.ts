@@ -7,9 +7,8 @@ import { Rng } from '../engine/random.ts';
 import { initLoraA, mergeLoraWeight, type LoraOptions } from '../nn/lora.ts';
 import { loraAName, loraBName } from './forward.ts';
 import { headModule, linearModules } from './hf-layout.ts';
-import { Model } from './model.ts';
-import { isHalf, type HostTensor } from '../engine/dtype.ts';
-import { bf16ToF32, f16ToF32 } from './formats/half-float.ts';
+import { Model, widenWeight } from './model.ts';
+import type { HostTensor } from '../engine/dtype.ts';
 
 /** TOFU's LoRA recipe (REFERENCE.md): rank 8, alpha 32, dropout 0.05. */
 export const LORA_DEFAULTS: LoraOptions = { r: 8, alpha: 32, dropout: 0.05 };
@@ -66,13 +65,6 @@ export function applyLora(model: Model, options: ApplyLoraOptions = {}): Model {
     params.set(loraBName(m), { dtype: 'float32', shape: [settings.r, outDim], data: new Float32Array(settings.r * outDim) });
   }
   return new Model(model.config, params, { options: settings, modules }, model.source);
-}
-
-/** A weight as float32: bfloat16/float16 bit patterns widened (exactly); float32 as it is. */
-export function widenWeight(t: HostTensor): HostTensor {
-  if (!isHalf(t.dtype)) return t;
-  const bits = t.data as Uint16Array;
-  return { dtype: 'float32', shape: [...t.shape], data: t.dtype === 'bfloat16' ? bf16ToF32(bits) : f16ToF32(bits) };
 }
 
 /**

@@ -8,11 +8,12 @@
 //   const program = compile([ids, ...params.values()], { logits });
 //   await program.run({ input_ids, ...model.feeds() });
 
-import type { HostTensor } from '../engine/dtype.ts';
+import { isHalf, type HostTensor } from '../engine/dtype.ts';
 import { LetheError, ShapeError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
 import { Rng } from '../engine/random.ts';
 import type { ParamTable } from '../nn/param-binding.ts';
+import { bf16ToF32, f16ToF32 } from './formats/half-float.ts';
 import { expectedTensorShapes } from './formats/tensor-shapes.ts';
 import type { ModelConfig } from './formats/model-config.ts';
 import { loraAName, loraBName, type ForwardOptions, type ForwardOutput, type LoraState } from './forward.ts';
@@ -35,12 +36,18 @@ export interface ModelSource {
   tokenizerDir?: string;
   /** generation_config.json's eos_token_id(s): each ends generation too (Llama 3's <|eot_id|>). */
   generationEos?: number[];
+  /** How most of the checkpoint's weights were stored (by values): saveModel's default dtype. */
+  storedDtype?: 'F32' | 'F16' | 'BF16';
 }
 
 export class Model {
   constructor(
     readonly config: ModelConfig,
-    /** HF name → float32 value; linear weights [in, out]; LoRA adapters under `….lora_A.weight` / `….lora_B.weight`. */
+    /**
+     * HF name → value: float32, or bfloat16/float16 for frozen weights kept at the checkpoint's
+     * precision (loadModel's precision 'checkpoint'); linear weights [in, out]; LoRA adapters
+     * (float32) under `….lora_A.weight` / `….lora_B.weight`.
+     */
     readonly params: Map<string, HostTensor>,
     readonly lora: LoraState | null = null,
     readonly source: ModelSource | null = null,
@@ -74,12 +81,37 @@ export class Model {
     return out;
   }
 
+  /**
+   * The model with the parameters `names` (default all) as float32: weights kept at the
+   * checkpoint's precision (bfloat16/float16) widened exactly, e.g. before they are trained or
+   * differentiated. Other parameters are shared, not copied.
+   */
+  widened(names: Iterable<string> = this.params.keys()): Model {
+    const params = new Map(this.params);
+    let changed = false;
+    for (const n of names) {
+      const t = params.get(n);
+      if (t && isHalf(t.dtype)) {
+        params.set(n, widenWeight(t));
+        changed = true;
+      }
+    }
+    return changed ? new Model(this.config, params, this.lora, this.source) : this;
+  }
+
   /** Number of scalars in the parameters (adapters included). */
   get size(): number {
     let n = 0;
     for (const v of this.params.values()) n += v.data.length;
     return n;
   }
+}
+
+/** A weight as float32: bfloat16/float16 bit patterns widened (exactly); float32 as it is. */
+export function widenWeight(t: HostTensor): HostTensor {
+  if (!isHalf(t.dtype)) return t;
+  const bits = t.data as Uint16Array;
+  return { dtype: 'float32', shape: [...t.shape], data: t.dtype === 'bfloat16' ? bf16ToF32(bits) : f16ToF32(bits) };
 }
 
 /** Largest tensor createModel makes (2^30 float32 values, 4 GB): beyond it a size is a typo. */

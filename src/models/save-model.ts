@@ -27,7 +27,10 @@ export const TOKENIZER_FILES = [
 const DROPPED_CONFIG_KEYS = ['quantization_config', '_name_or_path', 'torch_dtype', 'transformers_version'];
 
 export interface SaveModelOptions {
-  /** How to store the weights; default F32 (exactly the values trained). */
+  /**
+   * How to store the weights. Default: as the input checkpoint stored most of them (a BF16 model
+   * saves BF16, LoRA merged in float32 then rounded to nearest even), else F32.
+   */
   dtype?: 'F32' | 'F16' | 'BF16';
   /** Further files to write into the folder, name → contents (e.g. a trained tokenizer.json). */
   files?: Record<string, string | Uint8Array>;
@@ -41,7 +44,7 @@ export async function saveModel(model: Model, dir: string, options: SaveModelOpt
     throw new LetheError(`${dir}: is the folder the model was loaded from; lethe never writes its input (choose another folder)`);
   }
   const merged = mergeLora(model);
-  const dtype = options.dtype ?? 'F32';
+  const dtype = options.dtype ?? model.source?.storedDtype ?? 'F32';
   await mkdir(dirname(target), { recursive: true });
   // Exclusive, unpredictable temporary folder (src/io), filled, then renamed into place.
   const temp = await makeTempDir(target);

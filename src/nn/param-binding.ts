@@ -6,7 +6,7 @@
 import { isHalf, type HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
-import { cast } from '../engine/ops.ts';
+import { after, cast } from '../engine/ops.ts';
 
 /** Parameter name → value on the host. */
 export type ParamTable = ReadonlyMap<string, HostTensor>;
@@ -49,6 +49,19 @@ export class ParamBinding {
     const f = isHalf(t.dtype) ? cast(t, 'float32') : t;
     this.widened.set(name, f);
     return f;
+  }
+
+  /**
+   * `get(name)` for a weight read by a layer whose input is `x`: a 16-bit weight is widened only
+   * once `x` exists. ONNX Runtime otherwise runs every weight's Cast at the start (they depend on
+   * graph inputs only), holding all float32 copies at once (ops.after).
+   */
+  getAfter(name: string, x: Tensor): Tensor {
+    const value = this.table.get(name);
+    if (!value || !isHalf(value.dtype)) return this.get(name);
+    this.get(name); // registers the input
+    const t = this.tensors.get(name)!;
+    return cast(after(t, x), 'float32');
   }
 
   /** `get(name)` when the parameter exists, else undefined (optional biases). */

@@ -138,8 +138,9 @@ interface BranchResult {
  */
 export async function evaluateModel(opts: EvaluationOptions, sources: ModelSourceOptions = {}): Promise<{ results: Results; metrics: MetricFamilies; path: string }> {
   const meter = new EvalMeter();
-  const loadPair = (spec: string) => openModel(spec, sources);
-  const { model, tokenizer, input } = await openModel(opts.model, { ...sources, tokenizer: opts.tokenizer });
+  // Evaluation only reads the models: BF16/F16 weights stay at their precision (half the memory).
+  const loadPair = (spec: string) => openModel(spec, { ...sources, precision: 'checkpoint' });
+  const { model, tokenizer, input } = await openModel(opts.model, { ...sources, tokenizer: opts.tokenizer, precision: 'checkpoint' });
   const reference = opts.referenceModel ? await loadPair(opts.referenceModel) : null;
   // The QA benchmark is TOFU's evaluation on the user's files: the same path from here on.
   const tofu = opts.benchmark === 'tofu' || opts.benchmark === 'qa';

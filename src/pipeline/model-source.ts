@@ -40,12 +40,20 @@ export async function resolveModelInput(spec: string, options: ModelSourceOption
 
 /**
  * The model and tokenizer of `input` (a spec or one resolved by resolveModelInput); `tokenizer`
- * names a tokenizer file or folder instead of the one beside the model. Throws LetheError for
+ * names a tokenizer file or folder instead of the one beside the model; `precision` 'checkpoint'
+ * keeps BF16/F16 weights at their precision (models only read, or whose trained parameters are
+ * widened first: Model.widened). A tokenizer smaller than the model's vocabulary is warned about
+ * (`onWarning`, default stderr). Throws LetheError for
  * a missing or malformed model or tokenizer, or a tokenizer larger than the model's vocabulary.
  */
-export async function openModel(input: string | ModelInput, options: ModelSourceOptions & { tokenizer?: string } = {}): Promise<LoadedModel & { input: ModelInput }> {
+export async function openModel(input: string | ModelInput, options: ModelSourceOptions & { tokenizer?: string; precision?: 'float32' | 'checkpoint'; onWarning?: (line: string) => void } = {}): Promise<LoadedModel & { input: ModelInput }> {
   const resolved = typeof input === 'string' ? await resolveModelInput(input, options) : input;
-  const loaded = await loadModelAndTokenizer(resolved.path, { ...options.hub, ...(options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {}) });
+  const loaded = await loadModelAndTokenizer(resolved.path, {
+    ...options.hub,
+    ...(options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {}),
+    ...(options.precision ? { precision: options.precision } : {}),
+    onWarning: options.onWarning ?? ((line) => process.stderr.write(`lethe: warning: ${line}\n`)),
+  });
   return { ...loaded, input: resolved };
 }
 

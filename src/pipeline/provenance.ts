@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { LetheError } from '../engine/errors.ts';
 import type { QaItem, TextItem } from '../data/qa-dataset.ts';
-import type { Model } from '../models/model.ts';
+import { widenWeight, type Model } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import type { Evaluated, Results } from '../results/schema.ts';
 
@@ -38,7 +38,9 @@ export function tokenizerHash(tokenizer: Tokenizer): string | undefined {
 export function weightsHash(model: Model): string {
   const hash = createHash('sha256');
   for (const name of [...model.params.keys()].sort()) {
-    const t = model.params.get(name)!;
+    // A weight kept at bfloat16/float16 hashes as its (exact) float32 widening: the same model
+    // has one hash at either precision.
+    const t = widenWeight(model.params.get(name)!);
     hash.update(`${name}\u0000${t.dtype}\u0000${t.shape.join(',')}\u0000`);
     hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   }

@@ -11,6 +11,8 @@ import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import type { AnyMethod } from '../unlearn/methods/index.ts';
 import { RMU_WMDP_PRESET } from '../unlearn/methods/rmu.ts';
 import type { ScopeOptions } from '../unlearn/scope.ts';
+import { estimateRunMemory, passesOf, type MemoryEstimate } from '../unlearn/memory-estimate.ts';
+import { planRun } from '../unlearn/run-plan.ts';
 import { pickTemplate, readIdk, unlearningSets } from './data-sources.ts';
 import { readMcSides, type McSides } from './eval-mc.ts';
 import { resolveMethodFor, type ResolvedUnlearnOptions } from './options/unlearn.ts';
@@ -66,4 +68,22 @@ export function unlearningInputs(resolved: ResolvedUnlearnOptions, model: Model,
   // Options and scope made concrete for this model (e.g. RMU's middle block and its down-projections).
   const { method, scope } = resolveMethodFor(resolved, model);
   return { template, forget: fitted.forget.pairs, retain: fitted.retain?.pairs ?? [], idk, mcSides, method, scope };
+}
+
+/**
+ * The peak-memory estimate of the unlearning run `resolved` describes (unlearn/memory-estimate.ts),
+ * from the model as loaded and the longest forget or retain item (capped by the context length).
+ */
+export function unlearningMemoryEstimate(model: Model, tokenizer: Tokenizer, resolved: ResolvedUnlearnOptions, sets: { method: AnyMethod; forget: readonly PromptPair[]; retain: readonly PromptPair[] }): MemoryEstimate {
+  const plan = planRun(model, { method: sets.method, methodOptions: resolved.methodOptions, ...(resolved.scope ? { scope: resolved.scope } : {}) });
+  const context = resolved.contextLength ?? model.config.maxPositions;
+  let longest = 0;
+  for (const p of [...sets.forget, ...sets.retain]) longest = Math.max(longest, tokenizer.encode(p.prompt).length + tokenizer.encode(p.target).length + 2);
+  return estimateRunMemory(model, {
+    scope: plan.scope,
+    optimizer: { kind: resolved.optimizer, momentum: resolved.momentum },
+    batchSize: resolved.batchSize,
+    seqLength: Math.min(context, longest),
+    passes: passesOf(plan),
+  });
 }

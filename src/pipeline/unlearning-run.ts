@@ -27,6 +27,8 @@ export interface UnlearningRunOptions extends Omit<UnlearnOptions, 'evaluate' | 
   mcProbe?: { sides: McSides; options: Omit<McRunOptions, 'meter'> };
   /** Which weights RUN/model holds when probes ran: the best-scoring step's or the last. Default best when probing. */
   keep?: 'best' | 'last';
+  /** How RUN/model stores its weights; default as the input checkpoint (saveModel). */
+  saveDtype?: 'F32' | 'F16' | 'BF16';
   progress?: ProgressFactory;
 }
 
@@ -97,6 +99,6 @@ export async function runUnlearning(input: Model, tokenizer: Tokenizer, opts: Un
   const keepBest = (opts.keep ?? (evalEvery > 0 ? 'best' : 'last')) === 'best' && run.loop.bestStep !== null;
   const model = keepBest ? await bestModel(input, opts.runDir, run.resolved.scope as ScopeOptions, opts.seed ?? 0) : run.model;
   const modelDir = join(opts.runDir, 'model');
-  await saveModel(model, modelDir);
+  await saveModel(model, modelDir, opts.saveDtype ? { dtype: opts.saveDtype } : {});
   return { run, model, modelDir, bestStep: keepBest ? run.loop.bestStep : null };
 }

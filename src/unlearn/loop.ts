@@ -149,8 +149,10 @@ export async function runLoop(step: TrainStep, opts: LoopOptions, hooks: LoopHoo
     expect: { names: step.names, maxStep: total },
     notices: [], bestScore: null, bestStep: null, resumedFrom: null, t0: 0, tokens: 0,
   };
-  const resumed = await resumeOrStart(state);
-  if (!resumed) await checkpoint(state); // step 0: the state a divergence falls back to at worst
+  // Step 0 is the input weights with zero optimiser state, which the step can always restore
+  // (TrainStep.reset): nothing is written for it (a full model's step-0 checkpoint with both AdamW
+  // moments was 14 GB for a 1B model, issue 15).
+  await resumeOrStart(state);
 
   state.t0 = performance.now();
   const divergenceGradNorm = opts.divergenceGradNorm ?? 1e4;
@@ -256,9 +258,11 @@ async function diverge(state: LoopState, why: string, atStep: number, verifiedBe
     step.load(good.tensors, good.meta.step);
     lastGood = good.meta.step;
     kept = lastGood === 0 ? 'kept the input weights (step 0): no later checkpoint had a finite loss after it' : `kept the weights of step ${lastGood}, the last checkpoint a later step showed a finite loss for`;
+  } else if (verifiedBefore > 0) {
+    step.reset();
+    kept = 'kept the input weights (step 0): no later checkpoint had a finite loss after it';
   } else {
-    const start = await latestIntactCheckpoint(ckptDir, expect, 1);
-    if (start) step.load(start.tensors, 0);
+    step.reset();
     kept = 'kept the input weights (step 0), although their own loss was not finite either';
   }
   return { steps: lastGood, keptStep: lastGood, stopped: 'diverged', reason: `${why} at step ${atStep}; ${kept}`, notices: state.notices, resumedFrom: state.resumedFrom, bestStep: state.bestStep, bestScore: state.bestScore, wallSeconds: (performance.now() - state.t0) / 1000, tokens: state.tokens };

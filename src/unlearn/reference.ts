@@ -39,7 +39,7 @@ export class ReferenceScorer {
     if (want.sequenceLogprob) outputs.sequenceLogprob = sequenceLogprob(out.logits, labels, mask);
     if (want.tokenLogprobs) outputs.tokenLogprobs = o.logSoftmax(out.logits, -1);
     if (want.hiddenLayer !== undefined) outputs.hidden = out.hidden[want.hiddenLayer];
-    this.program = compile([ids, labels, mask, ...out.params.values()], outputs);
+    this.program = compile([ids, labels, mask, ...out.params.values()], outputs, { label: 'the frozen reference' });
   }
 
   async run(batch: Batch): Promise<ReferenceOutputs> {

@@ -123,7 +123,10 @@ async function trainStep(model: Model, plan: RunPlan, batches: UnlearnBatches, o
 async function runPlanned(input: Model, plan: RunPlan, batches: UnlearnBatches, opts: Omit<RunOptions, 'template'>): Promise<RunResult> {
   checkData(plan, batches.forget.length, batches.retain.length, plan.needs.has('idk') ? (batches.idk?.length === batches.forget.length ? 1 : 0) : 1);
   const { scope } = plan;
-  const model = scope.kind === 'lora' ? applyLora(input, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets, seed: opts.seed }) : input;
+  const adapted = scope.kind === 'lora' ? applyLora(input, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets, seed: opts.seed }) : input;
+  // Parameters the step trains are float32; frozen ones may stay at the checkpoint's precision
+  // (bfloat16/float16, cast in the graph): a LoRA base and the frozen reference are one 16-bit copy.
+  const model = adapted.widened(scope.kind === 'pattern' ? patternNames(adapted, scope.pattern) : adapted.trainableNames());
   const refs = await references(model, plan, batches);
   const { step, trainable, trainNames, dropoutSeed } = await trainStep(model, plan, batches, opts);
   const schedule = new BatchSchedule(batches.forget.length, opts.epochs ?? 1, opts.accumulation ?? 1, opts.seed ?? 0);

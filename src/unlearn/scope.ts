@@ -90,7 +90,7 @@ export function resolveScope(scope: ScopeInput): ScopeOptions {
   }
 }
 
-/** The short form for summaries: "lora:8,32", "saliency:wagle:0.05". */
+/** The short form for summaries: "lora:8,32,0.05" (r, alpha, dropout), "saliency:wagle:0.05". */
 export function scopeLabel(scope: ScopeOptions): string {
   switch (scope.kind) {
     case 'all':
@@ -98,7 +98,7 @@ export function scopeLabel(scope: ScopeOptions): string {
     case 'pattern':
       return `pattern:${scope.pattern}`;
     case 'lora':
-      return `lora:${scope.r},${scope.alpha}`;
+      return `lora:${scope.r},${scope.alpha},${scope.dropout}`;
     case 'saliency':
       return `saliency:${scope.score}:${scope.keep}`;
   }

@@ -82,6 +82,9 @@ test('flagLayer keeps only the flags given on the command line', () => {
 
 test('--scope forms parse into scopes; a bad form lists the valid ones', () => {
   assert.deepEqual(scopeSchema.parse('lora:4,16'), { kind: 'lora', r: 4, alpha: 16 });
+  assert.deepEqual(scopeSchema.parse('lora:4,16,0'), { kind: 'lora', r: 4, alpha: 16, dropout: 0 });
+  assert.deepEqual(scopeSchema.parse('lora:8,32,0.1'), { kind: 'lora', r: 8, alpha: 32, dropout: 0.1 });
+  rejects(() => parseLayers(unlearnSchema, [flags({ model: 'm', method: 'npo', forgetSplit: 'forget01', out: 'o', scope: 'lora:8,32,1' })]), /^--scope: expected all, .*dropout in \[0, 1\)/);
   assert.deepEqual(scopeSchema.parse('saliency:wagle:0.05'), { kind: 'saliency', score: 'wagle', keep: 0.05 });
   assert.deepEqual(scopeSchema.parse('pattern:mlp\\.down_proj'), { kind: 'pattern', pattern: 'mlp\\.down_proj' });
   assert.deepEqual(scopeSchema.parse({ kind: 'all' }), { kind: 'all' });

@@ -68,3 +68,29 @@ test('download progress: off a terminal one line per file when it is complete; o
   assert.equal(formatBytes(999), '999 B');
   assert.equal(formatBytes(16_100_000_000), '16.1 GB');
 });
+
+test('session creation is announced: a line when ONNX Runtime starts compiling a program, its seconds when it ends', async () => {
+  const { onCompile, compile } = await import('../../src/engine/program.ts');
+  const { Graph } = await import('../../src/engine/graph.ts');
+  const { compileDisplay } = await import('../../src/cli/progress.ts');
+  const lines: string[] = [];
+  const stream = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
+  const events: { label: string; done: boolean }[] = [];
+  const display = compileDisplay('lethe unlearn', stream);
+  onCompile((e) => {
+    events.push({ label: e.label, done: e.done });
+    display({ ...e, seconds: e.done ? 12.34 : 0 });
+  });
+  try {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [2]);
+    const program = compile([x], { y: x }, { label: 'the training step' });
+    await program.run({ x: { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) } });
+    await program.run({ x: { dtype: 'float32', shape: [2], data: Float32Array.of(3, 4) } }); // same bucket: no second compile
+    await program.dispose();
+  } finally {
+    onCompile(null);
+  }
+  assert.deepEqual(events, [{ label: 'the training step', done: false }, { label: 'the training step', done: true }]);
+  assert.deepEqual(lines, ['lethe unlearn: compiling the training step (ONNX Runtime)…\n', 'lethe unlearn: compiled the training step in 12.3 s\n']);
+});

@@ -59,3 +59,35 @@ for (const [dtype, stored] of [['BF16', 'bfloat16'], ['F16', 'float16']] as cons
     assert.deepEqual(await generate(half, tokenizer, prompts, { maxNewTokens: 6 }), await generate(wide, tokenizer, prompts, { maxNewTokens: 6 }));
   });
 }
+
+test('a model saves in its input dtype unless asked: BF16 in → BF16 out (LoRA merged in float32, then rounded), --save-dtype F32 widens', async () => {
+  const { readSafetensorsFile } = await import('../../src/models/formats/safetensors.ts');
+  const { applyLora, mergeLora } = await import('../../src/models/lora.ts');
+  const { f32ToBf16 } = await import('../../src/models/formats/half-float.ts');
+  const { widenWeight } = await import('../../src/models/model.ts');
+  const src = join(root, 'save-src');
+  await saveModel(createModel(config, { seed: 7, initStd: 0.1 }), src, { dtype: 'BF16' });
+  for (const precision of ['checkpoint', 'float32'] as const) {
+    const model = await loadModel(src, { precision });
+    assert.equal(model.source?.storedDtype, 'BF16');
+    const lora = applyLora(model, { r: 2, alpha: 4, targets: ['q_proj'] });
+    const b = lora.params.get('model.layers.0.self_attn.q_proj.lora_B.weight')!.data as Float32Array;
+    b.fill(0.01);
+    const out = join(root, `save-${precision}`);
+    await saveModel(lora, out);
+    const file = await readSafetensorsFile(join(out, 'model.safetensors'));
+    assert.deepEqual(new Set(file.storedDtypes.values()), new Set(['BF16']));
+    const input = await readSafetensorsFile(join(src, 'model.safetensors'));
+    // Untouched weights keep their bits; the adapted one is the float32 merge rounded to BF16.
+    assert.deepEqual(file.tensors.get('model.layers.1.mlp.up_proj.weight')!.data, input.tensors.get('model.layers.1.mlp.up_proj.weight')!.data);
+    const merged = widenWeight(mergeLora(lora).params.get('model.layers.0.self_attn.q_proj.weight')!).data as Float32Array;
+    const hf = new Float32Array(merged.length); // engine [in, out] → HF [out, in]
+    const [inDim, outDim] = mergeLora(lora).params.get('model.layers.0.self_attn.q_proj.weight')!.shape;
+    for (let i = 0; i < inDim; i++) for (let j = 0; j < outDim; j++) hf[j * inDim + i] = merged[i * outDim + j];
+    const saved = new Float32Array(file.tensors.get('model.layers.0.self_attn.q_proj.weight')!.data as Float32Array);
+    assert.deepEqual(f32ToBf16(saved), f32ToBf16(hf));
+    assert.notDeepEqual(f32ToBf16(saved), f32ToBf16(input.tensors.get('model.layers.0.self_attn.q_proj.weight')!.data as Float32Array));
+    await saveModel(lora, join(root, `save32-${precision}`), { dtype: 'F32' });
+    assert.deepEqual(new Set((await readSafetensorsFile(join(root, `save32-${precision}`, 'model.safetensors'))).storedDtypes.values()), new Set(['F32']));
+  }
+});

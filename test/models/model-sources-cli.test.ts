@@ -152,7 +152,23 @@ test('a tokenizer larger than the model\'s vocabulary is refused at load: one li
     tokenizer.save(tokDir);
     const r = lethe(['generate', '--model', dir, '--tokenizer', tokDir, '--prompt', 'Hi']);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, new RegExp(`^lethe: [^\\n]*: the tokenizer has ${tokenizer.vocabSize} tokens, more than the model's 256\\n$`));
+    assert.match(r.stderr, new RegExp(`^lethe: [^\\n]*: the tokenizer has ${tokenizer.vocabSize} tokens, more than the 256 of the model \\S*model \\(vocab_size\\)[^\\n]*\\n$`));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a tokenizer smaller than the model\'s vocabulary (HF pads vocab_size) is legal, with one warning naming both', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'lethe-smalltok-'));
+  try {
+    const tokenizer = tofuTokenizer();
+    const big = createModel(presetConfig('tiny', { vocabSize: tokenizer.vocabSize + 64 }), { seed: 1 });
+    const dir = join(root, 'model');
+    await saveModel(big, dir);
+    tokenizer.save(dir);
+    const r = lethe(['generate', '--model', dir, '--prompt', 'Hi', '--max-new-tokens', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^lethe: warning: [^\\n]*: the tokenizer has ${tokenizer.vocabSize} tokens, fewer than the ${tokenizer.vocabSize + 64} of the model \\S*model \\(vocab_size\\)`));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -86,6 +86,23 @@ test('resume skips a damaged newest checkpoint with a notice and still ends equa
   await whole.step.dispose();
 });
 
+test('issue 15: no step-0 checkpoint is written; a run killed before its first checkpoint restarts from the input and ends equal', async () => {
+  const whole = makeRun(temp());
+  await whole.run();
+  const dir = temp();
+  const first = makeRun(dir, 0, { tokensFor: (s) => { if (s === 2) throw new Error('crash'); return 0; } });
+  await assert.rejects(first.run(), /crash/);
+  await first.step.dispose();
+  assert.deepEqual(existsSync(join(dir, 'checkpoints')) ? readdirSync(join(dir, 'checkpoints')) : [], []);
+  const again = makeRun(dir);
+  const r = await again.run();
+  assert.equal(r.resumedFrom, null);
+  assert.equal(r.steps, STEPS);
+  for (const n of ['w1', 'w2']) assert.deepEqual(again.step.get(n).data, whole.step.get(n).data);
+  await again.step.dispose();
+  await whole.step.dispose();
+});
+
 test('issue 13.5: a checkpoint whose weights gave a NaN loss at the next step is not kept; the input weights are', async () => {
   const dir = temp();
   const { step } = makeRun(dir);
@@ -132,7 +149,8 @@ test('the final weights need a finite loss too: a last update that overflows is 
   assert.equal(r.stopped, 'diverged');
   assert.match(r.reason!, /on the final weights \(check pass\) at step 1; kept the input weights \(step 0\)/);
   assert.deepEqual(step.get('w2').data, init);
-  assert.deepEqual(readdirSync(join(dir, 'checkpoints')), ['step-000000']);
+  // Step 0 is restored from the input weights, never written (issue 15): no checkpoint at all.
+  assert.deepEqual(existsSync(join(dir, 'checkpoints')) ? readdirSync(join(dir, 'checkpoints')) : [], []);
   await step.dispose();
 });
 

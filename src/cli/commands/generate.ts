@@ -61,7 +61,7 @@ export function registerGenerate(program: Command): void {
       const { openModel } = await import('../../pipeline/model-source.ts');
       const { downloadDisplay } = await import('../progress.ts');
       const { generate } = await import('../../models/generate.ts');
-      const { model, tokenizer } = await openModel(flags.model, { tokenizer: flags.tokenizer, onDownload: downloadDisplay(flags.model) });
+      const { model, tokenizer } = await openModel(flags.model, { tokenizer: flags.tokenizer, onDownload: downloadDisplay(flags.model), precision: 'checkpoint' });
       const completions = await generate(model, tokenizer, flags.prompt, options);
       const lines = completions.length === 1 ? completions : completions.map((c, i) => `[${i + 1}] ${c}`);
       process.stdout.write(lines.map((l) => `${l}\n`).join(''));

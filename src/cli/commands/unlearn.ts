@@ -41,7 +41,7 @@ export function registerUnlearn(program: Command): void {
     .option('--allow-overlap', 'run even when the forget and retain sets share items (default: exit 2 naming both files and lines)')
     .option('--overlong <policy>', 'forget or retain items longer than the context: error (default; exit 2 naming the file and line), skip, truncate (the answer cut); counts and lines on stderr')
     .option('--idk <file>', "refusals for idkdpo, one a line (default: TOFU's list)")
-    .option('--scope <scope>', 'what is updated: all, pattern:REGEX, lora[:r[,alpha]], saliency[:wagle|gradient[:keep]]')
+    .option('--scope <scope>', 'what is updated: all, pattern:REGEX, lora[:r[,alpha[,dropout]]] (TOFU defaults 8,32,0.05), saliency[:wagle|gradient[:keep]]')
     .option('--sam <rho>', 'sharpness-aware minimisation with this radius')
     .option('--adversarial <layer,eps,steps>', "adversarial unlearning: perturb block layer's output within an L2 ball of radius eps by steps ascent steps")
     .option('--eval-every <n>', 'score forget/retain probes every N steps and keep the best step')
@@ -50,7 +50,9 @@ export function registerUnlearn(program: Command): void {
     .option('--forget-mc <file>', '--probe mc: a multiple-choice file whose accuracy must fall (WMDP .json/.jsonl, MMLU .csv); repeatable', collect)
     .option('--retain-mc <file>', '--probe mc: a multiple-choice file whose accuracy must stay; repeatable', collect)
     .option('--keep <which>', 'with --eval-every: save the best step (default) or the last')
-    .option('--seeds <n>', 'repeat the run with N seeds (--seed, --seed + 1, …), each a run folder OUT/seed-K/; OUT/seeds.json: mean ± sd of the probe and "passes in k of N"');
+    .option('--seeds <n>', 'repeat the run with N seeds (--seed, --seed + 1, …), each a run folder OUT/seed-K/; OUT/seeds.json: mean ± sd of the probe and "passes in k of N"')
+    .option('--save-dtype <dtype>', 'how OUT/model stores its weights: f32, bf16 or f16 (default: as the input model)')
+    .option('--max-memory <GB>', 'memory the run may use (default: what the machine has available); a run estimated to need more is refused before it starts');
   command.addHelpText('after', () => {
     const rows = Object.values(METHODS).map((m) => {
       const defaults = [...Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`), `lr=${m.lr.toExponential()}`].join(' ');

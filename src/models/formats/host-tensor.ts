@@ -16,6 +16,8 @@ export interface HostTensor {
    * `data` are then [cols, rows] of the stored [rows, cols].
    */
   transposed?: boolean;
+  /** How a float tensor was stored in its file (F32, F16, BF16, F64), set by the safetensors reader. */
+  stored?: 'F32' | 'F16' | 'BF16' | 'F64';
 }
 
 /** Number of values a shape holds (1 for a scalar `[]`). */

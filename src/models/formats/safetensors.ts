@@ -84,15 +84,16 @@ export async function readSafetensorsFile(path: string, options: ReadSafetensors
         if (kind !== 'F32' && options.keepHalf) {
           const out = new Uint16Array(count);
           copyHalfInto(new Uint16Array(bytes.buffer, 0, count), out, rows, cols, transpose);
-          tensors.set(e.name, { dtype: kind === 'BF16' ? 'bfloat16' : 'float16', shape, data: out, ...flag });
+          tensors.set(e.name, { dtype: kind === 'BF16' ? 'bfloat16' : 'float16', shape, data: out, stored: kind, ...flag });
         } else {
           const out = new Float32Array(count);
           const src = kind === 'F32' ? new Float32Array(bytes.buffer, 0, count) : new Uint16Array(bytes.buffer, 0, count);
           decodeFloatsInto(kind, src, out, rows, cols, transpose);
-          tensors.set(e.name, { dtype: 'float32', shape, data: out, ...flag });
+          tensors.set(e.name, { dtype: 'float32', shape, data: out, stored: kind, ...flag });
         }
       } else {
-        tensors.set(e.name, decodeTensor(e, await read(8 + n + e.begin, e.end - e.begin)));
+        const t = decodeTensor(e, await read(8 + n + e.begin, e.end - e.begin));
+        tensors.set(e.name, e.dtype === 'F32' || e.dtype === 'F64' ? { ...t, stored: e.dtype } : t);
       }
     }
     return { tensors, metadata: header.metadata, storedDtypes: storedDtypes(header.entries) };

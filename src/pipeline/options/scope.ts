@@ -1,5 +1,5 @@
 // The `--scope` option: what an unlearning run updates, written as a short string on the command
-// line (all | pattern:REGEX | lora[:r[,alpha]] | saliency[:wagle|gradient[:keep]]) or as a
+// line (all | pattern:REGEX | lora[:r[,alpha[,dropout]]] | saliency[:wagle|gradient[:keep]]) or as a
 // mapping in a config file ({kind: lora, r: 8, alpha: 32}). Resolved with every default.
 
 import { z } from 'zod';
@@ -7,7 +7,7 @@ import { scopeObjectSchema, type ScopeInput } from '../../unlearn/scope.ts';
 
 export { resolveScope, scopeLabel, scopeObjectSchema, type ScopeInput } from '../../unlearn/scope.ts';
 
-const FORMS = 'expected all, pattern:REGEX, lora[:r[,alpha]] or saliency[:wagle|gradient[:keep]]';
+const FORMS = 'expected all, pattern:REGEX, lora[:r[,alpha[,dropout]]] or saliency[:wagle|gradient[:keep]]';
 
 /** Parses the string form into the object form; a message when it is none of the forms. */
 function parseScopeString(text: string): ScopeInput | string {
@@ -19,8 +19,11 @@ function parseScopeString(text: string): ScopeInput | string {
   if (kind === 'lora') {
     if (parts.length === 0) return { kind };
     const nums = rest.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
-    if (nums.length > 2 || nums.some((x) => !Number.isFinite(x) || x <= 0) || !Number.isInteger(nums[0])) return `${bad} (lora:r,alpha: r a positive integer, alpha > 0)`;
-    return { kind, r: nums[0], ...(nums.length === 2 ? { alpha: nums[1] } : {}) };
+    const [r, alpha, dropout] = nums;
+    if (nums.length > 3 || !Number.isInteger(r) || r <= 0 || (alpha !== undefined && !(alpha > 0)) || (dropout !== undefined && !(dropout >= 0 && dropout < 1))) {
+      return `${bad} (lora:r,alpha,dropout: r a positive integer, alpha > 0, dropout in [0, 1))`;
+    }
+    return { kind, r, ...(alpha !== undefined ? { alpha } : {}), ...(dropout !== undefined ? { dropout } : {}) };
   }
   if (kind === 'saliency') {
     if (parts.length === 0) return { kind };

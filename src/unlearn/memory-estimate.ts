@@ -1,0 +1,126 @@
+// An estimate of a training run's peak resident memory, made before the run starts, so a run
+// that cannot fit is refused with the estimate instead of being killed by the kernel hours in.
+//
+//   peak ≈ base + weights + training state + passes × B × T × (layers × per-layer + logits)
+//
+// - base: Node, ONNX Runtime and the compiled programs (measured, BASE_BYTES);
+// - weights: every parameter at the dtype it is held in (bfloat16/float16 frozen weights 2 bytes,
+//   float32 4), read from the model itself;
+// - training state: per trainable value, float32 current + spare buffer (the train step double
+//   buffers), one gradient, and the optimiser's slots (AdamW: 2 moments);
+// - activations kept for the backward pass, per token and differentiated forward pass (NPO with
+//   a retain term: 2): per layer ACT_HIDDEN·C + ACT_INTER·I + ACT_SCORES·heads·T float32 values
+//   (projections, norms, MLP, attention scores and probabilities), ACT_LOGITS·V for the logits
+//   over the vocabulary (logits, log-softmax, its gradient) and ACT_TOKEN per token whatever the
+//   model (embedding rows, masks, losses, ONNX Runtime's per-token buffers).
+// The constants are a least-squares fit of the measured peaks (VmHWM) of ten real NPO runs (full
+// parameters and LoRA; the tiny and small presets, vocabularies 256–32000, B·T 64–4096): every
+// fitted peak within 16% of the measured one. test/unlearn/memory-estimate.test.ts checks two.
+
+import { LetheError } from '../engine/errors.ts';
+import type { ModelConfig } from '../models/formats/model-config.ts';
+import { applyLora } from '../models/lora.ts';
+import type { Model } from '../models/model.ts';
+import type { RunPlan } from './run-plan.ts';
+import { patternNames, type ScopeOptions } from './scope.ts';
+
+/** Node + ONNX Runtime + lethe's modules and the step programs (fitted: 155 MiB). */
+export const BASE_BYTES = 155 * 2 ** 20;
+const ACT_TOKEN = 3700;
+const ACT_HIDDEN = 22;
+const ACT_INTER = 8;
+const ACT_SCORES = 0.5;
+const ACT_LOGITS = 2.9;
+
+export interface MemoryEstimateInput {
+  config: ModelConfig;
+  /** Bytes of every parameter as held (frozen at their dtype; trained ones float32). */
+  weightBytes: number;
+  /** Number of trained values (LoRA: the adapters' A and B). */
+  trainable: number;
+  /** Optimiser slots per trained value (AdamW and Sophia 2, SGD with momentum 1, without 0). */
+  optimizerSlots: number;
+  batchSize: number;
+  /** Longest sequence of a batch (tokens). */
+  seqLength: number;
+  /** Forward passes differentiated in one step (forget; + retain; + idk). */
+  passes: number;
+}
+
+export interface MemoryEstimate {
+  /** Estimated peak resident memory, bytes. */
+  total: number;
+  parts: { base: number; weights: number; trainingState: number; activations: number };
+}
+
+/** The estimate and its parts (bytes). */
+export function estimateTrainingMemory(i: MemoryEstimateInput): MemoryEstimate {
+  const c = i.config;
+  const tokens = i.batchSize * i.seqLength;
+  const perLayer = ACT_HIDDEN * c.hiddenSize + ACT_INTER * c.intermediateSize + ACT_SCORES * c.numHeads * i.seqLength;
+  const activations = 4 * i.passes * tokens * (ACT_TOKEN + c.numLayers * perLayer + ACT_LOGITS * c.vocabSize);
+  const trainingState = 4 * i.trainable * (3 + i.optimizerSlots);
+  const parts = { base: BASE_BYTES, weights: i.weightBytes, trainingState, activations };
+  return { total: parts.base + parts.weights + parts.trainingState + parts.activations, parts };
+}
+
+const GB = 2 ** 30;
+const gb = (b: number) => `${(b / GB).toFixed(b < 10 * GB ? 2 : 1)} GB`;
+
+/** "2.41 GB (weights 1.20 GB, training state 0.30 GB, activations 0.65 GB)". */
+export function describeEstimate(e: MemoryEstimate): string {
+  return `${gb(e.total)} (weights ${gb(e.parts.weights)}, training state ${gb(e.parts.trainingState)}, activations ${gb(e.parts.activations)}, runtime ${gb(e.parts.base)})`;
+}
+
+export { gb as formatGb };
+
+/** Optimiser slots per trained value. */
+export function optimizerSlots(optimizer: { kind: string; momentum?: number }): number {
+  if (optimizer.kind === 'sgd') return (optimizer.momentum ?? 0) > 0 ? 1 : 0;
+  return 2; // AdamW's two moments; Sophia's momentum and Hessian estimate
+}
+
+export interface RunShape {
+  scope: ScopeOptions;
+  optimizer: { kind: string; momentum?: number };
+  batchSize: number;
+  seqLength: number;
+  /** Forward passes differentiated per step (see passesOf). */
+  passes: number;
+}
+
+/**
+ * The estimate for unlearning `model` (weights as held, e.g. BF16 frozen) with `shape`: trained
+ * parameters counted as float32 (widened), LoRA adapters added to the weights.
+ */
+export function estimateRunMemory(model: Model, shape: RunShape): MemoryEstimate {
+  const { scope } = shape;
+  const adapted = scope.kind === 'lora' ? applyLora(model, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets }) : model;
+  const trainNames = new Set(scope.kind === 'pattern' ? patternNames(adapted, scope.pattern) : adapted.trainableNames());
+  let weightBytes = 0;
+  let trainable = 0;
+  for (const [name, t] of adapted.params) {
+    const n = t.data.length;
+    weightBytes += trainNames.has(name) ? 4 * n : t.data.byteLength;
+    if (trainNames.has(name)) trainable += n;
+  }
+  return estimateTrainingMemory({ config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes });
+}
+
+/** Differentiated forward passes of a step of `plan`: the forget batch, the retain batch, the refusals. */
+export function passesOf(plan: Pick<RunPlan, 'needsRetain' | 'needs'>): number {
+  return 1 + (plan.needsRetain ? 1 : 0) + (plan.needs.has('idk') ? 1 : 0);
+}
+
+/**
+ * Throws LetheError (exit 2, one line: the estimate, the memory available and what to change)
+ * when `estimate` exceeds `available` bytes. `command` names the run ("unlearn").
+ */
+export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, command: string, scope: ScopeOptions): void {
+  if (estimate.total <= available.bytes) return;
+  const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' ? ['--scope lora'] : []), 'a shorter --context-length'];
+  throw new LetheError(
+    `${command}: this run needs about ${describeEstimate(estimate)} at peak, more than the ${gb(available.bytes)} of ${available.source}; ` +
+      `try ${hints.join(', ')} (--max-memory GB sets the limit)`,
+  );
+}
