@@ -1,7 +1,9 @@
 // The float32 widening of 16-bit frozen weights (bfloat16: BitCast + Cast; float16: Cast) is
-// listed before every other node of the exported program (onnx-export.ts hoistInputCasts: listed
-// next to their MatMuls, ONNX Runtime kept every widened copy alive through the run), and the
-// program's results are exactly those of the same weights widened on the host.
+// emitted layer by layer, each BitCast just before the node that first reads it (onnx-export.ts),
+// so a layer's widened copy need not exist before the layer runs; and the program's results are
+// exactly those of the same weights widened on the host. (Measured on the SmolLM2-360M shape,
+// BF16 scoring and LoRA NPO: listing every Cast first instead changed peak RSS by < 5%, once the
+// model code widens each weight after its layer's input, ops.after.)
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -29,7 +31,7 @@ function chain(g: Graph, dtype: 'bfloat16' | 'float32') {
   return { x, ws, y: h };
 }
 
-test('bfloat16 weights: every input Cast comes before the first MatMul, and the results equal the float32 widening', async () => {
+test('bfloat16 weights: each layer\'s BitCast and Cast come after the previous layer\'s MatMul, and the results equal the float32 widening', async () => {
   const rng = new Rng(5);
   const x = { dtype: 'float32' as const, shape: [T, C], data: rng.normalArray(T * C, 1) };
   const weights = Array.from({ length: L }, () => bf16(rng.normalArray(C * C, 0.3)));
@@ -39,10 +41,14 @@ test('bfloat16 weights: every input Cast comes before the first MatMul, and the 
   const p16 = compile([a.x, ...a.ws], { y: a.y });
   const model = onnxProto.onnx.ModelProto.decode(p16.toOnnx());
   const ops = model.graph!.node!.map((n) => n.opType);
-  const firstMatMul = ops.indexOf('MatMul');
-  assert.ok(firstMatMul > 0);
-  assert.equal(ops.slice(0, firstMatMul).filter((op) => op === 'Cast').length, L, ops.join(' '));
-  assert.equal(ops.slice(0, firstMatMul).filter((op) => op === 'BitCast').length, L, ops.join(' '));
+  const at = (op: string) => ops.flatMap((o, i) => (o === op ? [i] : []));
+  const [bitcasts, casts, matmuls] = [at('BitCast'), at('Cast'), at('MatMul')];
+  assert.equal(bitcasts.length, L, ops.join(' '));
+  assert.equal(matmuls.length, L, ops.join(' '));
+  for (let i = 0; i < L; i++) {
+    assert.ok(bitcasts[i] < casts[i] && casts[i] < matmuls[i], `layer ${i}: ${ops.join(' ')}`);
+    if (i > 0) assert.ok(bitcasts[i] > matmuls[i - 1], `layer ${i}'s widening waits for layer ${i - 1}: ${ops.join(' ')}`);
+  }
 
   const feeds16: Record<string, { dtype: 'bfloat16'; shape: number[]; data: Uint16Array }> = {};
   weights.forEach((w, i) => (feeds16[`w${i}`] = { dtype: 'bfloat16', shape: [C, C], data: w.bits }));
