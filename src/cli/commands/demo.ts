@@ -11,7 +11,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('the whole story on a small built-in case in minutes on a CPU (TOFU authors, or --case capability: a made-up technical domain): train, unlearn with several methods, evaluate, attack; writes report.html and summary.json')
     .option('-o, --out <dir>', 'folder for the runs, the report and summary.json', 'runs/demo')
-    .option('--quick', 'a smaller case and shorter training (a few minutes on 2 cores instead of about 10)', false)
+    .option('--quick', 'tofu case: four of the eight methods and two prompt attacks on the same models; capability case: a smaller model', false)
     .option('--fresh', 'train the target and retain models again even when the folder holds them', false)
     .option('--case <name>', 'tofu (forget a fictitious author) or capability (forget a made-up technical domain, keep another: multiple-choice accuracy toward chance, then relearning)', 'tofu')
     .option('--seed <s>', 'tofu case: seeds the training of the target and retain models, the unlearning and the attacks (default 1)')
