@@ -61,7 +61,7 @@ test('lethe attack: bad input is a LetheError (exit code 2)', async () => {
   const bad = async (o: Partial<AttackCommandOptions>, pattern: RegExp) =>
     assert.rejects(attackCommand(options(o)), (e: unknown) => e instanceof LetheError && e.exitCode === 2 && pattern.test(e.message));
   await bad({ model: join(dir, 'nowhere') }, /no such model/);
-  await bad({ model: join(dir, 'unlearned'), benchmark: 'muse' }, /supports tofu and qa/);
+  await bad({ model: join(dir, 'unlearned'), benchmark: 'muse' }, /supports tofu, qa and mc/);
   await bad({ model: join(dir, 'unlearned'), tofuAuthors: 3 }, /go together/);
   await bad({ model: join(dir, 'unlearned'), attacks: ['probing'] }, /unknown attack "probing"/);
 });
