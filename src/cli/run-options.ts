@@ -5,7 +5,7 @@ import { LetheError } from '../engine/errors.ts';
 import type { LoopResult } from '../unlearn/loop.ts';
 
 export { SCHEDULES, OPTIMIZERS, trainingFields, resolveTraining, optimizerChoice, stepsPerEpoch, runOptions, type ResolvedTraining } from '../pipeline/options/training.ts';
-export { baseLayers, claimRunFolder, readSources, checkResumeMatches, lastLogLine } from '../pipeline/run-folder.ts';
+export { baseLayers, claimRunFolder, readSources, checkResumeMatches, lastLogLine, nothingToResume } from '../pipeline/run-folder.ts';
 
 /**
  * After a run's model is saved: its notices on stderr, and a diverged run ends with exit code

@@ -13,7 +13,7 @@ import { modelReadSource, openModel, resolveModelInput, type ModelInput } from '
 import { presetModel, presetTokenizer, trainRuns, trainingSets } from '../pipeline/train-run.ts';
 import { compileDisplay, downloadDisplay, progressDisplay } from './progress.ts';
 import { onCompile } from '../engine/program.ts';
-import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
+import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, nothingToResume, readSources, runOptions } from './run-options.ts';
 import { describeRun } from './summary.ts';
 
 import { TRAIN_PATHS, trainSchema, resolveTrainOptions } from '../pipeline/options/train.ts';
@@ -32,7 +32,9 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   const source: ModelInput | null = resolved.model ? await resolveModelInput(resolved.model, { onDownload: downloadDisplay(resolved.model) }) : null;
   if (source) for (const d of [resolved.out, ...runDirs]) checkOutsideModel(d, source.path);
   const inputs = [...(source ? [modelReadSource(source)] : []), ...readSources(resolved, TRAIN_PATHS.filter((k) => k !== 'model'))];
+  const fresh = nothingToResume(resolved.out, resolved.resume);
   await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs, command: 'train', extra: ['tokenizer'], inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
+  if (fresh) process.stderr.write(`lethe train: ${fresh}\n`);
 
   // Model, tokenizer and template: the given model's, or (preset) plain and a tokenizer trained on the text.
   const given = source ? await openModel(source, { tokenizer: resolved.tokenizer }) : null;

@@ -11,7 +11,7 @@ import { unlearningInputs } from '../pipeline/unlearning-inputs.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
 import { compileDisplay, downloadDisplay, progressDisplay } from './progress.ts';
 import { onCompile } from '../engine/program.ts';
-import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, readSources, runOptions } from './run-options.ts';
+import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, nothingToResume, readSources, runOptions } from './run-options.ts';
 import { scopeLabel } from '../pipeline/options/scope.ts';
 import { describeRun } from './summary.ts';
 import { availableMemory } from '../io/memory.ts';
@@ -41,9 +41,11 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   const estimate = unlearningMemoryEstimate(input, tokenizer, resolved, { method, forget, retain });
   const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
   checkMemoryFits(estimate, available, 'lethe unlearn', scope);
+  const fresh = nothingToResume(resolved.out, resolved.resume);
   await claimRunFolder(resolved.out, {
     resume: resolved.resume, overwrite: resolved.overwrite, runDirs: seeds ? seeds.map((k) => seedRunDir(resolved.out, k)) : [resolved.out],
     ...(seeds ? { extra: [SEEDS_FILE] } : {}), command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
+  if (fresh) process.stderr.write(`lethe unlearn: ${fresh}\n`);
   onCompile(compileDisplay('lethe unlearn'));
   process.stdout.write(`lethe unlearn: memory estimate ${describeEstimate(estimate)} at peak; ${formatGb(available.bytes)} of ${available.source}\n`);
 

@@ -5,10 +5,10 @@
 // is stale and taken over; it is moved aside under a random name first, so of two runs taking
 // over at once only one wins.
 
-import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
 import { tempPathFor } from './atomic-write.ts';
 
@@ -78,12 +78,29 @@ function tryCreate(path: string, holder: LockHolder): boolean {
 }
 
 /**
+ * mkdir -p one component at a time from the deepest existing ancestor: Node's recursive mkdir
+ * loops forever under some pseudo file systems (/proc), where a plain mkdir fails at once.
+ */
+async function mkdirEach(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  while (!existsSync(at)) {
+    missing.unshift(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  if (missing.length === 0 && !statSync(at).isDirectory()) throw Object.assign(new Error(`${at}: not a folder`), { code: 'EEXIST' });
+  for (const d of missing) await mkdir(d);
+}
+
+/**
  * Takes the lock of run folder `dir` (created if missing) for `command`. Re-entrant within one
  * process. Throws LetheError (exit 2) naming the holder when another live process has it.
  */
 export async function lockRunFolder(dir: string, command = 'lethe', flag = '--out'): Promise<RunLock> {
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdirEach(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // The common causes in words: a file where the folder (or one of its parents) should be, no permission, a full disk.

@@ -37,6 +37,15 @@ export function readSources(resolved: object, fields: readonly string[]): ReadSo
   return fields.filter((f) => f !== 'out').flatMap((f) => (Array.isArray(values[f]) ? (values[f] as unknown[]) : [values[f]]).filter((p): p is string => typeof p === 'string' && p !== '').map((path) => ({ path, what: what(f) })));
 }
 
+/**
+ * The notice for `--resume` on a folder that holds no run yet (no config.yaml): the run starts
+ * anew (scripts use --resume as "start or continue"), but a mistyped --out should not pass
+ * silently. Call before the run writes its config; null when there is a run to resume.
+ */
+export function nothingToResume(out: string, resume: boolean): string | null {
+  return resume && !existsSync(join(out, CONFIG_FILE)) ? `--resume: nothing to resume in ${out} (no ${CONFIG_FILE}); starting a new run` : null;
+}
+
 /** A resumed run must ask for what the saved run did (its config.yaml). */
 export function checkResumeMatches(out: string, resolved: object): void {
   const saved = savedLayer(out);

@@ -3,6 +3,7 @@
 // the multiple-choice probe files, the IDK answers, the items fitted to the context per
 // `overlong`, and the method with its options and scope resolved against the model.
 
+import { LetheError } from '../engine/errors.ts';
 import { TRAINING_OVERLONG } from '../data/batches.ts';
 import type { PromptPair, PromptTemplate } from '../data/templates.ts';
 import { loadTofuIdk } from '../data/tofu.ts';
@@ -64,6 +65,11 @@ export function unlearningInputs(resolved: ResolvedUnlearnOptions, model: Model,
   for (const [set, fit] of Object.entries(fitted)) {
     const r = fit?.record;
     if (r) onNotice(`--overlong ${r.policy}: ${set}: ${[r.skipped ? `${r.skipped} skipped` : '', r.truncated ? `${r.truncated} truncated` : ''].filter(Boolean).join(', ')} (longer than the ${fitOptions.contextLength}-token context): ${r.items.map((i) => `${i.where} (${i.tokens} tokens, ${i.action})`).join(', ')}`);
+  }
+  // Nothing left to forget is a data error, said before the run folder is claimed (nothing written).
+  if (sets.forget.length > 0 && fitted.forget.pairs.length === 0) {
+    const where = fitted.forget.record?.items[0]?.where ?? 'the forget set';
+    throw new LetheError(`the forget set is empty after --overlong ${fitOptions.policy}: all ${sets.forget.length} items are longer than the ${fitOptions.contextLength}-token context (first: ${where}); use --overlong truncate or a longer --context-length`);
   }
   // Options and scope made concrete for this model (e.g. RMU's middle block and its down-projections).
   const { method, scope } = resolveMethodFor(resolved, model);

@@ -120,7 +120,7 @@ export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: nu
   if (estimate.total <= available.bytes) return;
   const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' ? ['--scope lora'] : []), 'a shorter --context-length'];
   throw new LetheError(
-    `${command}: this run needs about ${describeEstimate(estimate)} at peak, more than the ${gb(available.bytes)} of ${available.source}; ` +
+    `this run needs about ${describeEstimate(estimate)} at peak, more than the ${gb(available.bytes)} of ${available.source}; ` +
       `try ${hints.join(', ')} (--max-memory GB sets the limit)`,
   );
 }

@@ -185,3 +185,33 @@ test('--resume with --overwrite is one line, exit 2, and touches nothing', () =>
   oneLine(r.stderr);
   assert.equal(existsSync(join(root, 'both-flags')), false);
 });
+
+test('newcomer trial: an --out under /proc is one line (Node\'s recursive mkdir never returned there)', () => {
+  const r = lethe(root, ...UNLEARN, '--out', '/proc/lethe-run-test');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^lethe: --out \/proc\/lethe-run-test: cannot create the folder/);
+  oneLine(r.stderr);
+});
+
+test('newcomer trial: every forget item overlong and skipped is refused before the run folder exists; --seeds above 100 and a --vocab-size below 257 are refused by the schema', () => {
+  const long = join(root, 'all-long.jsonl');
+  writeFileSync(long, JSON.stringify({ question: 'Who? '.repeat(200), answer: 'x' }) + '\n');
+  const r = lethe(root, 'unlearn', '--model', 'model', '--method', 'ga', '--forget', 'all-long.jsonl', '--overlong', 'skip', '--out', 'all-long');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^lethe: the forget set is empty after --overlong skip: all 1 items are longer than the 128-token context \(first: \S*all-long\.jsonl:1\)/m);
+  assert.equal(existsSync(join(root, 'all-long')), false);
+  const many = lethe(root, ...UNLEARN, '--seeds', '1000000', '--out', 'many-seeds');
+  assert.equal(many.status, 2, many.stderr);
+  assert.match(many.stderr, /--seeds.*expected an integer from 1 to 100/);
+  assert.equal(existsSync(join(root, 'many-seeds')), false);
+  const vocab = lethe(root, 'train', '--preset', 'tiny', '--tofu-authors', '2', '--forget-authors', '1', '--vocab-size', '100', '--out', 'small-vocab');
+  assert.equal(vocab.status, 2, vocab.stderr);
+  assert.match(vocab.stderr, /--vocab-size.*expected an integer from 257/);
+  assert.equal(existsSync(join(root, 'small-vocab')), false);
+});
+
+test('--resume on a folder that holds no run says so and starts one', () => {
+  const r = lethe(root, ...UNLEARN, '--out', 'resume-fresh', '--resume');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^lethe unlearn: --resume: nothing to resume in \S*resume-fresh \(no config\.yaml\); starting a new run$/m);
+});

@@ -3,7 +3,12 @@
 import { z } from 'zod';
 import { PRESETS } from '../../models/presets.ts';
 import { FORGET_SPLITS } from '../data-sources.ts';
-import { path, positiveInt } from './fields.ts';
+import { intIn, path, positiveInt } from './fields.ts';
+import { MAX_TRAINED_VOCAB_SIZE } from '../../models/tokenizer/train-tokenizer.ts';
+
+/** The smallest trained byte-level vocabulary: the 256 byte symbols and one special token. */
+const MIN_TRAINED_VOCAB = 257;
+const VOCAB_RANGE = `expected an integer from ${MIN_TRAINED_VOCAB} (special tokens + 256 byte symbols) to ${MAX_TRAINED_VOCAB_SIZE}`;
 import { resolveTraining, trainingFields, type ResolvedTraining } from './training.ts';
 
 export const TRAIN_PATHS = ['model', 'tokenizer', 'data', 'out'] as const;
@@ -27,7 +32,7 @@ export const trainSchema = z
     /** … of which these are the forget set (target and retain models are trained). */
     forgetAuthors: positiveInt().optional(),
     /** Preset only: the trained tokenizer's size (default 4096). */
-    vocabSize: positiveInt().optional(),
+    vocabSize: intIn(MIN_TRAINED_VOCAB, MAX_TRAINED_VOCAB_SIZE, VOCAB_RANGE).optional(),
     /** Preset only: the longest sequence (default: the preset's, raised to fit the longest item). */
     maxPositions: positiveInt().optional(),
     ...trainingFields,

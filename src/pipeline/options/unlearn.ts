@@ -8,7 +8,7 @@ import type { Model } from '../../models/model.ts';
 import { LORA_LR, type ScopeOptions } from '../../unlearn/scope.ts';
 import { RMU_WMDP_PRESET } from '../../unlearn/methods/rmu.ts';
 import { FORGET_SPLITS, retainSplitFor } from '../data-sources.ts';
-import { flag, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
+import { flag, intIn, nonNegativeInt, path, positive, positiveInt } from './fields.ts';
 import { resolveScope, scopeSchema } from './scope.ts';
 import { resolveTraining, trainingFields, type ResolvedTraining } from './training.ts';
 
@@ -16,6 +16,9 @@ export const UNLEARN_PATHS = ['model', 'tokenizer', 'forget', 'retain', 'forgetQ
 
 /** One path or several (a repeated flag, or a list in a config file). */
 const paths = () => z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(path()).min(1, 'expected at least one file'));
+
+/** Runs `--seeds` may ask for: each seed is a whole unlearning run with its own folder. */
+export const MAX_SEEDS = 100;
 
 export const unlearnSchema = z
   .strictObject({
@@ -72,7 +75,7 @@ export const unlearnSchema = z
     /** Forget or retain items longer than the context: error (default, naming file and line), skip or truncate. */
     overlong: z.enum(['error', 'skip', 'truncate']).optional(),
     /** Repeat the run with this many seeds (seed, seed + 1, …), each in OUT/seed-K/, with OUT/seeds.json summarising them. */
-    seeds: positiveInt().optional(),
+    seeds: intIn(1, MAX_SEEDS, `expected an integer from 1 to ${MAX_SEEDS} (each seed is a whole run)`).optional(),
     /** Memory (GB) the run may use, instead of what the machine reports available; the run is refused when its estimate exceeds it. Not part of the run's record. */
     maxMemory: positive().optional(),
     /** How RUN/model stores its weights (default: as the input model did). */
