@@ -1,5 +1,6 @@
 // `lethe report`: load runs (a run directory, or a results.json path) and write the HTML page.
 import { stat } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
 import { writeFileAtomic } from '../models/formats/write-file-atomic.ts';
@@ -9,6 +10,19 @@ import { readResults } from '../results/schema.ts';
 
 export const RESULTS_FILE = 'results.json';
 export const LOG_FILE = 'log.jsonl';
+
+/**
+ * The results file of a run folder: results.json, or else its one lethe results file of another
+ * name (`lethe eval --out RUN/mc.json`). Throws LetheError naming what the folder holds otherwise.
+ */
+function resultsIn(dir: string): string {
+  if (existsSync(join(dir, RESULTS_FILE))) return join(dir, RESULTS_FILE);
+  const own = readdirSync(dir).filter((f) => f.endsWith('.json') && statSync(join(dir, f)).isFile() && /^\s*\{\s*"schema"\s*:\s*"lethe\.results\//.test(readFileSync(join(dir, f), 'utf8').slice(0, 200)));
+  if (own.length === 1) return join(dir, own[0]);
+  if (own.length > 1) throw new LetheError(`${dir}: holds several results files (${own.join(', ')}) and no ${RESULTS_FILE}; give the files themselves`);
+  const runs = readdirSync(dir).filter((f) => existsSync(join(dir, f, RESULTS_FILE)));
+  throw new LetheError(`${dir}: no ${RESULTS_FILE} here${runs.length ? ` (the folders ${runs.join(', ')} hold one: give them)` : ''}; evaluate the run first (lethe eval --out ${join(dir, RESULTS_FILE)}) or give a results file`);
+}
 
 /**
  * A run directory gives `results.json` and, when present, `log.jsonl`; a results file path
@@ -22,9 +36,9 @@ export async function loadRun(path: string): Promise<ReportRun> {
   } catch {
     throw new LetheError(`${path}: no such run directory or results file`);
   }
-  const resultsPath = isDirectory ? join(path, RESULTS_FILE) : path;
+  const resultsPath = isDirectory ? resultsIn(path) : path;
   const dir = dirname(resultsPath);
-  const name = basename(resultsPath) === RESULTS_FILE ? basename(resolve(isDirectory ? path : dir)) : basename(resultsPath).replace(/\.json$/, '');
+  const name = isDirectory ? basename(resolve(path)) : basename(resultsPath) === RESULTS_FILE ? basename(resolve(dir)) : basename(resultsPath).replace(/\.json$/, '');
   const results = await readResults(resultsPath);
   const log = await readLog(join(dir, LOG_FILE));
   return log === undefined ? { name, results } : { name, results, log };

@@ -80,3 +80,19 @@ test('checkComparable: runs that record other evaluated data are refused, naming
   runs[4].results.evaluated = { data: data('d') };
   checkComparable(runs);
 });
+
+test('a run folder without results.json: its one lethe results file of another name, else a message saying what to give', async () => {
+  await withTemp(async (dir) => {
+    const run = join(dir, 'rmu');
+    await mkdir(run);
+    await cp(join(VALID_RUN, 'results.json'), join(run, 'mc.json'));
+    const loaded = await loadRun(run);
+    assert.equal(loaded.name, 'rmu');
+    await cp(join(VALID_RUN, 'results.json'), join(run, 'text.json'));
+    await assert.rejects(loadRun(run), (e: unknown) => e instanceof LetheError && /holds several results files \(mc\.json, text\.json\)/.test(e.message));
+    const seeds = join(dir, 'seeds');
+    await mkdir(join(seeds, 'seed-0'), { recursive: true });
+    await cp(join(VALID_RUN, 'results.json'), join(seeds, 'seed-0', 'results.json'));
+    await assert.rejects(loadRun(seeds), (e: unknown) => e instanceof LetheError && /no results\.json here \(the folders seed-0 hold one: give them\); evaluate the run first/.test(e.message));
+  });
+});
