@@ -219,6 +219,8 @@ function readTofuSets(ctx: EvalContext, template: PromptTemplate) {
     if (!items?.length) continue;
     const fit = fitQaItems(ctx.tokenizer, template, items, ctx.policy, ctx.contextLength);
     if (fit.record) ctx.overlong[set] = fit.record;
+    // A set with nothing left would be scored on nothing: a data error, said before any scoring.
+    if (fit.items.length === 0) throw new LetheError(`the ${set} set is empty after --overlong ${ctx.policy}: all ${items.length} items are longer than the ${ctx.contextLength}-token context (first: ${fit.record?.items[0]?.where ?? origin(set, splits[set])}); use a longer --context-length`);
     sets[set] = fit.items;
   }
   return { sets, info, overlap };

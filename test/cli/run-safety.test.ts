@@ -215,3 +215,13 @@ test('--resume on a folder that holds no run says so and starts one', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /^lethe unlearn: --resume: nothing to resume in \S*resume-fresh \(no config\.yaml\); starting a new run$/m);
 });
+
+test('lethe eval: a set whose every item is overlong is one line naming the set and the first file:line, nothing written', () => {
+  const long = join(root, 'eval-long.jsonl');
+  writeFileSync(long, JSON.stringify({ question: 'Who? '.repeat(200), answer: 'x' }) + '\n');
+  const r = lethe(root, 'eval', '--benchmark', 'qa', '--model', 'model', '--forget-qa', 'eval-long.jsonl', '--retain-qa', 'f.jsonl', '--out', 'eval-long.json');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^lethe: the forget set is empty after --overlong skip: all 1 items are longer than the 128-token context \(first: \S*eval-long\.jsonl:1\)/);
+  oneLine(r.stderr);
+  assert.equal(existsSync(join(root, 'eval-long.json')), false);
+});
