@@ -15,6 +15,7 @@ import { Generator } from '../src/models/generate.ts';
 import { loadModel } from '../src/models/load-model.ts';
 import { trainTokenizer } from '../src/models/tokenizer/train-tokenizer.ts';
 import { unlearnBatches } from '../src/unlearn/run.ts';
+import { nextTokenBatch } from './util.ts';
 
 /** What bench/scale.ts writes for both sides: row-major B×T token ids per batch. */
 export interface ScaleBatches {
@@ -36,18 +37,7 @@ const log = (s: string) => process.stderr.write(`lethe ${which}: ${s}\n`);
 const data = JSON.parse(readFileSync(batchesFile, 'utf8')) as ScaleBatches;
 const { B, T, P } = data;
 
-function toBatch(ids: number[], index: number): Batch {
-  const inputIds = BigInt64Array.from(ids, BigInt);
-  const labels = new BigInt64Array(B * T);
-  const targetMask = new Float32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t + 1 < T; t++) {
-      labels[b * T + t] = inputIds[b * T + t + 1];
-      targetMask[b * T + t] = t + 1 >= P ? 1 : 0; // position t predicts token t+1
-    }
-  }
-  return { batchSize: B, seqLength: T, inputIds, labels, targetMask, lengths: new Int32Array(B).fill(T), promptLengths: new Int32Array(B).fill(P), indices: Int32Array.from({ length: B }, (_, i) => index * B + i) };
-}
+const toBatch = (ids: number[], index: number): Batch => nextTokenBatch(ids, B, T, P, index);
 
 const t0 = performance.now();
 // Frozen weights stay BF16 (cast to float32 inside the graph); a model trained in full is float32.

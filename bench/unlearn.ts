@@ -12,22 +12,12 @@ import { createModel } from '../src/models/model.ts';
 import { presetConfig } from '../src/models/presets.ts';
 import { unlearnBatches } from '../src/unlearn/run.ts';
 import { runPeer } from './peer.ts';
-import type { SuiteResult } from './util.ts';
+import { nextTokenBatch, type SuiteResult } from './util.ts';
 
 const [B, T, P, BATCHES, EPOCHS] = [4, 128, 32, 4, 2];
 
 function syntheticBatch(rng: Rng): Batch {
-  const ids = Array.from({ length: B * T }, () => rng.int(50257));
-  const inputIds = BigInt64Array.from(ids, BigInt);
-  const labels = new BigInt64Array(B * T);
-  const targetMask = new Float32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t + 1 < T; t++) {
-      labels[b * T + t] = inputIds[b * T + t + 1];
-      targetMask[b * T + t] = t + 1 >= P ? 1 : 0; // position t predicts token t+1
-    }
-  }
-  return { batchSize: B, seqLength: T, inputIds, labels, targetMask, lengths: new Int32Array(B).fill(T), promptLengths: new Int32Array(B).fill(P), indices: Int32Array.from({ length: B }, (_, i) => i) };
+  return nextTokenBatch(Array.from({ length: B * T }, () => rng.int(50257)), B, T, P);
 }
 
 export async function benchUnlearn(opts: { log: (s: string) => void }): Promise<SuiteResult> {

@@ -17,10 +17,10 @@ import { readMultipleChoiceFile, type McItem } from '../../data/multiple-choice.
 import { readTextSet } from '../../data/qa-dataset.ts';
 import { plainTemplate, textPairs, type PromptPair, type PromptTemplate } from '../../data/templates.ts';
 import { Rng } from '../../engine/random.ts';
-import type { AnyMethod } from '../../unlearn/methods/index.ts';
 import { gradDiff } from '../../unlearn/methods/grad-diff.ts';
 import { npo } from '../../unlearn/methods/npo.ts';
 import { rmu } from '../../unlearn/methods/rmu.ts';
+import type { DemoMethod } from './demo-methods.ts';
 import type { ModelCase } from './demo-models.ts';
 
 /** data/capability/ beside src/ (from src/pipeline/demo/ or the compiled dist/src/pipeline/demo/). */
@@ -29,15 +29,8 @@ export const CAPABILITY_DIR: string = fileURLToPath(
     .find((dir) => existsSync(new URL('relays/corpus.txt', dir))) ?? new URL('../../../data/capability/', import.meta.url),
 );
 
-/** One unlearning run of the case, with settings for a small model trained from scratch. */
-export interface CapabilityMethod {
-  name: string;
-  method: AnyMethod;
-  summary: string;
-  lr: number;
-  epochs: number;
-  options?: Record<string, number | string>;
-}
+/** One unlearning run of the case, with settings for a small model trained from scratch (a demo method without a scope). */
+export type CapabilityMethod = Omit<DemoMethod, 'scope'>;
 
 /** What the two models are made from (stored as OUT/case.json; the models are reused only when it is unchanged). */
 export interface CapabilityCase extends ModelCase {
