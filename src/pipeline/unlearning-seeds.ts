@@ -144,7 +144,7 @@ export async function unlearnSeeds(input: Model, tokenizer: Tokenizer, opts: See
     seeds,
     probe: mc ? 'mc' : 'qa',
     probeItems: mc ? null : Math.min(items, opts.forget.length),
-    rule: `${sides.forget} below the input model's (${forgetBelow}) and ${sides.retain} at least ${SEEDS_RETAIN_SHARE * 100}% of the input's (≥ ${retainAtLeast}); a diverged seed does not pass`,
+    rule: `${sides.forget} below the input model's (${forgetBelow.toPrecision(4)}) and ${sides.retain} at least ${SEEDS_RETAIN_SHARE * 100}% of the input's (≥ ${retainAtLeast.toPrecision(4)}); a diverged seed does not pass`,
     input: inputProbe,
     runs,
     summary,
