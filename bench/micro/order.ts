@@ -1,6 +1,6 @@
 // Micro-benchmark (issue 15): time and peak RSS of 16 chained MatMuls on bf16 weights (uint16 →
 // BitCast → Cast → MatMul) by where the Cast nodes are listed in the ONNX proto: lethe (BitCasts
-// first, Casts next to their MatMuls; lethe's order before onnx-export's hoistInputCasts), first,
+// first, Casts next to their MatMuls; an earlier lethe order; lethe now widens each weight after its layer's input, onnx-export.ts), first,
 // adjacent, reversed. `node --import tsx bench/micro/order.ts first|lethe|adjacent|reversed`.
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
