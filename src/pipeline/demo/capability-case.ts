@@ -85,19 +85,15 @@ export const CAPABILITY_FULL_PLAN: CapabilityPlan = {
   evalBatchSize: 32,
 };
 
+/** The full plan on a smaller model trained for fewer epochs: the same data, methods and measurements. */
 export const CAPABILITY_QUICK_PLAN: CapabilityPlan = {
+  ...CAPABILITY_FULL_PLAN,
   case: {
-    kind: 'capability', forgetDomain: 'relays', retainDomain: 'alloys',
-    preset: 'tiny',
+    ...CAPABILITY_FULL_PLAN.case,
     shape: { hiddenSize: 96, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 24, intermediateSize: 256 },
     vocabSize: 768,
-    maxPositions: 128,
-    training: { epochs: 10, lr: 5e-3, batchSize: 8, warmupSteps: 20, seed: 1 },
+    training: { ...CAPABILITY_FULL_PLAN.case.training, epochs: 10, lr: 5e-3 },
   },
-  methods: METHODS,
-  relearn: { steps: 29, lr: 1e-3, batchSize: 8 },
-  unlearnBatchSize: 8,
-  evalBatchSize: 32,
 };
 
 /** One domain's files. */

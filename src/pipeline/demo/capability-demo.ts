@@ -11,7 +11,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { relearnMcAttack, type McAttackOutcome } from '../../attacks/relearn-mc.ts';
-import { lockRunFolder } from '../../io/run-lock.ts';
 import type { Model } from '../../models/model.ts';
 import { saveModel } from '../../models/save-model.ts';
 import type { Tokenizer } from '../../models/tokenizer/tokenizer.ts';
@@ -22,12 +21,12 @@ import { unlearn } from '../../unlearn/run.ts';
 import { writeReport } from '../../report/report.ts';
 import { EvalMeter } from '../eval-meter.ts';
 import { mcMetrics, type McSides } from '../eval-mc.ts';
-import { silentProgress, withProgress, type ProgressFactory } from '../progress.ts';
+import { withProgress, type ProgressFactory } from '../progress.ts';
 import { composeResults, writeResults } from '../results-file.ts';
 import { writeResolvedConfig } from '../run-config.ts';
 import { CAPABILITY_FULL_PLAN, CAPABILITY_QUICK_PLAN, capabilityData, documentPairs, type CapabilityData, type CapabilityMethod, type CapabilityPlan } from './capability-case.ts';
 import { caseModels } from './demo-models.ts';
-import { checkDemoFolder, type DemoOptions, type DemoOutcome } from './run-demo.ts';
+import { startDemo, type DemoOptions, type DemoOutcome } from './run-demo.ts';
 
 /** The version of OUT/summary.json written by the capability demo. */
 export const CAPABILITY_SUMMARY_SCHEMA = 'lethe.demo-summary.capability/1';
@@ -172,13 +171,7 @@ async function runMethod(out: string, m: CapabilityMethod, target: Model, tokeni
 export async function capabilityDemo(o: DemoOptions): Promise<DemoOutcome> {
   const plan = o.quick ? CAPABILITY_QUICK_PLAN : CAPABILITY_FULL_PLAN;
   const c = plan.case;
-  checkDemoFolder(o.out);
-  await lockRunFolder(o.out, 'lethe demo'); // one demo per folder (src/io/run-lock.ts); creates it
-  const say = o.say ?? (() => {});
-  const progress = o.progress ?? silentProgress;
-  const stages = 4;
-  let stage = 0;
-  const next = (what: string) => say(`(${++stage}/${stages}) ${what}`);
+  const { say, progress, next } = await startDemo(o, 4);
 
   const data = capabilityData(c);
   next(`the case: a capability, two made-up technical domains (${data.forget.name}: ${data.forget.corpus.length} corpus lines, ${data.retain.name}: ${data.retain.corpus.length}), ${data.forget.eval.length} four-option questions each; forget the ${data.forget.name}, keep the ${data.retain.name}${o.quick ? ' (quick)' : ''}`);

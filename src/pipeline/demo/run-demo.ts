@@ -55,6 +55,18 @@ export function checkDemoFolder(out: string): void {
   }
 }
 
+/**
+ * What both demo cases do first: check and lock the folder (creating it), and the stage lines
+ * "(k/stages) …" through `o.say`. Throws LetheError as checkDemoFolder.
+ */
+export async function startDemo(o: DemoOptions, stages: number): Promise<{ say: (line: string) => void; progress: ProgressFactory; next: (what: string) => void }> {
+  checkDemoFolder(o.out);
+  await lockRunFolder(o.out, 'lethe demo'); // one demo per folder (src/io/run-lock.ts); creates it
+  const say = o.say ?? (() => {});
+  let stage = 0;
+  return { say, progress: o.progress ?? silentProgress, next: (what) => say(`(${++stage}/${stages}) ${what}`) };
+}
+
 /** The demo's default --seed. */
 export const DEMO_SEED = 1;
 
@@ -75,13 +87,7 @@ export async function demo(o: DemoOptions): Promise<DemoOutcome> {
   const plan = { ...base, case: { ...base.case, training: { ...base.case.training, seed } } };
   const c = plan.case;
   const seeds = Array.from({ length: n }, (_, i) => seed + i);
-  checkDemoFolder(o.out);
-  await lockRunFolder(o.out, 'lethe demo'); // one demo per folder (src/io/run-lock.ts); creates it
-  const say = o.say ?? (() => {});
-  const progress = o.progress ?? silentProgress;
-  const stages = 5;
-  let stage = 0;
-  const next = (what: string) => say(`(${++stage}/${stages}) ${what}`);
+  const { say, progress, next } = await startDemo(o, 5);
 
   next(`the case: TOFU, ${c.authors} fictitious authors of which ${c.forgetAuthors} are to be forgotten, plus ${c.worldItems} real-author and ${c.worldItems} world-fact questions as the model's world knowledge${o.quick ? ' (quick)' : ''}; seed ${seed}${n > 1 ? `, unlearning seeds ${seeds[0]}…${seeds[n - 1]}` : ''}`);
   const data = demoData(c);
