@@ -5,7 +5,7 @@
 
 import { isFloat } from './dtype.ts';
 import { ShapeError } from './errors.ts';
-import type { OpName } from './graph.ts';
+import type { Graph, OpName } from './graph.ts';
 import { Tensor } from './graph.ts';
 import * as o from './ops.ts';
 import { END } from './ops.ts';
@@ -65,10 +65,7 @@ const RULES: Record<OpName, Rule> = {
   equal: none, less: none, greater: none, lessOrEqual: none, greaterOrEqual: none, and: none, or: none, not: none,
   matmul: (y, g) => {
     const [a, w] = y.inputs;
-    // A 16-bit weight widened for the forward pass (cast(after(w16, x))) is widened again for the
-    // backward one, once its gradient exists: otherwise every layer's float32 copy lives from the
-    // forward pass to the backward one, more memory than float32 weights (ops.after).
-    const b = w.op === 'cast' && w.inputs[0].op === 'after' ? o.cast(o.after(w.inputs[0].inputs[0], g), w.dtype) : w;
+    const b = rewidened(w, g);
     // A weight shared across the batch ([..., M, K] @ [K, N]): fold the batch into M so the
     // weight gradient is one big matmul instead of a batched one summed afterwards.
     if (b.rank === 2 && a.rank > 2) {
@@ -177,6 +174,26 @@ function minMaxRule(y: Tensor, g: Tensor): Grads {
   return [o.mul(share, takeA), o.mul(share, takeB)];
 }
 
+/**
+ * A 16-bit weight widened for the forward pass (cast(after(w16, x)), possibly sliced in between:
+ * an output head's slice) is widened again for the backward one, once the gradient `g` exists:
+ * otherwise every layer's float32 copy lives from the forward pass to the backward one, more
+ * memory than float32 weights (ops.after). Any other `w` is returned as it is.
+ */
+function rewidened(w: Tensor, g: Tensor): Tensor {
+  if (w.op !== 'cast') return w;
+  const moves: Tensor[] = [];
+  let t = w.inputs[0];
+  while (t.op === 'slice' || t.op === 'reshape' || t.op === 'transpose') {
+    moves.push(t);
+    t = t.inputs[0];
+  }
+  if (t.op !== 'after') return w;
+  let x = o.after(t.inputs[0], g);
+  for (const m of moves.reverse()) x = g.graph.node(m.op, [x, ...m.inputs.slice(1)], m.attrs, m.dtype, m.shape);
+  return o.cast(x, w.dtype);
+}
+
 /** Sum g (shaped like a broadcast result) back down to `shape`. */
 export function unbroadcast(g: Tensor, shape: readonly Dim[]): Tensor {
   if (sameShape(g.shape, shape)) return g;
@@ -216,13 +233,15 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     const list = parts.get(id);
     return list ? combine(list) : undefined;
   };
+  const recompute = g.checkpoints.length > 0 ? new Recompute(g, loss.id) : null;
   for (let i = loss.id; i >= 0; i--) {
     const y = g.nodes[i];
     const gy = total(i);
+    if (gy) recompute?.gradientOf(y, gy);
     if (!gy || y.inputs.length === 0) continue;
     const wanted = y.inputs.map((x) => fromWrt[x.id] === 1 && isFloat(x.dtype));
     if (!wanted.some(Boolean)) continue;
-    const gx = RULES[y.op](y, gy);
+    const gx = RULES[y.op](recompute?.value(y) ?? y, gy);
     y.inputs.forEach((x, k) => {
       const gk = gx[k];
       if (!wanted[k] || !gk) return;
@@ -233,6 +252,70 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     });
   }
   return wrt.map((w) => total(w.id) ?? o.zerosLike(w));
+}
+
+/**
+ * Gradient checkpointing (Chen et al. 2016, "Training deep nets with sublinear memory cost"; what
+ * PyTorch's torch.utils.checkpoint and HF's gradient_checkpointing do per layer). The forward
+ * nodes between two checkpoints c_s and c_{s+1} that depend on c_s form segment s. Their backward
+ * rules read copies of them, recomputed from `after(c_s, ∂L/∂c_{s+1})`: the copies run only once
+ * the backward pass reaches the segment, so of a layer's activations only its input c_s lives
+ * from the forward pass to the backward one. The ops are pure (LoRA dropout is a hash of its
+ * seed), so the copies equal the originals and the gradients are unchanged.
+ */
+class Recompute {
+  /** Per node id: its segment index, or -1 (kept: outside every segment, or a checkpoint). */
+  private readonly segment: Int32Array;
+  private readonly bounds: Tensor[];
+  private readonly gates = new Map<number, Tensor>();
+  private readonly copies = new Map<number, Tensor>();
+
+  constructor(private readonly g: Graph, last: number) {
+    this.bounds = [...new Set(g.checkpoints)].filter((c) => c.id <= last).sort((a, b) => a.id - b.id);
+    this.segment = new Int32Array(g.nodes.length).fill(-1);
+    for (let s = 0; s + 1 < this.bounds.length; s++) {
+      const start = this.bounds[s].id;
+      const end = this.bounds[s + 1].id;
+      for (let i = start + 1; i < end; i++) {
+        const n = g.nodes[i];
+        if (n.inputs.some((x) => x.id === start || this.segment[x.id] === s)) this.segment[i] = s;
+      }
+      // Consecutive checkpoints of two different passes (the forget pass's last layer, the retain
+      // pass's embedding) bound no segment.
+      if (!this.bounds[s + 1].inputs.some((x) => x.id === start || this.segment[x.id] === s)) {
+        for (let i = start + 1; i < end; i++) if (this.segment[i] === s) this.segment[i] = -1;
+      }
+    }
+  }
+
+  /** Called with each tensor's total gradient as the reverse walk reaches it. */
+  gradientOf(t: Tensor, gt: Tensor): void {
+    const s = this.bounds.indexOf(t);
+    if (s > 0) this.gates.set(s - 1, gt); // c_s's gradient releases segment s − 1
+  }
+
+  /** The node whose inputs and value a backward rule reads: `y`, or its recomputed copy. */
+  value(y: Tensor): Tensor {
+    const s = this.segment[y.id];
+    if (s < 0 || !this.gates.has(s)) return y;
+    return this.copy(y, s);
+  }
+
+  private copy(t: Tensor, s: number): Tensor {
+    const start = this.bounds[s];
+    if (t === start) {
+      let c = this.copies.get(t.id);
+      if (!c) this.copies.set(t.id, (c = o.after(start, this.gates.get(s)!)));
+      return c;
+    }
+    if (this.segment[t.id] !== s) return t;
+    let c = this.copies.get(t.id);
+    if (!c) {
+      c = this.g.node(t.op, t.inputs.map((x) => this.copy(x, s)), t.attrs, t.dtype, t.shape);
+      this.copies.set(t.id, c);
+    }
+    return c;
+  }
 }
 
 /**

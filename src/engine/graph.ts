@@ -46,6 +46,11 @@ export class Tensor {
 
 export class Graph {
   readonly nodes: Tensor[] = [];
+  /**
+   * Gradient checkpointing: tensors (layer boundaries, in creation order) whose segments between
+   * them `grad` recomputes in the backward pass instead of keeping (autodiff.ts). Empty: off.
+   */
+  readonly checkpoints: Tensor[] = [];
   private readonly inputNames = new Set<string>();
 
   /** A named graph input (data, parameters, optimiser state). Symbolic dims are named here. */

@@ -18,6 +18,8 @@ export const OPSET = 17;
  */
 export const OPSET_BITCAST = 26;
 const UINT16 = 4;
+/** Ops that only move elements (their first input's), so they run the same on bfloat16's uint16 bits. */
+const MOVES_ELEMENTS: ReadonlySet<OpName> = new Set(['gather', 'slice', 'reshape', 'transpose', 'after']);
 const INT64_MAX = 9223372036854775807n;
 
 type Attr = number | number[] | string;
@@ -171,9 +173,7 @@ const EMITTERS: Record<OpName, Lower> = {
     const first = e.node('Slice', [e.node('Reshape', [ins[1], e.ints([-1])]), e.ints([0]), e.ints([1]), e.ints([0])]);
     const zero = e.node('Mul', [e.node('Cast', [first], { to: DTYPES.int64.onnx }), e.ints([0])]);
     const shape = e.node('Add', [e.shapeOf(t.shape), zero]);
-    const w = t.inputs[0];
-    if (w.op === 'input' && w.dtype === 'bfloat16') e.node('BitCast', [e.node('Reshape', [w.name!, shape])], { to: DTYPES.bfloat16.onnx }, out);
-    else e.node('Reshape', [ins[0], shape], {}, out);
+    e.node('Reshape', [ins[0], shape], {}, out);
   },
   dimProduct: (e, t, _ins, out) => void e.node('Cast', [e.dimScalar((t.attrs.dims as Dim[])[0])], { to: DTYPES[t.dtype].onnx }, out),
 };
@@ -238,23 +238,39 @@ export function exportOnnx(spec: ExportSpec): Uint8Array {
   // into a graph output is a real copy in ORT (a parameter's worth of memory traffic per step).
   const outputName = new Map<number, string>();
   for (const [name, t] of outputs) if (t.op !== 'input' && !outputName.has(t.id)) outputName.set(t.id, name);
-  // A bfloat16 input arrives as uint16 bits (program.ts) and is reinterpreted once, here.
-  // Each BitCast is emitted just before the first node that reads it: ONNX Runtime runs nodes in
-  // file order where it can, so the widened copy of a layer's weights exists only around that layer
-  // (all emitted first, every weight's float32 copy was alive at once: the peak of float32 weights).
-  const bf16Name = (t: Tensor) => `${t.name}.bf16`;
-  const bitcast = new Set<number>();
-  const nameOf = (t: Tensor): string => (t.op === 'input' ? (t.dtype === 'bfloat16' ? bf16Name(t) : t.name!) : (outputName.get(t.id) ?? `t${t.id}`));
+  // A bfloat16 input arrives as uint16 bits (program.ts). ONNX Runtime's BitCast copies, so the
+  // bits are reinterpreted as late and as small as possible: ops that only move elements (a row
+  // gather, a slice, `after`'s reshape) run on the uint16 bits, and a BitCast is emitted just
+  // before the first node that reads values. ONNX Runtime runs nodes in file order where it can, so
+  // the copies of a layer's weights exist only around that layer, and an embedding lookup copies
+  // the rows it picks, not the table (reinterpreted whole, the table's copy lived from the lookup
+  // to the tied output head).
+  const bits = new Map<number, string>(); // tensor id → the name of its uint16 bits
+  const reinterpreted = new Map<number, string>();
+  for (const t of spec.inputs) if (t.dtype === 'bfloat16') bits.set(t.id, t.name!);
+  const nameOf = (t: Tensor): string => (t.op === 'input' ? t.name! : (outputName.get(t.id) ?? `t${t.id}`));
+  const valueOf = (x: Tensor): string => {
+    const raw = bits.get(x.id);
+    if (raw === undefined) return nameOf(x);
+    let v = reinterpreted.get(x.id);
+    if (!v) {
+      v = `${nameOf(x)}.bf16`;
+      e.node('BitCast', [raw], { to: DTYPES.bfloat16.onnx }, v);
+      reinterpreted.set(x.id, v);
+    }
+    return v;
+  };
   for (let i = 0; i < graph.nodes.length; i++) {
     if (!needed[i]) continue;
     const t = graph.nodes[i];
-    for (const x of t.op === 'after' ? [] : t.inputs) {
-      if (x.op === 'input' && x.dtype === 'bfloat16' && !bitcast.has(x.id)) {
-        bitcast.add(x.id);
-        e.node('BitCast', [x.name!], { to: DTYPES.bfloat16.onnx }, bf16Name(x));
-      }
+    const data = t.inputs[0];
+    if (data && bits.has(data.id) && MOVES_ELEMENTS.has(t.op) && !outputName.has(t.id)) {
+      const raw = `${nameOf(t)}.bits`;
+      EMITTERS[t.op](e, t, t.inputs.map((x, k) => (k === 0 ? bits.get(x.id)! : valueOf(x))), raw);
+      bits.set(t.id, raw);
+      continue;
     }
-    EMITTERS[t.op](e, t, t.inputs.map(nameOf), nameOf(t));
+    EMITTERS[t.op](e, t, t.inputs.map(valueOf), nameOf(t));
   }
   for (const [name, t] of outputs) if (nameOf(t) !== name) e.node('Identity', [nameOf(t)], {}, name);
   const model = onnx.ModelProto.create({

@@ -5,11 +5,13 @@
 // its cache's L slots (under the cache's bias) and this call's keys, written into the cache or
 // attended beside it; `kv` then returns the updated caches or the new keys and values.
 
+import { isHalf } from '../engine/dtype.ts';
 import { ShapeError } from '../engine/errors.ts';
 import type { Graph, Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 import type { ModelConfig } from './formats/model-config.ts';
 import type { KvCacheLayer } from '../nn/attention.ts';
+import { embedding } from '../nn/embedding.ts';
 import { linear } from '../nn/linear.ts';
 import { loraDelta, type LoraOptions } from '../nn/lora.ts';
 import { ParamBinding, type ParamTable } from '../nn/param-binding.ts';
@@ -33,6 +35,14 @@ export interface ForwardOptions {
   perturb?: { layer: number; delta: Tensor };
   /** A static KV cache to attend over (decoding); see KvCache. */
   cache?: KvCache;
+  /**
+   * Gradient checkpointing: each block's activations are recomputed in the backward pass from its
+   * input instead of kept (engine/autodiff.ts); about one more forward pass of compute for a
+   * block's worth of activations at a time instead of all of them. Default false.
+   */
+  gradientCheckpointing?: boolean;
+  /** Bytes of float32 a 16-bit output head is widened in at a time; default HEAD_SLICE_BYTES (see ForwardContext.head). */
+  headSliceBytes?: number;
 }
 
 /** A static KV cache for one forward pass: per-layer caches, how to write them, and their bias. */
@@ -72,6 +82,9 @@ export interface ForwardOutput {
   kv: { k: Tensor; v: Tensor }[];
 }
 
+/** Bytes of float32 weights a 16-bit output head is widened in at a time (ForwardContext.head). */
+export const HEAD_SLICE_BYTES = 64 * 2 ** 20;
+
 /** LoRA adapters of a model: settings and the adapted linear modules. */
 export interface LoraState {
   options: LoraOptions;
@@ -109,6 +122,48 @@ export class ForwardContext {
     const { r, alpha, dropout } = this.lora.options;
     const drop = this.dropoutSeed ? { rate: dropout, seed: this.dropoutSeed, salt } : undefined;
     return o.add(y, loraDelta(x, this.p.get(loraAName(module)), this.p.get(loraBName(module)), alpha / r, drop));
+  }
+
+  /**
+   * Rows `ids` of the embedding table `name` ([N, C] → [..., C]). A 16-bit table is gathered as
+   * it is held and only the rows picked are widened, so no float32 copy of the table exists.
+   */
+  embed(name: string, ids: Tensor): Tensor {
+    const table = this.p.raw(name);
+    return isHalf(table.dtype) ? o.cast(embedding(table, ids), 'float32') : embedding(this.p.get(name), ids);
+  }
+
+  /**
+   * The output head's logits [B, T, V]: xf · Eᵀ over the tied embedding `name` [V, C], or the
+   * module `name` ([C, V] weight, its bias and LoRA adapter) when untied. A 16-bit weight is
+   * widened in slices of about HEAD_SLICE_BYTES, each once the previous slice's logits exist,
+   * so a float32 copy of the vocabulary's weights (4·V·C bytes; 1 GiB for Llama-3.2-1B) never
+   * exists, in the forward pass or the backward one (the matmul rule re-widens the slice).
+   */
+  head(xf: Tensor, name: string, tied: boolean): Tensor {
+    const weight = tied ? name : `${name}.weight`;
+    const w = this.p.raw(weight);
+    if (!isHalf(w.dtype) || (!tied && this.adapted.has(name))) {
+      return tied ? o.matmul(xf, this.p.get(weight), { transB: true }) : this.linear(xf, name);
+    }
+    const axis = tied ? 0 : 1;
+    const V = w.shape[axis] as number;
+    const C = w.shape[1 - axis] as number;
+    const rows = Math.max(1, Math.floor((this.options.headSliceBytes ?? HEAD_SLICE_BYTES) / (4 * C)));
+    const parts: Tensor[] = [];
+    for (let a = 0; a < V; a += rows) {
+      const slice = o.slice(o.after(w, parts.at(-1) ?? xf), { axes: [axis], starts: [a], ends: [Math.min(V, a + rows)] });
+      parts.push(o.matmul(xf, o.cast(slice, 'float32'), { transB: tied }));
+    }
+    const logits = parts.length === 1 ? parts[0] : o.concat(parts, -1);
+    const bias = tied ? undefined : this.p.maybe(`${name}.bias`);
+    return bias ? o.add(logits, bias) : logits;
+  }
+
+  /** `x`, a block boundary: a checkpoint of the graph when the pass checkpoints (gradientCheckpointing). */
+  boundary(x: Tensor): Tensor {
+    if (this.options.gradientCheckpointing) this.graph.checkpoints.push(x);
+    return x;
   }
 
   output(logits: Tensor, hidden: Tensor[], kv: { k: Tensor; v: Tensor }[]): ForwardOutput {

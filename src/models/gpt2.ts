@@ -12,7 +12,6 @@ import type { Graph, Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 import { ACTIVATIONS } from '../nn/activations.ts';
 import { attentionBias, selfAttention } from '../nn/attention.ts';
-import { embedding } from '../nn/embedding.ts';
 import { mlp } from '../nn/mlp.ts';
 import { layerNorm } from '../nn/norms.ts';
 import type { ParamTable } from '../nn/param-binding.ts';
@@ -35,7 +34,8 @@ export function gpt2Forward(
   const C = config.hiddenSize;
   const act = ACTIVATIONS[config.activation];
   const positions = options.positionIds ?? o.range(g, T); // [T] or [B, T]
-  let x = o.add(embedding(p.get('transformer.wte.weight'), inputIds), embedding(p.get('transformer.wpe.weight'), positions)); // [B, T, C]
+  let x = o.add(ctx.embed('transformer.wte.weight', inputIds), ctx.embed('transformer.wpe.weight', positions)); // [B, T, C]
+  ctx.boundary(x);
   const bias = options.cache?.bias ?? attentionBias(x, T, { attentionMask: options.attentionMask }); // [T, T], [B, T, T] or [B, T, L]
   const heads = { numHeads: config.numHeads, numKvHeads: config.numHeads, headDim: config.headDim };
   const hidden: Tensor[] = [];
@@ -49,12 +49,10 @@ export function gpt2Forward(
     const ln2 = layerNorm(x, p.get(`${h}ln_2.weight`), p.get(`${h}ln_2.bias`), eps);
     x = o.add(x, mlp(ln2, (t) => ctx.linear(t, `${h}mlp.c_fc`), (t) => ctx.linear(t, `${h}mlp.c_proj`), act));
     if (options.perturb?.layer === i) x = o.add(x, options.perturb.delta);
-    hidden.push(x);
+    hidden.push(ctx.boundary(x));
     kv.push({ k: att.k, v: att.v });
   }
   const xf = layerNorm(x, p.get('transformer.ln_f.weight'), p.get('transformer.ln_f.bias'), eps);
-  const logits = config.tieWordEmbeddings
-    ? o.matmul(xf, p.get('transformer.wte.weight'), { transB: true }) // [B, T, V]
-    : ctx.linear(xf, 'lm_head');
+  const logits = config.tieWordEmbeddings ? ctx.head(xf, 'transformer.wte.weight', true) : ctx.head(xf, 'lm_head', false); // [B, T, V]
   return ctx.output(logits, hidden, kv);
 }

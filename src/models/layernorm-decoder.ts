@@ -16,7 +16,6 @@ import type { Graph, Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 import { ACTIVATIONS } from '../nn/activations.ts';
 import { attentionBias, selfAttention } from '../nn/attention.ts';
-import { embedding } from '../nn/embedding.ts';
 import { layerNorm } from '../nn/norms.ts';
 import type { ParamTable } from '../nn/param-binding.ts';
 import { ropeAngles } from '../nn/rope.ts';
@@ -42,8 +41,9 @@ export function layerNormDecoderForward(
   const act = ACTIVATIONS[config.activation];
   const ln = (x: Tensor, name: string) => layerNorm(x, p.get(`${name}.weight`), p.get(`${name}.bias`), config.normEps);
   const positions = options.positionIds ?? o.range(g, T); // [T] or [B, T]
-  let x = embedding(p.get(`${L.embed}.weight`), inputIds); // [B, T, C]
-  if (L.positions) x = o.add(x, embedding(p.get(`${L.positions}.weight`), o.add(positions, OPT_POSITION_OFFSET)));
+  let x = ctx.embed(`${L.embed}.weight`, inputIds); // [B, T, C]
+  if (L.positions) x = o.add(x, ctx.embed(`${L.positions}.weight`, o.add(positions, OPT_POSITION_OFFSET)));
+  ctx.boundary(x);
   const rotaryDim = Math.floor(D * config.partialRotary);
   const length = options.maxLength ?? (typeof T === 'number' && !options.positionIds && !options.cache ? T : config.maxPositions);
   const rope = L.positions ? undefined : ropeAngles(g, positions, length, D, { theta: config.ropeTheta, rotaryDim, scaling: config.ropeScaling ?? null });
@@ -72,12 +72,10 @@ export function layerNormDecoderForward(
       x = o.add(x, mlp(ln(x, l + L.norm2), l));
     }
     if (options.perturb?.layer === i) x = o.add(x, options.perturb.delta);
-    hidden.push(x);
+    hidden.push(ctx.boundary(x));
     kv.push({ k: att.k, v: att.v });
   }
   const xf = ln(x, L.finalNorm);
-  const logits = config.tieWordEmbeddings
-    ? o.matmul(xf, p.get(`${L.embed}.weight`), { transB: true }) // [B, T, V]
-    : ctx.linear(xf, L.head);
+  const logits = config.tieWordEmbeddings ? ctx.head(xf, `${L.embed}.weight`, true) : ctx.head(xf, L.head, false); // [B, T, V]
   return ctx.output(logits, hidden, kv);
 }

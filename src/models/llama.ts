@@ -23,7 +23,6 @@ import type { Graph, Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 import { ACTIVATIONS } from '../nn/activations.ts';
 import { attentionBias, MASKED, selfAttention, softcap } from '../nn/attention.ts';
-import { embedding } from '../nn/embedding.ts';
 import { gatedMlp } from '../nn/mlp.ts';
 import { rmsNorm } from '../nn/norms.ts';
 import type { ParamTable } from '../nn/param-binding.ts';
@@ -66,8 +65,9 @@ export function llamaForward(
   const offset = v.normOffset ? 1 : 0;
   const norm = (x: Tensor, name: string) => rmsNorm(x, p.get(name), eps, offset);
   const act = ACTIVATIONS[config.activation];
-  let x = embedding(p.get('model.embed_tokens.weight'), inputIds); // [B, T, C]
+  let x = ctx.embed('model.embed_tokens.weight', inputIds); // [B, T, C]
   if (v.embedScale) x = o.mul(x, Math.fround(Math.sqrt(config.hiddenSize)));
+  ctx.boundary(x);
   const positions = options.positionIds ?? o.range(g, T); // [T] or [B, T]
   const length = ropeLength(config, T, options);
   const ropes = new Map<boolean, RopeAngles>();
@@ -129,12 +129,10 @@ export function llamaForward(
     if (v.norms !== 'pre') m = norm(m, `${l}post_feedforward_layernorm.weight`);
     x = o.add(x, m);
     if (options.perturb?.layer === i) x = o.add(x, options.perturb.delta);
-    hidden.push(x);
+    hidden.push(ctx.boundary(x));
     kv.push({ k: att.k, v: att.v });
   }
   const xf = norm(x, 'model.norm.weight');
-  const logits = config.tieWordEmbeddings
-    ? o.matmul(xf, p.get('model.embed_tokens.weight'), { transB: true }) // [B, T, V]
-    : ctx.linear(xf, 'lm_head');
+  const logits = config.tieWordEmbeddings ? ctx.head(xf, 'model.embed_tokens.weight', true) : ctx.head(xf, 'lm_head', false); // [B, T, V]
   return ctx.output(softcap(logits, v.finalSoftcap), hidden, kv);
 }

@@ -64,6 +64,12 @@ export class ParamBinding {
     return cast(after(t, x), 'float32');
   }
 
+  /** The tensor of parameter `name` as held: a 16-bit weight's own input, not widened (row gathers, slices). */
+  raw(name: string): Tensor {
+    this.get(name);
+    return this.tensors.get(name)!;
+  }
+
   /** `get(name)` when the parameter exists, else undefined (optional biases). */
   maybe(name: string): Tensor | undefined {
     return this.has(name) ? this.get(name) : undefined;

@@ -91,5 +91,6 @@ export function unlearningMemoryEstimate(model: Model, tokenizer: Tokenizer, res
     batchSize: resolved.batchSize,
     seqLength: Math.min(context, longest),
     passes: passesOf(plan),
+    gradientCheckpointing: resolved.gradientCheckpointing === true,
   });
 }

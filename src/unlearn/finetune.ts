@@ -25,7 +25,7 @@ export async function finetune(input: Model, tokenizer: Tokenizer, opts: RunOpti
   const batches = makeBatches(tokenizer, opts.data, { batchSize: opts.batchSize, contextLength: ctx, order: 'given', promptSpecialTokens: opts.template.promptSpecialTokens, appendEos: opts.template.appendEos });
   const g = new Graph();
   const d = scoredInputs(g, 'data');
-  const fwd = model.forward(g, d.ids, { training: true });
+  const fwd = model.forward(g, d.ids, { training: true, gradientCheckpointing: opts.gradientCheckpointing });
   const loss = batchCe({ logits: fwd.logits, labels: d.labels, mask: d.mask });
   const names = [...fwd.params.keys()];
   const step = TrainStep.create({ loss, params: [...fwd.params.values()], data: [d.ids, d.labels, d.mask], optimizer: toOptimizer(opts.optimizer, opts.batchSize) }, model.params);

@@ -9,7 +9,7 @@
 // - training state: per trainable value, float32 current + spare buffer (the train step double
 //   buffers), one gradient, and the optimiser's slots (AdamW: 2 moments);
 // - activations kept for the backward pass, per token and differentiated forward pass (NPO with
-//   a retain term: 2): per layer ACT_HIDDEN·C + ACT_INTER·I + ACT_SCORES·heads·T float32 values
+//   a retain term: 2) (with gradient checkpointing: each block's input C and one block's): per layer ACT_HIDDEN·C + ACT_INTER·I + ACT_SCORES·heads·T float32 values
 //   (projections, norms, MLP, attention scores and probabilities), ACT_LOGITS·V for the logits
 //   over the vocabulary (logits, log-softmax, its gradient) and ACT_TOKEN per token whatever the
 //   model (embedding rows, masks, losses, ONNX Runtime's per-token buffers).
@@ -45,6 +45,8 @@ export interface MemoryEstimateInput {
   seqLength: number;
   /** Forward passes differentiated in one step (forget; + retain; + idk). */
   passes: number;
+  /** Activations recomputed per block in the backward pass: kept are each block's input and one block's activations. */
+  gradientCheckpointing?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -58,7 +60,8 @@ export function estimateTrainingMemory(i: MemoryEstimateInput): MemoryEstimate {
   const c = i.config;
   const tokens = i.batchSize * i.seqLength;
   const perLayer = ACT_HIDDEN * c.hiddenSize + ACT_INTER * c.intermediateSize + ACT_SCORES * c.numHeads * i.seqLength;
-  const activations = 4 * i.passes * tokens * (ACT_TOKEN + c.numLayers * perLayer + ACT_LOGITS * c.vocabSize);
+  const blocks = i.gradientCheckpointing ? c.numLayers * c.hiddenSize + perLayer : c.numLayers * perLayer;
+  const activations = 4 * i.passes * tokens * (ACT_TOKEN + blocks + ACT_LOGITS * c.vocabSize);
   const trainingState = 4 * i.trainable * (3 + i.optimizerSlots);
   const parts = { base: BASE_BYTES, weights: i.weightBytes, trainingState, activations };
   return { total: parts.base + parts.weights + parts.trainingState + parts.activations, parts };
@@ -87,6 +90,7 @@ export interface RunShape {
   seqLength: number;
   /** Forward passes differentiated per step (see passesOf). */
   passes: number;
+  gradientCheckpointing?: boolean;
 }
 
 /**
@@ -104,7 +108,7 @@ export function estimateRunMemory(model: Model, shape: RunShape): MemoryEstimate
     weightBytes += trainNames.has(name) ? 4 * n : t.data.byteLength;
     if (trainNames.has(name)) trainable += n;
   }
-  return estimateTrainingMemory({ config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes });
+  return estimateTrainingMemory({ config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes, gradientCheckpointing: shape.gradientCheckpointing });
 }
 
 /** Differentiated forward passes of a step of `plan`: the forget batch, the retain batch, the refusals. */
@@ -114,11 +118,12 @@ export function passesOf(plan: Pick<RunPlan, 'needsRetain' | 'needs'>): number {
 
 /**
  * Throws LetheError (exit 2, one line: the estimate, the memory available and what to change)
- * when `estimate` exceeds `available` bytes. `command` names the run ("unlearn").
+ * when `estimate` exceeds `available` bytes. `command` names the run ("unlearn"); `scope` and
+ * `gradientCheckpointing` decide which remedies are offered.
  */
-export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, command: string, scope: ScopeOptions): void {
+export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, command: string, scope: ScopeOptions, gradientCheckpointing = false): void {
   if (estimate.total <= available.bytes) return;
-  const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' ? ['--scope lora'] : []), 'a shorter --context-length'];
+  const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' ? ['--scope lora'] : []), ...(gradientCheckpointing ? [] : ['--gradient-checkpointing']), 'a shorter --context-length'];
   throw new LetheError(
     `this run needs about ${describeEstimate(estimate)} at peak, more than the ${gb(available.bytes)} of ${available.source}; ` +
       `try ${hints.join(', ')} (--max-memory GB sets the limit)`,

@@ -48,6 +48,12 @@ export interface RunOptions {
   /** Sharpness-aware minimisation: the update uses the gradient at θ + ρ·g/‖g‖. */
   sam?: { rho: number };
   contextLength?: number;
+  /**
+   * Recompute each block's activations in the backward pass instead of keeping them (HF's
+   * gradient_checkpointing): a step costs about one more forward pass and holds one block's
+   * activations at a time instead of all of them. Results are unchanged. Default false.
+   */
+  gradientCheckpointing?: boolean;
   onProgress?: (p: Progress) => void;
 }
 

@@ -100,11 +100,11 @@ function referenceFeeds(refs: { forget: ReferenceOutputs[]; idk: ReferenceOutput
 }
 
 /** The train step: the step graph, its trainable parameters (masked for a saliency scope). */
-async function trainStep(model: Model, plan: RunPlan, batches: UnlearnBatches, opts: Pick<RunOptions, 'seed' | 'sam' | 'optimizer' | 'batchSize'>) {
+async function trainStep(model: Model, plan: RunPlan, batches: UnlearnBatches, opts: Pick<RunOptions, 'seed' | 'sam' | 'optimizer' | 'batchSize' | 'gradientCheckpointing'>) {
   const { scope } = plan;
   const trainNames = scope.kind === 'pattern' ? patternNames(model, scope.pattern) : model.trainableNames();
   const trainable = new Set(trainNames);
-  const graph = buildStepGraph(model, plan, trainNames, { seed: opts.seed ?? 0, sam: opts.sam });
+  const graph = buildStepGraph(model, plan, trainNames, { seed: opts.seed ?? 0, sam: opts.sam, gradientCheckpointing: opts.gradientCheckpointing });
   const params = [...graph.params.entries()].filter(([n]) => trainable.has(n)).map(([, t]) => t);
   const trainableInputs = new Set(params);
   const initial = new Map<string, HostTensor>(trainNames.map((n) => [n, model.params.get(n)!]));

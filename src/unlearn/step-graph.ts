@@ -38,14 +38,14 @@ export interface StepGraph {
 type Params = ReadonlyMap<string, Tensor>;
 
 /** The forward passes of one step over the given parameter tensors (new inputs the first time). */
-function passes(g: Graph, model: Model, plan: RunPlan) {
+function passes(g: Graph, model: Model, plan: RunPlan, gradientCheckpointing: boolean) {
   const f = scoredInputs(g, 'forget');
   const r = plan.needsRetain ? scoredInputs(g, 'retain') : null;
   const i = plan.needs.has('idk') ? scoredInputs(g, 'idk', 'Bforget') : null;
   const adv = plan.adversarial;
   let dropoutSeed: Tensor | null | undefined;
   const forward = (ids: Tensor, given?: Params, perturb?: { layer: number; delta: Tensor }) => {
-    const out = model.forward(g, ids, { training: true, params: given, dropoutSeed, perturb });
+    const out = model.forward(g, ids, { training: true, params: given, dropoutSeed, perturb, gradientCheckpointing });
     dropoutSeed ??= out.dropoutSeed;
     return out;
   };
@@ -102,9 +102,9 @@ function samShift(loss: Tensor, params: Params, trainNames: readonly string[], r
 }
 
 /** The step graph of an unlearning run; `trainNames` are the parameters SAM perturbs. */
-export function buildStepGraph(model: Model, plan: RunPlan, trainNames: readonly string[], opts: { seed: number; sam?: { rho: number } }): StepGraph {
+export function buildStepGraph(model: Model, plan: RunPlan, trainNames: readonly string[], opts: { seed: number; sam?: { rho: number }; gradientCheckpointing?: boolean }): StepGraph {
   const g = new Graph();
-  const build = passes(g, model, plan);
+  const build = passes(g, model, plan, opts.gradientCheckpointing === true);
   const first = build();
   const withRefs = referenceInputs(g, model, plan, opts.seed);
   let obj = objective(plan.method, withRefs(first.inputs), plan.options as never);

@@ -8,10 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { grad } from '../../src/engine/autodiff.ts';
 import { Graph } from '../../src/engine/graph.ts';
+import * as o from '../../src/engine/ops.ts';
 import { compile } from '../../src/engine/program.ts';
 import { generate } from '../../src/models/generate.ts';
 import { loadModel } from '../../src/models/load-model.ts';
+import { applyLora } from '../../src/models/lora.ts';
 import { createModel, type Model } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import { saveModel } from '../../src/models/save-model.ts';
@@ -91,3 +94,44 @@ test('a model saves in its input dtype unless asked: BF16 in → BF16 out (LoRA 
     assert.deepEqual(new Set((await readSafetensorsFile(join(root, `save32-${precision}`, 'model.safetensors'))).storedDtypes.values()), new Set(['F32']));
   }
 });
+
+for (const tied of [true, false]) {
+  test(`a BF16 ${tied ? 'tied' : 'untied'} output head widened slice by slice gives the float32 logits and LoRA gradients`, async () => {
+    const dir = join(root, `sliced-${tied}`);
+    await saveModel(createModel({ ...config, tieWordEmbeddings: tied }, { seed: 6, initStd: 0.1 }), dir, { dtype: 'BF16' });
+    const C = config.hiddenSize;
+    const V = config.vocabSize;
+    const rowsPerSlice = 37; // a ragged last slice
+    const run = async (model: Model, headSliceBytes?: number) => {
+      const g = new Graph();
+      const input = g.input('input_ids', 'int64', [2, 5]);
+      const out = model.forward(g, input, { headSliceBytes });
+      const loss = o.sum(o.mul(o.logSoftmax(out.logits, -1), 0.01));
+      const names = model.trainableNames();
+      const grads = grad(loss, names.map((n) => out.params.get(n)!));
+      const program = compile([input, ...out.params.values()], { logits: out.logits, ...Object.fromEntries(grads.map((t, i) => [`g${i}`, t])) });
+      const data = BigInt64Array.from({ length: 10 }, (_, i) => BigInt((i * 37) % V));
+      const r = await program.run({ input_ids: { dtype: 'int64', shape: [2, 5], data }, ...model.feeds() });
+      await program.dispose();
+      const slices = g.nodes.filter((t) => t.op === 'slice' && t.inputs[0].op === 'after').length;
+      return { r, slices, n: grads.length };
+    };
+    const half = applyLora(await loadModel(dir, { precision: 'checkpoint' }), { r: 2, seed: 1 });
+    const wide = applyLora(await loadModel(dir), { r: 2, seed: 1 });
+    // LoRA B starts at zero, which would hide A's gradient: give B values.
+    for (const m of [half, wide]) for (const [n, t] of m.params) if (n.endsWith('lora_B.weight')) (t.data as Float32Array).forEach((_, i, a) => (a[i] = 0.01 * ((i % 7) - 3)));
+    const sliced = await run(half, 4 * C * rowsPerSlice);
+    const whole = await run(wide);
+    assert.ok(sliced.slices >= Math.ceil(V / rowsPerSlice), `the head was widened in ${sliced.slices} slices`);
+    assert.equal(whole.slices, 0);
+    for (const key of ['logits', ...Array.from({ length: sliced.n }, (_, i) => `g${i}`)]) {
+      const a = sliced.r[key].data as Float32Array;
+      const b = whole.r[key].data as Float32Array;
+      // The head's input gradient is summed over the slices in another order: equal to rounding.
+      const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
+      assert.ok(scale > 0 && worst < 1e-5, `${key}: largest difference ${worst} of the largest value ${scale}`);
+    }
+  });
+}

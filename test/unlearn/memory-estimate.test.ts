@@ -36,7 +36,7 @@ test('a run estimated not to fit is refused (exit 2, one line: estimate, limit, 
   const r = lethe(root, 'unlearn', '--model', 'model', '--method', 'ga', '--forget', 'f.jsonl', '--batch-size', '2', '--max-memory', '0.05', '--out', 'run');
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /this run needs about 0\.\d\d GB \(weights .* GB, training state .* GB, activations .* GB, runtime .* GB\) at peak, more than the 0\.05 GB of --max-memory; try a smaller --batch-size, --scope lora, a shorter --context-length/);
+  assert.match(r.stderr, /this run needs about 0\.\d\d GB \(weights .* GB, training state .* GB, activations .* GB, runtime .* GB\) at peak, more than the 0\.05 GB of --max-memory; try a smaller --batch-size, --scope lora, --gradient-checkpointing, a shorter --context-length/);
   assert.equal(existsSync(join(root, 'run')), false);
   // With room, the same run starts and says its estimate.
   const ok = lethe(root, 'unlearn', '--model', 'model', '--method', 'ga', '--forget', 'f.jsonl', '--batch-size', '2', '--epochs', '1', '--max-memory', '64', '--out', 'run');

@@ -1,0 +1,134 @@
+// Gradient checkpointing (engine/autodiff.ts, Recompute): with block boundaries marked, the
+// backward pass reads recomputed copies of each block's activations; the gradients must be the
+// same numbers as without it, and no backward node may read an activation inside a block (else
+// it would stay alive from the forward pass, and nothing would be saved). Then whole unlearning
+// runs (LoRA with dropout over BF16 frozen weights; full parameters) end at the same weights.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Batch } from '../../src/data/batches.ts';
+import { grad } from '../../src/engine/autodiff.ts';
+import type { HostTensor } from '../../src/engine/dtype.ts';
+import { Graph, type Tensor } from '../../src/engine/graph.ts';
+import * as o from '../../src/engine/ops.ts';
+import { compile } from '../../src/engine/program.ts';
+import { Rng } from '../../src/engine/random.ts';
+import { f32ToBf16 } from '../../src/models/formats/half-float.ts';
+import type { LlamaConfig } from '../../src/models/formats/model-config.ts';
+import { createModel, Model } from '../../src/models/model.ts';
+import { presetConfig } from '../../src/models/presets.ts';
+import { unlearnBatches } from '../../src/unlearn/run.ts';
+import type { ScopeOptions } from '../../src/unlearn/scope.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lethe-ckpt-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Three residual tanh blocks over x [4, 8] and a squared-sum loss; boundaries marked when asked. */
+function blocks(checkpoint: boolean) {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [4, 8]);
+  const ws = [0, 1, 2].map((i) => g.input(`w${i}`, 'float32', [8, 8]));
+  let h = x;
+  if (checkpoint) g.checkpoints.push(h);
+  const inside: Tensor[] = [];
+  for (const w of ws) {
+    const a = o.tanh(o.matmul(h, w));
+    const b = o.mul(a, o.sigmoid(h));
+    inside.push(a, b);
+    h = o.add(h, b);
+    if (checkpoint) g.checkpoints.push(h);
+  }
+  const loss = o.sum(o.square(h));
+  return { g, x, ws, loss, inside, grads: grad(loss, [x, ...ws]) };
+}
+
+test('checkpointed blocks give the same gradients, and the backward pass reads only recomputed copies inside blocks', async () => {
+  const rng = new Rng(4);
+  const feeds: Record<string, HostTensor> = { x: { dtype: 'float32', shape: [4, 8], data: rng.normalArray(32, 1) } };
+  for (let i = 0; i < 3; i++) feeds[`w${i}`] = { dtype: 'float32', shape: [8, 8], data: rng.normalArray(64, 0.5) };
+  const values: number[][][] = [];
+  for (const checkpoint of [false, true]) {
+    const b = blocks(checkpoint);
+    const p = compile([b.x, ...b.ws], Object.fromEntries(b.grads.map((t, i) => [`g${i}`, t])));
+    const out = await p.run(feeds);
+    values.push(b.grads.map((_, i) => Array.from(out[`g${i}`].data as Float32Array)));
+    await p.dispose();
+    if (checkpoint) {
+      const backward = b.g.nodes.filter((n) => n.id > b.loss.id);
+      for (const t of b.inside) {
+        const readers = backward.filter((n) => n.inputs.includes(t));
+        assert.deepEqual(readers.map(String), [], `${t} is read by the backward pass`);
+      }
+      assert.ok(backward.some((n) => n.op === 'after'), 'no recomputation was added');
+    }
+  }
+  for (let i = 0; i < values[0].length; i++) {
+    values[0][i].forEach((v, k) => assert.ok(Math.abs(v - values[1][i][k]) <= 1e-6 * (1 + Math.abs(v)), `gradient ${i}[${k}]: ${v} vs ${values[1][i][k]}`));
+  }
+});
+
+const V = 40;
+const config: LlamaConfig = { ...(presetConfig('tiny', { vocabSize: V, maxPositions: 16 }) as LlamaConfig), hiddenSize: 16, numHeads: 2, numKvHeads: 1, headDim: 8, intermediateSize: 32, numLayers: 3 };
+
+function batches(n: number, seed: number): Batch[] {
+  const rng = new Rng(seed);
+  const [B, T] = [2, 8];
+  return Array.from({ length: n }, (_, k) => {
+    const ids = BigInt64Array.from({ length: B * T }, () => BigInt(1 + rng.int(V - 1)));
+    const labels = BigInt64Array.from({ length: B * T }, (_, i) => (i % T < T - 1 ? ids[i + 1] : 0n));
+    const targetMask = Float32Array.from({ length: B * T }, (_, i) => (i % T >= T / 2 - 1 && i % T < T - 1 ? 1 : 0));
+    return { batchSize: B, seqLength: T, inputIds: ids, labels, targetMask, lengths: Int32Array.of(T, T), promptLengths: Int32Array.of(T / 2, T / 2), indices: Int32Array.of(2 * k, 2 * k + 1) };
+  });
+}
+
+/** The model with every matrix stored as bfloat16 (a BF16 checkpoint loaded at its precision). */
+function bf16(m: Model): Model {
+  const params = new Map<string, HostTensor>();
+  for (const [n, t] of m.params) params.set(n, t.shape.length === 2 ? { dtype: 'bfloat16', shape: t.shape, data: f32ToBf16(t.data as Float32Array) } : t);
+  return new Model(m.config, params, null, m.source);
+}
+
+test('a checkpointed model pass: the backward pass reads no MLP activation of the forward pass, only recomputed ones', () => {
+  const model = createModel(config, { seed: 7, initStd: 0.2 });
+  const g = new Graph();
+  const ids = g.input('ids', 'int64', [2, 8]);
+  const fwd = model.forward(g, ids, { training: true, gradientCheckpointing: true });
+  assert.equal(g.checkpoints.length, config.numLayers + 1);
+  const loss = o.sum(o.logSoftmax(fwd.logits, -1));
+  grad(loss, [...fwd.params.values()]);
+  const mlp = g.nodes.filter((n) => n.id < loss.id && n.shape[n.rank - 1] === config.intermediateSize && n.op !== 'input' && n.op !== 'cast' && n.op !== 'after');
+  assert.ok(mlp.length >= 3 * config.numLayers, `found ${mlp.length} MLP activations`);
+  const read = new Set(g.nodes.filter((n) => n.id > loss.id).flatMap((n) => n.inputs.map((x) => x.id)));
+  assert.deepEqual(mlp.filter((t) => read.has(t.id)).map(String), []);
+});
+
+const cases: [string, ScopeOptions, string, boolean][] = [
+  ['LoRA r 4 with dropout over BF16 frozen weights, NPO + retain NLL', { kind: 'lora', r: 4, alpha: 8, dropout: 0.1 }, 'npo', true],
+  ['every parameter, gradient difference', { kind: 'all' }, 'graddiff', false],
+];
+for (const [label, scope, method, half] of cases) {
+  test(`unlearning with --gradient-checkpointing ends at the same weights: ${label}`, async () => {
+    const base = createModel(config, { seed: 7, initStd: 0.2 });
+    const model = half ? bf16(base) : base;
+    const data = { forget: batches(2, 1), retain: batches(2, 2) };
+    const finals = [];
+    for (const gradientCheckpointing of [false, true]) {
+      const r = await unlearnBatches(model, data, { method, scope, lr: 1e-2, batchSize: 2, epochs: 2, seed: 3, runDir: join(dir, `${method}-${gradientCheckpointing}`), gradientCheckpointing });
+      finals.push(r);
+    }
+    const [a, b] = finals;
+    let moved = 0;
+    for (const [n, t] of a.model.params) {
+      const x = t.data as Float32Array;
+      const y = b.model.params.get(n)!.data as Float32Array;
+      assert.equal(x.length, y.length, n);
+      x.forEach((v, i) => assert.ok(Math.abs(v - y[i]) <= 1e-5 * (1 + Math.abs(v)), `${n}[${i}]: ${v} vs ${y[i]}`));
+      const before = model.params.get(n);
+      if (before && before.dtype === 'float32' && x.some((v, i) => v !== (before.data as Float32Array)[i])) moved++;
+    }
+    assert.ok(moved > 0 || half, 'no weight moved');
+  });
+}
