@@ -9,13 +9,17 @@
 // - training state: per trainable value, float32 current + spare buffer (the train step double
 //   buffers), one gradient, and the optimiser's slots (AdamW: 2 moments);
 // - activations kept for the backward pass, per token and differentiated forward pass (NPO with
-//   a retain term: 2) (with gradient checkpointing: each block's input C and one block's): per layer ACT_HIDDEN·C + ACT_INTER·I + ACT_SCORES·heads·T float32 values
-//   (projections, norms, MLP, attention scores and probabilities), ACT_LOGITS·V for the logits
-//   over the vocabulary (logits, log-softmax, its gradient) and ACT_TOKEN per token whatever the
-//   model (embedding rows, masks, losses, ONNX Runtime's per-token buffers).
-// The constants are a least-squares fit of the measured peaks (VmHWM) of ten real NPO runs (full
-// parameters and LoRA; the tiny and small presets, vocabularies 256–32000, B·T 64–4096): every
-// fitted peak within 16% of the measured one. test/unlearn/memory-estimate.test.ts checks two.
+//   a retain term: 2): per layer ACT_HIDDEN·C + ACT_INTER·I + ACT_SCORES·heads·T float32 values
+//   (projections, norms, MLP, attention scores and probabilities; ACT_INTER_FROZEN·I when the
+//   layers' weights are frozen, as under LoRA: no weight gradients to form), ACT_LOGITS·V for the
+//   logits over the vocabulary (logits, log-softmax, its gradient) and ACT_TOKEN per token whatever
+//   the model (embedding rows, masks, losses, ONNX Runtime's per-token buffers). With gradient
+//   checkpointing, each layer's input (C) and one layer's activations.
+// The constants are a non-negative least-squares fit (ACT_HIDDEN fixed) of the measured peaks
+// (VmHWM) of 22 real NPO runs with a retain term in the process `lethe` runs in (bin/lethe.js:
+// MALLOC_MMAP_THRESHOLD_ fixed): full parameters and LoRA, the tiny and small presets,
+// vocabularies 256–32000, B·T 64–4096; every fitted peak within 10% of the measured one (a process
+// without the malloc setting peaks up to 25% higher). test/unlearn/memory-estimate.test.ts checks two.
 
 import { LetheError } from '../engine/errors.ts';
 import type { ModelConfig } from '../models/formats/model-config.ts';
@@ -24,13 +28,14 @@ import type { Model } from '../models/model.ts';
 import type { RunPlan } from './run-plan.ts';
 import { patternNames, type ScopeOptions } from './scope.ts';
 
-/** Node + ONNX Runtime + lethe's modules and the step programs (fitted: 155 MiB). */
-export const BASE_BYTES = 155 * 2 ** 20;
-const ACT_TOKEN = 3700;
-const ACT_HIDDEN = 22;
-const ACT_INTER = 8;
-const ACT_SCORES = 0.5;
-const ACT_LOGITS = 2.9;
+/** Node + ONNX Runtime + lethe's modules and the step programs (fitted: 152 MiB). */
+export const BASE_BYTES = 152 * 2 ** 20;
+const ACT_TOKEN = 59;
+const ACT_HIDDEN = 10;
+const ACT_INTER = 5.7;
+const ACT_INTER_FROZEN = 3.7;
+const ACT_SCORES = 0.96;
+const ACT_LOGITS = 2.72;
 
 export interface MemoryEstimateInput {
   config: ModelConfig;
@@ -45,6 +50,8 @@ export interface MemoryEstimateInput {
   seqLength: number;
   /** Forward passes differentiated in one step (forget; + retain; + idk). */
   passes: number;
+  /** The layers' own weights are frozen (LoRA trains adapters beside them). */
+  frozenLayers?: boolean;
   /** Activations recomputed per block in the backward pass: kept are each block's input and one block's activations. */
   gradientCheckpointing?: boolean;
 }
@@ -59,7 +66,7 @@ export interface MemoryEstimate {
 export function estimateTrainingMemory(i: MemoryEstimateInput): MemoryEstimate {
   const c = i.config;
   const tokens = i.batchSize * i.seqLength;
-  const perLayer = ACT_HIDDEN * c.hiddenSize + ACT_INTER * c.intermediateSize + ACT_SCORES * c.numHeads * i.seqLength;
+  const perLayer = ACT_HIDDEN * c.hiddenSize + (i.frozenLayers ? ACT_INTER_FROZEN : ACT_INTER) * c.intermediateSize + ACT_SCORES * c.numHeads * i.seqLength;
   const blocks = i.gradientCheckpointing ? c.numLayers * c.hiddenSize + perLayer : c.numLayers * perLayer;
   const activations = 4 * i.passes * tokens * (ACT_TOKEN + blocks + ACT_LOGITS * c.vocabSize);
   const trainingState = 4 * i.trainable * (3 + i.optimizerSlots);
@@ -108,7 +115,7 @@ export function estimateRunMemory(model: Model, shape: RunShape): MemoryEstimate
     weightBytes += trainNames.has(name) ? 4 * n : t.data.byteLength;
     if (trainNames.has(name)) trainable += n;
   }
-  return estimateTrainingMemory({ config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes, gradientCheckpointing: shape.gradientCheckpointing });
+  return estimateTrainingMemory({ config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes, frozenLayers: scope.kind === 'lora', gradientCheckpointing: shape.gradientCheckpointing });
 }
 
 /** Differentiated forward passes of a step of `plan`: the forget batch, the retain batch, the refusals. */

@@ -11,7 +11,7 @@ import type { ScopeOptions } from '../../src/unlearn/scope.ts';
 
 const [vocab, batchSize, seq] = process.argv.slice(2, 5).map(Number);
 const scope: ScopeOptions = process.argv[5] === 'lora' ? { kind: 'lora', r: 8, alpha: 32, dropout: 0 } : { kind: 'all' };
-const config = presetConfig('tiny', { vocabSize: vocab, maxPositions: Math.max(seq, 64) });
+const config = presetConfig((process.argv[7] ?? 'tiny') as 'tiny', { vocabSize: vocab, maxPositions: Math.max(seq, 64) });
 const model = createModel(config, { seed: 1 });
 function batches(n: number, seed: number) {
   const rng = new Rng(seed);
@@ -26,4 +26,4 @@ const optimizer = { kind: 'adamw' as const, weightDecay: 0.01, maxGradNorm: 1 };
 await unlearnBatches(model, { forget: batches(2, 1), retain: batches(2, 2) }, { method: 'npo', scope, optimizer, lr: 1e-4, batchSize, epochs: 1, seed: 1, runDir: process.argv[6] });
 const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
 const estimate = estimateRunMemory(model, { scope, optimizer, batchSize, seqLength: seq, passes: 2 });
-console.log(JSON.stringify({ peak, estimate: estimate.total }));
+console.log(JSON.stringify({ peak, estimate: estimate.total, parts: estimate.parts }));
