@@ -256,64 +256,72 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
 
 /**
  * Gradient checkpointing (Chen et al. 2016, "Training deep nets with sublinear memory cost"; what
- * PyTorch's torch.utils.checkpoint and HF's gradient_checkpointing do per layer). The forward
- * nodes between two checkpoints c_s and c_{s+1} that depend on c_s form segment s. Their backward
- * rules read copies of them, recomputed from `after(c_s, ∂L/∂c_{s+1})`: the copies run only once
- * the backward pass reaches the segment, so of a layer's activations only its input c_s lives
- * from the forward pass to the backward one. The ops are pure (LoRA dropout is a hash of its
- * seed), so the copies equal the originals and the gradients are unchanged.
+ * PyTorch's torch.utils.checkpoint and HF's gradient_checkpointing do per layer). A checkpoint c
+ * ends a segment that starts at the latest checkpoint s it depends on: the nodes between them
+ * that depend on s. Their backward rules read copies of them, recomputed from `after(s, ∂L/∂c)`:
+ * the copies run only once the backward pass reaches the segment, so of a layer's activations
+ * only its input lives from the forward pass to the backward one. The ops are pure (LoRA dropout
+ * is a hash of its seed), so the copies equal the originals and the gradients are unchanged.
  */
 class Recompute {
-  /** Per node id: its segment index, or -1 (kept: outside every segment, or a checkpoint). */
-  private readonly segment: Int32Array;
-  private readonly bounds: Tensor[];
+  /** Per segment: its start, its end and the ids of its nodes. */
+  private readonly segments: { start: Tensor; end: Tensor; nodes: Set<number> }[] = [];
+  /** Per node id, the segments it belongs to. */
+  private readonly member = new Map<number, number[]>();
+  private readonly byEnd = new Map<number, number>();
   private readonly gates = new Map<number, Tensor>();
-  private readonly copies = new Map<number, Tensor>();
+  private readonly copies = new Map<number, Map<number, Tensor>>();
 
   constructor(private readonly g: Graph, last: number) {
-    this.bounds = [...new Set(g.checkpoints)].filter((c) => c.id <= last).sort((a, b) => a.id - b.id);
-    this.segment = new Int32Array(g.nodes.length).fill(-1);
-    for (let s = 0; s + 1 < this.bounds.length; s++) {
-      const start = this.bounds[s].id;
-      const end = this.bounds[s + 1].id;
-      for (let i = start + 1; i < end; i++) {
-        const n = g.nodes[i];
-        if (n.inputs.some((x) => x.id === start || this.segment[x.id] === s)) this.segment[i] = s;
+    const marks = new Set(g.checkpoints.filter((c) => c.id <= last).map((c) => c.id));
+    for (const id of [...marks].sort((a, b) => a - b)) {
+      const end = g.nodes[id];
+      // The ancestors of `end` up to the checkpoints before it.
+      const seen = new Set<number>();
+      const stack = [...end.inputs];
+      let start = -1;
+      while (stack.length) {
+        const t = stack.pop()!;
+        if (seen.has(t.id)) continue;
+        seen.add(t.id);
+        if (marks.has(t.id)) start = Math.max(start, t.id);
+        else stack.push(...t.inputs);
       }
-      // Consecutive checkpoints of two different passes (the forget pass's last layer, the retain
-      // pass's embedding) bound no segment.
-      if (!this.bounds[s + 1].inputs.some((x) => x.id === start || this.segment[x.id] === s)) {
-        for (let i = start + 1; i < end; i++) if (this.segment[i] === s) this.segment[i] = -1;
+      if (start < 0) continue;
+      // Of those, the ones that depend on the start (in id order, inputs come first).
+      const nodes = new Set<number>();
+      for (const i of [...seen].sort((a, b) => a - b)) {
+        if (i > start && !marks.has(i) && g.nodes[i].inputs.some((x) => x.id === start || nodes.has(x.id))) nodes.add(i);
       }
+      const k = this.segments.push({ start: g.nodes[start], end, nodes }) - 1;
+      this.byEnd.set(id, k);
+      for (const i of nodes) this.member.set(i, [...(this.member.get(i) ?? []), k]);
     }
   }
 
   /** Called with each tensor's total gradient as the reverse walk reaches it. */
   gradientOf(t: Tensor, gt: Tensor): void {
-    const s = this.bounds.indexOf(t);
-    if (s > 0) this.gates.set(s - 1, gt); // c_s's gradient releases segment s − 1
+    const k = this.byEnd.get(t.id);
+    if (k !== undefined) this.gates.set(k, gt); // the end's gradient releases its segment
   }
 
   /** The node whose inputs and value a backward rule reads: `y`, or its recomputed copy. */
   value(y: Tensor): Tensor {
-    const s = this.segment[y.id];
-    if (s < 0 || !this.gates.has(s)) return y;
-    return this.copy(y, s);
+    // A node in several segments (read by two checkpoints' work) is recomputed in the latest.
+    const k = (this.member.get(y.id) ?? []).filter((s) => this.gates.has(s)).pop();
+    return k === undefined ? y : this.copy(y, k);
   }
 
-  private copy(t: Tensor, s: number): Tensor {
-    const start = this.bounds[s];
-    if (t === start) {
-      let c = this.copies.get(t.id);
-      if (!c) this.copies.set(t.id, (c = o.after(start, this.gates.get(s)!)));
-      return c;
-    }
-    if (this.segment[t.id] !== s) return t;
-    let c = this.copies.get(t.id);
-    if (!c) {
-      c = this.g.node(t.op, t.inputs.map((x) => this.copy(x, s)), t.attrs, t.dtype, t.shape);
-      this.copies.set(t.id, c);
-    }
+  private copy(t: Tensor, k: number): Tensor {
+    const seg = this.segments[k];
+    let copies = this.copies.get(k);
+    if (!copies) this.copies.set(k, (copies = new Map()));
+    let c = copies.get(t.id);
+    if (c) return c;
+    if (t === seg.start) c = o.after(seg.start, this.gates.get(k)!);
+    else if (seg.nodes.has(t.id)) c = this.g.node(t.op, t.inputs.map((x) => this.copy(x, k)), t.attrs, t.dtype, t.shape);
+    else return t;
+    copies.set(t.id, c);
     return c;
   }
 }

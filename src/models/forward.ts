@@ -12,6 +12,7 @@ import * as o from '../engine/ops.ts';
 import type { ModelConfig } from './formats/model-config.ts';
 import type { KvCacheLayer } from '../nn/attention.ts';
 import { embedding } from '../nn/embedding.ts';
+import { headSlice, registerHead, type SlicedHead } from '../nn/head.ts';
 import { linear } from '../nn/linear.ts';
 import { loraDelta, type LoraOptions } from '../nn/lora.ts';
 import { ParamBinding, type ParamTable } from '../nn/param-binding.ts';
@@ -138,26 +139,30 @@ export class ForwardContext {
    * module `name` ([C, V] weight, its bias and LoRA adapter) when untied. A 16-bit weight is
    * widened in slices of about HEAD_SLICE_BYTES, each once the previous slice's logits exist,
    * so a float32 copy of the vocabulary's weights (4·V·C bytes; 1 GiB for Llama-3.2-1B) never
-   * exists, in the forward pass or the backward one (the matmul rule re-widens the slice).
+   * exists, in the forward pass or the backward one (the matmul rule re-widens the slice). The
+   * head is registered with the logits (nn/head.ts): a loss that needs only log p(label) takes it
+   * slice by slice, and the [B, T, V] logits are then never computed.
    */
   head(xf: Tensor, name: string, tied: boolean): Tensor {
     const weight = tied ? name : `${name}.weight`;
     const w = this.p.raw(weight);
-    if (!isHalf(w.dtype) || (!tied && this.adapted.has(name))) {
-      return tied ? o.matmul(xf, this.p.get(weight), { transB: true }) : this.linear(xf, name);
-    }
+    if (!tied && this.adapted.has(name)) return this.linear(xf, name);
     const axis = tied ? 0 : 1;
     const V = w.shape[axis] as number;
     const C = w.shape[1 - axis] as number;
-    const rows = Math.max(1, Math.floor((this.options.headSliceBytes ?? HEAD_SLICE_BYTES) / (4 * C)));
-    const parts: Tensor[] = [];
-    for (let a = 0; a < V; a += rows) {
-      const slice = o.slice(o.after(w, parts.at(-1) ?? xf), { axes: [axis], starts: [a], ends: [Math.min(V, a + rows)] });
-      parts.push(o.matmul(xf, o.cast(slice, 'float32'), { transB: tied }));
-    }
-    const logits = parts.length === 1 ? parts[0] : o.concat(parts, -1);
     const bias = tied ? undefined : this.p.maybe(`${name}.bias`);
-    return bias ? o.add(logits, bias) : logits;
+    const spec: SlicedHead = { xf, weight: w, tied, bias, rows: Math.max(1, Math.floor((this.options.headSliceBytes ?? HEAD_SLICE_BYTES) / (4 * C))) };
+    let logits: Tensor;
+    if (!isHalf(w.dtype)) {
+      logits = tied ? o.matmul(xf, this.p.get(weight), { transB: true }) : this.linear(xf, name);
+    } else {
+      const parts: Tensor[] = [];
+      for (let a = 0; a < V; a += spec.rows) parts.push(headSlice({ ...spec, bias: undefined }, xf, parts.at(-1) ?? xf, a, Math.min(V, a + spec.rows)));
+      logits = parts.length === 1 ? parts[0] : o.concat(parts, -1);
+      if (bias) logits = o.add(logits, bias);
+    }
+    registerHead(logits, spec);
+    return logits;
   }
 
   /** `x`, a block boundary: a checkpoint of the graph when the pass checkpoints (gradientCheckpointing). */

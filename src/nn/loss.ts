@@ -5,9 +5,23 @@
 
 import type { Tensor } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
+import { headLabelLogprobs, slicedHeadOf } from './head.ts';
 
-/** log p(label) at every position: logits [..., V], labels [...] int64 → [...]. */
+const sliced = new WeakMap<Tensor, Map<Tensor, Tensor>>();
+
+/**
+ * log p(label) at every position: logits [..., V], labels [...] int64 → [...]. Logits of a
+ * large-vocabulary head (nn/head.ts) are taken slice by slice, never whole.
+ */
 export function tokenLogprobs(logits: Tensor, labels: Tensor): Tensor {
+  const head = slicedHeadOf(logits);
+  if (head) {
+    let byLabels = sliced.get(logits);
+    if (!byLabels) sliced.set(logits, (byLabels = new Map()));
+    let t = byLabels.get(labels);
+    if (!t) byLabels.set(labels, (t = headLabelLogprobs(head, labels)));
+    return t;
+  }
   const logp = o.logSoftmax(logits, -1);
   return o.squeeze(o.gatherElements(logp, o.unsqueeze(labels, -1), logits.shape.length - 1), -1);
 }
