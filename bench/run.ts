@@ -20,6 +20,7 @@ interface CliOptions {
   case?: string[];
   tiny?: boolean;
   keep?: boolean;
+  gradientCheckpointing?: boolean;
   loraDropout?: string;
 }
 type Suite = (opts: { steps: number; warmup: number; log: (s: string) => void }, cli: CliOptions) => Promise<SuiteResult>;
@@ -27,7 +28,7 @@ const SUITES: Record<string, Suite> = {
   engine: benchEngine,
   model: benchModel,
   unlearn: benchUnlearn,
-  scale: (o, cli) => benchScale({ ...o, cases: cli.case, tiny: cli.tiny, keep: cli.keep, loraDropout: cli.loraDropout === undefined ? undefined : Number(cli.loraDropout) }),
+  scale: (o, cli) => benchScale({ ...o, cases: cli.case, tiny: cli.tiny, keep: cli.keep, loraDropout: cli.loraDropout === undefined ? undefined : Number(cli.loraDropout), gradientCheckpointing: cli.gradientCheckpointing }),
 };
 const DEFAULT_SUITES = ['engine', 'model', 'unlearn'];
 /** Timed and warm-up steps when not given: the scale suite's steps take seconds to a minute each. */
@@ -49,6 +50,7 @@ const program = new Command('bench')
   .option('--case <name>', 'scale: run only this case (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
   .option('--tiny', 'scale: every case on a few-MB model of the same structure (a smoke run)')
   .option('--keep', 'scale: keep the checkpoints in the temp folder for the next run')
+  .option('--gradient-checkpointing', 'scale: the training cases recompute activations in the backward pass, both sides')
   .option('--lora-dropout <p>', 'scale: LoRA dropout of the LoRA case, both sides (default 0.05)')
   .action(async (names: string[], opts: CliOptions) => {
     const chosen = names.length ? names : DEFAULT_SUITES;

@@ -51,6 +51,8 @@ export interface ScaleOptions {
   tiny?: boolean;
   /** LoRA dropout of the LoRA case, both sides. Default 0.05 (TOFU's recipe, lethe's default). */
   loraDropout?: number;
+  /** Training cases: gradient checkpointing on both sides (lethe's option, torch.utils.checkpoint per block). Default false. */
+  gradientCheckpointing?: boolean;
   /** Keep the checkpoints (in the temp folder) for the next run. Default false. */
   keep?: boolean;
   /** Run the PyTorch side (default true; skipped with a note when no Python has torch). */
@@ -63,6 +65,8 @@ export interface SideResult {
   check?: number;
   step_seconds: number[];
   setup_seconds: number;
+  /** lethe: the slowest ONNX Runtime session creation of the case. */
+  session_seconds?: number;
   peak_rss_mib: number;
   torch?: string;
 }
@@ -75,6 +79,8 @@ export interface ScaleCaseJson {
   ratio: number | null;
   lethe_rss_mib: number;
   peer_rss_mib: number | null;
+  /** The slowest ONNX Runtime session creation on lethe's side (issue 15: ≤ 20 s). */
+  lethe_session_seconds: number;
 }
 
 const B = 4;
@@ -83,22 +89,22 @@ const P = 32;
 const NEW_TOKENS = 32;
 
 /** The batches both sides read: `n` forget and `n` retain batches of B × T random ids. */
-function makeBatches(vocab: number, n: number, loraDropout: number, tiny: boolean): ScaleBatches {
+function makeBatches(vocab: number, n: number, loraDropout: number, tiny: boolean, gradientCheckpointing: boolean): ScaleBatches {
   const rng = new Rng(1);
   const t = tiny ? 16 : T;
   const p = tiny ? 4 : P;
   const rows = () => Array.from({ length: n }, () => Array.from({ length: B * t }, () => rng.int(vocab)));
-  return { B, T: t, P: p, newTokens: tiny ? 4 : NEW_TOKENS, loraDropout, forget: rows(), retain: rows() };
+  return { B, T: t, P: p, newTokens: tiny ? 4 : NEW_TOKENS, loraDropout, gradientCheckpointing, forget: rows(), retain: rows() };
 }
 
 /**
  * Writes (or reuses) the checkpoint and the batches of one case into the suite's temp folder;
  * returns the folder and the arguments both side scripts take.
  */
-export function prepareCase(kind: Kind, shape: ScaleShape, dir: string, o: { steps: number; warmup: number; loraDropout: number; tiny: boolean }): string[] {
+export function prepareCase(kind: Kind, shape: ScaleShape, dir: string, o: { steps: number; warmup: number; loraDropout: number; tiny: boolean; gradientCheckpointing?: boolean }): string[] {
   writeScaleCheckpoint(dir, shape);
   const batchesFile = join(dir, `batches-${kind}.json`);
-  writeFileSync(batchesFile, JSON.stringify(makeBatches(shape.vocab, o.warmup + o.steps, o.loraDropout, o.tiny)));
+  writeFileSync(batchesFile, JSON.stringify(makeBatches(shape.vocab, o.warmup + o.steps, o.loraDropout, o.tiny, o.gradientCheckpointing ?? false)));
   return [kind, dir, batchesFile, String(o.steps), String(o.warmup)];
 }
 
@@ -109,10 +115,17 @@ function sideEnv(threads: number): NodeJS.ProcessEnv {
   return { ...process.env, LETHE_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
 }
 
-/** lethe's side of a prepared case, in a child process. */
+/**
+ * lethe's side of a prepared case, in a child process, with the malloc setting the `lethe`
+ * command starts itself with (bin/lethe.js): the peak measured is the command's.
+ */
 export function runLetheSide(args: string[], threads: number): SideResult {
-  return runSide(`bench/scale-case.ts ${args[0]}`, process.execPath, ['--import', 'tsx', caseScript, ...args], sideEnv(threads));
+  const env = { ...sideEnv(threads), MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? LETHE_MMAP_THRESHOLD };
+  return runSide(`bench/scale-case.ts ${args[0]}`, process.execPath, ['--import', 'tsx', caseScript, ...args], env);
 }
+
+/** The value bin/lethe.js gives MALLOC_MMAP_THRESHOLD_ (bytes). */
+export const LETHE_MMAP_THRESHOLD = '131072';
 
 /** PyTorch's side of a prepared case, with `python` (findTorchPython), in a child process. */
 export function runPeerSide(python: string, args: string[], threads: number): SideResult {
@@ -157,11 +170,11 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
       const dir = join(root, opts.tiny ? 'tiny' : c.shape);
       dirs.add(dir);
       opts.log(`${c.name}: checkpoint ${dir}`);
-      const args = prepareCase(c.kind, shape, dir, { steps: opts.steps, warmup: opts.warmup, loraDropout: dropout, tiny: opts.tiny ?? false });
+      const args = prepareCase(c.kind, shape, dir, { steps: opts.steps, warmup: opts.warmup, loraDropout: dropout, tiny: opts.tiny ?? false, gradientCheckpointing: opts.gradientCheckpointing });
       const load = () => loadavg()[0].toFixed(1);
       opts.log(`${c.name}: lethe side starts (load average ${load()})`);
       const lethe = runLetheSide(args, threads);
-      opts.log(`${c.name}: lethe ${lethe.tokens_per_second.toFixed(2)} tokens/s, peak ${lethe.peak_rss_mib.toFixed(0)} MiB, steps ${lethe.step_seconds.map((x) => x.toFixed(2)).join(' ')} s, setup ${lethe.setup_seconds.toFixed(1)} s (load average ${load()})`);
+      opts.log(`${c.name}: lethe ${lethe.tokens_per_second.toFixed(2)} tokens/s, peak ${lethe.peak_rss_mib.toFixed(0)} MiB, steps ${lethe.step_seconds.map((x) => x.toFixed(2)).join(' ')} s, setup ${lethe.setup_seconds.toFixed(1)} s, slowest session creation ${(lethe.session_seconds ?? 0).toFixed(1)} s (load average ${load()})`);
       const peer = python === null ? null : runPeerSide(python, args, threads);
       if (peer) {
         torch = peer.torch ?? '';
@@ -176,6 +189,7 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
         ratio,
         lethe_rss_mib: Math.round(lethe.peak_rss_mib),
         peer_rss_mib: peer ? Math.round(peer.peak_rss_mib) : null,
+        lethe_session_seconds: round(lethe.session_seconds ?? 0, 1),
       });
       const goal = `≤ ${c.goal.rssGb} GB${c.goal.ratio ? `, ≥ ${c.goal.ratio}×` : ''}`;
       rows.push([c.name, lethe.tokens_per_second.toFixed(2), peer ? peer.tokens_per_second.toFixed(2) : 'n/a', ratio === null ? 'n/a' : ratio.toFixed(2), String(Math.round(lethe.peak_rss_mib)), peer ? String(Math.round(peer.peak_rss_mib)) : 'n/a', goal]);
@@ -191,11 +205,11 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
       head: ['case', 'lethe tokens/s', `PyTorch ${torch} tokens/s`, 'ratio', 'lethe peak MiB', 'PyTorch peak MiB', 'goal'],
       rows,
       notes: [
-        `${opts.tiny ? 'TINY shapes (smoke run); ' : ''}random BF16 weights, ${threads} threads both sides, ${opts.warmup} warm-up + ${opts.steps} timed steps; batches ${B} × ${opts.tiny ? 16 : T}; LoRA dropout ${dropout}`,
+        `${opts.tiny ? 'TINY shapes (smoke run); ' : ''}random BF16 weights, ${threads} threads both sides, ${opts.warmup} warm-up + ${opts.steps} timed steps; batches ${B} × ${opts.tiny ? 16 : T}; LoRA dropout ${dropout}${opts.gradientCheckpointing ? '; gradient checkpointing on both sides' : ''}`,
         'training tokens/s count the forget and the retain batch of each step; reference log-probs are computed once per forget batch on both sides, before the timed steps',
         ...(peerNote ? [peerNote] : []),
       ],
     },
-    json: { suite: 'scale', cases, min_ratio: minRatio, ...(peerNote ? { peer_unavailable: peerNote } : {}) },
+    json: { suite: 'scale', cases, min_ratio: minRatio, ...(opts.gradientCheckpointing ? { gradient_checkpointing: true } : {}), ...(peerNote ? { peer_unavailable: peerNote } : {}) },
   };
 }

@@ -29,6 +29,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 
 def log(msg):
@@ -98,6 +99,7 @@ class Llama:
         self.lora_scale = 0.0
         self.dropout = 0.0
         self.training = False
+        self.checkpointing = False  # torch.utils.checkpoint per block while training
 
     def lin(self, x, name):
         y = matmul(x, self.W[name + '.weight'])
@@ -117,24 +119,32 @@ class Llama:
         cos, sin = rope(start, T, self.hd, self.cfg['rope_theta'])
         causal = torch.ones(T, start + T, dtype=torch.bool).triu(start + 1)
         for i in range(self.cfg['num_hidden_layers']):
-            p = f'model.layers.{i}.'
-            h = self.rms(x, p + 'input_layernorm.weight')
-            q = self.lin(h, p + 'self_attn.q_proj').view(B, T, self.nh, self.hd).transpose(1, 2)
-            k = self.lin(h, p + 'self_attn.k_proj').view(B, T, self.nkv, self.hd).transpose(1, 2)
-            v = self.lin(h, p + 'self_attn.v_proj').view(B, T, self.nkv, self.hd).transpose(1, 2)
-            q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-            if cache is not None:
-                if i in cache:
-                    k, v = torch.cat([cache[i][0], k], 2), torch.cat([cache[i][1], v], 2)
-                cache[i] = (k, v)
-            rep = self.nh // self.nkv
-            k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
-            s = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)
-            y = s.masked_fill(causal, float('-inf')).softmax(-1) @ v
-            x = x + self.lin(y.transpose(1, 2).reshape(B, T, self.nh * self.hd), p + 'self_attn.o_proj')
-            h = self.rms(x, p + 'post_attention_layernorm.weight')
-            x = x + self.lin(F.silu(self.lin(h, p + 'mlp.gate_proj')) * self.lin(h, p + 'mlp.up_proj'), p + 'mlp.down_proj')
+            if self.checkpointing and self.training and cache is None:
+                x = checkpoint(self.block, x, i, cos, sin, causal, None, use_reentrant=False)
+            else:
+                x = self.block(x, i, cos, sin, causal, cache)
         return matmul(self.rms(x, 'model.norm.weight'), emb)  # tied head
+
+    def block(self, x, i, cos, sin, causal, cache):
+        B, T = x.shape[0], x.shape[1]
+        p = f'model.layers.{i}.'
+        h = self.rms(x, p + 'input_layernorm.weight')
+        q = self.lin(h, p + 'self_attn.q_proj').view(B, T, self.nh, self.hd).transpose(1, 2)
+        k = self.lin(h, p + 'self_attn.k_proj').view(B, T, self.nkv, self.hd).transpose(1, 2)
+        v = self.lin(h, p + 'self_attn.v_proj').view(B, T, self.nkv, self.hd).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        if cache is not None:
+            if i in cache:
+                k, v = torch.cat([cache[i][0], k], 2), torch.cat([cache[i][1], v], 2)
+            cache[i] = (k, v)
+        rep = self.nh // self.nkv
+        k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
+        s = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)
+        y = s.masked_fill(causal, float('-inf')).softmax(-1) @ v
+        x = x + self.lin(y.transpose(1, 2).reshape(B, T, self.nh * self.hd), p + 'self_attn.o_proj')
+        h = self.rms(x, p + 'post_attention_layernorm.weight')
+        x = x + self.lin(F.silu(self.lin(h, p + 'mlp.gate_proj')) * self.lin(h, p + 'mlp.up_proj'), p + 'mlp.down_proj')
+        return x
 
 
 def answer_logp(logits, ids, P):
@@ -180,6 +190,7 @@ def main():
             params = list(W.values())
             lr = 1e-5
         model.training = True
+        model.checkpointing = bool(data.get('gradientCheckpointing'))
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
         beta = 0.1
         for i in range(n):
