@@ -175,23 +175,23 @@ function minMaxRule(y: Tensor, g: Tensor): Grads {
 }
 
 /**
- * A 16-bit weight widened for the forward pass (cast(after(w16, x)), possibly sliced in between:
- * an output head's slice) is widened again for the backward one, once the gradient `g` exists:
- * otherwise every layer's float32 copy lives from the forward pass to the backward one, more
- * memory than float32 weights (ops.after). Any other `w` is returned as it is.
+ * A 16-bit weight widened for the forward pass (cast(after(w16, x)), possibly sliced, reshaped or
+ * transposed before or after the cast: an output head's slice, a transposed operand) is widened
+ * again for the backward one, once the gradient `g` exists: otherwise every layer's float32 copy
+ * lives from the forward pass to the backward one, more memory than float32 weights (ops.after).
+ * Any other `w` is returned as it is.
  */
 function rewidened(w: Tensor, g: Tensor): Tensor {
-  if (w.op !== 'cast') return w;
-  const moves: Tensor[] = [];
-  let t = w.inputs[0];
-  while (t.op === 'slice' || t.op === 'reshape' || t.op === 'transpose') {
-    moves.push(t);
+  const chain: Tensor[] = [];
+  let t = w;
+  while (t.op === 'cast' || t.op === 'slice' || t.op === 'reshape' || t.op === 'transpose') {
+    chain.push(t);
     t = t.inputs[0];
   }
-  if (t.op !== 'after') return w;
+  if (t.op !== 'after' || t.inputs[0].op !== 'input' || chain.length === 0) return w;
   let x = o.after(t.inputs[0], g);
-  for (const m of moves.reverse()) x = g.graph.node(m.op, [x, ...m.inputs.slice(1)], m.attrs, m.dtype, m.shape);
-  return o.cast(x, w.dtype);
+  for (const c of chain.reverse()) x = g.graph.node(c.op, [x, ...c.inputs.slice(1)], c.attrs, c.dtype, c.shape);
+  return x;
 }
 
 /** Sum g (shaped like a broadcast result) back down to `shape`. */
