@@ -8,6 +8,7 @@ import type { HostTensor } from '../engine/dtype.ts';
 import { Graph } from '../engine/graph.ts';
 import * as o from '../engine/ops.ts';
 import { compile, type Program } from '../engine/program.ts';
+import { headScores, slicedHeadOf } from '../nn/head.ts';
 import { makeBatches } from '../data/batches.ts';
 import type { PromptPair, PromptTemplate } from '../data/templates.ts';
 import { resolveContextLength, type Model } from '../models/model.ts';
@@ -33,6 +34,8 @@ export interface ScorerOptions {
   template: Pick<PromptTemplate, 'promptSpecialTokens' | 'appendEos'>;
   batchSize?: number;
   contextLength?: number;
+  /** Bytes of the output head's slices (ForwardOptions.headSliceBytes); default the model's. */
+  headSliceBytes?: number;
 }
 
 const keyOf = (p: PromptPair) => `${p.prompt}\u0000${p.target}`;
@@ -53,7 +56,10 @@ export class Scorer {
     const g = new Graph();
     const ids = g.input('input_ids', 'int64', ['B', 'T']);
     const labels = g.input('labels', 'int64', ['B', 'T']);
-    const { logits, params } = this.model.forward(g, ids);
+    const { logits, params } = this.model.forward(g, ids, this.options.headSliceBytes ? { headSliceBytes: this.options.headSliceBytes } : {});
+    // A large vocabulary: the same quantities slice by slice, without [B, T, V] tensors.
+    const head = slicedHeadOf(logits);
+    if (head) return compile([ids, labels, ...params.values()], { ...headScores(head, labels) }, { label: 'scoring' });
     const logp = o.logSoftmax(logits, -1); // [B, T, V]
     const p = o.exp(logp);
     const mean = o.sum(o.mul(p, logp), -1); // [B, T]

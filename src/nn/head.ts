@@ -85,3 +85,61 @@ export function headLabelLogprobs(h: SlicedHead, labels: Tensor): Tensor {
   const label = pairs.map((p) => o.squeeze(o.slice(p, { axes: [2], starts: [1], ends: [2] }), -1)).reduce((s, t) => o.add(s, t));
   return o.sub(label, logsumexp(all));
 }
+
+/** What the scoring pass reads at each position, [B, T] each. */
+export interface HeadScores {
+  /** log p(label). */
+  logp: Tensor;
+  /** E_p[log p] and Var_p[log p] over the vocabulary (Min-K%++). */
+  mean: Tensor;
+  variance: Tensor;
+  /** The most likely token (the first of equals), int64. */
+  argmax: Tensor;
+}
+
+/**
+ * The scoring pass's per-position quantities from the head `h` without its [B, T, V] logits:
+ * per slice k its maximum m_k, Σ e^(z−m_k), the first two moments of z − m_k under e^(z−m_k),
+ * its argmax and the label's logit; then, with M = max_k m_k and c_k = m_k − M, the moments of
+ * u = z − M (so log p = u − log Z, Z = Σ_k e^(c_k)·S0_k), which lie near 0 where p has its mass.
+ * Forward only (no checkpoints): each slice starts once the previous one is reduced.
+ */
+export function headScores(h: SlicedHead, labels: Tensor): HeadScores {
+  const V = h.weight.shape[h.tied ? 0 : 1] as number;
+  const stats: Tensor[] = []; // per slice [B, T, 5]: m, S0, S1, S2, label logit
+  const argmaxes: Tensor[] = []; // per slice [B, T] int64
+  let prev = h.xf;
+  for (let a = 0; a < V; a += h.rows) {
+    const b = Math.min(V, a + h.rows);
+    const z = headSlice(h, h.xf, prev, a, b); // [B, T, n]
+    const m = o.reduceMax(z, -1, true);
+    const d = o.sub(z, m);
+    const e = o.exp(d);
+    const inside = o.and(o.greaterOrEqual(labels, a), o.less(labels, b));
+    const picked = o.where(inside, o.squeeze(o.gatherElements(z, o.unsqueeze(o.where(inside, o.sub(labels, a), 0), -1), 2), -1), 0);
+    const parts = [o.squeeze(m, -1), o.sum(e, -1), o.sum(o.mul(e, d), -1), o.sum(o.mul(e, o.square(d)), -1), picked];
+    const s = o.concat(parts.map((t) => o.unsqueeze(t, -1)), -1);
+    stats.push(s);
+    argmaxes.push(o.add(o.argmax(z, -1), a));
+    prev = s;
+  }
+  const field = (i: number) => o.concat(stats.map((s) => o.slice(s, { axes: [2], starts: [i], ends: [i + 1] })), -1); // [B, T, K]
+  const [m, s0, s1, s2, picked] = [0, 1, 2, 3, 4].map(field);
+  const M = o.reduceMax(m, -1, true);
+  const c = o.sub(m, M);
+  const w = o.exp(c);
+  const Z = o.sum(o.mul(w, s0), -1); // [B, T]
+  const t1 = o.sum(o.mul(w, o.add(s1, o.mul(c, s0))), -1);
+  const t2 = o.sum(o.mul(w, o.add(o.add(s2, o.mul(o.mul(c, s1), 2)), o.mul(o.square(c), s0))), -1);
+  const logZ = o.log(Z);
+  const eu = o.div(t1, Z);
+  const lse = o.add(o.squeeze(M, -1), logZ);
+  const best = o.argmax(m, -1); // the slice holding the maximum
+  const ids = o.concat(argmaxes.map((t) => o.unsqueeze(t, -1)), -1); // [B, T, K]
+  return {
+    logp: o.sub(o.sum(picked, -1), lse),
+    mean: o.sub(eu, logZ),
+    variance: o.sub(o.div(t2, Z), o.square(eu)),
+    argmax: o.squeeze(o.gatherElements(ids, o.unsqueeze(best, -1), 2), -1),
+  };
+}
