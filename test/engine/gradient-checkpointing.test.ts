@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { Batch } from '../../src/data/batches.ts';
 import { grad } from '../../src/engine/autodiff.ts';
 import type { HostTensor } from '../../src/engine/dtype.ts';
 import { Graph, type Tensor } from '../../src/engine/graph.ts';
@@ -22,6 +21,7 @@ import { createModel, Model } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import { unlearnBatches } from '../../src/unlearn/run.ts';
 import type { ScopeOptions } from '../../src/unlearn/scope.ts';
+import { tokenBatches } from '../helpers/token-batches.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lethe-ckpt-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,16 +73,7 @@ test('checkpointed blocks give the same gradients, and the backward pass reads o
 const V = 40;
 const config: LlamaConfig = { ...(presetConfig('tiny', { vocabSize: V, maxPositions: 16 }) as LlamaConfig), hiddenSize: 16, numHeads: 2, numKvHeads: 1, headDim: 8, intermediateSize: 32, numLayers: 3 };
 
-function batches(n: number, seed: number): Batch[] {
-  const rng = new Rng(seed);
-  const [B, T] = [2, 8];
-  return Array.from({ length: n }, (_, k) => {
-    const ids = BigInt64Array.from({ length: B * T }, () => BigInt(1 + rng.int(V - 1)));
-    const labels = BigInt64Array.from({ length: B * T }, (_, i) => (i % T < T - 1 ? ids[i + 1] : 0n));
-    const targetMask = Float32Array.from({ length: B * T }, (_, i) => (i % T >= T / 2 - 1 && i % T < T - 1 ? 1 : 0));
-    return { batchSize: B, seqLength: T, inputIds: ids, labels, targetMask, lengths: Int32Array.of(T, T), promptLengths: Int32Array.of(T / 2, T / 2), indices: Int32Array.of(2 * k, 2 * k + 1) };
-  });
-}
+const batches = (n: number, seed: number) => tokenBatches(n, seed, V);
 
 /** The model with every matrix stored as bfloat16 (a BF16 checkpoint loaded at its precision). */
 function bf16(m: Model): Model {

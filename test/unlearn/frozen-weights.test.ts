@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
-import type { Batch } from '../../src/data/batches.ts';
-import { Rng } from '../../src/engine/random.ts';
 import type { LlamaConfig } from '../../src/models/formats/model-config.ts';
 import { createModel } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
@@ -19,6 +17,7 @@ import { unlearnBatches, type OptimizerChoice } from '../../src/unlearn/run.ts';
 import { toOptimizer } from '../../src/unlearn/run-options.ts';
 import { saliencyMasks } from '../../src/unlearn/saliency.ts';
 import type { ScopeOptions } from '../../src/unlearn/scope.ts';
+import { tokenBatches } from '../helpers/token-batches.ts';
 
 const V = 40;
 const config: LlamaConfig = { ...(presetConfig('tiny', { vocabSize: V, maxPositions: 16 }) as LlamaConfig), hiddenSize: 16, numHeads: 2, numKvHeads: 1, headDim: 8, intermediateSize: 32 };
@@ -26,17 +25,7 @@ const model = createModel(config, { seed: 5, initStd: 0.2 });
 const dir = mkdtempSync(join(tmpdir(), 'lethe-frozen-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Random token batches (B rows of T tokens, the last half of each row the answer). */
-function batches(n: number, seed: number): Batch[] {
-  const rng = new Rng(seed);
-  const [B, T] = [2, 8];
-  return Array.from({ length: n }, (_, k) => {
-    const ids = BigInt64Array.from({ length: B * T }, () => BigInt(1 + rng.int(V - 1)));
-    const labels = BigInt64Array.from({ length: B * T }, (_, i) => (i % T < T - 1 ? ids[i + 1] : 0n));
-    const targetMask = Float32Array.from({ length: B * T }, (_, i) => (i % T >= T / 2 - 1 && i % T < T - 1 ? 1 : 0));
-    return { batchSize: B, seqLength: T, inputIds: ids, labels, targetMask, lengths: Int32Array.of(T, T), promptLengths: Int32Array.of(T / 2, T / 2), indices: Int32Array.of(2 * k, 2 * k + 1) };
-  });
-}
+const batches = (n: number, seed: number) => tokenBatches(n, seed, V);
 const data = { forget: batches(2, 1), retain: batches(2, 2) };
 
 const optimizer: fc.Arbitrary<OptimizerChoice> = fc.oneof(
