@@ -92,5 +92,6 @@ export function unlearningMemoryEstimate(model: Model, tokenizer: Tokenizer, res
     seqLength: Math.min(context, longest),
     passes: passesOf(plan),
     gradientCheckpointing: resolved.gradientCheckpointing === true,
+    fullLogits: sets.method.labelLogprobsOnly !== true || plan.wantKl,
   });
 }

@@ -14,7 +14,9 @@
 //   layers' weights are frozen, as under LoRA: no weight gradients to form), ACT_LOGITS·V for the
 //   logits over the vocabulary (logits, log-softmax, its gradient) and ACT_TOKEN per token whatever
 //   the model (embedding rows, masks, losses, ONNX Runtime's per-token buffers). With gradient
-//   checkpointing, each layer's input (C) and one layer's activations.
+//   checkpointing, each layer's input (C) and one layer's activations; for a method whose loss
+//   reads only log p(label), one slice of the head's logits instead of V (nn/head.ts); for LoRA
+//   over 16-bit weights, at least a float32 copy of the adapted weights (RETAINED_WIDENING).
 // The constants are a non-negative least-squares fit (ACT_HIDDEN fixed) of the measured peaks
 // (VmHWM) of 22 real NPO runs with a retain term in the process `lethe` runs in (bin/lethe.js:
 // MALLOC_MMAP_THRESHOLD_ fixed): full parameters and LoRA, the tiny and small presets,
@@ -23,10 +25,21 @@
 
 import { LetheError } from '../engine/errors.ts';
 import type { ModelConfig } from '../models/formats/model-config.ts';
+import { isHalf } from '../engine/dtype.ts';
+import { HEAD_SLICE_BYTES } from '../models/forward.ts';
 import { applyLora } from '../models/lora.ts';
 import type { Model } from '../models/model.ts';
 import type { RunPlan } from './run-plan.ts';
 import { patternNames, type ScopeOptions } from './scope.ts';
+
+/**
+ * LoRA over 16-bit frozen weights: at some point of a step a float32 copy of (nearly) every
+ * adapted weight exists at once, whatever the activations: measured on the Llama-3.2-1B shape,
+ * peaks 6.5 GiB with gradient checkpointing and 7.0 without, where weights, adapters and
+ * activations account for 3 GiB (ONNX Runtime's execution order, not yet removed). The estimate
+ * takes the larger of the activations and this copy.
+ */
+const RETAINED_WIDENING = 1;
 
 /** Node + ONNX Runtime + lethe's modules and the step programs (fitted: 152 MiB). */
 export const BASE_BYTES = 152 * 2 ** 20;
@@ -54,6 +67,10 @@ export interface MemoryEstimateInput {
   frozenLayers?: boolean;
   /** Activations recomputed per block in the backward pass: kept are each block's input and one block's activations. */
   gradientCheckpointing?: boolean;
+  /** The loss reads the whole [B, T, V] logits (default true); false: one slice of the head at a time (nn/head.ts). */
+  fullLogits?: boolean;
+  /** Bytes of a float32 copy of the 16-bit frozen weights LoRA adapts (see RETAINED_WIDENING). */
+  widenedFrozenBytes?: number;
 }
 
 export interface MemoryEstimate {
@@ -68,7 +85,10 @@ export function estimateTrainingMemory(i: MemoryEstimateInput): MemoryEstimate {
   const tokens = i.batchSize * i.seqLength;
   const perLayer = ACT_HIDDEN * c.hiddenSize + (i.frozenLayers ? ACT_INTER_FROZEN : ACT_INTER) * c.intermediateSize + ACT_SCORES * c.numHeads * i.seqLength;
   const blocks = i.gradientCheckpointing ? c.numLayers * c.hiddenSize + perLayer : c.numLayers * perLayer;
-  const activations = 4 * i.passes * tokens * (ACT_TOKEN + blocks + ACT_LOGITS * c.vocabSize);
+  const headSlice = Math.max(1, Math.floor(HEAD_SLICE_BYTES / (4 * c.hiddenSize)));
+  const logits = i.fullLogits === false ? Math.min(c.vocabSize, headSlice) : c.vocabSize;
+  const kept = 4 * i.passes * tokens * (ACT_TOKEN + blocks + ACT_LOGITS * logits);
+  const activations = Math.max(kept, RETAINED_WIDENING * (i.widenedFrozenBytes ?? 0));
   const trainingState = 4 * i.trainable * (3 + i.optimizerSlots);
   const parts = { base: BASE_BYTES, weights: i.weightBytes, trainingState, activations };
   return { total: parts.base + parts.weights + parts.trainingState + parts.activations, parts };
@@ -98,6 +118,8 @@ export interface RunShape {
   /** Forward passes differentiated per step (see passesOf). */
   passes: number;
   gradientCheckpointing?: boolean;
+  /** The method's loss reads the whole logits (MemoryEstimateInput.fullLogits); default true. */
+  fullLogits?: boolean;
 }
 
 /**
@@ -115,7 +137,15 @@ export function estimateRunMemory(model: Model, shape: RunShape): MemoryEstimate
     weightBytes += trainNames.has(name) ? 4 * n : t.data.byteLength;
     if (trainNames.has(name)) trainable += n;
   }
-  return estimateTrainingMemory({ config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes, frozenLayers: scope.kind === 'lora', gradientCheckpointing: shape.gradientCheckpointing });
+  let widenedFrozenBytes = 0;
+  for (const m of adapted.lora?.modules ?? []) {
+    const w = adapted.params.get(`${m}.weight`);
+    if (w && isHalf(w.dtype)) widenedFrozenBytes += 4 * w.data.length;
+  }
+  return estimateTrainingMemory({
+    config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes,
+    frozenLayers: scope.kind === 'lora', gradientCheckpointing: shape.gradientCheckpointing, fullLogits: shape.fullLogits, widenedFrozenBytes,
+  });
 }
 
 /** Differentiated forward passes of a step of `plan`: the forget batch, the retain batch, the refusals. */

@@ -70,6 +70,12 @@ export interface UnlearnMethod<O extends object = object> {
   /** The learning rate of the method's published recipe for full fine-tuning (LoRA runs use LORA_LR). */
   lr: number;
   needs: readonly Need[];
+  /**
+   * The loss reads only log p(label) of the model's outputs (through objective.ts's tokenLogprobs,
+   * sequenceLogp, batchCe), or hidden states: the output head is then taken slice by slice and no
+   * [B, T, V] logits are kept (nn/head.ts), which the memory estimate counts. Default false.
+   */
+  labelLogprobsOnly?: boolean;
   /** Options made concrete for the model at hand (e.g. "the middle block"), before the run uses them. */
   resolve?(opts: O & CommonOptions, model: Model): O & CommonOptions;
   /** The block ℓ whose hidden state the method reads (with the 'hidden' need). */

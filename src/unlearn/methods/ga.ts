@@ -14,5 +14,6 @@ export const ga: UnlearnMethod = {
   schema: z.strictObject(commonOptionFields),
   lr: 1e-5,
   needs: [],
+  labelLogprobsOnly: true,
   forgetLoss: ({ forget }) => o.neg(batchCe(forget)),
 };

@@ -16,6 +16,7 @@ export const idkDpo: UnlearnMethod<{ beta: number }> = {
   schema: z.strictObject({ ...commonOptionFields, beta: z.number().positive() }),
   lr: 1e-5,
   needs: ['idk', 'refForgetSeqLogp', 'refIdkSeqLogp'],
+  labelLogprobsOnly: true,
   forgetLoss: ({ forget, idk, refForgetSeqLogp, refIdkSeqLogp }, { beta }) => {
     const win = o.sub(sequenceLogp(requireInput(idk, 'idkdpo', 'refusal answers')), requireInput(refIdkSeqLogp, 'idkdpo', 'reference log-probs of the refusals'));
     const lose = o.sub(sequenceLogp(forget), requireInput(refForgetSeqLogp, 'idkdpo', 'reference log-probs of the forget set'));

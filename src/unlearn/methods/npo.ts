@@ -17,6 +17,7 @@ export const npo: UnlearnMethod<{ beta: number }> = {
   schema: z.strictObject({ ...commonOptionFields, beta: z.number().positive() }),
   lr: 1e-5,
   needs: ['refForgetSeqLogp'],
+  labelLogprobsOnly: true,
   forgetLoss: ({ forget, refForgetSeqLogp }, { beta }) => {
     const ref = requireInput(refForgetSeqLogp, 'npo', 'the reference log-probs of the forget set');
     return dpoLoss(o.neg(o.sub(sequenceLogp(forget), ref)), beta);

@@ -69,6 +69,7 @@ export const rmu: UnlearnMethod<{ layer: number; layerDepth: number; steeringCoe
   schema: z.strictObject({ ...commonOptionFields, layer: z.number().int().min(-1), layerDepth: z.number().min(0).lt(1), steeringCoef: z.number().positive() }),
   lr: 5e-5,
   needs: ['hidden', 'refRetainHidden', 'direction'],
+  labelLogprobsOnly: true,
   resolve: (opts, model) => (opts.layer < 0 ? { ...opts, layer: layerAtDepth(model.config.numLayers, opts.layerDepth) } : opts),
   hiddenLayer: (opts) => opts.layer,
   scope: (opts, model) => ({ kind: 'pattern', pattern: downProjectionPattern(model, opts.layer) }),

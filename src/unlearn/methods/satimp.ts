@@ -15,6 +15,7 @@ export const satImp: UnlearnMethod<{ beta1: number; beta2: number }> = {
   schema: z.strictObject({ ...commonOptionFields, beta1: z.number().min(0), beta2: z.number().min(0) }),
   lr: 1e-5,
   needs: [],
+  labelLogprobsOnly: true,
   forgetLoss: ({ forget }, { beta1, beta2 }) => {
     const logp = tokenLogprobs(forget);
     const p = o.exp(logp);

@@ -15,5 +15,6 @@ export const simNpo: UnlearnMethod<{ beta: number; delta: number }> = {
   schema: z.strictObject({ ...commonOptionFields, beta: z.number().positive(), delta: z.number() }),
   lr: 1e-5,
   needs: [],
+  labelLogprobsOnly: true,
   forgetLoss: ({ forget }, { beta, delta }) => dpoLoss(o.sub(sampleCe(forget), delta), beta),
 };

@@ -15,6 +15,7 @@ export const wga: UnlearnMethod<{ beta: number }> = {
   schema: z.strictObject({ ...commonOptionFields, beta: z.number().min(0) }),
   lr: 1e-5,
   needs: [],
+  labelLogprobsOnly: true,
   forgetLoss: ({ forget }, { beta }) => {
     const logp = tokenLogprobs(forget); // [B, T]
     const w = o.stopGradient(o.exp(o.mul(logp, beta)));
