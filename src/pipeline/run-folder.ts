@@ -51,8 +51,10 @@ export function checkResumeMatches(out: string, resolved: object): void {
   const saved = savedLayer(out);
   if (!saved) return;
   const now = JSON.parse(JSON.stringify(resolved)) as Record<string, unknown>;
-  // The folder is where it is now: a run folder moved or copied elsewhere resumes there.
-  const key = firstDifference(saved.values, now, ['resume', 'overwrite', 'out']);
+  // The folder is where it is now: a run folder moved or copied elsewhere resumes there. Gradient
+  // checkpointing changes how a step is computed, not its result: a run that ran out of memory
+  // resumes with it (and one may resume without it).
+  const key = firstDifference(saved.values, now, ['resume', 'overwrite', 'out', 'gradientCheckpointing']);
   if (key === null) return;
   const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
   throw new LetheError(`--resume: ${join(out, CONFIG_FILE)} has ${key}: ${show(saved.values[key])} but this run asks ${show(now[key])}; resume with the saved settings or choose a new --out`);

@@ -12,7 +12,7 @@ import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import type { AnyMethod } from '../unlearn/methods/index.ts';
 import { RMU_WMDP_PRESET } from '../unlearn/methods/rmu.ts';
 import type { ScopeOptions } from '../unlearn/scope.ts';
-import { estimateRunMemory, passesOf, type MemoryEstimate } from '../unlearn/memory-estimate.ts';
+import { estimateRunMemory, passesOf, processMemory, type MemoryEstimate } from '../unlearn/memory-estimate.ts';
 import { planRun } from '../unlearn/run-plan.ts';
 import { pickTemplate, readIdk, unlearningSets } from './data-sources.ts';
 import { readMcSides, type McSides } from './eval-mc.ts';
@@ -93,5 +93,5 @@ export function unlearningMemoryEstimate(model: Model, tokenizer: Tokenizer, res
     passes: passesOf(plan),
     gradientCheckpointing: resolved.gradientCheckpointing === true,
     fullLogits: sets.method.labelLogprobsOnly !== true || plan.wantKl,
-  });
+  }, processMemory());
 }

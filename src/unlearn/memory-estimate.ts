@@ -43,6 +43,11 @@ const RETAINED_WIDENING = 1;
 
 /** Node + ONNX Runtime + lethe's modules and the step programs (fitted: 152 MiB). */
 export const BASE_BYTES = 152 * 2 ** 20;
+/**
+ * What the fitted runs' processes held before their run, besides the model (105 MiB): a process
+ * that holds more (the command's modules, tokenizer, data sets) adds the difference to the base.
+ */
+const RESIDENT_AT_FIT = 105 * 2 ** 20;
 const ACT_TOKEN = 59;
 const ACT_HIDDEN = 10;
 const ACT_INTER = 5.7;
@@ -71,6 +76,8 @@ export interface MemoryEstimateInput {
   fullLogits?: boolean;
   /** Bytes of a float32 copy of the 16-bit frozen weights LoRA adapts (see RETAINED_WIDENING). */
   widenedFrozenBytes?: number;
+  /** The runtime part; default BASE_BYTES. */
+  baseBytes?: number;
 }
 
 export interface MemoryEstimate {
@@ -90,7 +97,7 @@ export function estimateTrainingMemory(i: MemoryEstimateInput): MemoryEstimate {
   const kept = 4 * i.passes * tokens * (ACT_TOKEN + blocks + ACT_LOGITS * logits);
   const activations = Math.max(kept, RETAINED_WIDENING * (i.widenedFrozenBytes ?? 0));
   const trainingState = 4 * i.trainable * (3 + i.optimizerSlots);
-  const parts = { base: BASE_BYTES, weights: i.weightBytes, trainingState, activations };
+  const parts = { base: i.baseBytes ?? BASE_BYTES, weights: i.weightBytes, trainingState, activations };
   return { total: parts.base + parts.weights + parts.trainingState + parts.activations, parts };
 }
 
@@ -99,7 +106,9 @@ const gb = (b: number) => `${(b / GB).toFixed(b < 10 * GB ? 2 : 1)} GB`;
 
 /** "2.41 GB (weights 1.20 GB, training state 0.30 GB, activations 0.65 GB)". */
 export function describeEstimate(e: MemoryEstimate): string {
-  return `${gb(e.total)} (weights ${gb(e.parts.weights)}, training state ${gb(e.parts.trainingState)}, activations ${gb(e.parts.activations)}, runtime ${gb(e.parts.base)})`;
+  const sum = e.parts.base + e.parts.weights + e.parts.trainingState + e.parts.activations;
+  const floor = e.total > sum ? `; loading already peaked at ${gb(e.total)}` : '';
+  return `${gb(e.total)} (weights ${gb(e.parts.weights)}, training state ${gb(e.parts.trainingState)}, activations ${gb(e.parts.activations)}, runtime ${gb(e.parts.base)}${floor})`;
 }
 
 export { gb as formatGb };
@@ -108,6 +117,17 @@ export { gb as formatGb };
 export function optimizerSlots(optimizer: { kind: string; momentum?: number }): number {
   if (optimizer.kind === 'sgd') return (optimizer.momentum ?? 0) > 0 ? 1 : 0;
   return 2; // AdamW's two moments; Sophia's momentum and Hessian estimate
+}
+
+/** A process's memory: resident now, and its peak so far (bytes). */
+export interface ProcessMemory {
+  residentBytes: number;
+  peakBytes: number;
+}
+
+/** This process's memory (Node's own figures: RSS and the peak RSS). */
+export function processMemory(): ProcessMemory {
+  return { residentBytes: process.memoryUsage().rss, peakBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 export interface RunShape {
@@ -124,9 +144,11 @@ export interface RunShape {
 
 /**
  * The estimate for unlearning `model` (weights as held, e.g. BF16 frozen) with `shape`: trained
- * parameters counted as float32 (widened), LoRA adapters added to the weights.
+ * parameters counted as float32 (widened), LoRA adapters added to the weights. `proc`, this
+ * process's memory when the model and data are loaded: what it holds beyond the model and the
+ * fitted runs' processes raises the base, and its peak so far (loading) is a floor of the total.
  */
-export function estimateRunMemory(model: Model, shape: RunShape): MemoryEstimate {
+export function estimateRunMemory(model: Model, shape: RunShape, proc?: ProcessMemory): MemoryEstimate {
   const { scope } = shape;
   const adapted = scope.kind === 'lora' ? applyLora(model, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets }) : model;
   const trainNames = new Set(scope.kind === 'pattern' ? patternNames(adapted, scope.pattern) : adapted.trainableNames());
@@ -137,15 +159,19 @@ export function estimateRunMemory(model: Model, shape: RunShape): MemoryEstimate
     weightBytes += trainNames.has(name) ? 4 * n : t.data.byteLength;
     if (trainNames.has(name)) trainable += n;
   }
+  let held = 0;
+  for (const t of model.params.values()) held += t.data.byteLength;
+  const baseBytes = BASE_BYTES + Math.max(0, (proc?.residentBytes ?? 0) - held - RESIDENT_AT_FIT);
   let widenedFrozenBytes = 0;
   for (const m of adapted.lora?.modules ?? []) {
     const w = adapted.params.get(`${m}.weight`);
     if (w && isHalf(w.dtype)) widenedFrozenBytes += 4 * w.data.length;
   }
-  return estimateTrainingMemory({
+  const e = estimateTrainingMemory({
     config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes,
-    frozenLayers: scope.kind === 'lora', gradientCheckpointing: shape.gradientCheckpointing, fullLogits: shape.fullLogits, widenedFrozenBytes,
+    frozenLayers: scope.kind === 'lora', gradientCheckpointing: shape.gradientCheckpointing, fullLogits: shape.fullLogits, widenedFrozenBytes, baseBytes,
   });
+  return { ...e, total: Math.max(e.total, proc?.peakBytes ?? 0) };
 }
 
 /** Differentiated forward passes of a step of `plan`: the forget batch, the retain batch, the refusals. */

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Rng } from '../../src/engine/random.ts';
 import { createModel } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
-import { estimateRunMemory } from '../../src/unlearn/memory-estimate.ts';
+import { estimateRunMemory, processMemory } from '../../src/unlearn/memory-estimate.ts';
 import { unlearnBatches } from '../../src/unlearn/run.ts';
 import type { ScopeOptions } from '../../src/unlearn/scope.ts';
 
@@ -23,7 +23,9 @@ function batches(n: number, seed: number) {
   });
 }
 const optimizer = { kind: 'adamw' as const, weightDecay: 0.01, maxGradNorm: 1 };
+// What the process holds before the run, as the command passes it (pipeline/unlearning-inputs.ts).
+const before = processMemory();
 await unlearnBatches(model, { forget: batches(2, 1), retain: batches(2, 2) }, { method: 'npo', scope, optimizer, lr: 1e-4, batchSize, epochs: 1, seed: 1, runDir: process.argv[6] });
 const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
-const estimate = estimateRunMemory(model, { scope, optimizer, batchSize, seqLength: seq, passes: 2 });
+const estimate = estimateRunMemory(model, { scope, optimizer, batchSize, seqLength: seq, passes: 2 }, before);
 console.log(JSON.stringify({ peak, estimate: estimate.total, parts: estimate.parts }));
