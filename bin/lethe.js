@@ -37,12 +37,23 @@ function relaunch() {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
   const pass = (s) => child.kill(s);
   for (const s of signals) process.on(s, pass);
+  // Job control (Ctrl-Z, then fg/bg): the child is in its own process group, so the terminal's
+  // stop reaches only this process; stop the child, then this process; continue both.
+  const stop = () => {
+    child.kill('SIGSTOP');
+    process.kill(process.pid, 'SIGSTOP');
+  };
+  const resume = () => child.kill('SIGCONT');
+  process.on('SIGTSTP', stop);
+  process.on('SIGCONT', resume);
   child.on('error', (err) => {
     process.stderr.write(`lethe: could not start: ${err.message}\n`);
     process.exitCode = 2;
   });
   child.on('exit', (code, signal) => {
     for (const s of signals) process.off(s, pass);
+    process.off('SIGTSTP', stop);
+    process.off('SIGCONT', resume);
     if (signal) process.kill(process.pid, signal);
     else process.exitCode = code ?? 1;
   });
