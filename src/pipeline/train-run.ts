@@ -97,7 +97,9 @@ const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 export function presetTokenizer(resolved: ResolvedTrainOptions, set: TrainingSet, template: PromptTemplate, tokenizerDir: string): { tokenizer: Tokenizer; trained: boolean } {
   const resumed = resolved.resume && existsSync(join(tokenizerDir, 'tokenizer.json'));
   const tokenizer = resumed ? loadTokenizer(tokenizerDir) : trainTokenizer(set.pairs.map((p) => p.prompt + p.target), { vocabSize: resolved.vocabSize! });
-  const longest = Math.max(...set.pairs.map((p) => encodePair(tokenizer, p, template).ids.length));
+  // A loop, not Math.max(...): a spread of 10^5 lengths overflows the call stack.
+  let longest = 0;
+  for (const p of set.pairs) longest = Math.max(longest, encodePair(tokenizer, p, template).ids.length);
   resolved.maxPositions ??= Math.max(PRESETS[resolved.preset as keyof typeof PRESETS].maxPositions, nextPowerOfTwo(longest));
   return { tokenizer, trained: !resumed };
 }

@@ -64,7 +64,7 @@ export function unlearningInputs(resolved: ResolvedUnlearnOptions, model: Model,
   const fitted = { forget: fitPairs(tokenizer, sets.forget, fitOptions), retain: sets.retain.length ? fitPairs(tokenizer, sets.retain, fitOptions) : null };
   for (const [set, fit] of Object.entries(fitted)) {
     const r = fit?.record;
-    if (r) onNotice(`--overlong ${r.policy}: ${set}: ${[r.skipped ? `${r.skipped} skipped` : '', r.truncated ? `${r.truncated} truncated` : ''].filter(Boolean).join(', ')} (longer than the ${fitOptions.contextLength}-token context): ${r.items.map((i) => `${i.where} (${i.tokens} tokens, ${i.action})`).join(', ')}`);
+    if (r) onNotice(`--overlong ${r.policy}: ${set}: ${[r.skipped ? `${r.skipped} skipped` : '', r.truncated ? `${r.truncated} truncated` : ''].filter(Boolean).join(', ')} (longer than the ${fitOptions.contextLength}-token context): ${listSome(r.items.map((i) => `${i.where} (${i.tokens} tokens, ${i.action})`))}`);
   }
   // Nothing left to forget is a data error, said before the run folder is claimed (nothing written).
   if (sets.forget.length > 0 && fitted.forget.pairs.length === 0) {
@@ -94,4 +94,9 @@ export function unlearningMemoryEstimate(model: Model, tokenizer: Tokenizer, res
     gradientCheckpointing: resolved.gradientCheckpointing === true,
     fullLogits: sets.method.labelLogprobsOnly !== true || plan.wantKl,
   }, processMemory());
+}
+
+/** The first few of `items`, then how many more: one notice line stays readable for a large data set. */
+function listSome(items: string[], shown = 5): string {
+  return items.length <= shown ? items.join(', ') : `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`;
 }

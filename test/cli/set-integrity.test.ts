@@ -134,6 +134,14 @@ test('unlearn: an overlong forget item is exit 2 naming its file and line whatev
   const r = lethe(dir, 'unlearn', '--model', model, '--method', 'ga', '--forget', 'long.jsonl', '--epochs', '1', '--batch-size', '2', '--accumulation', '1', '--overlong', 'skip', '--out', 'ga-skip');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /lethe unlearn: --overlong skip: forget: 1 skipped \(longer than the 128-token context\): \S*long\.jsonl:5 \(\d+ tokens, skipped\)/);
+  // Many overlong items: the notice names the first five and counts the rest.
+  const lines = readFileSync(join(dir, 'long.jsonl'), 'utf8').trim().split('\n');
+  const long = lines[4];
+  writeFileSync(join(dir, 'many-long.jsonl'), [...lines.slice(0, 4), ...Array.from({ length: 8 }, () => long)].join('\n') + '\n');
+  const many = lethe(dir, 'unlearn', '--model', model, '--method', 'ga', '--forget', 'many-long.jsonl', '--epochs', '1', '--batch-size', '2', '--overlong', 'truncate', '--allow-overlap', '--out', 'ga-many');
+  assert.equal(many.status, 0, many.stderr);
+  // (an item whose prompt alone fills the context is skipped even under truncate)
+  assert.match(many.stderr, /forget: 8 (skipped|truncated) \(longer than the 128-token context\): (\S*many-long\.jsonl:\d+ \(\d+ tokens, (skipped|truncated)\), ){4}\S*many-long\.jsonl:9 \(\d+ tokens, (skipped|truncated)\) and 3 more\n/);
 });
 
 test('eval: an overlong text is skipped by default and counted with its file and line in results.json; --overlong error is exit 2 naming it', async () => {
