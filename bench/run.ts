@@ -5,7 +5,7 @@
 // (repeatable), --tiny (a few-MB model of the same structure: a smoke run), --lora-dropout P and
 // --keep (keep its checkpoints in the temp folder for the next run).
 
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { LetheError } from '../src/engine/errors.ts';
 import { benchEngine } from './engine.ts';
 import { benchModel } from './model.ts';
@@ -69,9 +69,12 @@ const program = new Command('bench')
     if (opts.json) console.log(JSON.stringify(results.length === 1 ? results[0].json : { suites: results.map((r) => r.json) }));
   });
 
+// Bad flags are exit 2, as in the lethe command (commander's own default is 1).
+program.exitOverride();
 try {
   await program.parseAsync(process.argv.slice(2), { from: 'user' });
 } catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   if (err instanceof LetheError) {
     console.error(`bench: ${err.message}`);
     process.exit(2);

@@ -154,6 +154,8 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
   if (!(Number.isInteger(opts.steps) && opts.steps >= 1 && Number.isInteger(opts.warmup) && opts.warmup >= 1)) {
     throw new LetheError(`--steps and --warmup must be integers ≥ 1 (the first step compiles), got ${opts.steps} and ${opts.warmup}`);
   }
+  const dropoutGiven = opts.loraDropout ?? 0.05;
+  if (!(Number.isFinite(dropoutGiven) && dropoutGiven >= 0 && dropoutGiven < 1)) throw new LetheError(`--lora-dropout must be a number in [0, 1), got ${opts.loraDropout}`);
   const threads = availableParallelism();
   const python = opts.peer === false ? null : findTorchPython();
   const peerNote = opts.peer === false ? 'PyTorch side not run (asked)' : python === null ? 'PyTorch side skipped: no Python interpreter with torch found (apt-get install python3-torch)' : null;
@@ -210,6 +212,6 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
         ...(peerNote ? [peerNote] : []),
       ],
     },
-    json: { suite: 'scale', cases, min_ratio: minRatio, ...(opts.gradientCheckpointing ? { gradient_checkpointing: true } : {}), ...(peerNote ? { peer_unavailable: peerNote } : {}) },
+    json: { suite: 'scale', cases, min_ratio: minRatio, ...(opts.tiny ? { tiny: true } : {}), ...(opts.gradientCheckpointing ? { gradient_checkpointing: true } : {}), ...(peerNote ? { peer_unavailable: peerNote } : {}) },
   };
 }
