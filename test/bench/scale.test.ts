@@ -38,7 +38,7 @@ test('scale --tiny --json: the last line is {"suite":"scale","cases":[…],"min_
   assert.deepEqual(json.cases.map((c) => c.name), ['llama1b_scoring', 'smollm360m_full_npo']);
   for (const c of json.cases) {
     assert.deepEqual(Object.keys(c), ['name', 'lethe', 'peer', 'unit', 'ratio', 'lethe_rss_mib', 'peer_rss_mib', 'lethe_session_seconds']);
-    assert.ok((c.lethe_session_seconds as number) > 0, 'session creation timed');
+    assert.ok(typeof c.lethe_session_seconds === 'number' && c.lethe_session_seconds >= 0, 'session creation timed (0.0 s for a tiny program)');
     assert.equal(c.unit, 'tokens/s');
     assert.ok((c.lethe as number) > 0 && (c.lethe_rss_mib as number) > 0);
     if (python === null) {
