@@ -10,7 +10,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('evaluate a model (TOFU or MUSE-style text) and write results.json (lethe.results/1) with per-item values')
+    .description('evaluate a model (TOFU, MUSE-style text, MUSE\'s protocol, multiple choice, your own QA files) and write results.json (lethe.results/1) with per-item values')
     .option('--model <path>', 'the model to evaluate: a folder, a llama2.c .bin file or a Hub name org/name[@revision]')
     .option('--tokenizer <path>', 'tokenizer file or folder of --model, when it is not beside the model')
     .option('--benchmark <name>', 'tofu (default), text (MUSE-style plain text files), muse (the same, labelled MUSE), mc (multiple choice, lm-evaluation-harness scoring), qa (TOFU metrics on your own QA files)')
