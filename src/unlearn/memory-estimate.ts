@@ -102,7 +102,8 @@ export function estimateTrainingMemory(i: MemoryEstimateInput): MemoryEstimate {
 }
 
 const GB = 2 ** 30;
-const gb = (b: number) => `${(b / GB).toFixed(b < 10 * GB ? 2 : 1)} GB`;
+// Two decimals, more below 0.01 GB (a --max-memory of 0.001 is not "0.00 GB").
+const gb = (b: number) => `${b > 0 && b < 0.01 * GB ? Number((b / GB).toPrecision(2)) : (b / GB).toFixed(b < 10 * GB ? 2 : 1)} GB`;
 
 /** "2.41 GB (weights 1.20 GB, training state 0.30 GB, activations 0.65 GB)". */
 export function describeEstimate(e: MemoryEstimate): string {
@@ -186,6 +187,9 @@ export function passesOf(plan: Pick<RunPlan, 'needsRetain' | 'needs'>): number {
  */
 export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, command: string, scope: ScopeOptions, gradientCheckpointing = false): void {
   if (estimate.total <= available.bytes) return;
+  if (estimate.parts.base >= available.bytes) {
+    throw new LetheError(`this run needs about ${describeEstimate(estimate)} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${gb(available.bytes)} of ${available.source} (--max-memory GB sets the limit)`);
+  }
   const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' ? ['--scope lora'] : []), ...(gradientCheckpointing ? [] : ['--gradient-checkpointing']), 'a shorter --context-length'];
   throw new LetheError(
     `this run needs about ${describeEstimate(estimate)} at peak, more than the ${gb(available.bytes)} of ${available.source}; ` +
