@@ -63,6 +63,7 @@ function relaunch() {
 function watchParent() {
   if (process.env.LETHE_PARENT_PIPE !== '3') return;
   delete process.env.LETHE_PARENT_PIPE; // not passed on to the processes this one starts
+  globalThis.letheCommandPid = process.ppid; // the pid run locks name (src/io/run-lock.ts)
   import('node:net').then(({ Socket }) => {
     const pipe = new Socket({ fd: 3, readable: true, writable: false });
     pipe.on('error', () => {});

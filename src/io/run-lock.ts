@@ -34,6 +34,15 @@ export interface RunLock {
 
 const held = new Map<string, RunLock>();
 
+/**
+ * The pid a user knows this run by: the `lethe` command's, which on Linux runs the work in a child
+ * process (bin/lethe.js sets globalThis.letheCommandPid there); signals sent to either reach the run.
+ */
+export function commandPid(): number {
+  const launcher = (globalThis as { letheCommandPid?: unknown }).letheCommandPid;
+  return typeof launcher === 'number' && Number.isInteger(launcher) && launcher > 0 ? launcher : process.pid;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -116,7 +125,7 @@ export async function lockRunFolder(dir: string, command = 'lethe', flag = '--ou
   const path = join(dir, LOCK_FILE);
   const mine = held.get(path);
   if (mine && sameHolder(readHolder(path), mine.holder)) return mine;
-  const holder: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command };
+  const holder: LockHolder = { pid: commandPid(), host: hostname(), started: new Date().toISOString(), command };
   for (let attempt = 0; attempt < 5; attempt++) {
     if (tryCreate(path, holder)) {
       const lock: RunLock = {
@@ -132,7 +141,7 @@ export async function lockRunFolder(dir: string, command = 'lethe', flag = '--ou
       return lock;
     }
     const other = readHolder(path);
-    if (other && other.pid === process.pid && other.host === holder.host) {
+    if (other && other.pid === holder.pid && other.host === holder.host) {
       // this process's own lock from an earlier command in the same process
       rmSync(path, { force: true });
       continue;
