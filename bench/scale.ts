@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LetheError } from '../src/engine/errors.ts';
 import { Rng } from '../src/engine/random.ts';
+import { LETHE_MMAP_THRESHOLD } from '../src/io/memory.ts';
 import { findTorchPython } from './peer.ts';
 import { LLAMA_1B, SMOLLM_360M, TINY, writeScaleCheckpoint, type ScaleShape } from './scale-checkpoint.ts';
 import type { ScaleBatches } from './scale-case.ts';
@@ -124,8 +125,6 @@ export function runLetheSide(args: string[], threads: number): SideResult {
   return runSide(`bench/scale-case.ts ${args[0]}`, process.execPath, ['--import', 'tsx', caseScript, ...args], env);
 }
 
-/** The value bin/lethe.js gives MALLOC_MMAP_THRESHOLD_ (bytes). */
-export const LETHE_MMAP_THRESHOLD = '131072';
 
 /** PyTorch's side of a prepared case, with `python` (findTorchPython), in a child process. */
 export function runPeerSide(python: string, args: string[], threads: number): SideResult {

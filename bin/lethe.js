@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const THRESHOLD = '131072';
+const THRESHOLD = '131072'; // src/io/memory.ts LETHE_MMAP_THRESHOLD (the estimate and the bench use it)
 const glibc = process.platform === 'linux' && Boolean(process.report?.getReport().header.glibcVersionRuntime);
 if (glibc && process.env.MALLOC_MMAP_THRESHOLD_ === undefined && process.env.LETHE_MALLOC !== 'default') {
   relaunch();

@@ -40,7 +40,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   // The peak memory estimate, and a refusal before anything is written when it cannot fit.
   const estimate = unlearningMemoryEstimate(input, tokenizer, resolved, { method, forget, retain });
   const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
-  checkMemoryFits(estimate, available, 'lethe unlearn', scope, resolved.gradientCheckpointing === true);
+  checkMemoryFits(estimate, available, scope, resolved.gradientCheckpointing === true);
   const fresh = nothingToResume(resolved.out, resolved.resume);
   await claimRunFolder(resolved.out, {
     resume: resolved.resume, overwrite: resolved.overwrite, runDirs: seeds ? seeds.map((k) => seedRunDir(resolved.out, k)) : [resolved.out],

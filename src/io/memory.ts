@@ -5,6 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 
+/**
+ * MALLOC_MMAP_THRESHOLD_ (bytes) the `lethe` command starts itself with on Linux (bin/lethe.js,
+ * which cannot import this and repeats the value): freed tensors are returned to the system.
+ */
+export const LETHE_MMAP_THRESHOLD = '131072';
+
 export interface AvailableMemory {
   bytes: number;
   /** Where the figure comes from, for messages: "available memory", "cgroup limit". */

@@ -182,10 +182,10 @@ export function passesOf(plan: Pick<RunPlan, 'needsRetain' | 'needs'>): number {
 
 /**
  * Throws LetheError (exit 2, one line: the estimate, the memory available and what to change)
- * when `estimate` exceeds `available` bytes. `command` names the run ("unlearn"); `scope` and
- * `gradientCheckpointing` decide which remedies are offered.
+ * when `estimate` exceeds `available` bytes; `scope` and `gradientCheckpointing` decide which
+ * remedies are offered.
  */
-export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, command: string, scope: ScopeOptions, gradientCheckpointing = false): void {
+export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, scope: ScopeOptions, gradientCheckpointing = false): void {
   if (estimate.total <= available.bytes) return;
   if (estimate.parts.base >= available.bytes) {
     throw new LetheError(`this run needs about ${describeEstimate(estimate)} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${gb(available.bytes)} of ${available.source} (--max-memory GB sets the limit)`);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { LETHE_MMAP_THRESHOLD } from '../../src/io/memory.ts';
 import { f32ToBf16 } from '../../src/models/formats/half-float.ts';
 import { createModel, Model } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
@@ -23,7 +24,7 @@ const linux = existsSync('/proc/self/status');
 for (const [vocab, batch, seq, scope] of [[16000, 16, 64, 'all'], [4096, 8, 256, 'lora']] as const) {
   test(`the estimate is within 25% of the measured peak: tiny preset, vocab ${vocab}, batch ${batch} × ${seq}, scope ${scope}`, { skip: !linux && 'needs /proc' }, () => {
     // The malloc setting `lethe` runs with (bin/lethe.js), which the estimate is fitted to.
-    const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' };
+    const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: LETHE_MMAP_THRESHOLD };
     const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, String(vocab), String(batch), String(seq), scope, join(root, `run-${vocab}`)], { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
     const { peak, estimate } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { peak: number; estimate: number };
