@@ -100,7 +100,16 @@ async function mkdirEach(dir: string): Promise<void> {
     at = up;
   }
   if (missing.length === 0 && !statSync(at).isDirectory()) throw Object.assign(new Error(`${at}: not a folder`), { code: 'EEXIST' });
-  for (const d of missing) await mkdir(d);
+  for (const d of missing) {
+    try {
+      await mkdir(d);
+    } catch (err) {
+      // Another run created it between the check and here (two runs racing for one new --out):
+      // a folder is what was wanted; the lock decides who runs.
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(d).isDirectory()) continue;
+      throw err;
+    }
+  }
 }
 
 /**
