@@ -50,8 +50,9 @@ onCompile((e) => {
 });
 
 const t0 = performance.now();
-// Frozen weights stay BF16 (cast to float32 inside the graph); a model trained in full is float32.
-const model = await loadModel(modelDir, { checkFinite: false, precision: which === 'full_npo' ? 'float32' : 'checkpoint' });
+// Weights stay BF16 as `lethe unlearn` loads them: frozen ones are cast to float32 inside the
+// graph, trained ones widened once into the train step's buffers.
+const model = await loadModel(modelDir, { checkFinite: false, precision: 'checkpoint' });
 log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const times: number[] = [];
 let tokens = 0; // tokens of the measured steps

@@ -132,6 +132,7 @@ const RULES: Record<OpName, Rule> = {
   },
   scatterElementsAdd: (y, g) => [g, null, o.gatherElements(g, y.inputs[1], y.attrs.axis as number)],
   reduceSum: (y, g) => [o.expand(restoreReducedAxes(y, g), y.inputs[0].shape)],
+  reduceSumSquare: (y, g) => [o.mul(o.expand(restoreReducedAxes(y, g), y.inputs[0].shape), o.mul(y.inputs[0], 2))],
   reduceMean: (y, g) => {
     const x = y.inputs[0];
     const axes = y.attrs.axes as number[];

@@ -1,3 +1,5 @@
+import { LetheError } from './errors.ts';
+
 // Element types the engine knows, their typed arrays and their ONNX codes.
 //
 // bfloat16 and float16 are storage types: frozen weights kept at a checkpoint's precision (half
@@ -41,4 +43,44 @@ export interface HostTensor {
 export function zerosHost(dtype: DType, shape: number[]): HostTensor {
   const n = shape.reduce((a, b) => a * b, 1);
   return { dtype, shape, data: new DTYPES[dtype].array(n) };
+}
+
+let f16Table: Uint32Array | undefined;
+
+/** float32 bit patterns of all 65536 F16 patterns (256 KiB, built once): F16 decodes by lookup. */
+export function f16ToF32Table(): Uint32Array {
+  if (f16Table) return f16Table;
+  const table = new Uint32Array(65536);
+  const asFloat = new Float32Array(table.buffer);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >>> 10) & 0x1f;
+    const mant = h & 0x3ff;
+    if (exp === 0x1f) table[h] = (sign | 0x7f800000 | (mant << 13)) >>> 0; // Inf, NaN (payload kept)
+    else if (exp !== 0) table[h] = (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0;
+    else asFloat[h] = (sign ? -1 : 1) * mant * 2 ** -24; // zero and subnormals: exact in float32
+  }
+  f16Table = table;
+  return table;
+}
+
+/**
+ * A float32, bfloat16 or float16 tensor's values written into `out` as float32 (exact: BF16 is a
+ * float32's upper half, every F16 value is a float32). Throws LetheError for other dtypes or a
+ * length mismatch.
+ */
+export function widenInto(src: HostTensor, out: Float32Array): void {
+  if (src.data.length !== out.length) throw new LetheError(`widen: ${src.data.length} values into ${out.length}`);
+  if (src.dtype === 'float32') {
+    out.set(src.data as Float32Array);
+    return;
+  }
+  if (!isHalf(src.dtype)) throw new LetheError(`widen: ${src.dtype} is not a float storage type`);
+  const h = src.data as Uint16Array;
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  if (src.dtype === 'bfloat16') for (let i = 0; i < h.length; i++) bits[i] = h[i] << 16;
+  else {
+    const table = f16ToF32Table();
+    for (let i = 0; i < h.length; i++) bits[i] = table[h[i]];
+  }
 }

@@ -16,7 +16,7 @@ export type OpName =
   | 'matmul'
   | 'reshape' | 'transpose' | 'expand' | 'concat' | 'slice' | 'pad'
   | 'gather' | 'gatherElements' | 'scatterNDAdd' | 'scatterElementsAdd'
-  | 'reduceSum' | 'reduceMean' | 'reduceMax' | 'argmax'
+  | 'reduceSum' | 'reduceSumSquare' | 'reduceMean' | 'reduceMax' | 'argmax'
   | 'softmax' | 'logSoftmax'
   | 'cast' | 'stopGradient' | 'range' | 'dimProduct' | 'after';
 

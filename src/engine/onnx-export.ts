@@ -160,6 +160,7 @@ const EMITTERS: Record<OpName, Lower> = {
     const { axes, keepdims } = t.attrs as { axes: number[]; keepdims: boolean };
     e.node('ReduceSum', [ins[0], e.ints(axes)], { keepdims: keepdims ? 1 : 0 }, out);
   },
+  reduceSumSquare: (e, t, ins, out) => reduceWithAxes(e, 'ReduceSumSquare', t, ins, out),
   reduceMean: (e, t, ins, out) => reduceWithAxes(e, 'ReduceMean', t, ins, out),
   reduceMax: (e, t, ins, out) => reduceWithAxes(e, 'ReduceMax', t, ins, out),
   argmax: (e, t, ins, out) => void e.node('ArgMax', ins, { axis: t.attrs.axis as number, keepdims: 0, select_last_index: 0 }, out),

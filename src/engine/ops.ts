@@ -281,7 +281,7 @@ export function scatterElementsAdd(data: Tensor, indices: Tensor, updates: Tenso
 }
 
 // ── reductions ────────────────────────────────────────────────────────────────
-function reduce(op: 'reduceSum' | 'reduceMean' | 'reduceMax', x: Tensor, axes: number | number[] | undefined, keepdims: boolean): Tensor {
+function reduce(op: 'reduceSum' | 'reduceSumSquare' | 'reduceMean' | 'reduceMax', x: Tensor, axes: number | number[] | undefined, keepdims: boolean): Tensor {
   requireFloat(op, x);
   const list = axes === undefined ? x.shape.map((_, i) => i) : (Array.isArray(axes) ? axes : [axes]).map((a) => normAxis(op, a, x.rank));
   const set = [...new Set(list)].sort((p, q) => p - q);
@@ -289,6 +289,8 @@ function reduce(op: 'reduceSum' | 'reduceMean' | 'reduceMax', x: Tensor, axes: n
   return x.graph.node(op, [x], { axes: set, keepdims }, x.dtype, shape);
 }
 export const sum = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => reduce('reduceSum', x, axes, keepdims);
+/** Σ x² over `axes` in one pass: no tensor of x's size is made (the gradient norm of a train step). */
+export const sumSquares = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => reduce('reduceSumSquare', x, axes, keepdims);
 export const mean = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => reduce('reduceMean', x, axes, keepdims);
 export const reduceMax = (x: Tensor, axes?: number | number[], keepdims = false): Tensor => reduce('reduceMax', x, axes, keepdims);
 

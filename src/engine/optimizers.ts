@@ -108,11 +108,15 @@ export function optimiserInputs(g: Graph, params: readonly Tensor[], spec: { opt
  * parameter's whole update is zero where its mask is 0: the gradient is masked before
  * clipping and the moments, and the decay (coupled or decoupled) is masked too, so those
  * weights and their optimiser state stay bit-identical.
+ *
+ * Every new parameter value is computed only once the gradient norm and each `barrier` tensor
+ * exist (all of them read the learning rate through `after`): the step writes parameters into
+ * their own input buffers, so no other reader of a parameter may run after its write.
  */
-export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { optimizer: OptimizerOptions }, inputs: OptimiserInputs): Update {
+export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { optimizer: OptimizerOptions }, inputs: OptimiserInputs, barrier: readonly Tensor[] = []): Update {
   const opt = spec.optimizer;
   checkOptimizer(opt);
-  const { lr, t } = inputs;
+  const { t } = inputs;
   // Where, not a product with the mask: an exact +0 outside the scope whatever the gradient
   // (NaN·0 is NaN, −0 − (−0) is +0), so every update term there is +0 and θ − (+0) is θ, bits included.
   const masked = grads.map((gr, i) => {
@@ -122,10 +126,15 @@ export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { op
   });
   // Global gradient norm, and clipping as torch.nn.utils.clip_grad_norm_ does it. The clip
   // factor is a scalar folded into each optimiser's own scalars, not a pass over the gradients.
-  const squares = masked.map(({ gr }) => o.square(gr));
-  const gradNorm = o.sqrt(squares.map((sq) => o.sum(sq)).reduce((a, b) => o.add(a, b)));
+  // Each Σg² is one reduction: squares kept from here to the moment updates would hold a second
+  // copy of every gradient while the norm waits for the last one (1.4 GB at 360M parameters).
+  const gradNorm = o.sqrt(masked.map(({ gr }) => o.sumSquares(gr)).reduce((a, b) => o.add(a, b)));
   const maxNorm = opt.maxGradNorm ?? null;
   const scale = maxNorm === null ? null : o.minimum(o.div(maxNorm, o.add(gradNorm, 1e-6)), 1);
+  // Each optimiser's last node (the one writing θ) reads the learning rate. One gate on the sum
+  // of the barrier's values (only its existence matters; ONNX Runtime's reshape fusion fails on
+  // a chain of them).
+  const lr = o.after(inputs.lr, [gradNorm, ...barrier].map((x) => o.sum(o.cast(x, 'float32'))).reduce((a, b) => o.add(a, b)));
   const outputs: Record<string, Tensor> = { gradNorm };
   params.forEach((p, i) => {
     const state = inputs.state[i];
@@ -141,8 +150,8 @@ export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { op
       // Decoupled decay θ·(1 − lr·λ), or θ − (lr·λ)·θ_trainable when masked.
       const lrWd = o.mul(lr, wd);
       const decayed = wd === 0 ? p : keep ? o.sub(p, o.mul(decaying, lrWd)) : o.mul(p, o.sub(1, lrWd));
-      if (opt.kind === 'adamw') updated = adamw(opt, decayed, gr, squares[i], scale, state, lr, t);
-      else updated = sophia(opt, decayed, gr, squares[i], scale, state, lr);
+      if (opt.kind === 'adamw') updated = adamw(opt, decayed, gr, scale, state, lr, t);
+      else updated = sophia(opt, decayed, gr, scale, state, lr);
     }
     outputs[next(p.name!)] = updated.param;
     state.forEach((s, k) => (outputs[next(s.name!)] = updated.state[k]));
@@ -156,13 +165,13 @@ export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { op
  * rearranged so that every per-element pass is needed: the last term is
  * (lr·√(1−β2ᵗ)/(1−β1ᵗ)) · m / (√v + ε·√(1−β2ᵗ)), with the scalars computed once.
  */
-function adamw(opt: AdamWOptions, decayed: Tensor, gr: Tensor, grSquared: Tensor, scale: Tensor | null, [m, v]: Tensor[], lr: Tensor, t: Tensor) {
+function adamw(opt: AdamWOptions, decayed: Tensor, gr: Tensor, scale: Tensor | null, [m, v]: Tensor[], lr: Tensor, t: Tensor) {
   const [b1, b2] = opt.betas ?? ADAMW_DEFAULTS.betas;
   const eps = opt.eps ?? ADAMW_DEFAULTS.eps;
   const s1 = scale ? o.mul(scale, 1 - b1) : 1 - b1;
   const s2 = scale ? o.mul(o.square(scale), 1 - b2) : 1 - b2;
   const m2 = o.add(o.mul(m, b1), o.mul(gr, s1));
-  const v2 = o.add(o.mul(v, b2), o.mul(grSquared, s2));
+  const v2 = o.add(o.mul(v, b2), o.mul(o.square(gr), s2));
   // Bias corrections 1 − βᵗ as scalars, from t: βᵗ = exp(t·ln β).
   const bc1 = o.sub(1, o.exp(o.mul(t, Math.log(b1))));
   const sqrtBc2 = o.sqrt(o.sub(1, o.exp(o.mul(t, Math.log(b2)))));
@@ -171,13 +180,13 @@ function adamw(opt: AdamWOptions, decayed: Tensor, gr: Tensor, grSquared: Tensor
   return { param: o.sub(decayed, o.mul(update, stepSize)), state: [m2, v2] };
 }
 
-function sophia(opt: SophiaOptions, decayed: Tensor, gr: Tensor, grSquared: Tensor, scale: Tensor | null, [m, h]: Tensor[], lr: Tensor) {
+function sophia(opt: SophiaOptions, decayed: Tensor, gr: Tensor, scale: Tensor | null, [m, h]: Tensor[], lr: Tensor) {
   const [b1, b2] = opt.betas ?? SOPHIA_DEFAULTS.betas;
   const rho = opt.rho ?? SOPHIA_DEFAULTS.rho;
   const s1 = scale ? o.mul(scale, 1 - b1) : 1 - b1;
   const s2 = scale ? o.mul(o.square(scale), 1 - b2) : 1 - b2;
   const m2 = o.add(o.mul(m, b1), o.mul(gr, s1));
-  const h2 = o.add(o.mul(h, b2), o.mul(grSquared, s2));
+  const h2 = o.add(o.mul(h, b2), o.mul(o.square(gr), s2));
   const ratio = o.minimum(o.div(o.abs(m2), o.add(o.mul(h2, rho * opt.batchSize), 1e-15)), 1);
   return { param: o.sub(decayed, o.mul(o.mul(o.sign(m2), ratio), lr)), state: [m2, h2] };
 }

@@ -1,11 +1,11 @@
 // The train step: gradients, global-norm clipping and the optimiser update (optimizers.ts) are
 // part of the same compiled program as the forward pass. Parameters and optimiser state are program
-// inputs and the updated values are outputs; `TrainStep` keeps them in two sets of host buffers
-// and swaps them each step, so nothing is copied between steps. With gradient accumulation the
-// step is two programs: one adds a micro-batch's gradients into buffers, one applies them.
+// inputs and the updated values are outputs written into the same host buffers, so one copy of
+// each exists and nothing is copied between steps. With gradient accumulation the step is two
+// programs: one adds a micro-batch's gradients into buffers, one applies them.
 
 import { grad } from './autodiff.ts';
-import { zerosHost, type HostTensor } from './dtype.ts';
+import { isHalf, widenInto, zerosHost, type HostTensor } from './dtype.ts';
 import { LetheError, ShapeError } from './errors.ts';
 import type { Tensor } from './graph.ts';
 import * as o from './ops.ts';
@@ -58,7 +58,9 @@ function checkParams(params: readonly Tensor[]): void {
 export function buildTrainStep(spec: TrainStepSpec, options?: CompileOptions): { program: Program; slots: string[] } {
   // SGD's coupled decay lives in `sgd`; the decoupled optimisers decay in `addUpdate`.
   const { grads, inputs: optInputs } = partsOf(spec);
-  const upd = addUpdate(spec.params, grads, spec, optInputs);
+  // Every reader of a parameter is an ancestor of the loss, a report or the gradient norm, so
+  // writes ordered after those overwrite no value still to be read (in-place parameters).
+  const upd = addUpdate(spec.params, grads, spec, optInputs, [spec.loss, ...Object.values(spec.report ?? {})]);
   const inputs = [...spec.params, ...spec.data, ...upd.inputs];
   return { program: compile(inputs, { loss: spec.loss, ...(spec.report ?? {}), ...upd.outputs }, { label: 'the training step', ...options }), slots: slotNames(spec.optimizer) };
 }
@@ -84,19 +86,19 @@ function buildAccumulation(spec: TrainStepSpec, options?: CompileOptions): { acc
 
 /**
  * A compiled train step with its state. Each `run` feeds the current parameters and optimiser
- * state, writes the updated parameters into spare buffers and swaps them. Optimiser state is
- * updated in place: a slot's only reader is its own update chain, whose last node writes the new
- * value, so every old value is read before the buffer is written (the tests check the values
- * step by step). Parameters are read by many nodes of the forward and backward passes, in an
- * order ONNX Runtime chooses, so they are double-buffered.
+ * state and writes the updated values into the same buffers. An optimiser slot's only reader is
+ * its own update chain, whose last node writes the new value. A parameter is also read by the
+ * forward and backward passes, in an order ONNX Runtime chooses; every write of a parameter
+ * depends on the loss, the reports and the gradient norm (addUpdate's barrier), which every
+ * such read precedes. The tests check the values step by step against PyTorch's.
  */
 export class TrainStep {
   private current = new Map<string, HostTensor>();
-  private spare = new Map<string, HostTensor>();
   private readonly masks = new Map<string, HostTensor>();
   /** The caller's starting values (never written): what `reset` restores, so no step-0 copy is kept or written. */
   private initial: ReadonlyMap<string, HostTensor> = new Map();
   private fused: Program | null = null;
+  private lossOnly: Program | null = null;
   private accumulation: { accumulate: Program; apply: Program } | null = null;
   private gradBuffers: Map<string, HostTensor> | null = null;
   /** Steps taken so far. */
@@ -110,11 +112,14 @@ export class TrainStep {
   ) {}
 
   /**
-   * `initial` holds every parameter's starting value (copied: the caller's arrays are never
-   * written) and, when the spec names masked parameters, `<name>.mask` tensors. Throws
-   * LetheError for optimiser settings the update cannot take (checkOptimizer).
+   * `initial` holds every parameter's starting value, float32 or 16-bit (bfloat16/float16,
+   * widened exactly), never written, and, when the spec names masked parameters, `<name>.mask`
+   * tensors. The step keeps its own float32 copy of each parameter, unless `buffers` gives one:
+   * a float32 tensor equal to the initial value that the caller hands over (e.g. just widened
+   * from 16 bits), which the step then writes in place. Throws LetheError for optimiser settings
+   * the update cannot take (checkOptimizer) and for missing or mis-shaped values.
    */
-  static create(spec: TrainStepSpec, initial: ReadonlyMap<string, HostTensor>, options?: CompileOptions): TrainStep {
+  static create(spec: TrainStepSpec, initial: ReadonlyMap<string, HostTensor>, options?: CompileOptions, buffers?: ReadonlyMap<string, HostTensor>): TrainStep {
     checkOptimizer(spec.optimizer);
     const slots = slotNames(spec.optimizer);
     const paramNames = spec.params.map((p) => p.name!);
@@ -123,11 +128,19 @@ export class TrainStep {
     for (const p of spec.params) {
       const v = initial.get(p.name!);
       if (!v) throw new LetheError(`train step: no initial value for parameter "${p.name}"`);
-      if (v.dtype !== 'float32' || v.shape.length !== p.rank || v.shape.some((d, i) => d !== p.shape[i])) {
-        throw new LetheError(`train step: parameter "${p.name}" is ${fmt(p.shape)}, initial value is ${v.dtype} ${fmt(v.shape)}`);
+      const given = buffers?.get(p.name!);
+      for (const t of given ? [v, given] : [v]) {
+        if (!(t.dtype === 'float32' || (t === v && isHalf(t.dtype))) || t.shape.length !== p.rank || t.shape.some((d, i) => d !== p.shape[i])) {
+          throw new LetheError(`train step: parameter "${p.name}" is float32 ${fmt(p.shape)}, ${t === v ? 'initial value' : 'buffer'} is ${t.dtype} ${fmt(t.shape)}`);
+        }
       }
-      ts.current.set(p.name!, { dtype: 'float32', shape: [...v.shape], data: Float32Array.from(v.data as Float32Array) });
-      ts.spare.set(p.name!, zerosHost('float32', [...v.shape]));
+      if (given === v) throw new LetheError(`train step: parameter "${p.name}": the buffer handed over is the initial value itself, which is never written`);
+      let buffer = given;
+      if (!buffer) {
+        buffer = zerosHost('float32', [...v.shape]);
+        widenInto(v, buffer.data as Float32Array);
+      }
+      ts.current.set(p.name!, buffer);
       for (const s of slots) ts.current.set(`${p.name}.${s}`, zerosHost('float32', [...v.shape]));
       if (spec.masks?.has(p.name!)) {
         const m = initial.get(maskName(p.name!));
@@ -157,7 +170,7 @@ export class TrainStep {
 
   /** Back to the starting values with zero optimiser state, at step 0 (what a step-0 checkpoint held). */
   reset(): void {
-    for (const name of this.paramNames) (this.get(name).data as Float32Array).set(this.initial.get(name)!.data as Float32Array);
+    for (const name of this.paramNames) widenInto(this.initial.get(name)!, this.get(name).data as Float32Array);
     for (const name of this.stateNames) (this.get(name).data as Float32Array).fill(0);
     this.step = 0;
   }
@@ -174,20 +187,14 @@ export class TrainStep {
     return feeds;
   }
 
-  /** Output buffers: spare ones for the parameters, the state's own for the state. */
+  /** Output buffers: each parameter's and slot's own (in place). */
   private outputBuffers(): Record<string, HostTensor> {
     const into: Record<string, HostTensor> = {};
-    for (const name of this.paramNames) into[next(name)] = this.spare.get(name)!;
-    for (const name of this.stateNames) into[next(name)] = this.current.get(name)!;
+    for (const name of this.names) into[next(name)] = this.current.get(name)!;
     return into;
   }
 
-  private swap(outputs: Record<string, HostTensor>): Record<string, number> {
-    for (const name of this.paramNames) {
-      const cur = this.current.get(name)!;
-      this.current.set(name, this.spare.get(name)!);
-      this.spare.set(name, cur);
-    }
+  private scalars(outputs: Record<string, HostTensor>): Record<string, number> {
     const scalars: Record<string, number> = {};
     for (const [name, v] of Object.entries(outputs)) if (v.shape.length === 0) scalars[name] = Number(v.data[0]);
     return scalars;
@@ -207,7 +214,7 @@ export class TrainStep {
       this.fused ??= buildTrainStep(this.spec, this.options).program;
       const out = await this.fused.run({ ...micro[0], ...this.stateFeeds(lr, t) }, into);
       this.step = t;
-      return this.swap(out);
+      return this.scalars(out);
     }
     this.accumulation ??= buildAccumulation(this.spec, this.options);
     // Gradient sums, added in place (a buffer's only reader is the Add that writes it).
@@ -228,12 +235,30 @@ export class TrainStep {
     for (const [n, buf] of this.gradBuffers) feeds[`${n}.grad`] = buf;
     const out = await this.accumulation.apply.run(feeds, into);
     this.step = t;
-    const scalars = this.swap(out);
+    const scalars = this.scalars(out);
     for (const [k, v] of Object.entries(sums)) scalars[k] = v / micro.length;
     return scalars;
   }
 
+  /**
+   * The loss and reports on the current parameters, without a gradient or an update (a forward
+   * program of its own, compiled on first use): over several micro-batches, their mean.
+   */
+  async evaluate(batch: Feeds | Feeds[]): Promise<Record<string, number>> {
+    const micro = Array.isArray(batch) ? batch : [batch];
+    if (micro.length === 0) throw new LetheError('train step: no batch');
+    this.lossOnly ??= compile([...this.spec.params, ...this.spec.data], { loss: this.spec.loss, ...(this.spec.report ?? {}) }, { label: 'the loss check', ...this.options });
+    const params = Object.fromEntries(this.paramNames.map((n) => [n, this.get(n)]));
+    const sums: Record<string, number> = {};
+    for (const b of micro) {
+      const r = this.scalars(await this.lossOnly.run({ ...b, ...params }));
+      for (const [k, v] of Object.entries(r)) sums[k] = (sums[k] ?? 0) + v / micro.length;
+    }
+    return sums;
+  }
+
   async dispose(): Promise<void> {
+    await this.lossOnly?.dispose();
     await this.fused?.dispose();
     await this.accumulation?.accumulate.dispose();
     await this.accumulation?.apply.dispose();

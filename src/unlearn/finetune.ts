@@ -37,7 +37,8 @@ export async function finetune(input: Model, tokenizer: Tokenizer, opts: RunOpti
     evaluate: opts.evaluate ? (s) => opts.evaluate!(current(), s) : undefined,
     onProgress: opts.onProgress,
   });
-  const out = new Model(model.config, new Map(names.map((n) => [n, { ...step.get(n), data: Float32Array.from(step.get(n).data as Float32Array) }])), null, model.source);
+  // The step's buffers become the output's weights: nothing writes them once it is disposed.
   await step.dispose();
+  const out = current();
   return { model: out, loop, resolved: { steps: schedule.steps, batches: batches.length } };
 }

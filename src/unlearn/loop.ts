@@ -5,8 +5,8 @@
 // and to `log.jsonl` in the run directory, and what the caller should say to `notices`.
 //
 // Divergence rule: the loss of step s+1 is computed on the weights of step s, so a checkpoint
-// is good only once a later step (or, for the final weights, a check pass with learning rate
-// 0) has shown a finite loss on it. A diverged run falls back to the newest such checkpoint
+// is good only once a later step (or, for the final weights, a check pass: the loss alone, no
+// update) has shown a finite loss on it. A diverged run falls back to the newest such checkpoint
 // and says which step's weights it kept and why.
 
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
@@ -80,11 +80,9 @@ export interface LoopResult {
 
 const finite = (x: number) => Number.isFinite(x);
 
-function snapshot(step: TrainStep, copy = false): Map<string, HostTensor> {
-  return new Map(step.names.map((n) => {
-    const t = step.get(n);
-    return [n, copy ? { ...t, shape: [...t.shape], data: t.data.slice() } : t];
-  }));
+/** The step's parameters and state by name: live views (checkpoint writers read them at once). */
+function snapshot(step: TrainStep): Map<string, HostTensor> {
+  return new Map(step.names.map((n) => [n, step.get(n)]));
 }
 
 /** Appends one line; a failed append (disk full, …) is one LetheError naming the file. */
@@ -230,20 +228,18 @@ async function evaluateAndKeepBest(state: LoopState, done: number): Promise<Eval
 }
 
 /**
- * The end of a run: the final weights have no later step, so a check pass (learning rate 0, the
- * last step's data) must show a finite loss on them before they count as good; the state is
- * restored after it and saved as the final checkpoint.
+ * The end of a run: the final weights have no later step, so a check pass (the loss on the last
+ * step's data, forward only: no gradients, no copy of the weights) must show a finite loss on
+ * them before they count as good; they are then saved as the final checkpoint.
  */
 async function finish(state: LoopState): Promise<LoopResult> {
   const { step } = state;
   const total = state.opts.schedule.totalSteps;
-  const final = snapshot(step, true);
   if (total > 0) {
-    const check = await step.run(state.hooks.batchesFor(total - 1), 0);
+    const check = await step.evaluate(state.hooks.batchesFor(total - 1));
     if (!finite(check.loss)) return diverge(state, `loss became ${check.loss} on the final weights (check pass)`, total, total);
-    step.load(final, total);
   }
-  await checkpoint(state, final, total);
+  await checkpoint(state, snapshot(step), total);
   return { steps: total, keptStep: total, stopped: 'done', notices: state.notices, resumedFrom: state.resumedFrom, bestStep: state.bestStep, bestScore: state.bestScore, wallSeconds: (performance.now() - state.t0) / 1000, tokens: state.tokens };
 }
 

@@ -100,14 +100,17 @@ function referenceFeeds(refs: { forget: ReferenceOutputs[]; idk: ReferenceOutput
 }
 
 /** The train step: the step graph, its trainable parameters (masked for a saliency scope). */
-async function trainStep(model: Model, plan: RunPlan, batches: UnlearnBatches, opts: Pick<RunOptions, 'seed' | 'sam' | 'optimizer' | 'batchSize' | 'gradientCheckpointing'>) {
+async function trainStep(model: Model, input: Model, plan: RunPlan, batches: UnlearnBatches, opts: Pick<RunOptions, 'seed' | 'sam' | 'optimizer' | 'batchSize' | 'gradientCheckpointing'>) {
   const { scope } = plan;
   const trainNames = scope.kind === 'pattern' ? patternNames(model, scope.pattern) : model.trainableNames();
   const trainable = new Set(trainNames);
   const graph = buildStepGraph(model, plan, trainNames, { seed: opts.seed ?? 0, sam: opts.sam, gradientCheckpointing: opts.gradientCheckpointing });
   const params = [...graph.params.entries()].filter(([n]) => trainable.has(n)).map(([, t]) => t);
   const trainableInputs = new Set(params);
-  const initial = new Map<string, HostTensor>(trainNames.map((n) => [n, model.params.get(n)!]));
+  // The starting values as the input holds them (reset widens them again); weights `model`
+  // widened from 16 bits are fresh arrays the step takes and trains in place, not a second copy.
+  const initial = new Map<string, HostTensor>(trainNames.map((n) => [n, input.params.get(n)!]));
+  const buffers = new Map(trainNames.filter((n) => model.params.get(n) !== input.params.get(n)).map((n) => [n, model.params.get(n)!]));
   let masks: Set<string> | undefined;
   if (scope.kind === 'saliency') {
     const m = await saliencyMasks(model, batches.forget, batches.retain, scope, trainNames);
@@ -116,7 +119,7 @@ async function trainStep(model: Model, plan: RunPlan, batches: UnlearnBatches, o
   }
   // Everything else the step reads: batches, reference quantities and the frozen parameters.
   const data = graph.inputs.filter((t) => !trainableInputs.has(t));
-  const step = TrainStep.create({ loss: graph.loss, params, data, optimizer: toOptimizer(opts.optimizer, opts.batchSize), report: graph.report, masks }, initial);
+  const step = TrainStep.create({ loss: graph.loss, params, data, optimizer: toOptimizer(opts.optimizer, opts.batchSize), report: graph.report, masks }, initial, undefined, buffers);
   return { step, trainable, trainNames, dropoutSeed: graph.dropoutSeed };
 }
 
@@ -128,7 +131,7 @@ async function runPlanned(input: Model, plan: RunPlan, batches: UnlearnBatches, 
   // (bfloat16/float16, cast in the graph): a LoRA base and the frozen reference are one 16-bit copy.
   const model = adapted.widened(scope.kind === 'pattern' ? patternNames(adapted, scope.pattern) : adapted.trainableNames());
   const refs = await references(model, plan, batches);
-  const { step, trainable, trainNames, dropoutSeed } = await trainStep(model, plan, batches, opts);
+  const { step, trainable, trainNames, dropoutSeed } = await trainStep(model, adapted, plan, batches, opts);
   const schedule = new BatchSchedule(batches.forget.length, opts.epochs ?? 1, opts.accumulation ?? 1, opts.seed ?? 0);
   const frozen: Feeds = {};
   for (const [n, v] of model.params) if (!trainable.has(n)) frozen[n] = v;
@@ -150,9 +153,9 @@ async function runPlanned(input: Model, plan: RunPlan, batches: UnlearnBatches, 
     evaluate: opts.evaluate ? (s) => opts.evaluate!(mergeLora(current()), s) : undefined,
     onProgress: opts.onProgress,
   });
-  const final = current();
-  const out = mergeLora(new Model(final.config, new Map([...final.params].map(([n, v]) => [n, trainable.has(n) ? { ...v, data: Float32Array.from(v.data as Float32Array) } : v])), final.lora, final.source));
+  // The step's buffers become the output's weights: nothing writes them once it is disposed.
   await step.dispose();
+  const out = mergeLora(current());
   const trainableParameters = trainNames.reduce((a, n) => a + model.params.get(n)!.data.length, 0);
   return { model: out, loop, resolved: { method: plan.method.name, options: plan.options, scope, trainableParameters, steps: schedule.steps, forgetBatches: batches.forget.length, retainBatches: batches.retain.length } };
 }

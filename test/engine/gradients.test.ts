@@ -116,6 +116,8 @@ cases.push(
   }],
   ['reduce sum, keepdims', { inputs: [spec([2, 3, 4])], build: ([x]) => o.tanh(o.sum(x, [0, 2], true)) }],
   ['reduce sum, all', { inputs: [spec([3, 4])], build: ([x]) => o.tanh(o.sum(x)) }],
+  ['reduce sum of squares, keepdims', { inputs: [spec([2, 3, 4])], build: ([x]) => o.tanh(o.sumSquares(x, [0, 2], true)) }],
+  ['reduce sum of squares, all', { inputs: [spec([3, 4])], build: ([x]) => o.tanh(o.sumSquares(x)) }],
   ['reduce mean', { inputs: [spec([2, 3, 4])], build: ([x]) => o.exp(o.mean(x, 1)) }],
   ['reduce max', { inputs: [spec([3, 4])], build: ([x]) => o.exp(o.reduceMax(x, -1)) }],
   ['softmax', { inputs: [spec([3, 5])], build: ([x]) => o.softmax(x, -1) }],

@@ -6,38 +6,20 @@
 // holds the same bits PyTorch would write. NaN stays NaN (quiet), ±Inf stays ±Inf, F16 overflow
 // (|x| ≥ 65520) becomes ±Inf and values below half the smallest subnormal (2⁻²⁵) become ±0.
 
-let f16Table: Uint32Array | undefined;
-
-/** float32 bits of every F16 pattern. */
-function f16ToF32Table(): Uint32Array {
-  if (f16Table) return f16Table;
-  const table = new Uint32Array(65536);
-  const asFloat = new Float32Array(table.buffer);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >>> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0x1f) table[h] = (sign | 0x7f800000 | (mant << 13)) >>> 0; // Inf, NaN (payload kept)
-    else if (exp !== 0) table[h] = (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0;
-    else asFloat[h] = (sign ? -1 : 1) * mant * 2 ** -24; // zero and subnormals: exact in float32
-  }
-  f16Table = table;
-  return table;
-}
+import { f16ToF32Table, widenInto } from '../../engine/dtype.ts';
 
 /** F16 bit patterns → float32 values. */
 export function f16ToF32(half: Uint16Array): Float32Array {
-  const table = f16ToF32Table();
-  const out = new Uint32Array(half.length);
-  for (let i = 0; i < half.length; i++) out[i] = table[half[i]];
-  return new Float32Array(out.buffer);
+  const out = new Float32Array(half.length);
+  widenInto({ dtype: 'float16', shape: [half.length], data: half }, out);
+  return out;
 }
 
 /** BF16 bit patterns → float32 values (the bits are the float32's upper half). */
 export function bf16ToF32(half: Uint16Array): Float32Array {
-  const out = new Uint32Array(half.length);
-  for (let i = 0; i < half.length; i++) out[i] = half[i] << 16;
-  return new Float32Array(out.buffer);
+  const out = new Float32Array(half.length);
+  widenInto({ dtype: 'bfloat16', shape: [half.length], data: half }, out);
+  return out;
 }
 
 /**
