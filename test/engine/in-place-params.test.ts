@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { HostTensor } from '../../src/engine/dtype.ts';
 import { Graph, type Tensor } from '../../src/engine/graph.ts';
 import * as o from '../../src/engine/ops.ts';
 import { buildTrainStep, TrainStep, type OptimizerOptions, type TrainStepSpec } from '../../src/engine/train-step.ts';
@@ -90,7 +91,8 @@ test('a buffer handed over is trained in place; 16-bit initial values are widene
   const bits = new Uint16Array(new Uint32Array(values.buffer).map((b) => b >>> 16));
   const w2 = { dtype: 'float32' as const, shape: [4, 2], data: Float32Array.from({ length: 8 }, (_, i) => i / 8) };
   const w2Buffer = { ...w2, data: Float32Array.from(w2.data) };
-  const step = TrainStep.create(spec, new Map([['w1', { dtype: 'bfloat16' as const, shape: [3, 4], data: bits }], ['w2', w2]]), undefined, new Map([['w2', w2Buffer]]));
+  const initial = new Map<string, HostTensor>([['w1', { dtype: 'bfloat16', shape: [3, 4], data: bits }], ['w2', w2]]);
+  const step = TrainStep.create(spec, initial, undefined, new Map([['w2', w2Buffer]]));
   assert.deepEqual([...(step.get('w1').data as Float32Array)], [...values]);
   assert.equal(step.get('w2'), w2Buffer);
   const x = { dtype: 'float32' as const, shape: [5, 3], data: Float32Array.from({ length: 15 }, (_, i) => i / 15) };
@@ -99,6 +101,6 @@ test('a buffer handed over is trained in place; 16-bit initial values are widene
   step.reset();
   assert.deepEqual([...(step.get('w1').data as Float32Array)], [...values]);
   assert.deepEqual([...w2Buffer.data], [...w2.data]);
-  assert.throws(() => TrainStep.create(spec, new Map([['w1', { dtype: 'bfloat16' as const, shape: [3, 4], data: bits }], ['w2', w2]]), undefined, new Map([['w2', w2]])), /is the initial value itself/);
+  assert.throws(() => TrainStep.create(spec, initial, undefined, new Map([['w2', w2]])), /is the initial value itself/);
   await step.dispose();
 });
