@@ -4,6 +4,8 @@
 // outputs can be written straight into caller-owned buffers, so a train step copies nothing.
 
 import { availableParallelism } from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import ort from 'onnxruntime-node';
 import { DTYPES, type HostTensor, type TypedArray } from './dtype.ts';
 import { LetheError, ShapeError } from './errors.ts';
@@ -50,6 +52,25 @@ export type Feeds = Record<string, HostTensor>;
  */
 const ORT_LOG_SEVERITY: 2 | 4 = process.env.LETHE_DEBUG === '1' ? 2 : 4;
 ort.env.logLevel = ORT_LOG_SEVERITY === 2 ? 'warning' : 'fatal';
+
+/**
+ * onnxruntime-node 1.30 writes an output into the caller's buffer given for it, then returns a
+ * fresh copy of it as well (its binding converts every output). The copies of a train step's
+ * parameters and optimiser state are garbage at once, but V8 frees them only at its next major
+ * collection, which may come after the next step's peak: a SmolLM2-360M step kept 4 GB of them.
+ * After a run whose given buffers are this large, the next run starts with a collection.
+ */
+const COLLECT_AFTER_BYTES = 64 * 2 ** 20;
+let copiesPending = false;
+let collector: (() => void) | undefined;
+function collectGarbage(): void {
+  if (!collector) {
+    // V8's gc() is reachable in a new context once the flag is set (no --expose-gc at start).
+    v8.setFlagsFromString('--expose-gc');
+    collector = vm.runInNewContext('gc') as () => void;
+  }
+  collector();
+}
 
 function threadCount(opt?: number): number {
   const env = Number(process.env.LETHE_THREADS);
@@ -159,21 +180,29 @@ export class Program {
       fetches[name] = buf ? toOrt(buf) : null;
     }
     let results: ort.InferenceSession.OnnxValueMapType;
+    if (copiesPending) {
+      copiesPending = false;
+      collectGarbage();
+    }
     try {
       results = await session.run(ortFeeds, fetches, { logSeverityLevel: ORT_LOG_SEVERITY });
     } catch (err) {
       throw new LetheError(`program: ONNX Runtime failed: ${explain((err as Error).message)}`);
     }
     const out: Record<string, HostTensor> = {};
+    let copied = 0;
     for (const name of this.outputNames) {
       const buf = into[name];
       if (buf) {
         out[name] = buf;
+        copied += buf.data.byteLength;
         continue;
       }
       const r = results[name] as ort.Tensor;
       out[name] = { dtype: this.outputs[name].dtype, shape: [...r.dims], data: r.data as TypedArray };
     }
+    // Collected when the next run starts: until this function has returned, V8 may still hold them.
+    if (copied >= COLLECT_AFTER_BYTES) copiesPending = true;
     return out;
   }
 
