@@ -237,7 +237,8 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
   const recompute = g.checkpoints.length > 0 ? new Recompute(g, loss.id) : null;
   for (let i = loss.id; i >= 0; i--) {
     const y = g.nodes[i];
-    const gy = total(i);
+    let gy = total(i);
+    if (gy && recompute) gy = recompute.released(y, gy);
     if (gy) recompute?.gradientOf(y, gy);
     if (!gy || y.inputs.length === 0) continue;
     const wanted = y.inputs.map((x) => fromWrt[x.id] === 1 && isFloat(x.dtype));
@@ -247,6 +248,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
       const gk = gx[k];
       if (!wanted[k] || !gk) return;
       const reduced = unbroadcast(gk, x.shape);
+      recompute?.contributed(y, x, reduced);
       const list = parts.get(x.id);
       if (list) list.push(reduced);
       else parts.set(x.id, [reduced]);
@@ -265,8 +267,9 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
  * is a hash of its seed), so the copies equal the originals and the gradients are unchanged.
  */
 class Recompute {
-  /** Per segment: its start, its end and the ids of its nodes. */
-  private readonly segments: { start: Tensor; end: Tensor; nodes: Set<number> }[] = [];
+  /** Per segment: its start, its end, the ids of its nodes, and the gradients its backward rules sent outside it (to weights). */
+  private readonly segments: { start: Tensor; end: Tensor; nodes: Set<number>; sent: Tensor[] }[] = [];
+  private readonly byStart = new Map<number, number[]>();
   /** Per node id, the segments it belongs to. */
   private readonly member = new Map<number, number[]>();
   private readonly byEnd = new Map<number, number>();
@@ -294,8 +297,9 @@ class Recompute {
       for (const i of [...seen].sort((a, b) => a - b)) {
         if (i > start && !marks.has(i) && g.nodes[i].inputs.some((x) => x.id === start || nodes.has(x.id))) nodes.add(i);
       }
-      const k = this.segments.push({ start: g.nodes[start], end, nodes }) - 1;
+      const k = this.segments.push({ start: g.nodes[start], end, nodes, sent: [] }) - 1;
       this.byEnd.set(id, k);
+      this.byStart.set(start, [...(this.byStart.get(start) ?? []), k]);
       for (const i of nodes) this.member.set(i, [...(this.member.get(i) ?? []), k]);
     }
   }
@@ -304,6 +308,27 @@ class Recompute {
   gradientOf(t: Tensor, gt: Tensor): void {
     const k = this.byEnd.get(t.id);
     if (k !== undefined) this.gates.set(k, gt); // the end's gradient releases its segment
+  }
+
+  /** A backward rule of `y` sent `part` to its input `x`: kept when it leaves y's segment. */
+  contributed(y: Tensor, x: Tensor, part: Tensor): void {
+    const k = this.byEnd.get(y.id) ?? (this.member.get(y.id) ?? []).filter((s) => this.gates.has(s)).pop();
+    if (k === undefined) return;
+    const seg = this.segments[k];
+    if (x !== seg.start && !seg.nodes.has(x.id)) seg.sent.push(part);
+  }
+
+  /**
+   * The gradient of `t`, released to the rest of the backward pass only once every segment
+   * starting at `t` has sent its gradients to weights. ONNX Runtime would otherwise compute
+   * weight gradients whenever it likes, often at the end, keeping each recomputed segment's
+   * activations (what they read) until then: the memory checkpointing was to save.
+   */
+  released(t: Tensor, gt: Tensor): Tensor {
+    const sent = (this.byStart.get(t.id) ?? []).flatMap((k) => this.segments[k].sent);
+    if (sent.length === 0) return gt;
+    const firsts = sent.map((p) => o.slice(o.reshape(p, [-1]), { axes: [0], starts: [0], ends: [1] }));
+    return o.after(gt, firsts.length === 1 ? firsts[0] : o.concat(firsts, 0));
   }
 
   /** The node whose inputs and value a backward rule reads: `y`, or its recomputed copy. */

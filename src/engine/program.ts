@@ -3,6 +3,7 @@
 // symbolic dimensions) and cached; inputs are passed as views on the caller's typed arrays and
 // outputs can be written straight into caller-owned buffers, so a train step copies nothing.
 
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -136,6 +137,10 @@ export class Program {
     let s = this.sessions.get(key);
     if (!s) {
       const model = this.toOnnx(this.specialize ? bindings : undefined);
+      // LETHE_DUMP_ONNX=prefix writes each program as exported and as ONNX Runtime optimised it
+      // (what runs, node names as in the profile), to find what a step's memory holds.
+      const dump = process.env.LETHE_DUMP_ONNX ? `${process.env.LETHE_DUMP_ONNX}-${this.label.replace(/\W+/g, '_')}` : null;
+      if (dump) writeFileSync(`${dump}.onnx`, model);
       // LETHE_PROFILE=prefix writes ONNX Runtime's per-node profile (JSON) when the program is
       // disposed; `node scripts/profile-summary.mjs FILE` totals it by op.
       const profile = process.env.LETHE_PROFILE;
@@ -156,6 +161,7 @@ export class Program {
         // LETHE_SPIN=0 sleeps.
         extra: { session: { intra_op: { allow_spinning: this.spinning ? '1' : '0' }, inter_op: { allow_spinning: this.spinning ? '1' : '0' } } },
         logSeverityLevel: ORT_LOG_SEVERITY,
+        ...(dump ? { optimizedModelFilePath: `${dump}.opt.onnx` } : {}),
         ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}),
       });
       if (listener) void s.then(() => listener({ label: this.label, done: true, seconds: (performance.now() - t0) / 1000 }), () => {});

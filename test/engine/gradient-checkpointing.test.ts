@@ -96,6 +96,37 @@ test('a checkpointed model pass: the backward pass reads no MLP activation of th
   assert.deepEqual(mlp.filter((t) => read.has(t.id)).map(String), []);
 });
 
+test('a checkpointed model pass computes each layer\'s weight gradients before it recomputes the layer below', () => {
+  // Otherwise ONNX Runtime may leave weight gradients to the end, keeping every recomputed layer's
+  // activations until then (measured on the Llama-3.2-1B shape: 2.1 → 1.65 GB over four layers).
+  const model = createModel(config, { seed: 7, initStd: 0.2 });
+  const g = new Graph();
+  const ids = g.input('ids', 'int64', [2, 8]);
+  const fwd = model.forward(g, ids, { training: true, gradientCheckpointing: true });
+  const loss = o.sum(o.logSoftmax(fwd.logits, -1));
+  const names = [...fwd.params.keys()];
+  const grads = grad(loss, [...fwd.params.values()]);
+  const ancestors = (t: Tensor) => {
+    const seen = new Set<number>();
+    const stack = [t];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (seen.has(x.id)) continue;
+      seen.add(x.id);
+      stack.push(...x.inputs);
+    }
+    return seen;
+  };
+  for (let l = 1; l < config.numLayers; l++) {
+    const recomputeBelow = g.nodes.filter((n) => n.id > loss.id && n.op === 'after' && n.inputs[0] === g.checkpoints[l - 1]);
+    assert.equal(recomputeBelow.length, 1, `layer ${l - 1} is recomputed once`);
+    const before = ancestors(recomputeBelow[0]);
+    const mine = names.map((n, i) => [n, grads[i]] as const).filter(([n]) => n.startsWith(`model.layers.${l}.`));
+    assert.ok(mine.length >= 7, `layer ${l}: ${mine.length} weights`);
+    for (const [n, gw] of mine) assert.ok(before.has(gw.id), `${n}: its gradient comes after layer ${l - 1}'s recomputation`);
+  }
+});
+
 const cases: [string, ScopeOptions, string, boolean][] = [
   ['LoRA r 4 with dropout over BF16 frozen weights, NPO + retain NLL', { kind: 'lora', r: 4, alpha: 8, dropout: 0.1 }, 'npo', true],
   ['every parameter, gradient difference', { kind: 'all' }, 'graddiff', false],
