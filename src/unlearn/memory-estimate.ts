@@ -1,13 +1,17 @@
 // An estimate of a training run's peak resident memory, made before the run starts, so a run
 // that cannot fit is refused with the estimate instead of being killed by the kernel hours in.
 //
-//   peak ≈ base + weights + training state + passes × B × T × (layers × per-layer + logits)
+//   peak ≈ base + weights + optimiser state + max(gradients + activations, step outputs' copies)
+//   activations = passes × B × T × (layers × per-layer + logits)
 //
 // - base: Node, ONNX Runtime and the compiled programs (measured, BASE_BYTES);
 // - weights: every parameter at the dtype it is held in (bfloat16/float16 frozen weights 2 bytes,
-//   float32 4), read from the model itself;
-// - training state: per trainable value, float32 current + spare buffer (the train step double
-//   buffers), one gradient, and the optimiser's slots (AdamW: 2 moments);
+//   float32 4), read from the model itself; a trained parameter twice: the input's copy (never
+//   written) and the train step's float32 one, updated in place;
+// - optimiser state: the optimiser's slots per trained value (AdamW: 2 moments), float32;
+// - within a step, one gradient per trained value and the activations; at its end, instead,
+//   onnxruntime-node's copy of every output (the updated parameters and slots: its binding
+//   returns a copy of each output, also of those written in place; engine/program.ts);
 // - activations kept for the backward pass, per token and differentiated forward pass (NPO with
 //   a retain term: 2): per layer ACT_HIDDEN·C + ACT_INTER·I + ACT_SCORES·heads·T float32 values
 //   (projections, norms, MLP, attention scores and probabilities; ACT_INTER_FROZEN·I when the
@@ -15,31 +19,24 @@
 //   logits over the vocabulary (logits, log-softmax, its gradient) and ACT_TOKEN per token whatever
 //   the model (embedding rows, masks, losses, ONNX Runtime's per-token buffers). With gradient
 //   checkpointing, each layer's input (C) and one layer's activations; for a method whose loss
-//   reads only log p(label), one slice of the head's logits instead of V (nn/head.ts); for LoRA
-//   over 16-bit weights, at least a float32 copy of the adapted weights (RETAINED_WIDENING).
+//   reads only log p(label), one slice of the head's logits instead of V (nn/head.ts).
 // The constants are a non-negative least-squares fit (ACT_HIDDEN fixed) of the measured peaks
 // (VmHWM) of 22 real NPO runs with a retain term in the process `lethe` runs in (bin/lethe.js:
 // MALLOC_MMAP_THRESHOLD_ fixed): full parameters and LoRA, the tiny and small presets,
 // vocabularies 256–32000, B·T 64–4096; every fitted peak within 10% of the measured one (a process
-// without the malloc setting peaks up to 25% higher). test/unlearn/memory-estimate.test.ts checks two.
+// without the malloc setting peaks up to 25% higher). Since in-place parameters, the output
+// copies and checkpointing's ordering, measured against it: the tiny-preset shapes of
+// test/unlearn/memory-estimate.test.ts 0.93 and 1.02; NPO + retain, 4 × 128, the SmolLM2-360M
+// shape in full 1.04 (0.97 with checkpointing, 0.87 at 8 layers), the Llama-3.2-1B shape with
+// LoRA r 8 0.92 with checkpointing (0.89 at 4 layers, 0.89 without).
 
 import { LetheError } from '../engine/errors.ts';
 import type { ModelConfig } from '../models/formats/model-config.ts';
-import { isHalf } from '../engine/dtype.ts';
 import { HEAD_SLICE_BYTES } from '../models/forward.ts';
 import { applyLora } from '../models/lora.ts';
 import type { Model } from '../models/model.ts';
 import type { RunPlan } from './run-plan.ts';
 import { patternNames, type ScopeOptions } from './scope.ts';
-
-/**
- * LoRA over 16-bit frozen weights: at some point of a step a float32 copy of (nearly) every
- * adapted weight exists at once, whatever the activations: measured on the Llama-3.2-1B shape,
- * peaks 6.5 GiB with gradient checkpointing and 7.0 without, where weights, adapters and
- * activations account for 3 GiB (ONNX Runtime's execution order, not yet removed). The estimate
- * takes the larger of the activations and this copy.
- */
-const RETAINED_WIDENING = 1;
 
 /** Node + ONNX Runtime + lethe's modules and the step programs (fitted: 152 MiB). */
 export const BASE_BYTES = 152 * 2 ** 20;
@@ -57,7 +54,7 @@ const ACT_LOGITS = 2.72;
 
 export interface MemoryEstimateInput {
   config: ModelConfig;
-  /** Bytes of every parameter as held (frozen at their dtype; trained ones float32). */
+  /** Bytes of every parameter as held (frozen at their dtype; trained ones float32, plus the input's copy of them). */
   weightBytes: number;
   /** Number of trained values (LoRA: the adapters' A and B). */
   trainable: number;
@@ -74,8 +71,6 @@ export interface MemoryEstimateInput {
   gradientCheckpointing?: boolean;
   /** The loss reads the whole [B, T, V] logits (default true); false: one slice of the head at a time (nn/head.ts). */
   fullLogits?: boolean;
-  /** Bytes of a float32 copy of the 16-bit frozen weights LoRA adapts (see RETAINED_WIDENING). */
-  widenedFrozenBytes?: number;
   /** The runtime part; default BASE_BYTES. */
   baseBytes?: number;
 }
@@ -83,7 +78,17 @@ export interface MemoryEstimateInput {
 export interface MemoryEstimate {
   /** Estimated peak resident memory, bytes. */
   total: number;
-  parts: { base: number; weights: number; trainingState: number; activations: number };
+  /** Where the peak is: within a step (gradients, activations), at its end (the outputs' copies), or already reached while loading. */
+  peakAt: 'step' | 'outputs' | 'loading';
+  parts: {
+    base: number;
+    weights: number;
+    /** Optimiser slots and, within a step, the gradients. */
+    trainingState: number;
+    activations: number;
+    /** The copies of the step's outputs at the end of a step (replacing gradients and activations). */
+    stepOutputs: number;
+  };
 }
 
 /** The estimate and its parts (bytes). */
@@ -94,22 +99,27 @@ export function estimateTrainingMemory(i: MemoryEstimateInput): MemoryEstimate {
   const blocks = i.gradientCheckpointing ? c.numLayers * c.hiddenSize + perLayer : c.numLayers * perLayer;
   const headSlice = Math.max(1, Math.floor(HEAD_SLICE_BYTES / (4 * c.hiddenSize)));
   const logits = i.fullLogits === false ? Math.min(c.vocabSize, headSlice) : c.vocabSize;
-  const kept = 4 * i.passes * tokens * (ACT_TOKEN + blocks + ACT_LOGITS * logits);
-  const activations = Math.max(kept, RETAINED_WIDENING * (i.widenedFrozenBytes ?? 0));
-  const trainingState = 4 * i.trainable * (3 + i.optimizerSlots);
-  const parts = { base: i.baseBytes ?? BASE_BYTES, weights: i.weightBytes, trainingState, activations };
-  return { total: parts.base + parts.weights + parts.trainingState + parts.activations, parts };
+  const activations = 4 * i.passes * tokens * (ACT_TOKEN + blocks + ACT_LOGITS * logits);
+  const slots = 4 * i.trainable * i.optimizerSlots;
+  const gradients = 4 * i.trainable;
+  const stepOutputs = 4 * i.trainable * (1 + i.optimizerSlots);
+  const parts = { base: i.baseBytes ?? BASE_BYTES, weights: i.weightBytes, trainingState: slots + gradients, activations, stepOutputs };
+  const peakAt = stepOutputs > gradients + activations ? 'outputs' : 'step';
+  return { total: parts.base + parts.weights + slots + Math.max(gradients + activations, stepOutputs), parts, peakAt };
 }
 
 const GB = 2 ** 30;
 // Two decimals, more below 0.01 GB (a --max-memory of 0.001 is not "0.00 GB").
 const gb = (b: number) => `${b > 0 && b < 0.01 * GB ? Number((b / GB).toPrecision(2)) : (b / GB).toFixed(b < 10 * GB ? 2 : 1)} GB`;
 
-/** "2.41 GB (weights 1.20 GB, training state 0.30 GB, activations 0.65 GB)". */
+/**
+ * "2.41 GB (weights 1.20 GB, training state 0.30 GB, activations 0.65 GB, runtime 0.15 GB)", and
+ * what sets the peak when it is not the step's activations: the copies of its outputs, or loading.
+ */
 export function describeEstimate(e: MemoryEstimate): string {
-  const sum = e.parts.base + e.parts.weights + e.parts.trainingState + e.parts.activations;
-  const floor = e.total > sum ? `; loading already peaked at ${gb(e.total)}` : '';
-  return `${gb(e.total)} (weights ${gb(e.parts.weights)}, training state ${gb(e.parts.trainingState)}, activations ${gb(e.parts.activations)}, runtime ${gb(e.parts.base)}${floor})`;
+  const { base, weights, trainingState, activations, stepOutputs } = e.parts;
+  const why = e.peakAt === 'outputs' ? `; the peak is at a step's end, where the copies of its outputs (${gb(stepOutputs)}) replace gradients and activations` : e.peakAt === 'loading' ? `; loading already peaked at ${gb(e.total)}` : '';
+  return `${gb(e.total)} (weights ${gb(weights)}, training state ${gb(trainingState)}, activations ${gb(activations)}, runtime ${gb(base)}${why})`;
 }
 
 export { gb as formatGb };
@@ -157,22 +167,19 @@ export function estimateRunMemory(model: Model, shape: RunShape, proc?: ProcessM
   let trainable = 0;
   for (const [name, t] of adapted.params) {
     const n = t.data.length;
-    weightBytes += trainNames.has(name) ? 4 * n : t.data.byteLength;
+    // A trained weight of the input: its copy as loaded (kept, never written) and the step's float32 one.
+    weightBytes += trainNames.has(name) ? 4 * n + (model.params.has(name) ? t.data.byteLength : 0) : t.data.byteLength;
     if (trainNames.has(name)) trainable += n;
   }
   let held = 0;
   for (const t of model.params.values()) held += t.data.byteLength;
   const baseBytes = BASE_BYTES + Math.max(0, (proc?.residentBytes ?? 0) - held - RESIDENT_AT_FIT);
-  let widenedFrozenBytes = 0;
-  for (const m of adapted.lora?.modules ?? []) {
-    const w = adapted.params.get(`${m}.weight`);
-    if (w && isHalf(w.dtype)) widenedFrozenBytes += 4 * w.data.length;
-  }
   const e = estimateTrainingMemory({
     config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes,
-    frozenLayers: scope.kind === 'lora', gradientCheckpointing: shape.gradientCheckpointing, fullLogits: shape.fullLogits, widenedFrozenBytes, baseBytes,
+    frozenLayers: scope.kind === 'lora', gradientCheckpointing: shape.gradientCheckpointing, fullLogits: shape.fullLogits, baseBytes,
   });
-  return { ...e, total: Math.max(e.total, proc?.peakBytes ?? 0) };
+  const loading = proc?.peakBytes ?? 0;
+  return loading > e.total ? { ...e, total: loading, peakAt: 'loading' } : e;
 }
 
 /** Differentiated forward passes of a step of `plan`: the forget batch, the retain batch, the refusals. */

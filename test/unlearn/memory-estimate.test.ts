@@ -13,7 +13,7 @@ import { LETHE_MMAP_THRESHOLD } from '../../src/io/memory.ts';
 import { f32ToBf16 } from '../../src/models/formats/half-float.ts';
 import { createModel, Model } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
-import { estimateRunMemory, estimateTrainingMemory } from '../../src/unlearn/memory-estimate.ts';
+import { describeEstimate, estimateRunMemory, estimateTrainingMemory } from '../../src/unlearn/memory-estimate.ts';
 import { forgetFile, lethe, tinyModelDir } from '../helpers/tiny-model.ts';
 
 const CHILD = fileURLToPath(new URL('./memory-estimate-child.ts', import.meta.url));
@@ -34,7 +34,7 @@ for (const [vocab, batch, seq, scope] of [[16000, 16, 64, 'all'], [4096, 8, 256,
   });
 }
 
-test('the estimate counts one head slice for label-only losses, and a float32 copy of the 16-bit weights LoRA adapts', () => {
+test('the estimate counts one head slice for label-only losses, and at a step\'s end the copies of its outputs', () => {
   const config = { ...presetConfig('tiny', { vocabSize: 128256, maxPositions: 256 }), hiddenSize: 2048, intermediateSize: 8192, numLayers: 2 };
   const base = { config, weightBytes: 1e9, trainable: 1e5, optimizerSlots: 2, batchSize: 4, seqLength: 128, passes: 2 };
   const full = estimateTrainingMemory(base);
@@ -42,21 +42,31 @@ test('the estimate counts one head slice for label-only losses, and a float32 co
   // 8192 of the 128256 logits per token (one 64 MiB slice of 2048-wide rows), 4 bytes × 2.72 values each, 2 × 512 tokens.
   const perToken = 4 * 2.72 * (128256 - 8192);
   assert.ok(Math.abs(full.parts.activations - sliced.parts.activations - 2 * 512 * perToken) < 1e3, `${full.parts.activations - sliced.parts.activations}`);
-  const widened = estimateTrainingMemory({ ...base, fullLogits: false, widenedFrozenBytes: 6e9 });
-  assert.equal(widened.parts.activations, 6e9);
-  assert.equal(estimateTrainingMemory({ ...base, widenedFrozenBytes: 1e3 }).parts.activations, full.parts.activations);
+  assert.equal(sliced.peakAt, 'step');
+  assert.equal(sliced.total, sliced.parts.base + 1e9 + 4 * 1e5 * 3 + sliced.parts.activations);
+  // Many trained values, few activations: onnxruntime-node's copies of the updated parameters and
+  // both moments (3 × 4 bytes each) outweigh the gradients and activations of the step.
+  const wide = estimateTrainingMemory({ ...base, trainable: 1e9, fullLogits: false, batchSize: 1, seqLength: 8 });
+  assert.equal(wide.peakAt, 'outputs');
+  assert.equal(wide.parts.stepOutputs, 12e9);
+  assert.equal(wide.total, wide.parts.base + 1e9 + 8e9 + 12e9);
+  assert.match(describeEstimate(wide), /the peak is at a step's end, where the copies of its outputs \(11\.2 GB\)/);
 });
 
-test('LoRA over a BF16 model: the float32 copy of each adapted weight is counted', () => {
+test('a trained weight counts twice (the input\'s copy and the step\'s float32 one); LoRA over BF16 adds only the adapters', () => {
   const config = presetConfig('tiny', { vocabSize: 512, maxPositions: 64 });
   const f32 = createModel(config, { seed: 1 });
   const params = new Map([...f32.params].map(([n, t]) => [n, t.shape.length === 2 ? { dtype: 'bfloat16' as const, shape: t.shape, data: f32ToBf16(t.data as Float32Array) } : t]));
   const bf16 = new Model(config, params);
-  const shape = { scope: { kind: 'lora' as const, r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'down_proj'] }, optimizer: { kind: 'adamw' }, batchSize: 1, seqLength: 1, passes: 2, fullLogits: false };
-  const adapted = [...bf16.params.keys()].filter((n) => /(q_proj|down_proj)\.weight$/.test(n)).reduce((a, n) => a + 4 * bf16.params.get(n)!.data.length, 0);
-  assert.ok(adapted > 0);
-  assert.equal(estimateRunMemory(bf16, shape).parts.activations, adapted);
-  assert.ok(estimateRunMemory(f32, shape).parts.activations < adapted, 'float32 weights are not widened');
+  const held = (m: Model) => [...m.params.values()].reduce((a, t) => a + t.data.byteLength, 0);
+  const shape = { optimizer: { kind: 'adamw' }, batchSize: 1, seqLength: 1, passes: 2, fullLogits: false };
+  const all = { ...shape, scope: { kind: 'all' as const } };
+  assert.equal(estimateRunMemory(bf16, all).parts.weights, held(bf16) + 4 * f32.size);
+  assert.equal(estimateRunMemory(f32, all).parts.weights, 2 * held(f32));
+  const lora = estimateRunMemory(bf16, { ...shape, scope: { kind: 'lora' as const, r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'down_proj'] } });
+  const adapters = lora.parts.trainingState / (4 * 3); // slots 2 + gradient 1 per adapter value
+  assert.ok(adapters > 0);
+  assert.equal(lora.parts.weights, held(bf16) + 4 * adapters);
 });
 
 before(async () => {
