@@ -16,6 +16,8 @@ import { makeTempDir, tempPathFor } from '../io/atomic-write.ts';
 import { toHfTensors } from './hf-layout.ts';
 import { mergeLora } from './lora.ts';
 import type { Model } from './model.ts';
+import type { HostTensor } from '../engine/dtype.ts';
+import { f32ToBf16, f32ToF16 } from './formats/half-float.ts';
 
 /** Files a model folder may carry beside its weights, copied as they are when present. */
 export const TOKENIZER_FILES = [
@@ -38,13 +40,21 @@ export interface SaveModelOptions {
 
 const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
+/** A float32 weight rounded to F16 or BF16 (to nearest even, as writeSafetensors would). */
+function narrowTo(t: HostTensor, dtype: 'F16' | 'BF16'): HostTensor {
+  const values = t.data as Float32Array;
+  return dtype === 'BF16' ? { dtype: 'bfloat16', shape: t.shape, data: f32ToBf16(values) } : { dtype: 'float16', shape: t.shape, data: f32ToF16(values) };
+}
+
 export async function saveModel(model: Model, dir: string, options: SaveModelOptions = {}): Promise<void> {
   const target = resolve(dir);
   if (model.source && resolve(model.source.dir) === target) {
     throw new LetheError(`${dir}: is the folder the model was loaded from; lethe never writes its input (choose another folder)`);
   }
-  const merged = mergeLora(model);
   const dtype = options.dtype ?? model.source?.storedDtype ?? 'F32';
+  // Adapters merged weight by weight and each rounded to the saved dtype at once (the same bits
+  // as rounding them all at the end, without every float32 merged weight alive together).
+  const merged = mergeLora(model, dtype === 'F32' ? undefined : (t) => narrowTo(t, dtype));
   await mkdir(dirname(target), { recursive: true });
   // Exclusive, unpredictable temporary folder (src/io), filled, then renamed into place.
   const temp = await makeTempDir(target);

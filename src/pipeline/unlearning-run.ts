@@ -8,7 +8,7 @@ import type { HostTensor } from '../engine/dtype.ts';
 import type { PromptPair, PromptTemplate } from '../data/templates.ts';
 import { probability } from '../eval/metrics/tofu.ts';
 import { Scorer } from '../eval/score.ts';
-import { applyLora, mergeLora } from '../models/lora.ts';
+import { applyLora } from '../models/lora.ts';
 import { Model } from '../models/model.ts';
 import { saveModel } from '../models/save-model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
@@ -75,13 +75,13 @@ export function mcProbeEvaluator(tokenizer: Tokenizer, sides: McSides, options: 
   };
 }
 
-/** The weights of checkpoints/best as a model (adapters merged). */
+/** The weights of checkpoints/best as a model (under LoRA, with its adapters beside the base, as `unlearn` returns it). */
 export async function bestModel(input: Model, runDir: string, scope: ScopeOptions, seed: number): Promise<Model> {
   const { tensors } = await loadCheckpoint(join(runDir, 'checkpoints', 'best'));
   const base = scope.kind === 'lora' ? applyLora(input, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets, seed }) : input;
   const params = new Map<string, HostTensor>(base.params);
   for (const [name, value] of tensors) if (params.has(name)) params.set(name, value);
-  return mergeLora(new Model(base.config, params, base.lora, base.source));
+  return new Model(base.config, params, base.lora, base.source);
 }
 
 /**

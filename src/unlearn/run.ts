@@ -10,7 +10,7 @@ import type { Feeds } from '../engine/program.ts';
 import { Rng } from '../engine/random.ts';
 import { makeBatches, type Batch } from '../data/batches.ts';
 import type { PromptPair } from '../data/templates.ts';
-import { applyLora, mergeLora } from '../models/lora.ts';
+import { applyLora } from '../models/lora.ts';
 import { Model, resolveContextLength } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { runLoop } from './loop.ts';
@@ -40,8 +40,10 @@ export interface UnlearnBatches {
 
 /**
  * Unlearns `forget` from `input` while keeping `retain`, with `opts.method` (a registered name
- * or a method record) and its option overrides. Returns the updated model (LoRA adapters
- * merged), the loop's outcome and what was resolved. The input model is never modified.
+ * or a method record) and its option overrides. Returns the updated model (under LoRA, the
+ * frozen base with the trained adapters beside it, as PEFT returns them: `mergeLora` folds them
+ * in, in float32, which for a 16-bit base is twice the base's memory; saveModel merges as it
+ * writes), the loop's outcome and what was resolved. The input model is never modified.
  * Throws LetheError for an unknown method or option, an empty forget set, a missing retain set
  * or refusal list the method needs.
  */
@@ -150,12 +152,12 @@ async function runPlanned(input: Model, plan: RunPlan, batches: UnlearnBatches, 
   const current = () => new Model(model.config, new Map([...model.params].map(([n, v]) => [n, trainable.has(n) ? step.get(n) : v])), model.lora, model.source);
   const loop = await runLoop(step, loopOptions(opts, schedule.steps), {
     ...schedule.hooks(feedsOf, (k) => batchTokens(batches.forget[schedule.batchOf(k)])),
-    evaluate: opts.evaluate ? (s) => opts.evaluate!(mergeLora(current()), s) : undefined,
+    evaluate: opts.evaluate ? (s) => opts.evaluate!(current(), s) : undefined,
     onProgress: opts.onProgress,
   });
   // The step's buffers become the output's weights: nothing writes them once it is disposed.
   await step.dispose();
-  const out = mergeLora(current());
+  const out = current();
   const trainableParameters = trainNames.reduce((a, n) => a + model.params.get(n)!.data.length, 0);
   return { model: out, loop, resolved: { method: plan.method.name, options: plan.options, scope, trainableParameters, steps: schedule.steps, forgetBatches: batches.forget.length, retainBatches: batches.retain.length } };
 }

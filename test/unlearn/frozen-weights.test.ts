@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import type { LlamaConfig } from '../../src/models/formats/model-config.ts';
+import { mergeLora } from '../../src/models/lora.ts';
 import { createModel } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import { unlearnBatches, type OptimizerChoice } from '../../src/unlearn/run.ts';
@@ -74,7 +75,8 @@ test('outside the scope every weight is bit-identical after unlearning; inside, 
       assert.equal(result.loop.stopped, 'done');
       const masks = await inScope(r.scope);
       let moved = 0;
-      for (const [name, v] of result.model.params) {
+      // Under LoRA the adapters come back beside the base: merged, the weights compare name by name.
+      for (const [name, v] of mergeLora(result.model).params) {
         const now = bits(v.data as Float32Array);
         const was = before.get(name)!;
         const mask = masks.get(name);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { LlamaConfig } from '../../src/models/formats/model-config.ts';
 import { loadModel } from '../../src/models/load-model.ts';
+import { mergeLora } from '../../src/models/lora.ts';
 import { createModel, widenWeight } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import { saveModel } from '../../src/models/save-model.ts';
@@ -41,10 +42,11 @@ for (const [label, scope] of scopes) {
     const b = await unlearnBatches(wide, data, { ...opts, runDir: join(dir, `${label}-wide`) });
     let frozenHalf = 0;
     let moved = 0;
-    for (const [name, v] of a.model.params) {
-      if (v.dtype === 'bfloat16') frozenHalf++;
+    const [ma, mb] = [mergeLora(a.model), mergeLora(b.model)];
+    for (const v of a.model.params.values()) if (v.dtype === 'bfloat16') frozenHalf++;
+    for (const [name, v] of ma.params) {
       const x = bits(widenWeight(v).data as Float32Array);
-      const y = bits(b.model.params.get(name)!.data as Float32Array);
+      const y = bits(mb.params.get(name)!.data as Float32Array);
       assert.deepEqual(x, y, name);
       const was = bits(widenWeight(half.params.get(name)!).data as Float32Array);
       if (x.some((u, i) => u !== was[i])) moved++;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTofuSplit } from '../../src/data/tofu.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
+import { mergeLora } from '../../src/models/lora.ts';
 import { createModel } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import type { UnlearnMethod } from '../../src/unlearn/method.ts';
@@ -28,13 +29,16 @@ const run = (o: Partial<UnlearnOptions>) =>
 
 const changed = (a: Float32Array, b: Float32Array) => a.some((v, i) => v !== b[i]);
 
-test('LoRA with dropout trains adapters shared by all passes, merges them, leaves the input model untouched', async () => {
+test('LoRA with dropout trains adapters shared by all passes, returns them beside the base, merges them, leaves the input model untouched', async () => {
   const before = Float32Array.from(model.params.get('model.layers.0.self_attn.q_proj.weight')!.data as Float32Array);
   const r = await run({ scope: { kind: 'lora', r: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] } });
   assert.equal(r.loop.stopped, 'done');
-  assert.equal(r.model.lora, null);
-  assert.ok(changed(r.model.params.get('model.layers.0.self_attn.q_proj.weight')!.data as Float32Array, before), 'merged update');
-  assert.ok(!changed(r.model.params.get('model.layers.0.mlp.up_proj.weight')!.data as Float32Array, model.params.get('model.layers.0.mlp.up_proj.weight')!.data as Float32Array));
+  assert.ok(r.model.lora?.modules.includes('model.layers.0.self_attn.v_proj'), 'the adapters come back beside the base');
+  assert.equal(r.model.params.get('model.layers.0.self_attn.q_proj.weight'), model.params.get('model.layers.0.self_attn.q_proj.weight'), 'the base is the input\'s, shared');
+  const merged = mergeLora(r.model);
+  assert.equal(merged.lora, null);
+  assert.ok(changed(merged.params.get('model.layers.0.self_attn.q_proj.weight')!.data as Float32Array, before), 'merged update');
+  assert.ok(!changed(merged.params.get('model.layers.0.mlp.up_proj.weight')!.data as Float32Array, model.params.get('model.layers.0.mlp.up_proj.weight')!.data as Float32Array));
   assert.deepEqual(model.params.get('model.layers.0.self_attn.q_proj.weight')!.data, before);
 });
 
