@@ -70,6 +70,11 @@ export { resolveModelRef, downloadSnapshot, parseHubRef, cachedSnapshot, hubCach
 export { resolveModelInput, openModel, type ModelInput, type ModelSourceOptions } from './pipeline/model-source.ts';
 /** Model → an HF-format folder (config.json, model.safetensors; tokenizer files when given), written atomically. */
 export { saveModel, type SaveModelOptions } from './models/save-model.ts';
+/**
+ * LoRA adapters: `applyLora` adds them beside a model's linear weights; `mergeLora` folds them in,
+ * W' = W + (α/r)·A·B in float32 (an unlearning run under LoRA returns the adapters unmerged).
+ */
+export { applyLora, mergeLora, type ApplyLoraOptions } from './models/lora.ts';
 /** A model and its parameters (name → HostTensor, float32), immutable; `createModel` initialises one from a config. */
 export { Model, createModel, type CreateModelOptions } from './models/model.ts';
 /** Small architectures to train from scratch: 'tiny', 'small', 'gpt2-124m'. */
