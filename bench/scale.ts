@@ -11,7 +11,7 @@
 // read the same batches. Goals (issue 15): peak RSS ≤ 6 / 3.5 / 3.5 / 8 GB, ratios ≥ 1.5 / 1.3 / – / 1.3.
 
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,17 +159,16 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
   const python = opts.peer === false ? null : findTorchPython();
   const peerNote = opts.peer === false ? 'PyTorch side not run (asked)' : python === null ? 'PyTorch side skipped: no Python interpreter with torch found (apt-get install python3-torch)' : null;
   if (peerNote) opts.log(peerNote);
-  const root = join(tmpdir(), 'lethe-bench-scale');
+  // A folder of its own per run (two runs at once must not share one), or with --keep a fixed one, reused by the next run.
+  const root = opts.keep ? join(tmpdir(), 'lethe-bench-scale') : mkdtempSync(join(tmpdir(), 'lethe-bench-scale-'));
   const dropout = opts.loraDropout ?? 0.05;
   const cases: ScaleCaseJson[] = [];
   const rows: string[][] = [];
   let torch = '';
-  const dirs = new Set<string>();
   try {
     for (const c of chosen) {
       const shape = opts.tiny ? TINY : SHAPES[c.shape];
       const dir = join(root, opts.tiny ? 'tiny' : c.shape);
-      dirs.add(dir);
       opts.log(`${c.name}: checkpoint ${dir}`);
       const args = prepareCase(c.kind, shape, dir, { steps: opts.steps, warmup: opts.warmup, loraDropout: dropout, tiny: opts.tiny ?? false, gradientCheckpointing: opts.gradientCheckpointing });
       const load = () => loadavg()[0].toFixed(1);
@@ -196,7 +195,7 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
       rows.push([c.name, lethe.tokens_per_second.toFixed(2), peer ? peer.tokens_per_second.toFixed(2) : 'n/a', ratio === null ? 'n/a' : ratio.toFixed(2), String(Math.round(lethe.peak_rss_mib)), peer ? String(Math.round(peer.peak_rss_mib)) : 'n/a', goal]);
     }
   } finally {
-    if (!opts.keep) for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (!opts.keep) rmSync(root, { recursive: true, force: true });
   }
   const ratios = cases.map((c) => c.ratio).filter((r): r is number => r !== null);
   const minRatio = ratios.length === cases.length && ratios.length > 0 ? Math.min(...ratios) : null;

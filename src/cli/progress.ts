@@ -128,8 +128,14 @@ export function downloadDisplay(spec: string, options: ProgressOptions = {}): (p
  * took when it ends (from half a second on). Register with engine/program.ts onCompile.
  */
 export function compileDisplay(prefix: string, stream: NodeJS.WritableStream = process.stdout): (e: CompileEvent) => void {
+  // A program is compiled once per batch shape (length bucket): later ones say so, not the same line again.
+  const started = new Map<string, number>();
   return (e) => {
-    if (!e.done) stream.write(`${prefix}: compiling ${e.label} (ONNX Runtime)…\n`);
-    else if (e.seconds >= 0.5) stream.write(`${prefix}: compiled ${e.label} in ${e.seconds.toFixed(1)} s\n`);
+    const n = started.get(e.label) ?? 0;
+    const what = n > (e.done ? 1 : 0) ? `${e.label} for another batch shape` : e.label;
+    if (!e.done) {
+      started.set(e.label, n + 1);
+      stream.write(`${prefix}: compiling ${what} (ONNX Runtime)…\n`);
+    } else if (e.seconds >= 0.5) stream.write(`${prefix}: compiled ${what} in ${e.seconds.toFixed(1)} s\n`);
   };
 }

@@ -194,12 +194,17 @@ export function passesOf(plan: Pick<RunPlan, 'needsRetain' | 'needs'>): number {
  */
 export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, scope: ScopeOptions, gradientCheckpointing = false): void {
   if (estimate.total <= available.bytes) return;
+  // The limit with as many decimals as it takes to differ from the estimate ("0.203 GB … 0.200 GB", not "0.20 … 0.20").
+  let digits = 2;
+  while (digits < 6 && (estimate.total / GB).toFixed(digits) === (available.bytes / GB).toFixed(digits)) digits++;
+  const limit = digits > 2 ? `${(available.bytes / GB).toFixed(digits)} GB` : gb(available.bytes);
+  const needs = digits > 2 ? `${(estimate.total / GB).toFixed(digits)} GB, ${describeEstimate(estimate)}` : describeEstimate(estimate);
   if (estimate.parts.base >= available.bytes) {
-    throw new LetheError(`this run needs about ${describeEstimate(estimate)} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${gb(available.bytes)} of ${available.source} (--max-memory GB sets the limit)`);
+    throw new LetheError(`this run needs about ${needs} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${limit} of ${available.source} (--max-memory GB sets the limit)`);
   }
   const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' ? ['--scope lora'] : []), ...(gradientCheckpointing ? [] : ['--gradient-checkpointing']), 'a shorter --context-length'];
   throw new LetheError(
-    `this run needs about ${describeEstimate(estimate)} at peak, more than the ${gb(available.bytes)} of ${available.source}; ` +
+    `this run needs about ${needs} at peak, more than the ${limit} of ${available.source}; ` +
       `try ${hints.join(', ')} (--max-memory GB sets the limit)`,
   );
 }

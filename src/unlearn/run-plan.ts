@@ -7,7 +7,7 @@ import type { Model } from '../models/model.ts';
 import type { AdversarialOptions } from './adversarial.ts';
 import type { CommonOptions, Need } from './method.ts';
 import { getMethod, methodOptions, type AnyMethod } from './methods/index.ts';
-import type { ScopeOptions } from './scope.ts';
+import { scopeObjectSchema, type ScopeOptions } from './scope.ts';
 
 export interface RunPlan {
   method: AnyMethod;
@@ -40,6 +40,14 @@ export function planRun(input: Model, opts: PlanInput): RunPlan {
   const options = (method.resolve ? method.resolve(checked, input) : checked) as RunPlan['options'];
   const needs = new Set<Need>(method.needs);
   const hiddenLayer = needs.has('hidden') || needs.has('refRetainHidden') ? method.hiddenLayer?.(options) : undefined;
+  if (opts.scope !== undefined) {
+    // Library callers pass scopes as plain objects: an unknown kind must not train everything.
+    const checked = scopeObjectSchema.safeParse(opts.scope);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw new LetheError(`scope ${JSON.stringify(opts.scope)}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message} (kinds: all, pattern, lora, saliency)`);
+    }
+  }
   const scope: ScopeOptions = opts.scope ?? method.scope?.(options, input) ?? { kind: 'all' };
   const needsRetain = options.alpha !== 0 && (options.retain !== 'none' || method.retainLoss !== undefined);
   const adv = opts.adversarial;

@@ -10,7 +10,7 @@ import type { Feeds } from '../engine/program.ts';
 import { Rng } from '../engine/random.ts';
 import { makeBatches, type Batch } from '../data/batches.ts';
 import type { PromptPair } from '../data/templates.ts';
-import { applyLora } from '../models/lora.ts';
+import { applyLora, mergeLora } from '../models/lora.ts';
 import { Model, resolveContextLength } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { runLoop } from './loop.ts';
@@ -43,7 +43,8 @@ export interface UnlearnBatches {
  * or a method record) and its option overrides. Returns the updated model (under LoRA, the
  * frozen base with the trained adapters beside it, as PEFT returns them: `mergeLora` folds them
  * in, in float32, which for a 16-bit base is twice the base's memory; saveModel merges as it
- * writes), the loop's outcome and what was resolved. The input model is never modified.
+ * writes; a model given with adapters is unlearned as its merged weights), the loop's outcome
+ * and what was resolved. The input model is never modified.
  * Throws LetheError for an unknown method or option, an empty forget set, a missing retain set
  * or refusal list the method needs.
  */
@@ -125,9 +126,11 @@ async function trainStep(model: Model, input: Model, plan: RunPlan, batches: Unl
   return { step, trainable, trainNames, dropoutSeed: graph.dropoutSeed };
 }
 
-async function runPlanned(input: Model, plan: RunPlan, batches: UnlearnBatches, opts: Omit<RunOptions, 'template'>): Promise<RunResult> {
+async function runPlanned(given: Model, plan: RunPlan, batches: UnlearnBatches, opts: Omit<RunOptions, 'template'>): Promise<RunResult> {
   checkData(plan, batches.forget.length, batches.retain.length, plan.needs.has('idk') ? (batches.idk?.length === batches.forget.length ? 1 : 0) : 1);
   const { scope } = plan;
+  // A model that carries adapters (an earlier LoRA run's result) is unlearned as its merged weights.
+  const input = mergeLora(given);
   const adapted = scope.kind === 'lora' ? applyLora(input, { r: scope.r, alpha: scope.alpha, dropout: scope.dropout, targets: scope.targets, seed: opts.seed }) : input;
   // Parameters the step trains are float32; frozen ones may stay at the checkpoint's precision
   // (bfloat16/float16, cast in the graph): a LoRA base and the frozen reference are one 16-bit copy.

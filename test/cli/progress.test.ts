@@ -94,3 +94,23 @@ test('session creation is announced: a line when ONNX Runtime starts compiling a
   assert.deepEqual(events, [{ label: 'the training step', done: false }, { label: 'the training step', done: true }]);
   assert.deepEqual(lines, ['lethe unlearn: compiling the training step (ONNX Runtime)…\n', 'lethe unlearn: compiled the training step in 12.3 s\n']);
 });
+
+test('a program compiled again for another batch shape says so instead of repeating its line', () => {
+  const lines: string[] = [];
+  const stream = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
+  return import('../../src/cli/progress.ts').then(({ compileDisplay }) => {
+    const display = compileDisplay('lethe unlearn', stream);
+    for (const label of ['the frozen reference', 'the frozen reference', 'the training step']) {
+      display({ label, done: false, seconds: 0 });
+      display({ label, done: true, seconds: 1 });
+    }
+    assert.deepEqual(lines, [
+      'lethe unlearn: compiling the frozen reference (ONNX Runtime)…\n',
+      'lethe unlearn: compiled the frozen reference in 1.0 s\n',
+      'lethe unlearn: compiling the frozen reference for another batch shape (ONNX Runtime)…\n',
+      'lethe unlearn: compiled the frozen reference for another batch shape in 1.0 s\n',
+      'lethe unlearn: compiling the training step (ONNX Runtime)…\n',
+      'lethe unlearn: compiled the training step in 1.0 s\n',
+    ]);
+  });
+});

@@ -13,7 +13,7 @@ import { LETHE_MMAP_THRESHOLD } from '../../src/io/memory.ts';
 import { f32ToBf16 } from '../../src/models/formats/half-float.ts';
 import { createModel, Model } from '../../src/models/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
-import { describeEstimate, estimateRunMemory, estimateTrainingMemory } from '../../src/unlearn/memory-estimate.ts';
+import { checkMemoryFits, describeEstimate, estimateRunMemory, estimateTrainingMemory } from '../../src/unlearn/memory-estimate.ts';
 import { forgetFile, lethe, tinyModelDir } from '../helpers/tiny-model.ts';
 
 const CHILD = fileURLToPath(new URL('./memory-estimate-child.ts', import.meta.url));
@@ -98,4 +98,12 @@ test('a run estimated not to fit is refused (exit 2, one line: estimate, limit, 
   assert.equal(low.status, 2, low.stderr);
   assert.match(low.stderr, /the runtime alone \(Node, ONNX Runtime, the loaded data\) is more than the 0\.001 GB of --max-memory/);
   assert.equal(existsSync(join(root, 'refused')), false);
+});
+
+test('a refusal never shows the estimate and the limit as the same number', () => {
+  const GB = 2 ** 30;
+  const estimate = { total: 0.2031 * GB, peakAt: 'step' as const, parts: { base: 0.17 * GB, weights: 0.01 * GB, trainingState: 0.003 * GB, activations: 0.02 * GB, stepOutputs: 0 } };
+  assert.throws(() => checkMemoryFits(estimate, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.203 GB, .* more than the 0\.200 GB of --max-memory/.test(e.message));
+  assert.throws(() => checkMemoryFits({ ...estimate, total: 0.5 * GB }, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.50 GB \(.* more than the 0\.20 GB/.test(e.message));
+  assert.doesNotThrow(() => checkMemoryFits(estimate, { bytes: 0.3 * GB, source: '--max-memory' }, { kind: 'all' }));
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTofuSplit } from '../../src/data/tofu.ts';
+import { LetheError } from '../../src/engine/errors.ts';
 import { plainTemplate } from '../../src/data/templates.ts';
 import { mergeLora } from '../../src/models/lora.ts';
 import { createModel } from '../../src/models/model.ts';
@@ -133,4 +134,23 @@ test('a method defined outside the registry runs as a record, registers by name 
   registerMethod(bounded);
   assert.equal(getMethod('Bounded-Ascent-Test'), bounded);
   assert.throws(() => registerMethod(bounded), /already registered/);
+});
+
+test('a LoRA result (adapters beside the base) is unlearned again as its merged weights, LoRA or not', async () => {
+  const first = await run({ scope: { kind: 'lora', r: 2, alpha: 4, dropout: 0, targets: ['q_proj'] } });
+  assert.ok(first.model.lora);
+  const again = await unlearn(first.model, tokenizer, { method: 'graddiff', forget, retain, template, lr: 1e-3, optimizer: { kind: 'adamw' }, batchSize: 3, epochs: 1, runDir: join(dir, String(k++)), scope: { kind: 'lora', r: 2, alpha: 4, dropout: 0, targets: ['v_proj'] } });
+  assert.equal(again.loop.stopped, 'done');
+  // Its base is the first run's merged q_proj; its own adapters sit on v_proj.
+  const q = 'model.layers.0.self_attn.q_proj.weight';
+  assert.deepEqual(again.model.params.get(q)!.data, mergeLora(first.model).params.get(q)!.data);
+  assert.deepEqual(again.model.lora?.modules.every((m) => m.endsWith('v_proj')), true);
+  const full = await unlearn(first.model, tokenizer, { method: 'graddiff', forget, retain, template, lr: 1e-3, optimizer: { kind: 'adamw' }, batchSize: 3, epochs: 1, runDir: join(dir, String(k++)), scope: { kind: 'all' } });
+  assert.equal(full.model.lora, null);
+  assert.ok(!full.model.params.has('model.layers.0.self_attn.q_proj.lora_A.weight'));
+});
+
+test('a scope the library does not know is refused, not read as every parameter', async () => {
+  await assert.rejects(run({ scope: { kind: 'wat' } as never }), (e: Error) => e instanceof LetheError && /scope \{"kind":"wat"\}: .*kinds: all, pattern, lora, saliency/.test(e.message));
+  await assert.rejects(run({ scope: { kind: 'lora', r: 0 } as never }), (e: Error) => e instanceof LetheError && /r: /.test(e.message));
 });

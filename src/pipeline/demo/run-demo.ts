@@ -89,7 +89,7 @@ export async function demo(o: DemoOptions): Promise<DemoOutcome> {
   const seeds = Array.from({ length: n }, (_, i) => seed + i);
   const { say, progress, next } = await startDemo(o, 5);
 
-  next(`the case: TOFU, ${c.authors} fictitious authors of which ${c.forgetAuthors} are to be forgotten, plus ${c.worldItems} real-author and ${c.worldItems} world-fact questions as the model's world knowledge${o.quick ? ' (quick)' : ''}; seed ${seed}${n > 1 ? `, unlearning seeds ${seeds[0]}…${seeds[n - 1]}` : ''}`);
+  next(`the case: TOFU, ${c.authors} fictitious authors of which ${c.forgetAuthors} ${c.forgetAuthors === 1 ? 'is' : 'are'} to be forgotten, plus ${c.worldItems} real-author and ${c.worldItems} world-fact questions as the model's world knowledge${o.quick ? ' (quick)' : ''}; seed ${seed}${n > 1 ? `, unlearning seeds ${seeds[0]}…${seeds[n - 1]}` : ''}`);
   const data = demoData(c);
   const models = await caseModels(o.out, c, data, { fresh: o.fresh, say, progress });
   const ctx: DemoContext = { tokenizer: models.tokenizer, data, plan, seed, say };
