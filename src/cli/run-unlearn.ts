@@ -46,10 +46,10 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
     resume: resolved.resume, overwrite: resolved.overwrite, runDirs: seeds ? seeds.map((k) => seedRunDir(resolved.out, k)) : [resolved.out],
     ...(seeds ? { extra: [SEEDS_FILE] } : {}), command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
   if (fresh) process.stderr.write(`lethe unlearn: ${fresh}\n`);
+  // A resume refused for a changed setting is one line: checked before the estimate is printed.
+  if (resolved.resume) checkResumeMatches(resolved.out, resolved);
   onCompile(compileDisplay('lethe unlearn'));
   process.stdout.write(`lethe unlearn: memory estimate ${describeEstimate(estimate)} at peak; ${formatGb(available.bytes)} of ${available.source}\n`);
-
-  if (resolved.resume) checkResumeMatches(resolved.out, resolved);
   await writeResolvedConfig(resolved.out, 'unlearn', resolved);
 
   const options = {

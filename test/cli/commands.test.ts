@@ -95,6 +95,7 @@ test('unlearn (options from a YAML file and flags) writes a model, a log and its
   const changed = lethe('unlearn', '--config', 'unlearn.yaml', '--out', out, '--resume', '--lr', '0.01');
   assert.equal(changed.status, 2);
   assert.match(changed.stderr, /^lethe: --resume: .*config\.yaml has lr: 0\.001 but this run asks 0\.01/);
+  assert.doesNotMatch(changed.stdout, /memory estimate/, 'the refusal is the only line');
   const again = lethe('unlearn', '--config', 'unlearn.yaml', '--out', out);
   assert.equal(again.status, 2);
   assert.match(again.stderr, /already holds a run; add --resume .* or --overwrite/);
