@@ -2,7 +2,8 @@
 // does not expand globs, so the files are listed here. Pass paths or substrings to narrow:
 // `npm test -- engine` runs the files whose path contains "engine". `--fast` leaves out the
 // end-to-end runs (SLOW below): `npm run test:fast` is the inner loop, `npm test` the full suite.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -44,10 +45,14 @@ if (files.length === 0) {
 // TOFU target the slow tests share is built once per run (test/helpers/tiny-target.ts caches it
 // in this folder, removed at the end).
 const cache = join(root, '.lethe-cache', `test-run-${process.pid}`);
+// The tests' temporary folders (os.tmpdir(), also in the commands they start) go into one folder
+// of this run, removed at the end: a test that fails, or forgets to clean up, leaves nothing.
+const tmp = mkdtempSync(join(tmpdir(), 'lethe-test-run-'));
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, LETHE_TEST_CACHE: process.env.LETHE_TEST_CACHE ?? cache },
+  env: { ...process.env, TMPDIR: tmp, LETHE_TEST_CACHE: process.env.LETHE_TEST_CACHE ?? cache },
 });
 if (!process.env.LETHE_TEST_CACHE) rmSync(cache, { recursive: true, force: true });
+rmSync(tmp, { recursive: true, force: true });
 process.exit(result.status ?? 1);

@@ -1,8 +1,8 @@
 // Every write goes through one exclusive temp-file helper: a random name in the destination
 // folder opened with 'wx' (never through a planted symbolic link), flushed, renamed.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LetheError } from '../../src/engine/errors.ts';
@@ -11,6 +11,7 @@ import { tokenizerFromJson } from '../../src/models/tokenizer/tokenizer.ts';
 import { tofuTokenizer } from '../models/tokenizer/trained.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lethe-atomic-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('temporary names are random, in the destination folder, and recognised', () => {
   const a = tempPathFor(join(dir, 'x.json'));
