@@ -312,7 +312,7 @@ class Recompute {
 
   /** A backward rule of `y` sent `part` to its input `x`: kept when it leaves y's segment. */
   contributed(y: Tensor, x: Tensor, part: Tensor): void {
-    const k = this.byEnd.get(y.id) ?? (this.member.get(y.id) ?? []).filter((s) => this.gates.has(s)).pop();
+    const k = this.byEnd.get(y.id) ?? this.recomputedIn(y);
     if (k === undefined) return;
     const seg = this.segments[k];
     if (x !== seg.start && !seg.nodes.has(x.id)) seg.sent.push(part);
@@ -333,9 +333,13 @@ class Recompute {
 
   /** The node whose inputs and value a backward rule reads: `y`, or its recomputed copy. */
   value(y: Tensor): Tensor {
-    // A node in several segments (read by two checkpoints' work) is recomputed in the latest.
-    const k = (this.member.get(y.id) ?? []).filter((s) => this.gates.has(s)).pop();
+    const k = this.recomputedIn(y);
     return k === undefined ? y : this.copy(y, k);
+  }
+
+  /** The segment whose copy of `y` the backward pass reads: a node in several segments (read by two checkpoints' work) is recomputed in the latest reached. */
+  private recomputedIn(y: Tensor): number | undefined {
+    return (this.member.get(y.id) ?? []).filter((s) => this.gates.has(s)).pop();
   }
 
   private copy(t: Tensor, k: number): Tensor {

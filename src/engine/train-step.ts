@@ -128,14 +128,12 @@ export class TrainStep {
     for (const p of spec.params) {
       const v = initial.get(p.name!);
       if (!v) throw new LetheError(`train step: no initial value for parameter "${p.name}"`);
-      const given = buffers?.get(p.name!);
-      for (const t of given ? [v, given] : [v]) {
-        if (!(t.dtype === 'float32' || (t === v && isHalf(t.dtype))) || t.shape.length !== p.rank || t.shape.some((d, i) => d !== p.shape[i])) {
-          throw new LetheError(`train step: parameter "${p.name}" is float32 ${fmt(p.shape)}, ${t === v ? 'initial value' : 'buffer'} is ${t.dtype} ${fmt(t.shape)}`);
-        }
-      }
-      if (given === v) throw new LetheError(`train step: parameter "${p.name}": the buffer handed over is the initial value itself, which is never written`);
-      let buffer = given;
+      const fits = (t: HostTensor, half: boolean) => (t.dtype === 'float32' || (half && isHalf(t.dtype))) && t.shape.length === p.rank && t.shape.every((d, i) => d === p.shape[i]);
+      const bad = (what: string, t: HostTensor) => new LetheError(`train step: parameter "${p.name}" is float32 ${fmt(p.shape)}, ${what} is ${t.dtype} ${fmt(t.shape)}`);
+      if (!fits(v, true)) throw bad('initial value', v);
+      let buffer = buffers?.get(p.name!);
+      if (buffer === v) throw new LetheError(`train step: parameter "${p.name}": the buffer handed over is the initial value itself, which is never written`);
+      if (buffer && !fits(buffer, false)) throw bad('buffer', buffer);
       if (!buffer) {
         buffer = zerosHost('float32', [...v.shape]);
         widenInto(v, buffer.data as Float32Array);

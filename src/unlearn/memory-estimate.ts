@@ -116,10 +116,10 @@ const gb = (b: number) => `${b > 0 && b < 0.01 * GB ? Number((b / GB).toPrecisio
  * "2.41 GB (weights 1.20 GB, training state 0.30 GB, activations 0.65 GB, runtime 0.15 GB)", and
  * what sets the peak when it is not the step's activations: the copies of its outputs, or loading.
  */
-export function describeEstimate(e: MemoryEstimate): string {
+export function describeEstimate(e: MemoryEstimate, total = gb(e.total)): string {
   const { base, weights, trainingState, activations, stepOutputs } = e.parts;
-  const why = e.peakAt === 'outputs' ? `; the peak is at a step's end, where the copies of its outputs (${gb(stepOutputs)}) replace gradients and activations` : e.peakAt === 'loading' ? `; loading already peaked at ${gb(e.total)}` : '';
-  return `${gb(e.total)} (weights ${gb(weights)}, training state ${gb(trainingState)}, activations ${gb(activations)}, runtime ${gb(base)}${why})`;
+  const why = e.peakAt === 'outputs' ? `; the peak is at a step's end, where the copies of its outputs (${gb(stepOutputs)}) replace gradients and activations` : e.peakAt === 'loading' ? `; loading already peaked at ${total}` : '';
+  return `${total} (weights ${gb(weights)}, training state ${gb(trainingState)}, activations ${gb(activations)}, runtime ${gb(base)}${why})`;
 }
 
 export { gb as formatGb };
@@ -198,7 +198,7 @@ export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: nu
   let digits = 2;
   while (digits < 6 && (estimate.total / GB).toFixed(digits) === (available.bytes / GB).toFixed(digits)) digits++;
   const limit = digits > 2 ? `${(available.bytes / GB).toFixed(digits)} GB` : gb(available.bytes);
-  const needs = digits > 2 ? `${(estimate.total / GB).toFixed(digits)} GB, ${describeEstimate(estimate)}` : describeEstimate(estimate);
+  const needs = describeEstimate(estimate, digits > 2 ? `${(estimate.total / GB).toFixed(digits)} GB` : undefined);
   if (estimate.parts.base >= available.bytes) {
     throw new LetheError(`this run needs about ${needs} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${limit} of ${available.source} (--max-memory GB sets the limit)`);
   }

@@ -103,7 +103,7 @@ test('a run estimated not to fit is refused (exit 2, one line: estimate, limit, 
 test('a refusal never shows the estimate and the limit as the same number', () => {
   const GB = 2 ** 30;
   const estimate = { total: 0.2031 * GB, peakAt: 'step' as const, parts: { base: 0.17 * GB, weights: 0.01 * GB, trainingState: 0.003 * GB, activations: 0.02 * GB, stepOutputs: 0 } };
-  assert.throws(() => checkMemoryFits(estimate, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.203 GB, .* more than the 0\.200 GB of --max-memory/.test(e.message));
+  assert.throws(() => checkMemoryFits(estimate, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.203 GB \(weights .* more than the 0\.200 GB of --max-memory/.test(e.message));
   assert.throws(() => checkMemoryFits({ ...estimate, total: 0.5 * GB }, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.50 GB \(.* more than the 0\.20 GB/.test(e.message));
   assert.doesNotThrow(() => checkMemoryFits(estimate, { bytes: 0.3 * GB, source: '--max-memory' }, { kind: 'all' }));
 });
