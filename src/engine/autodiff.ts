@@ -327,7 +327,9 @@ class Recompute {
   released(t: Tensor, gt: Tensor): Tensor {
     const sent = (this.byStart.get(t.id) ?? []).flatMap((k) => this.segments[k].sent);
     if (sent.length === 0) return gt;
-    const firsts = sent.map((p) => o.slice(o.reshape(p, [-1]), { axes: [0], starts: [0], ends: [1] }));
+    // One value of each; of a padded slice gradient, of the slice's own (a value of the padded
+    // tensor would make ONNX Runtime pad it in full: 180 MiB per slice of SmolLM2-360M's head).
+    const firsts = sent.map((p) => o.slice(o.reshape(p.op === 'pad' ? p.inputs[0] : p, [-1]), { axes: [0], starts: [0], ends: [1] }));
     return o.after(gt, firsts.length === 1 ? firsts[0] : o.concat(firsts, 0));
   }
 
@@ -357,36 +359,51 @@ class Recompute {
 }
 
 /**
- * Sum of gradient contributions. When they are the zero-padded gradients of slices that tile one
- * axis (a split: q, k, v from one projection), concatenate the slices' gradients instead of
- * padding each to full size and adding.
+ * Sum of gradient contributions. The zero-padded gradients of slices that together tile one axis
+ * (a split: q, k, v from one projection; an output head taken slice by slice over the
+ * vocabulary, in each pass that reads it) are summed per slice and concatenated, instead of each
+ * being padded to the full size and added: a SmolLM2-360M step held six 180 MiB padded copies of
+ * its tied head's gradient. Other contributions (e.g. the embedding lookup's) are added to that.
  */
 function combine(list: Tensor[]): Tensor {
   if (list.length === 1) return list[0];
-  const tiled = asTiling(list);
-  if (tiled) return o.concat(tiled.pieces, tiled.axis);
-  return list.reduce((a, b) => o.add(a, b));
+  const padded = list.filter((t) => paddedAxis(t) !== null);
+  const tiled = padded.length >= 2 ? asTiling(padded) : null;
+  const rest = tiled ? list.filter((t) => !padded.includes(t)) : list;
+  const parts = tiled ? [o.concat(tiled.pieces, tiled.axis), ...rest] : rest;
+  return parts.reduce((a, b) => o.add(a, b));
 }
 
+/** The one axis a Pad pads (statically sized), or null for anything else. */
+function paddedAxis(t: Tensor): number | null {
+  if (t.op !== 'pad') return null;
+  const pads = t.attrs.pads as [number, number][];
+  const axes = pads.map((p, i) => (p[0] !== 0 || p[1] !== 0 ? i : -1)).filter((i) => i >= 0);
+  return axes.length === 1 && typeof t.inputs[0].shape[axes[0]] === 'number' ? axes[0] : null;
+}
+
+/**
+ * Padded slices along one axis whose spans, with equal spans summed, cover it exactly once: the
+ * pieces in order. Null when the axes differ or the spans overlap or leave a gap.
+ */
 function asTiling(list: Tensor[]): { axis: number; pieces: Tensor[] } | null {
-  if (!list.every((t) => t.op === 'pad')) return null;
-  let axis = -1;
-  const spans: [number, number, Tensor][] = [];
+  const axis = paddedAxis(list[0])!;
+  const spans = new Map<number, { end: number; slices: Tensor[] }>();
   for (const t of list) {
-    const pads = t.attrs.pads as [number, number][];
-    const padded = pads.map((p, i) => (p[0] !== 0 || p[1] !== 0 ? i : -1)).filter((i) => i >= 0);
-    if (padded.length !== 1 || (axis >= 0 && padded[0] !== axis)) return null;
-    axis = padded[0];
-    const len = t.inputs[0].shape[axis];
-    if (typeof len !== 'number') return null;
-    spans.push([pads[axis][0], pads[axis][0] + len, t.inputs[0]]);
+    if (paddedAxis(t) !== axis) return null;
+    const begin = (t.attrs.pads as [number, number][])[axis][0];
+    const end = begin + (t.inputs[0].shape[axis] as number);
+    const same = spans.get(begin);
+    if (same && same.end !== end) return null;
+    if (same) same.slices.push(t.inputs[0]);
+    else spans.set(begin, { end, slices: [t.inputs[0]] });
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  const size = list[0].shape[axis];
+  const ordered = [...spans.entries()].sort((a, b) => a[0] - b[0]);
   let at = 0;
-  for (const [begin, end] of spans) {
+  for (const [begin, { end }] of ordered) {
     if (begin !== at) return null;
     at = end;
   }
-  return at === size ? { axis, pieces: spans.map((s) => s[2]) } : null;
+  if (at !== list[0].shape[axis]) return null;
+  return { axis, pieces: ordered.map(([, s]) => s.slices.reduce((a, b) => o.add(a, b))) };
 }

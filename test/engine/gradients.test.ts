@@ -2,8 +2,10 @@
 // built on them), in float64 where ONNX Runtime has the kernel, on shapes drawn at random from a
 // fixed seed, broadcasting included.
 
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Tensor } from '../../src/engine/graph.ts';
+import { grad } from '../../src/engine/autodiff.ts';
+import { Graph, type Tensor } from '../../src/engine/graph.ts';
 import * as o from '../../src/engine/ops.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { gradCheck, type GradCheckCase, type InputSpec } from './gradcheck.ts';
@@ -124,6 +126,21 @@ cases.push(
   ['softmax axis 0', { inputs: [spec([3, 5])], build: ([x]) => o.softmax(x, 0) }],
   ['logSoftmax', { inputs: [spec([2, 3, 5])], build: ([x]) => o.logSoftmax(x, -1) }],
   ['fan-out: x used four times', { inputs: [spec([3, 3])], build: ([x]) => o.add(o.mul(x, x), o.matmul(x, o.tanh(x))) }],
+  // A weight read as row slices that tile it, by two passes, and by a lookup (a tied output head
+  // taken slice by slice in the forget and retain passes, and the embedding): the slices'
+  // gradients are summed per slice and concatenated, the lookup's added (autodiff.ts combine).
+  ['row slices tiling a weight, read twice, plus a lookup', {
+    inputs: [spec([5, 3]), spec([2, 3]), { shape: [2], int64Max: 5, values: [4, 1] }],
+    build: ([w, x, ids]) => {
+      const pass = (h: Tensor) => [0, 2, 4].map((a) => o.sum(o.tanh(o.matmul(h, o.slice(w, { axes: [0], starts: [a], ends: [Math.min(5, a + 2)] }), { transB: true })))).reduce((p, q) => o.add(p, q));
+      return o.add(o.add(pass(x), pass(o.exp(x))), o.sum(o.square(o.gather(w, ids))));
+    },
+  }],
+  // Slices that leave a gap or overlap: added as padded tensors, as before.
+  ['row slices with a gap and an overlap', {
+    inputs: [spec([5, 3])],
+    build: ([w]) => o.add(o.add(o.sum(o.exp(o.slice(w, { axes: [0], starts: [0], ends: [2] }))), o.sum(o.tanh(o.slice(w, { axes: [0], starts: [3], ends: [5] })))), o.sum(o.square(o.slice(w, { axes: [0], starts: [1], ends: [4] })))),
+  }],
 );
 
 for (const [name, c] of cases) {
@@ -131,3 +148,23 @@ for (const [name, c] of cases) {
     await gradCheck(c);
   });
 }
+
+test('a weight read as tiling slices gets its gradient as one concat of per-slice sums, no full-size Pad', () => {
+  const g = new Graph();
+  const w = g.input('w', 'float32', [6, 4]);
+  const x = g.input('x', 'float32', [3, 4]);
+  const pass = (h: Tensor) => [0, 3].map((a) => o.sum(o.matmul(h, o.slice(w, { axes: [0], starts: [a], ends: [a + 3] }), { transB: true }))).reduce((p, q) => o.add(p, q));
+  const [gw] = grad(o.add(pass(x), pass(o.tanh(x))), [w]);
+  const ops = new Set<string>();
+  const stack = [gw];
+  const seen = new Set<number>();
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    ops.add(t.op);
+    stack.push(...t.inputs);
+  }
+  assert.equal(gw.op, 'concat');
+  assert.equal(ops.has('pad'), false, `ops of the gradient: ${[...ops].join(', ')}`);
+});

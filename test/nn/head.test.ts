@@ -1,7 +1,8 @@
 // log p(label) over a large vocabulary, slice by slice (nn/head.ts): the same values and the
 // same gradients as log-softmax over the whole logits, for tied and untied heads held in float32
 // or bfloat16, with the vocabulary cut into ragged slices; and the program that computes it
-// holds no [B, T, V] tensor (nothing of the vocabulary's full width is computed).
+// holds no [B, T, V] tensor (nothing of the vocabulary's full width is computed), nor a slice's
+// gradient padded to the whole head.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -54,7 +55,9 @@ async function run(model: Model, sliceRows: number | null) {
   // Forward slice logits the backward pass reads (it should recompute them instead).
   const kept = g.nodes.filter((t) => t.id < loss.id && needed.has(t.id) && t.rank === 3 && [41, 13].includes(t.shape[2] as number));
   const readLater = new Set(g.nodes.filter((t) => t.id > loss.id).flatMap((t) => t.inputs.map((x) => x.id)));
-  return { r, n: grads.length, widths, keptSlices: kept.filter((t) => readLater.has(t.id)).length, slices: kept.length };
+  // Slice gradients padded to the head's full [V, C] or [C, V] (they should be concatenated).
+  const fullPads = g.nodes.filter((t) => needed.has(t.id) && t.op === 'pad' && t.shape.includes(V)).length;
+  return { r, n: grads.length, widths, keptSlices: kept.filter((t) => readLater.has(t.id)).length, slices: kept.length, fullPads };
 }
 
 for (const tied of [true, false]) {
@@ -69,6 +72,7 @@ for (const tied of [true, false]) {
       assert.ok(whole.widths.has(V));
       assert.ok(sliced.slices >= 8, `${sliced.slices} slice logits`);
       assert.equal(sliced.keptSlices, 0, 'slice logits kept for the backward pass');
+      assert.equal(sliced.fullPads, 0, 'slice gradients padded to the whole head');
       assert.ok(whole.n > 0);
       for (const key of ['logp', ...Array.from({ length: whole.n }, (_, i) => `g${i}`)]) {
         const a = sliced.r[key].data as Float32Array;
