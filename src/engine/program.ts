@@ -5,9 +5,8 @@
 
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import ort from 'onnxruntime-node';
+import { collectGarbage } from './collect-garbage.ts';
 import { DTYPES, type HostTensor, type TypedArray } from './dtype.ts';
 import { LetheError, ShapeError } from './errors.ts';
 import type { Tensor } from './graph.ts';
@@ -63,15 +62,6 @@ ort.env.logLevel = ORT_LOG_SEVERITY === 2 ? 'warning' : 'fatal';
  */
 const COLLECT_AFTER_BYTES = 64 * 2 ** 20;
 let copiesPending = false;
-let collector: (() => void) | undefined;
-function collectGarbage(): void {
-  if (!collector) {
-    // V8's gc() is reachable in a new context once the flag is set (no --expose-gc at start).
-    v8.setFlagsFromString('--expose-gc');
-    collector = vm.runInNewContext('gc') as () => void;
-  }
-  collector();
-}
 
 function threadCount(opt?: number): number {
   const env = Number(process.env.LETHE_THREADS);

@@ -30,7 +30,7 @@ const reasonOf = (err: unknown) => {
  * Writes `chunks` (or a string, as UTF-8) to `path` atomically through an exclusive temporary
  * file. Throws LetheError naming `path` (disk full, read-only, missing folder…).
  */
-export async function writeFileAtomic(path: string, chunks: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
+export async function writeFileAtomic(path: string, chunks: string | Uint8Array | Iterable<Uint8Array>): Promise<void> {
   const temp = tempPathFor(path);
   const parts = typeof chunks === 'string' ? [Buffer.from(chunks, 'utf8')] : chunks instanceof Uint8Array ? [chunks] : chunks;
   let created = false;
@@ -52,6 +52,8 @@ export async function writeFileAtomic(path: string, chunks: string | Uint8Array 
     await rename(temp, path);
   } catch (err) {
     if (created) await rm(temp, { force: true }).catch(() => undefined);
+    // A chunk that could not be made (a LetheError of its producer) says so itself.
+    if (err instanceof LetheError) throw err;
     throw new LetheError(`${path}: could not write the file (${reasonOf(err)})`);
   }
 }

@@ -7,6 +7,7 @@
 import type { HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
 import type { HostTensor as FileTensor } from './formats/host-tensor.ts';
+import type { LazyTensor } from './formats/safetensors.ts';
 import { LAYER_NORM_LAYOUTS, variantOf, type ModelConfig } from './formats/model-config.ts';
 import { expectedTensorShapes } from './formats/tensor-shapes.ts';
 
@@ -127,13 +128,22 @@ export function fromHfTensors(config: ModelConfig, tensors: Map<string, FileTens
   return params;
 }
 
-/** The engine's parameter table → HF names and layout, for saving. Only HF tensors (no adapters). */
-export function toHfTensors(config: ModelConfig, params: ReadonlyMap<string, HostTensor>, names: Iterable<string>): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
+/**
+ * The engine's parameter table → HF names and layout, for saving. Only HF tensors (no adapters).
+ * A value given as a LazyTensor stays one; an nn.Linear weight becomes a LazyTensor transposed
+ * when the writer makes it (safetensors.ts), so no transposed copy of every weight exists at once.
+ */
+export function toHfTensors(config: ModelConfig, params: ReadonlyMap<string, HostTensor | LazyTensor>, names: Iterable<string>): Map<string, HostTensor | LazyTensor> {
+  const out = new Map<string, HostTensor | LazyTensor>();
   for (const name of names) {
     const t = params.get(name);
     if (!t) throw new LetheError(`model has no parameter "${name}" to save`);
-    out.set(name, isHfLinearWeight(config, name) ? transpose2d(t) : t);
+    if (!isHfLinearWeight(config, name)) {
+      out.set(name, t);
+      continue;
+    }
+    const [rows, cols] = t.shape;
+    out.set(name, { dtype: t.dtype, shape: [cols, rows], make: () => transpose2d(('make' in t ? t.make() : t) as HostTensor) });
   }
   return out;
 }

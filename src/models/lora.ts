@@ -75,14 +75,18 @@ export function applyLora(model: Model, options: ApplyLoraOptions = {}): Model {
  */
 export function mergeLora(model: Model, narrow?: (merged: HostTensor) => HostTensor): Model {
   if (!model.lora) return model;
-  const { options, modules } = model.lora;
   const params = new Map<string, HostTensor>(model.params);
-  for (const m of modules) {
-    const w = `${m}.weight`;
-    const merged = mergeLoraWeight(widenWeight(model.params.get(w)!), model.params.get(loraAName(m))!, model.params.get(loraBName(m))!, options.alpha / options.r);
-    params.set(w, narrow ? narrow(merged) : merged);
+  for (const m of model.lora.modules) {
+    params.set(`${m}.weight`, mergedWeight(model, m, narrow));
     params.delete(loraAName(m));
     params.delete(loraBName(m));
   }
   return new Model(model.config, params, null, model.source);
+}
+
+/** One adapted module's merged weight W + (α/r)·A·B (float32, or as `narrow` turns it): what mergeLora puts in its place. */
+export function mergedWeight(model: Model, module: string, narrow?: (merged: HostTensor) => HostTensor): HostTensor {
+  const { options } = model.lora!;
+  const merged = mergeLoraWeight(widenWeight(model.params.get(`${module}.weight`)!), model.params.get(loraAName(module))!, model.params.get(loraBName(module))!, options.alpha / options.r);
+  return narrow ? narrow(merged) : merged;
 }

@@ -10,11 +10,11 @@ import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LetheError } from '../engine/errors.ts';
 import { writeConfig } from './formats/config.ts';
-import { writeSafetensors } from './formats/safetensors.ts';
+import { writeSafetensors, type LazyTensor } from './formats/safetensors.ts';
 import { writeFileAtomic } from './formats/write-file-atomic.ts';
 import { makeTempDir, tempPathFor } from '../io/atomic-write.ts';
 import { toHfTensors } from './hf-layout.ts';
-import { mergeLora } from './lora.ts';
+import { mergedWeight } from './lora.ts';
 import type { Model } from './model.ts';
 import type { HostTensor } from '../engine/dtype.ts';
 import { f32ToBf16, f32ToF16 } from './formats/half-float.ts';
@@ -52,17 +52,27 @@ export async function saveModel(model: Model, dir: string, options: SaveModelOpt
     throw new LetheError(`${dir}: is the folder the model was loaded from; lethe never writes its input (choose another folder)`);
   }
   const dtype = options.dtype ?? model.source?.storedDtype ?? 'F32';
-  // Adapters merged weight by weight and each rounded to the saved dtype at once (the same bits
-  // as rounding them all at the end, without every float32 merged weight alive together).
-  const merged = mergeLora(model, dtype === 'F32' ? undefined : (t) => narrowTo(t, dtype));
+  // Adapters merged weight by weight as the file is written, each rounded to the saved dtype at
+  // once (the same bits as merging all, then rounding), and each linear weight transposed to the
+  // HF layout as it is written: a save holds one weight's copies at a time, not a second model.
+  const narrow = dtype === 'F32' ? undefined : (t: HostTensor) => narrowTo(t, dtype);
+  const weights = new Map<string, HostTensor | LazyTensor>();
+  for (const name of model.baseNames()) {
+    const t = model.params.get(name);
+    if (t) weights.set(name, t);
+  }
+  for (const m of model.lora?.modules ?? []) {
+    const base = model.params.get(`${m}.weight`)!;
+    weights.set(`${m}.weight`, { dtype: narrow ? (dtype === 'BF16' ? 'bfloat16' : 'float16') : 'float32', shape: base.shape, make: () => mergedWeight(model, m, narrow) });
+  }
   await mkdir(dirname(target), { recursive: true });
   // Exclusive, unpredictable temporary folder (src/io), filled, then renamed into place.
   const temp = await makeTempDir(target);
   try {
     const extra = { ...(model.source?.hfConfig ?? {}) };
     for (const key of DROPPED_CONFIG_KEYS) delete extra[key];
-    await writeConfig(temp, merged.config, { torchDtype: TORCH_DTYPE[dtype], extra });
-    const tensors = toHfTensors(merged.config, merged.params, merged.baseNames());
+    await writeConfig(temp, model.config, { torchDtype: TORCH_DTYPE[dtype], extra });
+    const tensors = toHfTensors(model.config, weights, model.baseNames());
     await writeSafetensors(join(temp, 'model.safetensors'), tensors, { metadata: { format: 'pt' }, dtype });
     if (model.source?.llama2cTokenizer && !(options.files && 'tokenizer.bin' in options.files)) {
       await copyFile(model.source.llama2cTokenizer, join(temp, 'tokenizer.bin'));

@@ -11,6 +11,12 @@ import { LetheError } from '../../src/engine/errors.ts';
 import { readConfig } from '../../src/models/formats/config.ts';
 import { loadModel } from '../../src/models/load-model.ts';
 import { saveModel } from '../../src/models/save-model.ts';
+import { applyLora, mergeLora } from '../../src/models/lora.ts';
+import { createModel } from '../../src/models/model.ts';
+import { presetConfig } from '../../src/models/presets.ts';
+import { bf16ToF32, f32ToBf16 } from '../../src/models/formats/half-float.ts';
+import { WRITE_COLLECT_BYTES } from '../../src/models/formats/safetensors.ts';
+import { collectGarbage } from '../../src/engine/collect-garbage.ts';
 import { evaluate, fixtureDir, golden } from './golden.ts';
 
 function tempDir(): string {
@@ -91,6 +97,45 @@ test('saving into the folder the model was loaded from is refused and leaves it 
     const after = readdirSync(source).map((f) => [f, statSync(join(source, f)).mtimeMs, readFileSync(join(source, f)).length]);
     assert.deepEqual(after, before);
     assert.deepEqual(readdirSync(root), ['source']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a save holds one weight\'s copies at a time: adapters merged, rounded and transposed as each weight is written', async () => {
+  // 6 layers of 512 × 2048: 94 MiB of float32 weights, LoRA on every linear layer, saved as BF16.
+  const config = { ...presetConfig('small', { vocabSize: 2048 }), hiddenSize: 512, numLayers: 6, numHeads: 8, numKvHeads: 2, headDim: 64, intermediateSize: 2048 };
+  const model = applyLora(createModel(config, { seed: 3 }), { r: 4, seed: 1 });
+  for (const [n, t] of model.params) if (n.endsWith('lora_B.weight')) (t.data as Float32Array).fill(0.01);
+  let weights = 0;
+  let largest = 0;
+  for (const t of model.params.values()) {
+    weights += t.data.byteLength;
+    largest = Math.max(largest, t.data.byteLength);
+  }
+  // Garbage the writer collects once it reaches WRITE_COLLECT_BYTES, plus one weight's copies
+  // (merged in float32, rounded, transposed, written), with room for one more: far below a
+  // second copy of the model (89 MiB measured when every weight was converted first).
+  const bound = WRITE_COLLECT_BYTES + 6 * largest;
+  assert.ok(bound < 0.5 * weights);
+  const root = tempDir();
+  try {
+    collectGarbage(); // earlier tests' garbage is not this save's
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)), 1);
+    try {
+      await saveModel(model, join(root, 'saved'), { dtype: 'BF16' });
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(peak < bound, `array buffers rose by ${(peak / 2 ** 20).toFixed(1)} MiB while saving ${(weights / 2 ** 20).toFixed(1)} MiB of weights`);
+    // What was written is the merged model, rounded to BF16 (checked against mergeLora's own).
+    const back = await loadModel(join(root, 'saved'));
+    const merged = mergeLora(model);
+    const name = 'model.layers.1.mlp.down_proj.weight';
+    const expected = bf16ToF32(f32ToBf16(merged.params.get(name)!.data as Float32Array));
+    assert.deepEqual(back.params.get(name)!.data, expected);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

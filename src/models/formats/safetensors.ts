@@ -8,6 +8,7 @@
 // spaces to 8 bytes, and the file written under a temporary name and renamed.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { collectGarbage } from '../../engine/collect-garbage.ts';
 import { LetheError } from '../../engine/errors.ts';
 import { bf16ToF32, decodeFloatsInto, f16ToF32, f32ToBf16, f32ToF16 } from './half-float.ts';
 import type { HostDType, HostTensor } from './host-tensor.ts';
@@ -204,13 +205,34 @@ const ARRAY_OF: Record<HostDType, new (n: number) => object> = {
   float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array, bfloat16: Uint16Array, float16: Uint16Array,
 };
 
-/** Writes `tensors` to `path` atomically (temporary file, then rename). */
-export async function writeSafetensors(
-  path: string,
-  tensors: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>,
-  options: WriteSafetensorsOptions = {},
-): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, options, path));
+/**
+ * A tensor made only when the writer reaches it (e.g. a weight merged with its adapters and
+ * transposed to the Hugging Face layout), so a whole model need not exist twice while it is
+ * written. `dtype` and `shape` are what `make` returns (the header is written first).
+ */
+export interface LazyTensor {
+  dtype: HostDType;
+  shape: readonly number[];
+  make(): HostTensor;
+}
+
+type WritableTensors = ReadonlyMap<string, HostTensor | LazyTensor> | Readonly<Record<string, HostTensor | LazyTensor>>;
+
+/**
+ * Made or converted bytes after which the writer collects them before making the next tensor:
+ * a save's garbage stays below this plus one weight's copies (a collection takes a few ms).
+ */
+export const WRITE_COLLECT_BYTES = 16 * 2 ** 20;
+
+const isLazy = (t: HostTensor | LazyTensor): t is LazyTensor => typeof (t as LazyTensor).make === 'function';
+const isFloatDtype = (d: HostDType) => d === 'float32' || d === 'float64' || d === 'bfloat16' || d === 'float16';
+
+/**
+ * Writes `tensors` to `path` atomically (temporary file, then rename), one tensor at a time: a
+ * LazyTensor is made, converted and written before the next is made.
+ */
+export async function writeSafetensors(path: string, tensors: WritableTensors, options: WriteSafetensorsOptions = {}): Promise<void> {
+  await writeFileAtomic(path, safetensorsChunks(tensors, options, path));
 }
 
 /** The file's bytes as chunks: length and header first, then each tensor's data. */
@@ -219,9 +241,25 @@ export function encodeSafetensors(
   options: WriteSafetensorsOptions = {},
   file = 'safetensors',
 ): Uint8Array[] {
-  const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
-  const encoded = entries.map(([name, t]) => ({ name, shape: t.shape, ...encodeTensor(name, t, options.dtype, file) }));
-  encoded.sort((a, b) => SAFETENSORS_DTYPES[b.dtype].order - SAFETENSORS_DTYPES[a.dtype].order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...safetensorsChunks(tensors, options, file)];
+}
+
+/**
+ * The chunks of a safetensors file, made as they are consumed. The header (tensors ordered by
+ * stored dtype, then name) is computed from declared dtypes and shapes; a lazy tensor that comes
+ * out differently is an error, and the file is not written.
+ */
+function* safetensorsChunks(tensors: WritableTensors, options: WriteSafetensorsOptions, file: string): Generator<Uint8Array> {
+  const entries: [string, HostTensor | LazyTensor][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  const planned = entries.map(([name, t]) => {
+    // A lazy tensor's declaration is checked as a tensor of that shape would be (no data yet).
+    if (!isLazy(t)) checkTensor(name, t, file);
+    else if (!Object.hasOwn(STORED, t.dtype)) throw new LetheError(`${file}: tensor '${name}': unknown dtype '${t.dtype}'`);
+    const stored: SafetensorsDtype = isFloatDtype(t.dtype) && options.dtype !== undefined ? options.dtype : STORED[t.dtype];
+    const values = t.shape.reduce((a: number, d: number) => a * d, 1);
+    return { name, t, stored, shape: [...t.shape], bytes: values * SAFETENSORS_DTYPES[stored].bytes };
+  });
+  planned.sort((a, b) => SAFETENSORS_DTYPES[b.stored].order - SAFETENSORS_DTYPES[a.stored].order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const header: Record<string, unknown> = {};
   if (options.metadata) {
@@ -231,16 +269,46 @@ export function encodeSafetensors(
     header.__metadata__ = options.metadata;
   }
   let offset = 0;
-  for (const e of encoded) {
-    header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes.byteLength] };
-    offset += e.bytes.byteLength;
+  for (const e of planned) {
+    header[e.name] = { dtype: e.stored, shape: e.shape, data_offsets: [offset, offset + e.bytes] };
+    offset += e.bytes;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.byteLength % 8)) % 8;
   if (pad > 0) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(json.byteLength));
-  return [prefix, json, ...encoded.map((e) => e.bytes)];
+  yield prefix;
+  yield json;
+  // Array memory after the last collection: what it grew by since is tensors made, merged,
+  // converted, and garbage once written.
+  const arrays = () => process.memoryUsage().arrayBuffers;
+  let collected = arrays();
+  for (const e of planned) {
+    if (arrays() - collected >= WRITE_COLLECT_BYTES) {
+      collectGarbage();
+      collected = arrays();
+    }
+    const t = isLazy(e.t) ? e.t.make() : e.t;
+    const where = `${file}: tensor '${e.name}'`;
+    if (isLazy(e.t) && (isFloatDtype(t.dtype) !== isFloatDtype(e.t.dtype) || t.shape.length !== e.shape.length || t.shape.some((d, i) => d !== e.shape[i]))) {
+      throw new LetheError(`${where}: made as ${t.dtype} [${t.shape}], declared ${e.t.dtype} [${e.shape}]`);
+    }
+    const encoded = encodeTensor(e.name, t, options.dtype, file);
+    if (encoded.bytes.byteLength !== e.bytes) throw new LetheError(`${where}: ${encoded.bytes.byteLength} bytes, the header says ${e.bytes}`);
+    yield encoded.bytes;
+  }
+}
+
+/** The checks every written tensor passes: a known dtype, its array type, a shape that holds its values. */
+function checkTensor(name: string, t: HostTensor, file: string): void {
+  const where = `${file}: tensor '${name}'`;
+  if (name === '__metadata__') throw new LetheError(`${file}: '__metadata__' is reserved and cannot name a tensor`);
+  if (!Object.hasOwn(STORED, t.dtype)) throw new LetheError(`${where}: unknown dtype '${t.dtype}'`);
+  if (!(t.data instanceof ARRAY_OF[t.dtype])) throw new LetheError(`${where}: dtype ${t.dtype} does not match its ${t.data.constructor.name}`);
+  if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new LetheError(`${where}: bad shape [${t.shape}]`);
+  const values = t.shape.reduce((a, d) => a * d, 1);
+  if (values !== t.data.length) throw new LetheError(`${where}: shape [${t.shape}] holds ${values} values, data has ${t.data.length}`);
 }
 
 function encodeTensor(
@@ -249,13 +317,7 @@ function encodeTensor(
   target: WriteSafetensorsOptions['dtype'],
   file: string,
 ): { dtype: SafetensorsDtype; bytes: Uint8Array } {
-  const where = `${file}: tensor '${name}'`;
-  if (name === '__metadata__') throw new LetheError(`${file}: '__metadata__' is reserved and cannot name a tensor`);
-  if (!Object.hasOwn(STORED, t.dtype)) throw new LetheError(`${where}: unknown dtype '${t.dtype}'`);
-  if (!(t.data instanceof ARRAY_OF[t.dtype])) throw new LetheError(`${where}: dtype ${t.dtype} does not match its ${t.data.constructor.name}`);
-  if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new LetheError(`${where}: bad shape [${t.shape}]`);
-  const values = t.shape.reduce((a, d) => a * d, 1);
-  if (values !== t.data.length) throw new LetheError(`${where}: shape [${t.shape}] holds ${values} values, data has ${t.data.length}`);
+  checkTensor(name, t, file);
   const isFloat = t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'bfloat16' || t.dtype === 'float16';
   if (!isFloat || target === undefined || target === STORED[t.dtype]) {
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);

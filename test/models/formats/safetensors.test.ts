@@ -230,3 +230,29 @@ test('the writer refuses inconsistent tensors and replaces a file atomically', a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('lazy tensors are written as the same bytes as eager ones, each made once in file order; one made wrong leaves no file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-st-lazy-'));
+  try {
+    const a: HostTensor = { dtype: 'float32', shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 0.1, -0, 7]) };
+    const b: HostTensor = { dtype: 'int64', shape: [2], data: BigInt64Array.from([5n, -9n]) };
+    const c: HostTensor = { dtype: 'float32', shape: [3], data: Float32Array.from([0.3, 1e-8, -4]) };
+    const made: string[] = [];
+    const lazy = (name: string, t: HostTensor) => ({ dtype: t.dtype, shape: t.shape, make: () => (made.push(name), t) });
+    for (const dtype of [undefined, 'BF16', 'F16'] as const) {
+      made.length = 0;
+      const eager = Buffer.concat(encodeSafetensors(new Map([['w.a', a], ['w.b', b], ['w.c', c]]), { metadata: { format: 'pt' }, dtype }));
+      const path = join(dir, `lazy-${dtype ?? 'as-is'}.safetensors`);
+      await writeSafetensors(path, new Map<string, HostTensor | ReturnType<typeof lazy>>([['w.c', lazy('w.c', c)], ['w.a', lazy('w.a', a)], ['w.b', b]]), { metadata: { format: 'pt' }, dtype });
+      assert.ok(readFileSync(path).equals(eager), `${dtype ?? 'as-is'}: same bytes`);
+      // The file's order: floats by name (w.a, w.c) after the int64 tensor, each made once.
+      assert.deepEqual(made, ['w.a', 'w.c']);
+    }
+    const path = join(dir, 'wrong.safetensors');
+    const wrong = { dtype: 'float32' as const, shape: [4], make: (): HostTensor => c };
+    await assertRejectsLethe(writeSafetensors(path, new Map([['w.c', wrong]])), path, /tensor 'w\.c': made as float32 \[3\], declared float32 \[4\]/);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('wrong') || f.startsWith('.')), [], 'no file or temporary left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
