@@ -10,7 +10,9 @@ import { plainTemplate } from '../data/templates.ts';
 import { fileLayer, mergeLayers, parseLayers, writeResolvedConfig, type Layer } from './config.ts';
 import { checkOutsideModel, pickTemplate } from '../pipeline/data-sources.ts';
 import { modelReadSource, openModel, resolveModelInput, type ModelInput } from '../pipeline/model-source.ts';
-import { presetModel, presetTokenizer, trainRuns, trainingSets } from '../pipeline/train-run.ts';
+import { presetModel, presetTokenizer, trainingMemoryEstimate, trainRuns, trainingSets } from '../pipeline/train-run.ts';
+import { availableMemory } from '../io/memory.ts';
+import { checkMemoryFits, describeEstimate, formatGb } from '../unlearn/memory-estimate.ts';
 import { compileDisplay, downloadDisplay, progressDisplay } from './progress.ts';
 import { onCompile } from '../engine/program.ts';
 import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, nothingToResume, readSources, runOptions } from './run-options.ts';
@@ -32,18 +34,29 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   const source: ModelInput | null = resolved.model ? await resolveModelInput(resolved.model, { onDownload: downloadDisplay(resolved.model) }) : null;
   if (source) for (const d of [resolved.out, ...runDirs]) checkOutsideModel(d, source.path);
   const inputs = [...(source ? [modelReadSource(source)] : []), ...readSources(resolved, TRAIN_PATHS.filter((k) => k !== 'model'))];
+  // Model, template and data first: a bad file or a run that cannot fit is refused before anything is written.
+  const given = source ? await openModel(source, { tokenizer: resolved.tokenizer }) : null;
+  const template = given ? pickTemplate(resolved.template, given.tokenizer) : plainTemplate();
+  const sets = trainingSets(resolved, template);
+  // Fine-tuning a model: the peak memory estimate, and a refusal when it cannot fit (a preset's
+  // size is known and small: not estimated).
+  let estimateLine: string | null = null;
+  if (given) {
+    const estimate = trainingMemoryEstimate(given.model, given.tokenizer, resolved, sets);
+    const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
+    checkMemoryFits(estimate, available, { kind: 'all' }, resolved.gradientCheckpointing === true, { lora: false });
+    estimateLine = `lethe train: memory estimate ${describeEstimate(estimate)} at peak; ${formatGb(available.bytes)} of ${available.source}\n`;
+  }
   const fresh = nothingToResume(resolved.out, resolved.resume);
   await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs, command: 'train', extra: ['tokenizer'], inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
   if (fresh) process.stderr.write(`lethe train: ${fresh}\n`);
 
-  // Model, tokenizer and template: the given model's, or (preset) plain and a tokenizer trained on the text.
-  const given = source ? await openModel(source, { tokenizer: resolved.tokenizer }) : null;
+  // Tokenizer: the given model's, or (preset) one trained on the text.
   const tokenizerDir = join(resolved.out, 'tokenizer');
-  const template = given ? pickTemplate(resolved.template, given.tokenizer) : plainTemplate();
-  const sets = trainingSets(resolved, template);
   const { tokenizer, trained } = given ? { tokenizer: given.tokenizer, trained: false } : presetTokenizer(resolved, sets[0], template, tokenizerDir);
 
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);
+  if (estimateLine) process.stdout.write(estimateLine);
   if (trained) tokenizer.save(tokenizerDir);
   await writeResolvedConfig(resolved.out, 'train', resolved);
   const { model: input, files } = given ? { model: given.model, files: undefined } : await presetModel(resolved, tokenizer, tokenizerDir);

@@ -17,6 +17,7 @@ import { type Model } from '../models/model.ts';
 import { saveModel } from '../models/save-model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { finetune } from '../unlearn/finetune.ts';
+import { estimateRunMemory, processMemory, type MemoryEstimate } from '../unlearn/memory-estimate.ts';
 import type { RunOptions, RunResult } from '../unlearn/run-options.ts';
 import { pairsFromFile, retainSplitFor, tofuItems, tofuSubset } from './data-sources.ts';
 import { silentProgress, withProgress, type ProgressFactory } from './progress.ts';
@@ -112,4 +113,24 @@ export async function presetModel(resolved: ResolvedTrainOptions, tokenizer: Tok
     'tokenizer_config.json': await readFile(join(tokenizerDir, 'tokenizer_config.json'), 'utf8'),
   };
   return { model, files };
+}
+
+/**
+ * The peak-memory estimate of fine-tuning `model` on `sets` with `resolved`'s settings
+ * (unlearn/memory-estimate.ts: every parameter trained in float32, one differentiated pass, the
+ * head slice by slice), from the longest item (capped by the context length).
+ */
+export function trainingMemoryEstimate(model: Model, tokenizer: Tokenizer, resolved: ResolvedTrainOptions, sets: readonly TrainingSet[]): MemoryEstimate {
+  const context = resolved.contextLength ?? model.config.maxPositions;
+  let longest = 0;
+  for (const set of sets) for (const p of set.pairs) longest = Math.max(longest, tokenizer.encode(p.prompt).length + tokenizer.encode(p.target).length + 2);
+  return estimateRunMemory(model, {
+    scope: { kind: 'all' },
+    optimizer: { kind: resolved.optimizer, momentum: resolved.momentum },
+    batchSize: resolved.batchSize,
+    seqLength: Math.min(context, Math.max(1, longest)),
+    passes: 1,
+    gradientCheckpointing: resolved.gradientCheckpointing === true,
+    fullLogits: false,
+  }, processMemory());
 }

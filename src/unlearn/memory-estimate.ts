@@ -191,10 +191,10 @@ export function passesOf(plan: Pick<RunPlan, 'needsRetain' | 'needs'>): number {
 
 /**
  * Throws LetheError (exit 2, one line: the estimate, the memory available and what to change)
- * when `estimate` exceeds `available` bytes; `scope` and `gradientCheckpointing` decide which
- * remedies are offered.
+ * when `estimate` exceeds `available` bytes; `scope`, `gradientCheckpointing` and whether the
+ * command offers LoRA (`lethe train` does not) decide which remedies are offered.
  */
-export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, scope: ScopeOptions, gradientCheckpointing = false): void {
+export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, scope: ScopeOptions, gradientCheckpointing = false, offers: { lora: boolean } = { lora: true }): void {
   if (estimate.total <= available.bytes) return;
   // The limit with as many decimals as it takes to differ from the estimate ("0.203 GB … 0.200 GB", not "0.20 … 0.20").
   let digits = 2;
@@ -204,7 +204,7 @@ export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: nu
   if (estimate.parts.base >= available.bytes) {
     throw new LetheError(`this run needs about ${needs} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${limit} of ${available.source} (--max-memory GB sets the limit)`);
   }
-  const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' ? ['--scope lora'] : []), ...(gradientCheckpointing ? [] : ['--gradient-checkpointing']), 'a shorter --context-length'];
+  const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' && offers.lora ? ['--scope lora'] : []), ...(gradientCheckpointing ? [] : ['--gradient-checkpointing']), 'a shorter --context-length'];
   throw new LetheError(
     `this run needs about ${needs} at peak, more than the ${limit} of ${available.source}; ` +
       `try ${hints.join(', ')} (--max-memory GB sets the limit)`,

@@ -100,6 +100,23 @@ test('a run estimated not to fit is refused (exit 2, one line: estimate, limit, 
   assert.equal(existsSync(join(root, 'refused')), false);
 });
 
+test('lethe train --model estimates its peak too: said when it fits, refused before anything is written when not, without a --scope hint', () => {
+  const args = ['train', '--model', 'model', '--data', 'f.jsonl', '--batch-size', '16', '--accumulation', '1', '--epochs', '1'];
+  const ok = lethe(root, ...args, '--max-memory', '64', '--out', 'tuned');
+  assert.equal(ok.status, 0, ok.stderr);
+  const said = /lethe train: memory estimate (0\.\d+) GB .*runtime (0\.\d+) GB\) at peak; 64\.0 GB of --max-memory/.exec(ok.stdout);
+  assert.ok(said, ok.stdout);
+  const [total, runtime] = [Number(said[1]), Number(said[2])];
+  assert.ok(total > runtime, `${total} GB in all, ${runtime} GB runtime`);
+  const limit = (runtime + 0.5 * (total - runtime)).toFixed(3);
+  const r = lethe(root, ...args, '--max-memory', limit, '--out', 'refused-train');
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /this run needs about 0\.\d+ GB \(weights .*\) at peak, more than the 0\.\d+ GB of --max-memory; try a smaller --batch-size, --gradient-checkpointing, a shorter --context-length/);
+  assert.doesNotMatch(r.stderr, /--scope/);
+  assert.equal(existsSync(join(root, 'refused-train')), false);
+});
+
 test('a refusal never shows the estimate and the limit as the same number', () => {
   const GB = 2 ** 30;
   const estimate = { total: 0.2031 * GB, peakAt: 'step' as const, parts: { base: 0.17 * GB, weights: 0.01 * GB, trainingState: 0.003 * GB, activations: 0.02 * GB, stepOutputs: 0 } };

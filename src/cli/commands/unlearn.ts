@@ -51,8 +51,7 @@ export function registerUnlearn(program: Command): void {
     .option('--retain-mc <file>', '--probe mc: a multiple-choice file whose accuracy must stay; repeatable', collect)
     .option('--keep <which>', 'with --eval-every: save the best step (default) or the last')
     .option('--seeds <n>', 'repeat the run with N seeds (--seed, --seed + 1, …), each a run folder OUT/seed-K/; OUT/seeds.json: mean ± sd of the probe and "passes in k of N"')
-    .option('--save-dtype <dtype>', 'how OUT/model stores its weights: f32, bf16 or f16 (default: as the input model)')
-    .option('--max-memory <GB>', 'memory the run may use (default: what the machine has available); a run estimated to need more is refused before it starts');
+    .option('--save-dtype <dtype>', 'how OUT/model stores its weights: f32, bf16 or f16 (default: as the input model)');
   command.addHelpText('after', () => {
     const rows = Object.values(METHODS).map((m) => {
       const defaults = [...Object.entries(m.defaults).map(([k, v]) => `${k}=${v}`), `lr=${m.lr.toExponential()}`].join(' ');

@@ -45,6 +45,8 @@ export const trainingFields = {
   overwrite: flag().optional(),
   /** Recompute each block's activations in the backward pass instead of keeping them (less memory, ~1/3 more compute). */
   gradientCheckpointing: flag().optional(),
+  /** Memory (GB) the run may use, instead of what the machine reports available; the run is refused when its estimate exceeds it. Not part of the run's record. */
+  maxMemory: positive().optional(),
 };
 
 type TrainingUser = { [K in keyof typeof trainingFields]?: z.infer<(typeof trainingFields)[K]> };

@@ -76,8 +76,6 @@ export const unlearnSchema = z
     overlong: z.enum(['error', 'skip', 'truncate']).optional(),
     /** Repeat the run with this many seeds (seed, seed + 1, …), each in OUT/seed-K/, with OUT/seeds.json summarising them. */
     seeds: intIn(1, MAX_SEEDS, `expected an integer from 1 to ${MAX_SEEDS} (each seed is a whole run)`).optional(),
-    /** Memory (GB) the run may use, instead of what the machine reports available; the run is refused when its estimate exceeds it. Not part of the run's record. */
-    maxMemory: positive().optional(),
     /** How RUN/model stores its weights (default: as the input model did). */
     saveDtype: z.enum(['f32', 'bf16', 'f16']).optional(),
     ...trainingFields,
