@@ -42,7 +42,7 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   // size is known and small: not estimated).
   let estimateLine: string | null = null;
   if (given) {
-    const estimate = trainingMemoryEstimate(given.model, given.tokenizer, resolved, sets);
+    const estimate = trainingMemoryEstimate(given.model, given.tokenizer, resolved, sets, template);
     const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
     checkMemoryFits(estimate, available, { kind: 'all' }, resolved.gradientCheckpointing === true, { lora: false });
     estimateLine = `lethe train: memory estimate ${describeEstimate(estimate)} at peak; ${formatGb(available.bytes)} of ${available.source}\n`;

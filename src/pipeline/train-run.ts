@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodePair } from '../data/batches.ts';
-import { createModel } from '../models/model.ts';
+import { encodeItems, encodePair } from '../data/batches.ts';
+import { createModel, resolveContextLength } from '../models/model.ts';
 import { PRESETS, presetConfig } from '../models/presets.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import { trainTokenizer } from '../models/tokenizer/train-tokenizer.ts';
@@ -118,17 +118,22 @@ export async function presetModel(resolved: ResolvedTrainOptions, tokenizer: Tok
 /**
  * The peak-memory estimate of fine-tuning `model` on `sets` with `resolved`'s settings
  * (unlearn/memory-estimate.ts: every parameter trained in float32, one differentiated pass, the
- * head slice by slice), from the longest item (capped by the context length).
+ * head slice by slice), from the longest item. The items are encoded as the run will encode
+ * them, so what the run would refuse (a context length beyond the model's, an item longer than
+ * the context) is refused here, before anything is written: LetheError naming the file and line.
  */
-export function trainingMemoryEstimate(model: Model, tokenizer: Tokenizer, resolved: ResolvedTrainOptions, sets: readonly TrainingSet[]): MemoryEstimate {
-  const context = resolved.contextLength ?? model.config.maxPositions;
-  let longest = 0;
-  for (const set of sets) for (const p of set.pairs) longest = Math.max(longest, tokenizer.encode(p.prompt).length + tokenizer.encode(p.target).length + 2);
+export function trainingMemoryEstimate(model: Model, tokenizer: Tokenizer, resolved: ResolvedTrainOptions, sets: readonly TrainingSet[], template: PromptTemplate): MemoryEstimate {
+  const context = resolveContextLength(model.config, resolved.contextLength);
+  let longest = 1;
+  for (const set of sets) {
+    const { encoded } = encodeItems(tokenizer, set.pairs, { contextLength: context, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos });
+    for (const item of encoded) longest = Math.max(longest, item.ids.length);
+  }
   return estimateRunMemory(model, {
     scope: { kind: 'all' },
     optimizer: { kind: resolved.optimizer, momentum: resolved.momentum },
     batchSize: resolved.batchSize,
-    seqLength: Math.min(context, Math.max(1, longest)),
+    seqLength: longest,
     passes: 1,
     gradientCheckpointing: resolved.gradientCheckpointing === true,
     fullLogits: false,

@@ -115,6 +115,15 @@ test('lethe train --model estimates its peak too: said when it fits, refused bef
   assert.match(r.stderr, /this run needs about 0\.\d+ GB \(weights .*\) at peak, more than the 0\.\d+ GB of --max-memory; try a smaller --batch-size, --gradient-checkpointing, a shorter --context-length/);
   assert.doesNotMatch(r.stderr, /--scope/);
   assert.equal(existsSync(join(root, 'refused-train')), false);
+  // What the run itself would refuse is refused before the estimate and before anything is written.
+  for (const [extra, why] of [[['--data', 'f32.jsonl'], /f32\.jsonl:9: 131 tokens .* exceed the context length 128/], [['--context-length', '4096'], /--context-length 4096: longer than the model's maximum of 128 positions/]] as const) {
+    const bad = lethe(root, ...args, ...extra, '--out', 'refused-input');
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, why);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.equal(bad.stdout, '', 'no estimate line for a run that cannot start');
+    assert.equal(existsSync(join(root, 'refused-input')), false);
+  }
 });
 
 test('a refusal never shows the estimate and the limit as the same number', () => {
