@@ -67,7 +67,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
     evalItems: resolved.evalItems,
     ...(mcSides ? { mcProbe: { sides: mcSides, options: { batchSize: resolved.batchSize, contextLength: resolved.contextLength, style: 'default' as const, numFewshot: 0, chat: template.name === 'chat' } } } : {}),
     keep: resolved.keep,
-    ...(user.saveDtype ? { saveDtype: ({ f32: 'F32', bf16: 'BF16', f16: 'F16' } as const)[user.saveDtype] } : {}),
+    ...(resolved.saveDtype ? { saveDtype: ({ f32: 'F32', bf16: 'BF16', f16: 'F16' } as const)[resolved.saveDtype] } : {}),
     progress: progressDisplay,
   };
   if (seeds) {

@@ -157,6 +157,11 @@ test('the resolved config is written atomically as YAML and reads back as the sa
   // It is valid input to the same schema, so a resumed run can start from it.
   assert.deepEqual(resolveUnlearnOptions(parseLayers(unlearnSchema, [saved])), resolved);
   assert.equal(firstDifference(saved.values, { ...saved.values, lr: 1 }), 'lr');
+  // How the model is saved is part of the record, so the file replays it (newcomer trial: it was not).
+  const bf16 = resolveUnlearnOptions({ model: 'm', method: 'npo', forgetSplit: 'forget01', out, saveDtype: 'bf16' });
+  await writeResolvedConfig(out, 'unlearn', bf16);
+  assert.match(readFileSync(join(out, 'config.yaml'), 'utf8'), /^saveDtype: bf16$/m);
+  assert.equal(resolveUnlearnOptions(parseLayers(unlearnSchema, [savedLayer(out)!])).saveDtype, 'bf16');
 });
 
 test('a run\'s own config.yaml reads back through --config (its command and lethe header is not an option)', async () => {

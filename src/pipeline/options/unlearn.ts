@@ -130,6 +130,8 @@ export interface ResolvedUnlearnOptions extends ResolvedTraining {
   overlong?: 'error' | 'skip' | 'truncate';
   /** Present only when asked: the run is repeated with this many seeds, each in OUT/seed-K/. */
   seeds?: number;
+  /** Present only when asked: how RUN/model stores its weights (default: as the input model did). */
+  saveDtype?: 'f32' | 'bf16' | 'f16';
 }
 
 /**
@@ -176,6 +178,7 @@ export function resolveUnlearnOptions(given: UnlearnUserOptions): ResolvedUnlear
     ...(user.allowOverlap ? { allowOverlap: true } : {}),
     ...(user.overlong !== undefined ? { overlong: user.overlong } : {}),
     ...(user.seeds !== undefined ? { seeds: user.seeds } : {}),
+    ...(user.saveDtype !== undefined ? { saveDtype: user.saveDtype } : {}),
     ...resolveTraining(user, { lr, epochs: 5, batchSize: 4, accumulation: 4, schedule: 'linear' }),
   };
 }
