@@ -202,7 +202,10 @@ export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: nu
   const limit = digits > 2 ? `${(available.bytes / GB).toFixed(digits)} GB` : gb(available.bytes);
   const needs = describeEstimate(estimate, digits > 2 ? `${(estimate.total / GB).toFixed(digits)} GB` : undefined);
   if (estimate.parts.base >= available.bytes) {
-    throw new LetheError(`this run needs about ${needs} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${limit} of ${available.source} (--max-memory GB sets the limit)`);
+    // Nothing about the run would help: say how much to allow (rounded up to what the message shows).
+    const enough = `${(Math.ceil((estimate.total / GB) * 10 ** digits) / 10 ** digits).toFixed(digits)} GB`;
+    const remedy = available.source === '--max-memory' ? `give --max-memory ${enough} or more` : 'free memory first (--max-memory GB sets the limit)';
+    throw new LetheError(`this run needs about ${needs} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${limit} of ${available.source}: ${remedy}`);
   }
   const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' && offers.lora ? ['--scope lora'] : []), ...(gradientCheckpointing ? [] : ['--gradient-checkpointing']), 'a shorter --context-length'];
   throw new LetheError(

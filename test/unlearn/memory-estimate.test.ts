@@ -96,7 +96,11 @@ test('a run estimated not to fit is refused (exit 2, one line: estimate, limit, 
   // A limit below the runtime alone: no change to the run would help, and the line says so.
   const low = lethe(root, ...args, '--max-memory', '0.001', '--out', 'refused');
   assert.equal(low.status, 2, low.stderr);
-  assert.match(low.stderr, /the runtime alone \(Node, ONNX Runtime, the loaded data\) is more than the 0\.001 GB of --max-memory/);
+  assert.match(low.stderr, /the runtime alone \(Node, ONNX Runtime, the loaded data\) is more than the 0\.001 GB of --max-memory: give --max-memory (0\.\d+) GB or more$/m);
+  // The amount it names is the estimate, rounded up: enough for this run.
+  const enough = Number(/give --max-memory (0\.\d+) GB/.exec(low.stderr)![1]);
+  const estimated = Number(/needs about (0\.\d+) GB/.exec(low.stderr)![1]);
+  assert.ok(enough >= estimated && enough - estimated <= 0.0101, `${enough} for an estimate of ${estimated}`);
   assert.equal(existsSync(join(root, 'refused')), false);
 });
 
