@@ -71,6 +71,7 @@ test('cross-field rules name the flags to give', () => {
   rejects(() => parseLayers(trainSchema, [flags({ out: 'o', tofu: 'full' })]), /give either --model DIR .* or --preset NAME/);
   rejects(() => parseLayers(trainSchema, [flags({ out: 'o', preset: 'tiny', tofu: 'full', data: 'x.jsonl' })]), /give one training set/);
   rejects(() => parseLayers(trainSchema, [flags({ out: 'o', preset: 'tiny', tofuAuthors: '3' })]), /^--forget-authors: needed with --tofu-authors \(how many authors to forget\)$/);
+  rejects(() => parseLayers(trainSchema, [flags({ out: 'o', preset: 'tiny', tofu: 'full', maxMemory: '4' })]), /^--max-memory: only with --model \(a preset's run is not estimated/);
   rejects(() => parseLayers(evalSchema, [flags({ model: 'm', out: 'o', retainModel: 'r', retainResults: 'f' })]), /^--retain-results: give --retain-model DIR or --retain-results FILE, not both$/);
 });
 

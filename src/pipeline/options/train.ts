@@ -47,6 +47,7 @@ export const trainSchema = z
     if (u.model === undefined && u.tokenizer !== undefined) issue('only with --model (a preset trains its own tokenizer)', 'tokenizer');
     if (u.preset === undefined && u.vocabSize !== undefined) issue('only with --preset (a model folder brings its tokenizer)', 'vocabSize');
     if (u.preset === undefined && u.maxPositions !== undefined) issue('only with --preset (a model folder brings its config)', 'maxPositions');
+    if (u.preset !== undefined && u.maxMemory !== undefined) issue("only with --model (a preset's run is not estimated: its shapes are built in and small)", 'maxMemory');
   });
 
 export type TrainUserOptions = z.infer<typeof trainSchema>;
