@@ -7,7 +7,7 @@
 import type { HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
 import type { HostTensor as FileTensor } from './formats/host-tensor.ts';
-import type { LazyTensor } from './formats/safetensors.ts';
+import { isLazy, type LazyTensor } from './formats/safetensors.ts';
 import { LAYER_NORM_LAYOUTS, variantOf, type ModelConfig } from './formats/model-config.ts';
 import { expectedTensorShapes } from './formats/tensor-shapes.ts';
 
@@ -143,7 +143,7 @@ export function toHfTensors(config: ModelConfig, params: ReadonlyMap<string, Hos
       continue;
     }
     const [rows, cols] = t.shape;
-    out.set(name, { dtype: t.dtype, shape: [cols, rows], make: () => transpose2d(('make' in t ? t.make() : t) as HostTensor) });
+    out.set(name, { dtype: t.dtype, shape: [cols, rows], make: () => transpose2d((isLazy(t) ? t.make() : t) as HostTensor) });
   }
   return out;
 }

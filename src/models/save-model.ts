@@ -38,12 +38,13 @@ export interface SaveModelOptions {
   files?: Record<string, string | Uint8Array>;
 }
 
+/** A stored dtype's name: config.json's torch_dtype, which is also lethe's host dtype of it. */
 const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
 /** A float32 weight rounded to F16 or BF16 (to nearest even, as writeSafetensors would). */
 function narrowTo(t: HostTensor, dtype: 'F16' | 'BF16'): HostTensor {
   const values = t.data as Float32Array;
-  return dtype === 'BF16' ? { dtype: 'bfloat16', shape: t.shape, data: f32ToBf16(values) } : { dtype: 'float16', shape: t.shape, data: f32ToF16(values) };
+  return { dtype: TORCH_DTYPE[dtype], shape: t.shape, data: dtype === 'BF16' ? f32ToBf16(values) : f32ToF16(values) };
 }
 
 export async function saveModel(model: Model, dir: string, options: SaveModelOptions = {}): Promise<void> {
@@ -63,7 +64,7 @@ export async function saveModel(model: Model, dir: string, options: SaveModelOpt
   }
   for (const m of model.lora?.modules ?? []) {
     const base = model.params.get(`${m}.weight`)!;
-    weights.set(`${m}.weight`, { dtype: narrow ? (dtype === 'BF16' ? 'bfloat16' : 'float16') : 'float32', shape: base.shape, make: () => mergedWeight(model, m, narrow) });
+    weights.set(`${m}.weight`, { dtype: TORCH_DTYPE[dtype], shape: base.shape, make: () => mergedWeight(model, m, narrow) });
   }
   await mkdir(dirname(target), { recursive: true });
   // Exclusive, unpredictable temporary folder (src/io), filled, then renamed into place.

@@ -224,7 +224,8 @@ type WritableTensors = ReadonlyMap<string, HostTensor | LazyTensor> | Readonly<R
  */
 export const WRITE_COLLECT_BYTES = 16 * 2 ** 20;
 
-const isLazy = (t: HostTensor | LazyTensor): t is LazyTensor => typeof (t as LazyTensor).make === 'function';
+/** Whether `t` is made on demand (a LazyTensor) rather than held. */
+export const isLazy = (t: HostTensor | LazyTensor): t is LazyTensor => typeof (t as LazyTensor).make === 'function';
 const isFloatDtype = (d: HostDType) => d === 'float32' || d === 'float64' || d === 'bfloat16' || d === 'float16';
 
 /**
@@ -251,11 +252,12 @@ export function encodeSafetensors(
  */
 function* safetensorsChunks(tensors: WritableTensors, options: WriteSafetensorsOptions, file: string): Generator<Uint8Array> {
   const entries: [string, HostTensor | LazyTensor][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  const storedAs = (d: HostDType): SafetensorsDtype => (isFloatDtype(d) && options.dtype !== undefined ? options.dtype : STORED[d]);
   const planned = entries.map(([name, t]) => {
-    // A lazy tensor's declaration is checked as a tensor of that shape would be (no data yet).
-    if (!isLazy(t)) checkTensor(name, t, file);
-    else if (!Object.hasOwn(STORED, t.dtype)) throw new LetheError(`${file}: tensor '${name}': unknown dtype '${t.dtype}'`);
-    const stored: SafetensorsDtype = isFloatDtype(t.dtype) && options.dtype !== undefined ? options.dtype : STORED[t.dtype];
+    // A lazy tensor's declaration is checked now, its data when it is made.
+    checkDeclared(name, t, file);
+    if (!isLazy(t)) checkData(name, t, file);
+    const stored = storedAs(t.dtype);
     const values = t.shape.reduce((a: number, d: number) => a * d, 1);
     return { name, t, stored, shape: [...t.shape], bytes: values * SAFETENSORS_DTYPES[stored].bytes };
   });
@@ -289,43 +291,41 @@ function* safetensorsChunks(tensors: WritableTensors, options: WriteSafetensorsO
       collectGarbage();
       collected = arrays();
     }
-    const t = isLazy(e.t) ? e.t.make() : e.t;
-    const where = `${file}: tensor '${e.name}'`;
-    if (isLazy(e.t) && (isFloatDtype(t.dtype) !== isFloatDtype(e.t.dtype) || t.shape.length !== e.shape.length || t.shape.some((d, i) => d !== e.shape[i]))) {
-      throw new LetheError(`${where}: made as ${t.dtype} [${t.shape}], declared ${e.t.dtype} [${e.shape}]`);
+    let t = e.t;
+    if (isLazy(t)) {
+      t = t.make();
+      checkData(e.name, t, file);
+      // Stored as the header says, in the declared shape: so exactly the header's bytes.
+      if (storedAs(t.dtype) !== e.stored || t.shape.length !== e.shape.length || t.shape.some((d, i) => d !== e.shape[i])) {
+        throw new LetheError(`${file}: tensor '${e.name}': made as ${t.dtype} [${t.shape}], declared ${e.t.dtype} [${e.shape}]`);
+      }
     }
-    const encoded = encodeTensor(e.name, t, options.dtype, file);
-    if (encoded.bytes.byteLength !== e.bytes) throw new LetheError(`${where}: ${encoded.bytes.byteLength} bytes, the header says ${e.bytes}`);
-    yield encoded.bytes;
+    yield encodeTensor(t, options.dtype);
   }
 }
 
-/** The checks every written tensor passes: a known dtype, its array type, a shape that holds its values. */
-function checkTensor(name: string, t: HostTensor, file: string): void {
+/** What a tensor's name, dtype and shape must be, held or lazy: not the reserved name, a known dtype, whole sizes. */
+function checkDeclared(name: string, t: { dtype: HostDType; shape: readonly number[] }, file: string): void {
   const where = `${file}: tensor '${name}'`;
   if (name === '__metadata__') throw new LetheError(`${file}: '__metadata__' is reserved and cannot name a tensor`);
   if (!Object.hasOwn(STORED, t.dtype)) throw new LetheError(`${where}: unknown dtype '${t.dtype}'`);
-  if (!(t.data instanceof ARRAY_OF[t.dtype])) throw new LetheError(`${where}: dtype ${t.dtype} does not match its ${t.data.constructor.name}`);
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new LetheError(`${where}: bad shape [${t.shape}]`);
+}
+
+/** A held tensor's data: the array type of its dtype, as many values as its shape holds. */
+function checkData(name: string, t: HostTensor, file: string): void {
+  const where = `${file}: tensor '${name}'`;
+  if (!(t.data instanceof ARRAY_OF[t.dtype])) throw new LetheError(`${where}: dtype ${t.dtype} does not match its ${t.data.constructor.name}`);
   const values = t.shape.reduce((a, d) => a * d, 1);
   if (values !== t.data.length) throw new LetheError(`${where}: shape [${t.shape}] holds ${values} values, data has ${t.data.length}`);
 }
 
-function encodeTensor(
-  name: string,
-  t: HostTensor,
-  target: WriteSafetensorsOptions['dtype'],
-  file: string,
-): { dtype: SafetensorsDtype; bytes: Uint8Array } {
-  checkTensor(name, t, file);
-  const isFloat = t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'bfloat16' || t.dtype === 'float16';
-  if (!isFloat || target === undefined || target === STORED[t.dtype]) {
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    return { dtype: STORED[t.dtype], bytes };
-  }
+/** A checked tensor's bytes as stored: a view when kept as it is, else converted (F16/BF16 round to nearest even). */
+function encodeTensor(t: HostTensor, target: WriteSafetensorsOptions['dtype']): Uint8Array {
+  if (!isFloatDtype(t.dtype) || target === undefined || target === STORED[t.dtype]) return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   const f32 = t.data instanceof Float32Array ? t.data
     : t.dtype === 'bfloat16' ? bf16ToF32(t.data as Uint16Array)
       : t.dtype === 'float16' ? f16ToF32(t.data as Uint16Array) : Float32Array.from(t.data as Float64Array);
   const out = target === 'F32' ? f32 : target === 'F16' ? f32ToF16(f32) : f32ToBf16(f32);
-  return { dtype: target, bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }

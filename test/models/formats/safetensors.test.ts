@@ -252,6 +252,12 @@ test('lazy tensors are written as the same bytes as eager ones, each made once i
     const wrong = { dtype: 'float32' as const, shape: [4], make: (): HostTensor => c };
     await assertRejectsLethe(writeSafetensors(path, new Map([['w.c', wrong]])), path, /tensor 'w\.c': made as float32 \[3\], declared float32 \[4\]/);
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('wrong') || f.startsWith('.')), [], 'no file or temporary left');
+    // A declaration is checked as a held tensor's name, dtype and shape are, before anything is made.
+    let makes = 0;
+    const declared = (shape: number[]) => ({ dtype: 'float32' as const, shape, make: (): HostTensor => (makes++, c) });
+    await assertRejectsLethe(writeSafetensors(path, new Map([['w.c', declared([-3])]])), path, /tensor 'w\.c': bad shape \[-3\]/);
+    await assertRejectsLethe(writeSafetensors(path, new Map([['__metadata__', declared([3])]])), path, /'__metadata__' is reserved/);
+    assert.equal(makes, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
