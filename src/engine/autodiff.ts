@@ -164,6 +164,7 @@ const RULES: Record<OpName, Rule> = {
   after: (_y, g) => [g, null],
   range: none,
   dimProduct: none,
+  roundBf16: none,
 };
 
 function minMaxRule(y: Tensor, g: Tensor): Grads {

@@ -18,7 +18,7 @@ export type OpName =
   | 'gather' | 'gatherElements' | 'scatterNDAdd' | 'scatterElementsAdd'
   | 'reduceSum' | 'reduceSumSquare' | 'reduceMean' | 'reduceMax' | 'argmax'
   | 'softmax' | 'logSoftmax'
-  | 'cast' | 'stopGradient' | 'range' | 'dimProduct' | 'after';
+  | 'cast' | 'stopGradient' | 'range' | 'dimProduct' | 'after' | 'roundBf16';
 
 /** Attributes per op; kept loose here and read by the op's own rule and emitter. */
 export type Attrs = Record<string, unknown>;

@@ -18,9 +18,12 @@ export const OPSET = 17;
  */
 export const OPSET_BITCAST = 26;
 const UINT16 = 4;
+const UINT32 = 12;
 /** Ops that only move elements (their first input's), so they run the same on bfloat16's uint16 bits. */
 const MOVES_ELEMENTS: ReadonlySet<OpName> = new Set(['gather', 'slice', 'reshape', 'transpose', 'after']);
 const INT64_MAX = 9223372036854775807n;
+/** The step of roundBf16's Weyl sequence: odd, so its low 16 bits visit every value once in 65536 positions. */
+const WEYL_STEP = 40503;
 
 type Attr = number | number[] | string;
 
@@ -59,7 +62,7 @@ class Emitter {
     return n;
   }
 
-  private memo(key: string, make: () => string): string {
+  memo(key: string, make: () => string): string {
     let v = this.cache.get(key);
     if (v === undefined) {
       v = make();
@@ -79,6 +82,14 @@ class Emitter {
       const data = new DTYPES[dtype].array(1);
       data[0] = (dtype === 'int64' ? BigInt(value) : value) as never;
       return this.constant({ dtype, shape: [], data });
+    });
+  }
+
+  uint32(value: number): string {
+    return this.memo(`u32:${value}`, () => {
+      const n = this.fresh('const');
+      this.initializers.push({ name: n, dataType: UINT32, dims: [], rawData: new Uint8Array(Uint32Array.of(value).buffer) });
+      return n;
     });
   }
 
@@ -176,6 +187,20 @@ const EMITTERS: Record<OpName, Lower> = {
     const shape = e.node('Add', [e.shapeOf(t.shape), zero]);
     e.node('Reshape', [ins[0], shape], {}, out);
   },
+  // The bfloat16 bits (uint16) of x rounded stochastically (ops.ts, roundBf16): (bits(x) + r) >> 16
+  // with r the low 16 bits of noise + j·K along the last axis, broadcast over the others (a
+  // full-size noise tensor would be a parameter's worth of temporaries: 0.75 GB for a 47M-value
+  // embedding). Made once per last-axis size and shared by every tensor rounded in the program.
+  roundBf16: (e, t, ins, out) => {
+    const shape = t.shape as number[];
+    const last = shape.length === 0 ? 1 : shape[shape.length - 1];
+    const noise = e.memo(`roundBf16:${ins[1]}:${last}`, () => {
+      const seq = e.node('Range', [ins[1], e.node('Add', [ins[1], e.ints([last * WEYL_STEP], true)]), e.ints([WEYL_STEP], true)]);
+      return e.node('Cast', [e.node('Cast', [seq], { to: UINT16 })], { to: UINT32 });
+    });
+    const sum = e.node('Add', [e.node('BitCast', [ins[0]], { to: UINT32 }), noise]);
+    e.node('Cast', [e.node('BitShift', [sum, e.uint32(16)], { direction: 'RIGHT' })], { to: UINT16 }, out);
+  },
   dimProduct: (e, t, _ins, out) => void e.node('Cast', [e.dimScalar((t.attrs.dims as Dim[])[0])], { to: DTYPES[t.dtype].onnx }, out),
 };
 
@@ -233,7 +258,7 @@ export function exportOnnx(spec: ExportSpec): Uint8Array {
       if (typeof d === 'string' && !symbolSource.has(d)) symbolSource.set(d, { input: t.name!, axis });
     });
   }
-  const opset = spec.inputs.some((t) => t.dtype === 'bfloat16') ? OPSET_BITCAST : OPSET;
+  const opset = spec.inputs.some((t) => t.dtype === 'bfloat16') || graph.nodes.some((t, i) => needed[i] && t.op === 'roundBf16') ? OPSET_BITCAST : OPSET;
   const e = new Emitter(bindings, symbolSource, opset);
   // A node that computes an output writes it under the output's name directly: an Identity
   // into a graph output is a real copy in ORT (a parameter's worth of memory traffic per step).
@@ -271,6 +296,13 @@ export function exportOnnx(spec: ExportSpec): Uint8Array {
       bits.set(t.id, raw);
       continue;
     }
+    if (t.op === 'roundBf16') {
+      // Its result is bfloat16 bits: an output as they are, BitCast where a value is read.
+      const raw = outputName.has(t.id) ? nameOf(t) : `${nameOf(t)}.bits`;
+      EMITTERS.roundBf16(e, t, t.inputs.map(valueOf), raw);
+      bits.set(t.id, raw);
+      continue;
+    }
     EMITTERS[t.op](e, t, t.inputs.map(valueOf), nameOf(t));
   }
   for (const [name, t] of outputs) if (nameOf(t) !== name) e.node('Identity', [nameOf(t)], {}, name);
@@ -283,7 +315,7 @@ export function exportOnnx(spec: ExportSpec): Uint8Array {
       node: e.nodes,
       initializer: e.initializers,
       input: spec.inputs.map((t) => valueInfo(t.name!, t.dtype, t.shape, bindings, t.dtype === 'bfloat16' ? UINT16 : undefined)),
-      output: outputs.map(([name, t]) => valueInfo(name, t.dtype, t.shape, bindings)),
+      output: outputs.map(([name, t]) => valueInfo(name, t.dtype, t.shape, bindings, t.dtype === 'bfloat16' ? UINT16 : undefined)),
     },
   });
   return onnx.ModelProto.encode(model).finish();

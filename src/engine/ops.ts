@@ -318,6 +318,26 @@ export function cast(x: Tensor, to: DType): Tensor {
 }
 
 /**
+ * x (float32) rounded to bfloat16 stochastically: up to the next bfloat16 away from zero with
+ * probability equal to the distance from the one toward zero, in ulps, so E[round(x)] = x. The
+ * random bits are the low 16 bits of the Weyl sequence noise + j·40503 over the index j along the
+ * last axis (the same for every row, which keeps the noise a vector), where `noise` (int64 scalar)
+ * is fed a fresh uniform draw per run: for every element, the roundings of successive runs are
+ * independent and uniform, so each is unbiased; within a run, elements of one column round
+ * alike. Rounding to nearest would lose every change smaller
+ * than half an ulp (2⁻⁹ of the value), e.g. all of an Adam second moment's (1 − β2)·g² increments
+ * once they are 0.2% of it, which stochastic rounding keeps in expectation (Gupta et al. 2015,
+ * "Deep learning with limited numerical precision"). Exported with BitCast (opset 26): the sum of
+ * the float32 bits and the noise, shifted right by 16. No gradient.
+ */
+export function roundBf16(x: Tensor, noise: Tensor): Tensor {
+  if (x.dtype !== 'float32') throw new ShapeError(`roundBf16: expected float32, got ${x}`);
+  if (noise.dtype !== 'int64' || noise.rank !== 0) throw new ShapeError(`roundBf16: noise must be an int64 scalar, got ${noise}`);
+  if (!x.shape.every((d) => typeof d === 'number')) throw new ShapeError(`roundBf16: the shape of ${x} must be static`);
+  return x.graph.node('roundBf16', [x, noise], {}, 'bfloat16', x.shape);
+}
+
+/**
  * `w` itself, but computed only once `x` exists (ONNX: a Reshape of w to its own shape by a
  * shape that reads one value of x). ONNX Runtime runs nodes that depend on graph inputs only as
  * early as it likes; a 16-bit weight widened through `after(w, layerInput)` is widened when its

@@ -13,6 +13,12 @@ interface Common {
   maxGradNorm?: number | null;
   /** Which parameters decay (default all). */
   decays?: (name: string) => boolean;
+  /**
+   * How the state slots are stored between steps: float32 (default), or bfloat16, half the bytes,
+   * rounded stochastically (ops.ts, roundBf16) after each update, which is computed in float32.
+   * The parameters stay float32. As torchao's bf16 optimiser states, with the rounding unbiased.
+   */
+  stateDtype?: 'float32' | 'bfloat16';
 }
 
 /**
@@ -62,6 +68,7 @@ export function checkOptimizer(opt: OptimizerOptions): void {
   const bad = (what: string) => {
     throw new LetheError(`optimizer ${opt.kind}: ${what}`);
   };
+  if (opt.stateDtype !== undefined && opt.stateDtype !== 'float32' && opt.stateDtype !== 'bfloat16') bad(`state dtype must be float32 or bfloat16, got ${String(opt.stateDtype)}`);
   if (opt.weightDecay !== undefined && !(opt.weightDecay >= 0 && Number.isFinite(opt.weightDecay))) bad(`weight decay must be a finite number ≥ 0, got ${opt.weightDecay}`);
   if (opt.kind === 'sgd') {
     const mu = opt.momentum ?? SGD_DEFAULTS.momentum;
@@ -78,6 +85,8 @@ export function slotNames(opt: OptimizerOptions): string[] {
 }
 
 export const next = (name: string): string => `${name}.next`;
+/** The int64 scalar input that seeds a step's stochastic rounding of bfloat16 state. */
+export const NOISE_INPUT = 'optim.noise';
 export const maskName = (name: string): string => `${name}.mask`;
 
 export interface Update {
@@ -89,6 +98,8 @@ export interface Update {
 export interface OptimiserInputs {
   lr: Tensor;
   t: Tensor;
+  /** A fresh int64 draw per step for the stochastic rounding of bfloat16 state (null for float32 state). */
+  noise: Tensor | null;
   masks: (Tensor | null)[];
   state: Tensor[][];
   all: Tensor[];
@@ -99,8 +110,10 @@ export function optimiserInputs(g: Graph, params: readonly Tensor[], spec: { opt
   const t = g.input('optim.step', 'float32', []);
   const masks = params.map((p) => (spec.masks?.has(p.name!) ? g.input(maskName(p.name!), 'float32', p.shape) : null));
   const slots = slotNames(spec.optimizer);
-  const state = params.map((p) => slots.map((s) => g.input(`${p.name}.${s}`, 'float32', p.shape)));
-  return { lr, t, masks, state, all: [lr, t, ...masks.filter((m) => m !== null), ...state.flat()] };
+  const stateDtype = spec.optimizer.stateDtype ?? 'float32';
+  const state = params.map((p) => slots.map((s) => g.input(`${p.name}.${s}`, stateDtype, p.shape)));
+  const noise = stateDtype === 'bfloat16' && slots.length > 0 ? g.input(NOISE_INPUT, 'int64', []) : null;
+  return { lr, t, noise, masks, state, all: [lr, t, ...(noise ? [noise] : []), ...masks.filter((m) => m !== null), ...state.flat()] };
 }
 
 /**
@@ -136,8 +149,11 @@ export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { op
   // a chain of them).
   const lr = o.after(inputs.lr, [gradNorm, ...barrier].map((x) => o.sum(o.cast(x, 'float32'))).reduce((a, b) => o.add(a, b)));
   const outputs: Record<string, Tensor> = { gradNorm };
+  // bfloat16 slots are widened to float32 for the update and the new values rounded back.
+  const { noise } = inputs;
+  const store = (x: Tensor) => (noise ? o.roundBf16(x, noise) : x);
   params.forEach((p, i) => {
-    const state = inputs.state[i];
+    const state = inputs.state[i].map((s) => o.cast(s, 'float32'));
     const { gr, keep } = masked[i];
     const wd = (opt.decays?.(p.name!) ?? true) ? (opt.weightDecay ?? optimizerDefaults(opt.kind).weightDecay) : 0;
     // The weights that decay: all, or the trainable ones (exact +0 elsewhere) when masked.
@@ -154,7 +170,7 @@ export function addUpdate(params: readonly Tensor[], grads: Tensor[], spec: { op
       else updated = sophia(opt, decayed, gr, scale, state, lr);
     }
     outputs[next(p.name!)] = updated.param;
-    state.forEach((s, k) => (outputs[next(s.name!)] = updated.state[k]));
+    inputs.state[i].forEach((s, k) => (outputs[next(s.name!)] = store(updated.state[k])));
   });
   return { inputs: inputs.all, outputs };
 }

@@ -11,7 +11,8 @@ import type { Tensor } from './graph.ts';
 import * as o from './ops.ts';
 import { compile, type CompileOptions, type Feeds, type Program } from './program.ts';
 import { fmt } from './shape.ts';
-import { addUpdate, checkOptimizer, maskName, next, optimiserInputs, slotNames, type OptimiserInputs, type OptimizerOptions } from './optimizers.ts';
+import { Rng } from './random.ts';
+import { addUpdate, checkOptimizer, maskName, NOISE_INPUT, next, optimiserInputs, slotNames, type OptimiserInputs, type OptimizerOptions } from './optimizers.ts';
 
 export { ADAMW_DEFAULTS, SGD_DEFAULTS, SOPHIA_DEFAULTS, checkOptimizer, optimizerDefaults, type AdamWOptions, type OptimizerOptions, type SgdOptions, type SophiaOptions } from './optimizers.ts';
 
@@ -139,7 +140,7 @@ export class TrainStep {
         widenInto(v, buffer.data as Float32Array);
       }
       ts.current.set(p.name!, buffer);
-      for (const s of slots) ts.current.set(`${p.name}.${s}`, zerosHost('float32', [...v.shape]));
+      for (const s of slots) ts.current.set(`${p.name}.${s}`, zerosHost(spec.optimizer.stateDtype ?? 'float32', [...v.shape]));
       if (spec.masks?.has(p.name!)) {
         const m = initial.get(maskName(p.name!));
         if (!m || m.data.length !== v.data.length) throw new LetheError(`train step: parameter "${p.name}" is masked but has no mask of its size`);
@@ -161,6 +162,7 @@ export class TrainStep {
     for (const [name, v] of values) {
       const cur = this.get(name);
       if (v.data.length !== cur.data.length) throw new LetheError(`train step: "${name}" has ${v.data.length} values, expected ${cur.data.length}`);
+      if (v.dtype !== cur.dtype) throw new LetheError(`train step: "${name}" is ${v.dtype} in the values given, but this run keeps it as ${cur.dtype} (the optimiser state's dtype is part of the run)`);
       (cur.data as Float32Array).set(v.data as Float32Array);
     }
     this.step = step;
@@ -182,6 +184,8 @@ export class TrainStep {
     const feeds: Feeds = { ...Object.fromEntries(this.current), ...Object.fromEntries(this.masks) };
     feeds['optim.lr'] = { dtype: 'float32', shape: [], data: Float32Array.of(lr) };
     feeds['optim.step'] = { dtype: 'float32', shape: [], data: Float32Array.of(t) };
+    // A function of the step alone, so a resumed run rounds as the uninterrupted one did.
+    if (this.spec.optimizer.stateDtype === 'bfloat16') feeds[NOISE_INPUT] = { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(new Rng(t).int(2 ** 30))) };
     return feeds;
   }
 

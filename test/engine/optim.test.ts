@@ -229,6 +229,10 @@ test('every optimiser leaves masked-out weights and their state bit-identical (d
     { kind: 'sgd', weightDecay: 0.1 },
     { kind: 'sgd', momentum: 0.9, weightDecay: 0.1, maxGradNorm: 0.5 },
     { kind: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0.1 },
+    // State kept in bfloat16: its +0 must stay +0 through the stochastic rounding.
+    { kind: 'adamw', weightDecay: 0.1, stateDtype: 'bfloat16' },
+    { kind: 'sophia', batchSize: 2, weightDecay: 0.1, maxGradNorm: 0.5, stateDtype: 'bfloat16' },
+    { kind: 'sgd', momentum: 0.9, weightDecay: 0.1, stateDtype: 'bfloat16' },
   ];
   for (const opt of options) {
     const g = new Graph();
