@@ -19,6 +19,7 @@ import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, 
 import { describeRun } from './summary.ts';
 
 import { TRAIN_PATHS, trainSchema, resolveTrainOptions } from '../pipeline/options/train.ts';
+import { keepsFloat32State } from '../pipeline/options/training.ts';
 
 export { TRAIN_PATHS, trainSchema, resolveTrainOptions, type TrainUserOptions, type ResolvedTrainOptions } from '../pipeline/options/train.ts';
 
@@ -44,7 +45,7 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   if (given) {
     const estimate = trainingMemoryEstimate(given.model, given.tokenizer, resolved, sets, template);
     const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
-    checkMemoryFits(estimate, available, { kind: 'all' }, resolved.gradientCheckpointing === true, { lora: false });
+    checkMemoryFits(estimate, available, { kind: 'all' }, resolved.gradientCheckpointing === true, { lora: false, optimizerState: keepsFloat32State(resolved) });
     estimateLine = `lethe train: memory estimate ${describeEstimate(estimate)} at peak; ${formatGb(available.bytes)} of ${available.source}\n`;
   }
   const fresh = nothingToResume(resolved.out, resolved.resume);

@@ -19,6 +19,7 @@ import { checkMemoryFits, describeEstimate, formatGb } from '../unlearn/memory-e
 import { unlearningMemoryEstimate } from '../pipeline/unlearning-inputs.ts';
 
 import { UNLEARN_PATHS, unlearnSchema, resolveUnlearnOptions } from '../pipeline/options/unlearn.ts';
+import { keepsFloat32State } from '../pipeline/options/training.ts';
 
 export { UNLEARN_PATHS, unlearnSchema, resolveUnlearnOptions, type UnlearnUserOptions, type ResolvedUnlearnOptions } from '../pipeline/options/unlearn.ts';
 
@@ -40,7 +41,7 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
   // The peak memory estimate, and a refusal before anything is written when it cannot fit.
   const estimate = unlearningMemoryEstimate(input, tokenizer, resolved, { method, forget, retain });
   const available = user.maxMemory !== undefined ? { bytes: user.maxMemory * 2 ** 30, source: '--max-memory' } : availableMemory();
-  checkMemoryFits(estimate, available, scope, resolved.gradientCheckpointing === true);
+  checkMemoryFits(estimate, available, scope, resolved.gradientCheckpointing === true, { lora: true, optimizerState: keepsFloat32State(resolved) });
   const fresh = nothingToResume(resolved.out, resolved.resume);
   await claimRunFolder(resolved.out, {
     resume: resolved.resume, overwrite: resolved.overwrite, runDirs: seeds ? seeds.map((k) => seedRunDir(resolved.out, k)) : [resolved.out],

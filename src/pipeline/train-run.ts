@@ -131,7 +131,7 @@ export function trainingMemoryEstimate(model: Model, tokenizer: Tokenizer, resol
   }
   return estimateRunMemory(model, {
     scope: { kind: 'all' },
-    optimizer: { kind: resolved.optimizer, momentum: resolved.momentum },
+    optimizer: { kind: resolved.optimizer, momentum: resolved.momentum, ...(resolved.optimizerState === 'bf16' ? { stateDtype: 'bfloat16' as const } : {}) },
     batchSize: resolved.batchSize,
     seqLength: longest,
     passes: 1,

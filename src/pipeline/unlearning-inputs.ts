@@ -87,7 +87,7 @@ export function unlearningMemoryEstimate(model: Model, tokenizer: Tokenizer, res
   for (const p of [...sets.forget, ...sets.retain]) longest = Math.max(longest, tokenizer.encode(p.prompt).length + tokenizer.encode(p.target).length + 2);
   return estimateRunMemory(model, {
     scope: plan.scope,
-    optimizer: { kind: resolved.optimizer, momentum: resolved.momentum },
+    optimizer: { kind: resolved.optimizer, momentum: resolved.momentum, ...(resolved.optimizerState === 'bf16' ? { stateDtype: 'bfloat16' as const } : {}) },
     batchSize: resolved.batchSize,
     seqLength: Math.min(context, longest),
     passes: passesOf(plan),

@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import type { HostTensor } from '../engine/dtype.ts';
 import { LetheError } from '../engine/errors.ts';
-import { firstNonFinite } from '../io/finite.ts';
+import { firstNonFinite, firstNonFiniteHalf } from '../io/finite.ts';
 import { makeTempDir, removeStrayTemps, tempPathFor, writeFileAtomic } from '../io/atomic-write.ts';
 import { encodeSafetensors, readSafetensors } from '../models/formats/index.ts';
 
@@ -133,7 +133,8 @@ export async function loadCheckpoint(path: string, expect: CheckpointExpectation
   if (bytes.byteLength !== manifest.bytes || createHash('sha256').update(bytes).digest('hex') !== manifest.sha256) {
     throw bad(statePath, `its contents do not match the checksum in ${META} (${bytes.byteLength} bytes, ${manifest.bytes} recorded)`);
   }
-  const tensors = (await readSafetensors(statePath)) as unknown as Map<string, HostTensor>;
+  // BF16 optimiser state (--optimizer-state bf16) stays BF16, as the manifest records it.
+  const tensors = (await readSafetensors(statePath, { keepHalf: true })) as unknown as Map<string, HostTensor>;
   for (const [name, want] of Object.entries(manifest.tensors)) {
     const t = tensors.get(name);
     if (!t) throw bad(statePath, `tensor "${name}" of the manifest is missing`);
@@ -142,8 +143,8 @@ export async function loadCheckpoint(path: string, expect: CheckpointExpectation
   for (const name of tensors.keys()) if (!(name in manifest.tensors)) throw bad(statePath, `tensor "${name}" is not in the manifest`);
   for (const name of expect.names ?? []) if (!tensors.has(name)) throw bad(statePath, `tensor "${name}" that the run needs is missing`);
   for (const [name, t] of tensors) {
-    const i = firstNonFinite(t.data);
-    if (i >= 0) throw bad(statePath, `tensor "${name}" holds ${t.data[i]} at flat index ${i}`);
+    const i = t.dtype === 'bfloat16' ? firstNonFiniteHalf(t.data as Uint16Array, 0x7f80) : firstNonFinite(t.data);
+    if (i >= 0) throw bad(statePath, `tensor "${name}" holds ${t.dtype === 'bfloat16' ? 'a non-finite value' : t.data[i]} at flat index ${i}`);
   }
   return { tensors, meta };
 }

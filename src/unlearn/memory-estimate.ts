@@ -8,7 +8,8 @@
 // - weights: every parameter at the dtype it is held in (bfloat16/float16 frozen weights 2 bytes,
 //   float32 4), read from the model itself; a trained parameter twice: the input's copy (never
 //   written) and the train step's float32 one, updated in place;
-// - optimiser state: the optimiser's slots per trained value (AdamW: 2 moments), float32;
+// - optimiser state: the optimiser's slots per trained value (AdamW: 2 moments), float32 or, with
+//   --optimizer-state bf16, bfloat16;
 // - within a step, one gradient per trained value and the activations; at its end, instead,
 //   onnxruntime-node's copy of every output (the updated parameters and slots: its binding
 //   returns a copy of each output, also of those written in place; engine/program.ts);
@@ -62,6 +63,8 @@ export interface MemoryEstimateInput {
   trainable: number;
   /** Optimiser slots per trained value (AdamW and Sophia 2, SGD with momentum 1, without 0). */
   optimizerSlots: number;
+  /** Bytes per slot value: 4 (float32, default) or 2 (bfloat16 state). */
+  stateBytes?: number;
   batchSize: number;
   /** Longest sequence of a batch (tokens). */
   seqLength: number;
@@ -102,9 +105,9 @@ export function estimateTrainingMemory(i: MemoryEstimateInput): MemoryEstimate {
   const headSlice = Math.max(1, Math.floor(HEAD_SLICE_BYTES / (4 * c.hiddenSize)));
   const logits = i.fullLogits === false ? Math.min(c.vocabSize, headSlice) : c.vocabSize;
   const activations = 4 * i.passes * tokens * (ACT_TOKEN + blocks + ACT_LOGITS * logits);
-  const slots = 4 * i.trainable * i.optimizerSlots;
+  const slots = (i.stateBytes ?? 4) * i.trainable * i.optimizerSlots;
   const gradients = 4 * i.trainable;
-  const stepOutputs = 4 * i.trainable * (1 + i.optimizerSlots);
+  const stepOutputs = 4 * i.trainable + slots;
   const parts = { base: i.baseBytes ?? BASE_BYTES, weights: i.weightBytes, trainingState: slots + gradients, activations, stepOutputs };
   const peakAt = stepOutputs > gradients + activations ? 'outputs' : 'step';
   return { total: parts.base + parts.weights + slots + Math.max(gradients + activations, stepOutputs), parts, peakAt };
@@ -145,7 +148,7 @@ export function processMemory(): ProcessMemory {
 
 export interface RunShape {
   scope: ScopeOptions;
-  optimizer: { kind: string; momentum?: number };
+  optimizer: { kind: string; momentum?: number; stateDtype?: 'float32' | 'bfloat16' };
   batchSize: number;
   seqLength: number;
   /** Forward passes differentiated per step (see passesOf). */
@@ -177,7 +180,7 @@ export function estimateRunMemory(model: Model, shape: RunShape, proc?: ProcessM
   for (const t of model.params.values()) held += t.data.byteLength;
   const baseBytes = BASE_BYTES + Math.max(0, (proc?.residentBytes ?? 0) - held - RESIDENT_AT_FIT);
   const e = estimateTrainingMemory({
-    config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes,
+    config: model.config, weightBytes, trainable, optimizerSlots: optimizerSlots(shape.optimizer), stateBytes: shape.optimizer.stateDtype === 'bfloat16' ? 2 : 4, batchSize: shape.batchSize, seqLength: shape.seqLength, passes: shape.passes,
     frozenLayers: scope.kind === 'lora', gradientCheckpointing: shape.gradientCheckpointing, fullLogits: shape.fullLogits, baseBytes,
   });
   const loading = proc?.peakBytes ?? 0;
@@ -191,10 +194,11 @@ export function passesOf(plan: Pick<RunPlan, 'needsRetain' | 'needs'>): number {
 
 /**
  * Throws LetheError (exit 2, one line: the estimate, the memory available and what to change)
- * when `estimate` exceeds `available` bytes; `scope`, `gradientCheckpointing` and whether the
- * command offers LoRA (`lethe train` does not) decide which remedies are offered.
+ * when `estimate` exceeds `available` bytes; `scope`, `gradientCheckpointing`, whether the
+ * command offers LoRA (`lethe train` does not) and whether the run keeps float32 optimiser state
+ * (`optimizerState`: --optimizer-state bf16 would halve it) decide which remedies are offered.
  */
-export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, scope: ScopeOptions, gradientCheckpointing = false, offers: { lora: boolean } = { lora: true }): void {
+export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: number; source: string }, scope: ScopeOptions, gradientCheckpointing = false, offers: { lora: boolean; optimizerState?: boolean } = { lora: true }): void {
   if (estimate.total <= available.bytes) return;
   // The limit with as many decimals as it takes to differ from the estimate ("0.203 GB … 0.200 GB", not "0.20 … 0.20").
   let digits = 2;
@@ -207,7 +211,7 @@ export function checkMemoryFits(estimate: MemoryEstimate, available: { bytes: nu
     const remedy = available.source === '--max-memory' ? `give --max-memory ${enough} or more` : 'free memory first (--max-memory GB sets the limit)';
     throw new LetheError(`this run needs about ${needs} at peak; the runtime alone (Node, ONNX Runtime, the loaded data) is more than the ${limit} of ${available.source}: ${remedy}`);
   }
-  const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' && offers.lora ? ['--scope lora'] : []), ...(gradientCheckpointing ? [] : ['--gradient-checkpointing']), 'a shorter --context-length'];
+  const hints = ['a smaller --batch-size', ...(scope.kind !== 'lora' && offers.lora ? ['--scope lora'] : []), ...(gradientCheckpointing ? [] : ['--gradient-checkpointing']), ...(offers.optimizerState ? ['--optimizer-state bf16'] : []), 'a shorter --context-length'];
   throw new LetheError(
     `this run needs about ${needs} at peak, more than the ${limit} of ${available.source}; ` +
       `try ${hints.join(', ')} (--max-memory GB sets the limit)`,

@@ -21,6 +21,8 @@ export interface OptimizerChoice {
   momentum?: number;
   /** SGD's Nesterov momentum (torch.optim.SGD's nesterov=True; needs momentum > 0). */
   nesterov?: boolean;
+  /** How the state slots are kept between steps: float32 (default) or bfloat16 (OptimizerOptions.stateDtype). */
+  stateDtype?: 'float32' | 'bfloat16';
 }
 
 export interface RunOptions {
@@ -70,7 +72,7 @@ export interface RunResult {
  * optimiser cannot take (Nesterov without momentum, a negative decay).
  */
 export function toOptimizer(c: OptimizerChoice = { kind: 'adamw' }, batchSize: number): OptimizerOptions {
-  const common = { weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm === undefined ? 1.0 : c.maxGradNorm };
+  const common = { weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm === undefined ? 1.0 : c.maxGradNorm, ...(c.stateDtype ? { stateDtype: c.stateDtype } : {}) };
   const opt: OptimizerOptions =
     c.kind === 'sophia' ? { kind: 'sophia', ...common, betas: c.betas, rho: c.rho, batchSize }
     : c.kind === 'sgd' ? { kind: 'sgd', ...common, momentum: c.momentum, nesterov: c.nesterov }

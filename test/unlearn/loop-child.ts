@@ -9,7 +9,7 @@ import { runLoop, type LoopHooks } from '../../src/unlearn/loop.ts';
 
 export const STEPS = 30;
 
-export function makeRun(runDir: string, delayMs = 0, hooks: Partial<LoopHooks> = {}) {
+export function makeRun(runDir: string, delayMs = 0, hooks: Partial<LoopHooks> = {}, stateDtype: 'float32' | 'bfloat16' = 'float32') {
   const g = new Graph();
   const w1 = g.input('w1', 'float32', [6, 16]);
   const w2 = g.input('w2', 'float32', [16, 1]);
@@ -21,7 +21,7 @@ export function makeRun(runDir: string, delayMs = 0, hooks: Partial<LoopHooks> =
     ['w1', { dtype: 'float32' as const, shape: [6, 16], data: rng.normalArray(96, 0.5) }],
     ['w2', { dtype: 'float32' as const, shape: [16, 1], data: rng.normalArray(16, 0.5) }],
   ]);
-  const step = TrainStep.create({ loss, params: [w1, w2], data: [x, y], optimizer: { kind: 'adamw', maxGradNorm: 1 } }, init);
+  const step = TrainStep.create({ loss, params: [w1, w2], data: [x, y], optimizer: { kind: 'adamw', maxGradNorm: 1, stateDtype } }, init);
   const batchesFor = (s: number) => {
     const r = new Rng(1000 + s); // data of step s depends on s only
     const xs = r.normalArray(8 * 6);

@@ -15,10 +15,10 @@ import { makeRun, STEPS } from './loop-child.ts';
 
 const temp = () => mkdtempSync(join(tmpdir(), 'lethe-loop-'));
 
-async function finalWeights(dir: string): Promise<Float32Array[]> {
+async function finalWeights(dir: string): Promise<(Float32Array | Uint16Array)[]> {
   const { tensors, meta } = await loadCheckpoint((await latestCheckpoint(join(dir, 'checkpoints')))!);
   assert.equal(meta.step, STEPS);
-  return ['w1', 'w2', 'w1.adam_m', 'w2.adam_v'].map((n) => tensors.get(n)!.data as Float32Array);
+  return ['w1', 'w2', 'w1.adam_m', 'w2.adam_v'].map((n) => tensors.get(n)!.data as Float32Array | Uint16Array);
 }
 
 test('a run that crashes and resumes ends with the same weights as an uninterrupted one', async () => {
@@ -39,6 +39,28 @@ test('a run that crashes and resumes ends with the same weights as an uninterrup
   assert.deepEqual(await finalWeights(broken), await finalWeights(whole));
   const log = readFileSync(join(broken, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(log.map((l) => l.step), Array.from({ length: STEPS }, (_, i) => i + 1));
+});
+
+test('with bfloat16 optimiser state, the checkpoints hold it as BF16 and a resumed run ends bit-identical', async () => {
+  // The stochastic rounding's noise is a function of the step alone, so the resumed steps round as the uninterrupted ones did.
+  const whole = temp();
+  const a = makeRun(whole, 0, {}, 'bfloat16');
+  assert.equal((await a.run()).stopped, 'done');
+  await a.step.dispose();
+  const broken = temp();
+  const b = makeRun(broken, 0, { tokensFor: (s) => { if (s === 10) throw new Error('crash'); return 0; } }, 'bfloat16');
+  await assert.rejects(b.run(), /crash/);
+  await b.step.dispose();
+  const c = makeRun(broken, 0, {}, 'bfloat16');
+  assert.equal((await c.run()).resumedFrom, 8);
+  await c.step.dispose();
+  const [w1, w2, m, v] = await finalWeights(broken);
+  assert.ok(w1 instanceof Float32Array && w2 instanceof Float32Array && m instanceof Uint16Array && v instanceof Uint16Array, 'weights float32, moments bfloat16 bits');
+  assert.deepEqual([w1, w2, m, v], await finalWeights(whole));
+  // A float32-state run cannot take these checkpoints: one line naming the tensor and both dtypes.
+  const d = makeRun(broken, 0, {}, 'float32');
+  await assert.rejects(d.run(), /"w1\.adam_m" is bfloat16 in the values given, but this run keeps it as float32/);
+  await d.step.dispose();
 });
 
 test('a run killed with SIGKILL mid-training and resumed ends with the same weights', async () => {

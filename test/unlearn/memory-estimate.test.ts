@@ -51,6 +51,10 @@ test('the estimate counts one head slice for label-only losses, and at a step\'s
   assert.equal(wide.parts.stepOutputs, 12e9);
   assert.equal(wide.total, wide.parts.base + 1e9 + 8e9 + 12e9);
   assert.match(describeEstimate(wide), /the peak is at a step's end, where the copies of its outputs \(11\.2 GB\)/);
+  // Moments in bfloat16: 2 bytes each, between steps and in the outputs' copies; parameters stay 4.
+  const halved = estimateTrainingMemory({ ...base, trainable: 1e9, fullLogits: false, batchSize: 1, seqLength: 8, stateBytes: 2 });
+  assert.equal(halved.parts.stepOutputs, 8e9);
+  assert.equal(halved.total, halved.parts.base + 1e9 + 4e9 + 8e9);
 });
 
 test('a trained weight counts twice (the input\'s copy and the step\'s float32 one); LoRA over BF16 adds only the adapters', () => {
@@ -91,7 +95,7 @@ test('a run estimated not to fit is refused (exit 2, one line: estimate, limit, 
   assert.equal(r.status, 2, r.stderr);
   // One line besides the notice of the two items longer than the context (skipped).
   assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('lethe unlearn: --overlong skip')).length, 1, r.stderr);
-  assert.match(r.stderr, /this run needs about 0\.\d\d GB \(weights .* GB, training state .* GB, activations .* GB, runtime .* GB\) at peak, more than the 0\.\d+ GB of --max-memory; try a smaller --batch-size, --scope lora, --gradient-checkpointing, a shorter --context-length/);
+  assert.match(r.stderr, /this run needs about 0\.\d\d GB \(weights .* GB, training state .* GB, activations .* GB, runtime .* GB\) at peak, more than the 0\.\d+ GB of --max-memory; try a smaller --batch-size, --scope lora, --gradient-checkpointing, --optimizer-state bf16, a shorter --context-length/);
   assert.equal(existsSync(join(root, 'refused')), false);
   // A limit below the runtime alone: no change to the run would help, and the line says so.
   const low = lethe(root, ...args, '--max-memory', '0.001', '--out', 'refused');
@@ -116,7 +120,7 @@ test('lethe train --model estimates its peak too: said when it fits, refused bef
   const r = lethe(root, ...args, '--max-memory', limit, '--out', 'refused-train');
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /this run needs about 0\.\d+ GB \(weights .*\) at peak, more than the 0\.\d+ GB of --max-memory; try a smaller --batch-size, --gradient-checkpointing, a shorter --context-length/);
+  assert.match(r.stderr, /this run needs about 0\.\d+ GB \(weights .*\) at peak, more than the 0\.\d+ GB of --max-memory; try a smaller --batch-size, --gradient-checkpointing, --optimizer-state bf16, a shorter --context-length/);
   assert.doesNotMatch(r.stderr, /--scope/);
   assert.equal(existsSync(join(root, 'refused-train')), false);
   // What the run itself would refuse is refused before the estimate and before anything is written.

@@ -23,6 +23,7 @@ export function addTrainingFlags(command: Command): Command {
     .option('--checkpoint-every <n>', 'save a resumable checkpoint every N steps (0: only at the end)')
     .option('--context-length <n>', "longest item in tokens (default: the model's)")
     .option('--gradient-checkpointing', "recompute each block's activations in the backward pass instead of keeping them: less memory, about 1/3 more time per step, same results")
+    .option('--optimizer-state <dtype>', 'how the optimiser state (AdamW/Sophia moments, SGD momentum) is kept: f32 (default) or bf16, half the memory, rounded stochastically so it stays unbiased; the weights stay f32')
     .option('--template <name>', 'prompt template: auto (the chat template when the tokenizer has one), plain, chat')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--overwrite', 'start over in an --out that already holds a run')

@@ -45,6 +45,8 @@ export const trainingFields = {
   overwrite: flag().optional(),
   /** Recompute each block's activations in the backward pass instead of keeping them (less memory, ~1/3 more compute). */
   gradientCheckpointing: flag().optional(),
+  /** How the optimiser state is stored: f32 (default) or bf16 (half the bytes, rounded stochastically; engine/optimizers.ts). */
+  optimizerState: z.enum(['f32', 'bf16']).optional(),
   /** Memory (GB) the run may use, instead of what the machine reports available; the run is refused when its estimate exceeds it. Not part of the run's record. */
   maxMemory: positive().optional(),
 };
@@ -75,6 +77,8 @@ export interface ResolvedTraining {
   overwrite: boolean;
   /** Present (true) only when asked, so runs saved before the option resume as they were. */
   gradientCheckpointing?: true;
+  /** Present only when bf16, for the same reason. */
+  optimizerState?: 'bf16';
 }
 
 /** Applies the shared defaults; `recipe` gives the command's own (lr, epochs, batch sizes). */
@@ -102,12 +106,19 @@ export function resolveTraining(user: TrainingUser, recipe: { lr: number; epochs
     resume: user.resume ?? false,
     overwrite: user.overwrite ?? false,
     ...(user.gradientCheckpointing ? { gradientCheckpointing: true as const } : {}),
+    ...(user.optimizerState === 'bf16' ? { optimizerState: 'bf16' as const } : {}),
   };
 }
 
 export function optimizerChoice(r: ResolvedTraining): OptimizerChoice {
-  return { kind: r.optimizer, weightDecay: r.weightDecay, maxGradNorm: r.maxGradNorm > 0 ? r.maxGradNorm : null, betas: r.betas, rho: r.rho, momentum: r.momentum, ...(r.nesterov ? { nesterov: true } : {}) };
+  return {
+    kind: r.optimizer, weightDecay: r.weightDecay, maxGradNorm: r.maxGradNorm > 0 ? r.maxGradNorm : null, betas: r.betas, rho: r.rho, momentum: r.momentum,
+    ...(r.nesterov ? { nesterov: true } : {}), ...(r.optimizerState === 'bf16' ? { stateDtype: 'bfloat16' as const } : {}),
+  };
 }
+
+/** Whether the run keeps optimiser state in float32 (so --optimizer-state bf16 would save memory). */
+export const keepsFloat32State = (r: ResolvedTraining): boolean => r.optimizerState !== 'bf16' && (r.optimizer !== 'sgd' || (r.momentum ?? 0) > 0);
 
 /** Steps of one epoch of `items` (for warm-up in epochs). */
 export const stepsPerEpoch = (items: number, r: ResolvedTraining) => Math.ceil(Math.ceil(items / r.batchSize) / r.accumulation);

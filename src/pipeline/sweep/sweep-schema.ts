@@ -58,7 +58,7 @@ const sweptRecord = z.record(z.string(), sweptValueSchema);
  */
 export const LOOP_SETTINGS = [
   'lr', 'epochs', 'batchSize', 'accumulation', 'schedule', 'warmupSteps', 'warmupEpochs', 'weightDecay',
-  'maxGradNorm', 'optimizer', 'rho', 'momentum', 'sam', 'contextLength', 'evalEvery', 'evalItems', 'keep', 'gradientCheckpointing',
+  'maxGradNorm', 'optimizer', 'rho', 'momentum', 'sam', 'contextLength', 'evalEvery', 'evalItems', 'keep', 'gradientCheckpointing', 'optimizerState',
 ] as const;
 
 const loopSchema = z.record(z.string(), sweptValueSchema).superRefine((loop, ctx) => {

@@ -33,7 +33,7 @@ test('bad sweep files get one line naming the file and the field', () => {
   assert.match(errorOf({ ...base, methods: { nope: null } }), /^sweep\.yaml: methods\.nope: unknown method \(known: ga, /);
   assert.equal(errorOf({ ...base, methods: { npo: { options: { beta: { uniform: [0.1, 1] } } } } }), 'sweep.yaml: methods.npo.options.beta: a range needs search: {random: …}; a grid takes a list of values');
   assert.equal(errorOf({ ...base, sedes: [1] }), 'sweep.yaml: sedes: unknown field');
-  assert.equal(errorOf({ ...base, loop: { lrr: 1 } }), 'sweep.yaml: loop.lrr: unknown loop setting (known: lr, epochs, batchSize, accumulation, schedule, warmupSteps, warmupEpochs, weightDecay, maxGradNorm, optimizer, rho, momentum, sam, contextLength, evalEvery, evalItems, keep, gradientCheckpointing)');
+  assert.equal(errorOf({ ...base, loop: { lrr: 1 } }), 'sweep.yaml: loop.lrr: unknown loop setting (known: lr, epochs, batchSize, accumulation, schedule, warmupSteps, warmupEpochs, weightDecay, maxGradNorm, optimizer, rho, momentum, sam, contextLength, evalEvery, evalItems, keep, gradientCheckpointing, optimizerState)');
   assert.equal(errorOf({ ...base, data: { retain: 'r.jsonl' } }), 'sweep.yaml: data: give one forget set: forget (a file), tofuForget (a split), or tofuAuthors with forgetAuthors');
   assert.equal(errorOf({ ...base, model: undefined }), 'sweep.yaml: model: give model (one path) or models (a list), exactly one of them');
   assert.equal(errorOf({ ...base, seeds: [] }), 'sweep.yaml: seeds: expected at least one seed');
