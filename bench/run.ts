@@ -21,6 +21,7 @@ interface CliOptions {
   tiny?: boolean;
   keep?: boolean;
   gradientCheckpointing?: boolean;
+  optimizerState?: string;
   loraDropout?: string;
 }
 type Suite = (opts: { steps: number; warmup: number; log: (s: string) => void }, cli: CliOptions) => Promise<SuiteResult>;
@@ -28,8 +29,12 @@ const SUITES: Record<string, Suite> = {
   engine: benchEngine,
   model: benchModel,
   unlearn: benchUnlearn,
-  scale: (o, cli) => benchScale({ ...o, cases: cli.case, tiny: cli.tiny, keep: cli.keep, loraDropout: cli.loraDropout === undefined ? undefined : Number(cli.loraDropout), gradientCheckpointing: cli.gradientCheckpointing }),
+  scale: (o, cli) => benchScale({ ...o, cases: cli.case, tiny: cli.tiny, keep: cli.keep, loraDropout: cli.loraDropout === undefined ? undefined : Number(cli.loraDropout), gradientCheckpointing: cli.gradientCheckpointing, optimizerState: optimizerStateOf(cli.optimizerState) }),
 };
+function optimizerStateOf(v: string | undefined): 'f32' | 'bf16' | undefined {
+  if (v !== undefined && v !== 'f32' && v !== 'bf16') throw new LetheError(`--optimizer-state: expected f32 or bf16, got "${v}"`);
+  return v;
+}
 const DEFAULT_SUITES = ['engine', 'model', 'unlearn'];
 /** Timed and warm-up steps when not given: the scale suite's steps take seconds to a minute each. */
 const DEFAULT_STEPS: Record<string, [number, number]> = { scale: [2, 1] };
@@ -51,6 +56,7 @@ const program = new Command('bench')
   .option('--tiny', 'scale: every case on a few-MB model of the same structure (a smoke run)')
   .option('--keep', 'scale: keep the checkpoints in the temp folder for the next run')
   .option('--gradient-checkpointing', 'scale: the training cases recompute activations in the backward pass, both sides')
+  .option('--optimizer-state <dtype>', 'scale: the training cases keep the AdamW moments in f32 (default) or bf16, both sides')
   .option('--lora-dropout <p>', 'scale: LoRA dropout of the LoRA case, both sides (default 0.05)')
   .action(async (names: string[], opts: CliOptions) => {
     const chosen = names.length ? names : DEFAULT_SUITES;

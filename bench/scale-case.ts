@@ -29,6 +29,8 @@ export interface ScaleBatches {
   loraDropout: number;
   /** Training cases: both sides recompute each block's activations in the backward pass. */
   gradientCheckpointing: boolean;
+  /** The AdamW moments kept in bfloat16 (--optimizer-state bf16) on both sides. */
+  optimizerState?: 'bf16';
   forget: number[][];
   retain: number[][];
 }
@@ -68,7 +70,7 @@ if (which === 'lora_npo' || which === 'full_npo') {
     await unlearnBatches(model, { forget: data.forget.slice(0, n).map(toBatch), retain: data.retain.slice(0, n).map(toBatch) }, {
       method: 'npo',
       lr: which === 'lora_npo' ? 1e-4 : 1e-5,
-      optimizer: { kind: 'adamw', weightDecay: 0.01, maxGradNorm: 1 },
+      optimizer: { kind: 'adamw', weightDecay: 0.01, maxGradNorm: 1, ...(data.optimizerState === 'bf16' ? { stateDtype: 'bfloat16' as const } : {}) },
       scope: which === 'lora_npo' ? { kind: 'lora', r: 8, alpha: 32, dropout: data.loraDropout } : { kind: 'all' },
       batchSize: B,
       epochs: 1,

@@ -54,6 +54,8 @@ export interface ScaleOptions {
   loraDropout?: number;
   /** Training cases: gradient checkpointing on both sides (lethe's option, torch.utils.checkpoint per block). Default false. */
   gradientCheckpointing?: boolean;
+  /** Training cases: the AdamW moments in bfloat16 on both sides (lethe's --optimizer-state bf16; the peer's bf16-state AdamW). Default f32. */
+  optimizerState?: 'f32' | 'bf16';
   /** Keep the checkpoints (in the temp folder) for the next run. Default false. */
   keep?: boolean;
   /** Run the PyTorch side (default true; skipped with a note when no Python has torch). */
@@ -90,22 +92,22 @@ const P = 32;
 const NEW_TOKENS = 32;
 
 /** The batches both sides read: `n` forget and `n` retain batches of B × T random ids. */
-function makeBatches(vocab: number, n: number, loraDropout: number, tiny: boolean, gradientCheckpointing: boolean): ScaleBatches {
+function makeBatches(vocab: number, n: number, loraDropout: number, tiny: boolean, gradientCheckpointing: boolean, bf16State: boolean): ScaleBatches {
   const rng = new Rng(1);
   const t = tiny ? 16 : T;
   const p = tiny ? 4 : P;
   const rows = () => Array.from({ length: n }, () => Array.from({ length: B * t }, () => rng.int(vocab)));
-  return { B, T: t, P: p, newTokens: tiny ? 4 : NEW_TOKENS, loraDropout, gradientCheckpointing, forget: rows(), retain: rows() };
+  return { B, T: t, P: p, newTokens: tiny ? 4 : NEW_TOKENS, loraDropout, gradientCheckpointing, ...(bf16State ? { optimizerState: 'bf16' as const } : {}), forget: rows(), retain: rows() };
 }
 
 /**
  * Writes (or reuses) the checkpoint and the batches of one case into the suite's temp folder;
  * returns the folder and the arguments both side scripts take.
  */
-export function prepareCase(kind: Kind, shape: ScaleShape, dir: string, o: { steps: number; warmup: number; loraDropout: number; tiny: boolean; gradientCheckpointing?: boolean }): string[] {
+export function prepareCase(kind: Kind, shape: ScaleShape, dir: string, o: { steps: number; warmup: number; loraDropout: number; tiny: boolean; gradientCheckpointing?: boolean; optimizerState?: 'f32' | 'bf16' }): string[] {
   writeScaleCheckpoint(dir, shape);
   const batchesFile = join(dir, `batches-${kind}.json`);
-  writeFileSync(batchesFile, JSON.stringify(makeBatches(shape.vocab, o.warmup + o.steps, o.loraDropout, o.tiny, o.gradientCheckpointing ?? false)));
+  writeFileSync(batchesFile, JSON.stringify(makeBatches(shape.vocab, o.warmup + o.steps, o.loraDropout, o.tiny, o.gradientCheckpointing ?? false, o.optimizerState === 'bf16')));
   return [kind, dir, batchesFile, String(o.steps), String(o.warmup)];
 }
 
@@ -170,7 +172,7 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
       const shape = opts.tiny ? TINY : SHAPES[c.shape];
       const dir = join(root, opts.tiny ? 'tiny' : c.shape);
       opts.log(`${c.name}: checkpoint ${dir}`);
-      const args = prepareCase(c.kind, shape, dir, { steps: opts.steps, warmup: opts.warmup, loraDropout: dropout, tiny: opts.tiny ?? false, gradientCheckpointing: opts.gradientCheckpointing });
+      const args = prepareCase(c.kind, shape, dir, { steps: opts.steps, warmup: opts.warmup, loraDropout: dropout, tiny: opts.tiny ?? false, gradientCheckpointing: opts.gradientCheckpointing, optimizerState: opts.optimizerState });
       const load = () => loadavg()[0].toFixed(1);
       opts.log(`${c.name}: lethe side starts (load average ${load()})`);
       const lethe = runLetheSide(args, threads);
@@ -205,11 +207,11 @@ export async function benchScale(opts: ScaleOptions): Promise<SuiteResult> {
       head: ['case', 'lethe tokens/s', `PyTorch ${torch} tokens/s`, 'ratio', 'lethe peak MiB', 'PyTorch peak MiB', 'goal'],
       rows,
       notes: [
-        `${opts.tiny ? 'TINY shapes (smoke run); ' : ''}random BF16 weights, ${threads} threads both sides, ${opts.warmup} warm-up + ${opts.steps} timed steps; batches ${B} × ${opts.tiny ? 16 : T}; LoRA dropout ${dropout}${opts.gradientCheckpointing ? '; gradient checkpointing on both sides' : ''}`,
+        `${opts.tiny ? 'TINY shapes (smoke run); ' : ''}random BF16 weights, ${threads} threads both sides, ${opts.warmup} warm-up + ${opts.steps} timed steps; batches ${B} × ${opts.tiny ? 16 : T}; LoRA dropout ${dropout}${opts.gradientCheckpointing ? '; gradient checkpointing on both sides' : ''}${opts.optimizerState === 'bf16' ? '; AdamW moments in bf16 (stochastic rounding) on both sides' : ''}`,
         'training tokens/s count the forget and the retain batch of each step; reference log-probs are computed once per forget batch on both sides, before the timed steps',
         ...(peerNote ? [peerNote] : []),
       ],
     },
-    json: { suite: 'scale', cases, min_ratio: minRatio, ...(opts.tiny ? { tiny: true } : {}), ...(opts.gradientCheckpointing ? { gradient_checkpointing: true } : {}), ...(peerNote ? { peer_unavailable: peerNote } : {}) },
+    json: { suite: 'scale', cases, min_ratio: minRatio, ...(opts.tiny ? { tiny: true } : {}), ...(opts.gradientCheckpointing ? { gradient_checkpointing: true } : {}), ...(opts.optimizerState === 'bf16' ? { optimizer_state: 'bf16' } : {}), ...(peerNote ? { peer_unavailable: peerNote } : {}) },
   };
 }

@@ -4,7 +4,9 @@
 Reads the same BF16 checkpoint lethe reads (HF folder, one model.safetensors; parsed here since
 Debian's PyTorch 1.13 comes without the safetensors package) and the same batches. Frozen weights
 stay in bf16 and are upcast to fp32 for each matmul (in backward too: the upcast copy is not kept
-for it), as lethe computes in fp32; trainable weights and AdamW state are fp32.
+for it), as lethe computes in fp32; trainable weights and AdamW state are fp32 (with
+optimizerState "bf16" in the batches file, the moments are kept in bf16 as lethe's
+--optimizer-state bf16 keeps them: updated in fp32, stored with stochastic rounding).
 
     lora_npo   LoRA r 8, alpha 32 on every linear layer of the blocks (PEFT's layout:
                B(A(dropout(x))) * alpha/r), NPO (beta 0.1) on a forget batch + NLL on a retain
@@ -152,6 +154,39 @@ def answer_logp(logits, ids, P):
     return F.log_softmax(logits[:, P - 1:-1], -1).gather(-1, ids[:, P:, None]).squeeze(-1)
 
 
+def stochastic_bf16(x):
+    """x (fp32) rounded to bf16 stochastically: random low 16 bits added to its bit pattern, then truncated."""
+    bits = x.view(torch.int32) + torch.randint(0, 65536, x.shape, dtype=torch.int32)
+    return (bits & -65536).view(torch.float32).to(torch.bfloat16)
+
+
+class Bf16StateAdamW:
+    """torch.optim.AdamW's update (decoupled decay, bias corrections) with m and v kept in bf16."""
+
+    def __init__(self, params, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lr, self.wd, self.betas, self.eps, self.t = params, lr, weight_decay, betas, eps, 0
+        self.m = [torch.zeros_like(p, dtype=torch.bfloat16) for p in params]
+        self.v = [torch.zeros_like(p, dtype=torch.bfloat16) for p in params]
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self):
+        self.t += 1
+        b1, b2 = self.betas
+        bc1, bc2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = p.grad
+            m32 = m.float().mul_(b1).add_(g, alpha=1 - b1)
+            v32 = v.float().mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.mul_(1 - self.lr * self.wd)
+            p.addcdiv_(m32, v32.sqrt().div_(math.sqrt(bc2)).add_(self.eps), value=-self.lr / bc1)
+            m.copy_(stochastic_bf16(m32))
+            v.copy_(stochastic_bf16(v32))
+
+
 def main():
     which, model_dir, batches_file = sys.argv[1:4]
     steps, warmup, threads = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
@@ -191,7 +226,8 @@ def main():
             lr = 1e-5
         model.training = True
         model.checkpointing = bool(data.get('gradientCheckpointing'))
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+        bf16_state = data.get('optimizerState') == 'bf16'
+        opt = Bf16StateAdamW(params, lr=lr, weight_decay=0.01) if bf16_state else torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
         beta = 0.1
         for i in range(n):
             s = time.perf_counter()
