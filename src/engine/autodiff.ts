@@ -228,22 +228,46 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     if (!fromWrt[i] && n.inputs.some((x) => fromWrt[x.id])) fromWrt[i] = 1;
   }
   // Gradient contributions per tensor, combined when the reverse walk reaches the tensor (all
-  // its consumers have higher ids, so all contributions are in by then).
+  // its consumers have higher ids, so all contributions are in by then). A graph input's are
+  // combined as soon as its last consumer is walked instead: ONNX Runtime runs nodes in file
+  // order, and a weight read by two passes (forget and retain) would otherwise keep both passes'
+  // gradients of every layer until the end of the backward pass (2.3 GB on the SmolLM2-360M shape).
   const parts = new Map<number, Tensor[]>();
   parts.set(loss.id, [g.scalar(1, loss.dtype)]);
+  const consumersLeft = new Map<number, number>();
+  for (let i = 0; i <= loss.id; i++) for (const x of g.nodes[i].inputs) if (x.op === 'input' && fromWrt[x.id]) consumersLeft.set(x.id, (consumersLeft.get(x.id) ?? 0) + 1);
   const total = (id: number): Tensor | undefined => {
     const list = parts.get(id);
     return list ? combine(list) : undefined;
   };
   const recompute = g.checkpoints.length > 0 ? new Recompute(g, loss.id) : null;
+  const walked = (y: Tensor) => {
+    for (const x of y.inputs) {
+      const left = consumersLeft.get(x.id);
+      if (left === undefined) continue;
+      consumersLeft.set(x.id, left - 1);
+      const list = parts.get(x.id);
+      if (left === 1 && list && list.length > 1) {
+        const sum = combine(list);
+        parts.set(x.id, [sum]);
+        recompute?.summed(list.at(-1)!, sum);
+      }
+    }
+  };
   for (let i = loss.id; i >= 0; i--) {
     const y = g.nodes[i];
+    walk(i, y);
+    walked(y);
+  }
+  return wrt.map((w) => total(w.id) ?? o.zerosLike(w));
+
+  function walk(i: number, y: Tensor): void {
     let gy = total(i);
     if (gy && recompute) gy = recompute.released(y, gy);
     if (gy) recompute?.gradientOf(y, gy);
-    if (!gy || y.inputs.length === 0) continue;
+    if (!gy || y.inputs.length === 0) return;
     const wanted = y.inputs.map((x) => fromWrt[x.id] === 1 && isFloat(x.dtype));
-    if (!wanted.some(Boolean)) continue;
+    if (!wanted.some(Boolean)) return;
     const gx = RULES[y.op](recompute?.value(y) ?? y, gy);
     y.inputs.forEach((x, k) => {
       const gk = gx[k];
@@ -255,7 +279,6 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
       else parts.set(x.id, [reduced]);
     });
   }
-  return wrt.map((w) => total(w.id) ?? o.zerosLike(w));
 }
 
 /**
@@ -317,6 +340,18 @@ class Recompute {
     if (k === undefined) return;
     const seg = this.segments[k];
     if (x !== seg.start && !seg.nodes.has(x.id)) seg.sent.push(part);
+  }
+
+  /**
+   * A weight's gradient contributions were summed when `last` arrived: the segment that sent
+   * `last` now waits for the sum instead, so ONNX Runtime adds them there (before the block below
+   * is recomputed) and not at the end of the step, with every layer's contributions kept till then.
+   */
+  summed(last: Tensor, sum: Tensor): void {
+    for (const seg of this.segments) {
+      const i = seg.sent.indexOf(last);
+      if (i >= 0) seg.sent[i] = sum;
+    }
   }
 
   /**
