@@ -83,7 +83,12 @@ export interface EncodeItemsOptions extends PairEncodeOptions {
   contextLength?: number;
   /** Default 'error'. */
   overlong?: OverlongPolicy;
+  /** What the 'error' message offers in its parentheses; default the policies (`overlong items: error, skip or truncate`). */
+  overlongRemedy?: string;
 }
+
+/** The remedy of a caller that has no overlong policy to offer (fine-tuning keeps every item whole). */
+export const WHOLE_ITEMS_REMEDY = 'fine-tuning keeps every item whole: a longer --context-length, up to the model\'s maximum, or a shorter item';
 
 export interface BatchOptions extends PairEncodeOptions {
   /** Rows per batch (the last batch may have fewer, unless fillLastBatch). */
@@ -92,6 +97,8 @@ export interface BatchOptions extends PairEncodeOptions {
   contextLength: number;
   /** Default 'error' (TRAINING_OVERLONG); evaluation passes 'skip' (EVALUATION_OVERLONG). */
   overlong?: OverlongPolicy;
+  /** As EncodeItemsOptions.overlongRemedy. */
+  overlongRemedy?: string;
   /** Sequence lengths to pad to, ascending. Default lengthBuckets(contextLength). */
   buckets?: number[];
   /** 'given': input order; 'shuffle': seeded shuffle; 'length': by length, shortest first (least padding). Default 'given'. */
@@ -208,12 +215,10 @@ function checkPolicy(policy: OverlongPolicy): void {
 }
 
 /** The record of an item longer than `limit`; under the 'error' policy, the LetheError naming its file and line. */
-function overlongItem(pair: PromptPair, index: number, item: EncodedPair, limit: number, policy: OverlongPolicy): OverlongItem {
+function overlongItem(pair: PromptPair, index: number, item: EncodedPair, limit: number, policy: OverlongPolicy, remedy = 'overlong items: error, skip or truncate'): OverlongItem {
   const where = itemWhere(pair.source, index);
   if (policy === 'error') {
-    throw new LetheError(
-      `${where}: ${item.ids.length} tokens (prompt ${item.promptLength} + target ${item.ids.length - item.promptLength}) exceed the context length ${limit} (overlong items: error, skip or truncate)`,
-    );
+    throw new LetheError(`${where}: ${item.ids.length} tokens (prompt ${item.promptLength} + target ${item.ids.length - item.promptLength}) exceed the context length ${limit} (${remedy})`);
   }
   const over: OverlongItem = { index, where, tokens: item.ids.length, contextLength: limit };
   if (pair.source) over.source = pair.source;
@@ -238,7 +243,7 @@ export function encodeItems(tokenizer: Tokenizer, pairs: readonly PromptPair[], 
       encoded.push(item);
       return;
     }
-    const over = overlongItem(pair, index, item, limit, policy);
+    const over = overlongItem(pair, index, item, limit, policy, options.overlongRemedy);
     if (policy === 'truncate' && item.promptLength < limit) {
       item.ids = item.ids.slice(0, limit);
       report.truncated.push(over);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeItems, encodePair } from '../data/batches.ts';
+import { encodeItems, encodePair, WHOLE_ITEMS_REMEDY } from '../data/batches.ts';
 import { createModel, resolveContextLength } from '../models/model.ts';
 import { PRESETS, presetConfig } from '../models/presets.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
@@ -126,7 +126,7 @@ export function trainingMemoryEstimate(model: Model, tokenizer: Tokenizer, resol
   const context = resolveContextLength(model.config, resolved.contextLength);
   let longest = 1;
   for (const set of sets) {
-    const { encoded } = encodeItems(tokenizer, set.pairs, { contextLength: context, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos });
+    const { encoded } = encodeItems(tokenizer, set.pairs, { contextLength: context, overlongRemedy: WHOLE_ITEMS_REMEDY, promptSpecialTokens: template.promptSpecialTokens, appendEos: template.appendEos });
     for (const item of encoded) longest = Math.max(longest, item.ids.length);
   }
   return estimateRunMemory(model, {

@@ -4,7 +4,7 @@
 import { LetheError } from '../engine/errors.ts';
 import { Graph } from '../engine/graph.ts';
 import { TrainStep } from '../engine/train-step.ts';
-import { makeBatches } from '../data/batches.ts';
+import { makeBatches, WHOLE_ITEMS_REMEDY } from '../data/batches.ts';
 import type { PromptPair } from '../data/templates.ts';
 import { Model, resolveContextLength } from '../models/model.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
@@ -22,7 +22,7 @@ export async function finetune(input: Model, tokenizer: Tokenizer, opts: RunOpti
   if (opts.data.length === 0) throw new LetheError('the training set is empty');
   const model = input;
   const ctx = resolveContextLength(model.config, opts.contextLength);
-  const batches = makeBatches(tokenizer, opts.data, { batchSize: opts.batchSize, contextLength: ctx, order: 'given', promptSpecialTokens: opts.template.promptSpecialTokens, appendEos: opts.template.appendEos });
+  const batches = makeBatches(tokenizer, opts.data, { batchSize: opts.batchSize, contextLength: ctx, order: 'given', overlongRemedy: WHOLE_ITEMS_REMEDY, promptSpecialTokens: opts.template.promptSpecialTokens, appendEos: opts.template.appendEos });
   const g = new Graph();
   const d = scoredInputs(g, 'data');
   const fwd = model.forward(g, d.ids, { training: true, gradientCheckpointing: opts.gradientCheckpointing });

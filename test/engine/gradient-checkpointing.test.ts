@@ -96,6 +96,19 @@ test('a checkpointed model pass: the backward pass reads no MLP activation of th
   assert.deepEqual(mlp.filter((t) => read.has(t.id)).map(String), []);
 });
 
+/** The ids of `t` and every tensor it is computed from. */
+function ancestors(t: Tensor): Set<number> {
+  const seen = new Set<number>();
+  const stack = [t];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (seen.has(x.id)) continue;
+    seen.add(x.id);
+    stack.push(...x.inputs);
+  }
+  return seen;
+}
+
 test('a checkpointed model pass computes each layer\'s weight gradients before it recomputes the layer below', () => {
   // Otherwise ONNX Runtime may leave weight gradients to the end, keeping every recomputed layer's
   // activations until then (measured on the Llama-3.2-1B shape: 2.1 → 1.65 GB over four layers).
@@ -106,17 +119,6 @@ test('a checkpointed model pass computes each layer\'s weight gradients before i
   const loss = o.sum(o.logSoftmax(fwd.logits, -1));
   const names = [...fwd.params.keys()];
   const grads = grad(loss, [...fwd.params.values()]);
-  const ancestors = (t: Tensor) => {
-    const seen = new Set<number>();
-    const stack = [t];
-    while (stack.length) {
-      const x = stack.pop()!;
-      if (seen.has(x.id)) continue;
-      seen.add(x.id);
-      stack.push(...x.inputs);
-    }
-    return seen;
-  };
   for (let l = 1; l < config.numLayers; l++) {
     const recomputeBelow = g.nodes.filter((n) => n.id > loss.id && n.op === 'after' && n.inputs[0] === g.checkpoints[l - 1]);
     assert.equal(recomputeBelow.length, 1, `layer ${l - 1} is recomputed once`);
@@ -140,17 +142,6 @@ test('with two passes over the same weights (forget and retain), each weight\'s 
   const loss = o.add(o.sum(o.logSoftmax(fa.logits, -1)), o.sum(o.logSoftmax(fb.logits, -1)));
   const names = [...fa.params.keys()];
   const grads = grad(loss, [...fa.params.values()]);
-  const ancestors = (t: Tensor) => {
-    const seen = new Set<number>();
-    const stack = [t];
-    while (stack.length) {
-      const x = stack.pop()!;
-      if (seen.has(x.id)) continue;
-      seen.add(x.id);
-      stack.push(...x.inputs);
-    }
-    return seen;
-  };
   for (let l = 1; l < config.numLayers; l++) {
     // The pass built first is walked last: its recomputation of layer l − 1 waits for the sums.
     const recomputeBelow = g.nodes.filter((n) => n.id > loss.id && n.op === 'after' && n.inputs[0] === firstPass[l - 1]);
