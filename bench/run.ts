@@ -32,7 +32,7 @@ const SUITES: Record<string, Suite> = {
   scale: (o, cli) => benchScale({ ...o, cases: cli.case, tiny: cli.tiny, keep: cli.keep, loraDropout: cli.loraDropout === undefined ? undefined : Number(cli.loraDropout), gradientCheckpointing: cli.gradientCheckpointing, optimizerState: optimizerStateOf(cli.optimizerState) }),
 };
 function optimizerStateOf(v: string | undefined): 'f32' | 'bf16' | undefined {
-  if (v !== undefined && v !== 'f32' && v !== 'bf16') throw new LetheError(`--optimizer-state: expected f32 or bf16, got "${v}"`);
+  if (v !== undefined && v !== 'f32' && v !== 'bf16') throw new LetheError(`--optimizer-state: expected one of f32, bf16, got "${v}"`);
   return v;
 }
 const DEFAULT_SUITES = ['engine', 'model', 'unlearn'];

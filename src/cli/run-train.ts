@@ -19,7 +19,7 @@ import { baseLayers, endOfRun, lastLogLine, checkResumeMatches, claimRunFolder, 
 import { describeRun } from './summary.ts';
 
 import { TRAIN_PATHS, trainSchema, resolveTrainOptions } from '../pipeline/options/train.ts';
-import { keepsFloat32State } from '../pipeline/options/training.ts';
+import { keepsFloat32State, optimizerStateNotice } from '../pipeline/options/training.ts';
 
 export { TRAIN_PATHS, trainSchema, resolveTrainOptions, type TrainUserOptions, type ResolvedTrainOptions } from '../pipeline/options/train.ts';
 
@@ -51,6 +51,8 @@ export async function trainCommand(flags: Layer, configFile?: string): Promise<v
   const fresh = nothingToResume(resolved.out, resolved.resume);
   await claimRunFolder(resolved.out, { resume: resolved.resume, overwrite: resolved.overwrite, runDirs, command: 'train', extra: ['tokenizer'], inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
   if (fresh) process.stderr.write(`lethe train: ${fresh}\n`);
+  const stateNotice = optimizerStateNotice(user, resolved);
+  if (stateNotice) process.stderr.write(`lethe train: ${stateNotice}\n`);
 
   // Tokenizer: the given model's, or (preset) one trained on the text.
   const tokenizerDir = join(resolved.out, 'tokenizer');

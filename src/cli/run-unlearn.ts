@@ -19,7 +19,7 @@ import { checkMemoryFits, describeEstimate, formatGb } from '../unlearn/memory-e
 import { unlearningMemoryEstimate } from '../pipeline/unlearning-inputs.ts';
 
 import { UNLEARN_PATHS, unlearnSchema, resolveUnlearnOptions } from '../pipeline/options/unlearn.ts';
-import { keepsFloat32State } from '../pipeline/options/training.ts';
+import { keepsFloat32State, optimizerStateNotice } from '../pipeline/options/training.ts';
 
 export { UNLEARN_PATHS, unlearnSchema, resolveUnlearnOptions, type UnlearnUserOptions, type ResolvedUnlearnOptions } from '../pipeline/options/unlearn.ts';
 
@@ -47,6 +47,8 @@ export async function unlearnCommand(flags: Layer, configFile?: string): Promise
     resume: resolved.resume, overwrite: resolved.overwrite, runDirs: seeds ? seeds.map((k) => seedRunDir(resolved.out, k)) : [resolved.out],
     ...(seeds ? { extra: [SEEDS_FILE] } : {}), command: 'unlearn', inputs: [...inputs, ...(configFile ? [{ path: configFile, what: 'the --config file' }] : [])] });
   if (fresh) process.stderr.write(`lethe unlearn: ${fresh}\n`);
+  const stateNotice = optimizerStateNotice(user, resolved);
+  if (stateNotice) process.stderr.write(`lethe unlearn: ${stateNotice}\n`);
   // A resume refused for a changed setting is one line: checked before the estimate is printed.
   if (resolved.resume) checkResumeMatches(resolved.out, resolved);
   onCompile(compileDisplay('lethe unlearn'));

@@ -14,6 +14,6 @@ export async function writeResolvedConfig(runDir: string, command: string, resol
   await mkdir(runDir, { recursive: true });
   const path = join(runDir, CONFIG_FILE);
   const body = JSON.parse(JSON.stringify(resolved)) as Record<string, unknown>; // drops undefined
-  await writeFileAtomic(path, `# lethe ${command}: the options of this run, every default applied\n` + stringify({ command, lethe: LETHE_VERSION, ...body }));
+  await writeFileAtomic(path, `# lethe ${command}: the options of this run, every default applied (options added since 0.1 appear only when set: gradientCheckpointing, optimizerState)\n` + stringify({ command, lethe: LETHE_VERSION, ...body }));
   return path;
 }

@@ -46,6 +46,9 @@ export function nothingToResume(out: string, resume: boolean): string | null {
   return resume && !existsSync(join(out, CONFIG_FILE)) ? `--resume: nothing to resume in ${out} (no ${CONFIG_FILE}); starting a new run` : null;
 }
 
+/** Options a run records only when set (runs saved before them resume unchanged), and what their absence means. */
+const UNRECORDED_DEFAULTS: Record<string, unknown> = { optimizerState: 'f32', gradientCheckpointing: false };
+
 /** A resumed run must ask for what the saved run did (its config.yaml). */
 export function checkResumeMatches(out: string, resolved: object): void {
   const saved = savedLayer(out);
@@ -56,7 +59,8 @@ export function checkResumeMatches(out: string, resolved: object): void {
   // resumes with it (and one may resume without it).
   const key = firstDifference(saved.values, now, ['resume', 'overwrite', 'out', 'gradientCheckpointing']);
   if (key === null) return;
-  const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
+  // Options recorded only when set stand for their default when absent.
+  const show = (v: unknown) => (v === undefined ? (key in UNRECORDED_DEFAULTS ? JSON.stringify(UNRECORDED_DEFAULTS[key]) : '(none)') : JSON.stringify(v));
   throw new LetheError(`--resume: ${join(out, CONFIG_FILE)} has ${key}: ${show(saved.values[key])} but this run asks ${show(now[key])}; resume with the saved settings or choose a new --out`);
 }
 

@@ -26,7 +26,7 @@ test('--optimizer-state bf16: recorded, BF16 moments in the checkpoints, half th
   const bf16 = lethe(root, ...common, '--optimizer-state', 'bf16', '--out', 'bf16');
   assert.equal(bf16.status, 0, bf16.stderr);
   assert.match(readFileSync(join(root, 'bf16', 'config.yaml'), 'utf8'), /optimizerState: bf16/);
-  assert.doesNotMatch(readFileSync(join(root, 'f32', 'config.yaml'), 'utf8'), /optimizerState/);
+  assert.doesNotMatch(readFileSync(join(root, 'f32', 'config.yaml'), 'utf8'), /^optimizerState/m);
   // The estimate's training state is moments + gradients: 2·4 + 4 bytes per value in float32, 2·2 + 4 in bfloat16.
   const [a, b] = [trainingState(f32.stdout), trainingState(bf16.stdout)];
   assert.ok(a > 0 && b > 0, `${f32.stdout}\n${bf16.stdout}`);
@@ -40,7 +40,7 @@ test('--optimizer-state bf16: recorded, BF16 moments in the checkpoints, half th
   // A resume keeps the saved setting (flags left out take it); changing it is refused, since it changes what a step computes.
   const changed = lethe(root, ...common, '--optimizer-state', 'f32', '--resume', '--out', 'bf16');
   assert.equal(changed.status, 2, changed.stderr);
-  assert.match(changed.stderr, /config\.yaml has optimizerState: "bf16" but this run asks \(none\)/);
+  assert.match(changed.stderr, /config\.yaml has optimizerState: "bf16" but this run asks "f32"/);
   const same = lethe(root, ...common, '--resume', '--out', 'bf16');
   assert.equal(same.status, 0, same.stderr);
 });
@@ -52,4 +52,16 @@ test('--optimizer-state with a bad value is one line and exit 2, nothing written
   assert.match(r.stderr, /optimizerState|--optimizer-state/);
   assert.match(r.stderr, /f32.*bf16/);
   assert.equal(existsSync(join(root, 'bad')), false);
+});
+
+test('--optimizer-state bf16 with SGD without momentum: a notice that there is no state, nothing recorded', () => {
+  const r = lethe(root, ...common, '--optimizer', 'sgd', '--optimizer-state', 'bf16', '--out', 'sgd');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /--optimizer-state bf16: SGD without momentum keeps no optimiser state/);
+  assert.doesNotMatch(readFileSync(join(root, 'sgd', 'config.yaml'), 'utf8'), /^optimizerState/m);
+  // With momentum there is state, and it is kept in bfloat16.
+  const m = lethe(root, ...common, '--optimizer', 'sgd', '--momentum', '0.9', '--optimizer-state', 'bf16', '--out', 'sgd-m');
+  assert.equal(m.status, 0, m.stderr);
+  assert.doesNotMatch(m.stderr, /keeps no optimiser state/);
+  assert.match(readFileSync(join(root, 'sgd-m', 'config.yaml'), 'utf8'), /optimizerState: bf16/);
 });

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expandSweep, readSweepSpec, runSweep } from '../../src/pipeline/sweep/index.ts';
@@ -40,6 +40,16 @@ test('lethe sweep and lethe worker: bad input is one line, exit 2', () => {
     [['sweep', 'sweep.yaml', '--out', 'x', '--queue', 'http://localhost:6379'], /--queue: expected redis:\/\/HOST:PORT/],
     [['worker', '--queue', 'not a url'], /--queue: expected redis:\/\/HOST:PORT/],
   ];
+  // A bad loop value is found while each trial is resolved: the line names the file, the field and the value.
+  const spec = readFileSync(setup.specPath, 'utf8');
+  for (const [file, text, message] of [
+    ['bad-state.yaml', spec.replace(/^loop:\n/m, 'loop:\n  optimizerState: fp8\n'), /bad-state\.yaml: loop\.optimizerState: expected one of f32, bf16, got "fp8" \(in the \w+ trial\)$/m],
+    ['bad-epochs.yaml', spec.replace(/^  epochs: .*$/m, '  epochs: x'), /bad-epochs\.yaml: loop\.epochs: expected (a number|an integer), got "x" \(in the \w+ trial\)$/m],
+  ] as const) {
+    assert.notEqual(text, spec, file);
+    writeFileSync(join(setup.root, file), text);
+    cases.push([['sweep', file, '--out', 'x'], message]);
+  }
   for (const [args, message] of cases) {
     const r = lethe(setup.root, ...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -135,13 +135,17 @@ export function parseLayers<S extends z.ZodType>(schema: S, layers: readonly Lay
     if (source === 'flags' || source === undefined) where = `--${kebab(head)}${rest.length ? ` ${rest.join('.')}` : ''}`;
     else where = `${source}: ${[head, ...rest].join('.')}`;
   }
-  const value = 'input' in issue ? issue.input : lookup(values, issue.path);
-  let message = issue.message;
-  const expected: Record<string, string> = { number: 'a number', int: 'an integer', boolean: 'true or false', string: 'a string', object: 'a mapping', array: 'a list' };
-  if (issue.code === 'invalid_type') message = value === undefined ? 'missing (required)' : `expected ${expected[issue.expected] ?? issue.expected}, got ${describe(value)}`;
-  else if (issue.code === 'invalid_value') message = `expected one of ${issue.values.map(String).join(', ')}, got ${describe(value)}`;
-  else if ((issue.code === 'invalid_union' || issue.code === 'too_small' || issue.code === 'too_big') && value !== undefined) message = `${issue.message}, got ${describe(value)}`;
+  const message = describeIssue(issue, 'input' in issue ? issue.input : lookup(values, issue.path));
   throw new LetheError(where ? `${where}: ${message}` : message);
+}
+
+/** What is wrong with `value` by a schema's `issue`, said as the option messages say it ("expected one of f32, bf16, got \"fp8\""). */
+export function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+  const expected: Record<string, string> = { number: 'a number', int: 'an integer', boolean: 'true or false', string: 'a string', object: 'a mapping', array: 'a list' };
+  if (issue.code === 'invalid_type') return value === undefined ? 'missing (required)' : `expected ${expected[issue.expected] ?? issue.expected}, got ${describe(value)}`;
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map(String).join(', ')}, got ${describe(value)}`;
+  if ((issue.code === 'invalid_union' || issue.code === 'too_small' || issue.code === 'too_big') && value !== undefined) return `${issue.message}, got ${describe(value)}`;
+  return issue.message;
 }
 
 

@@ -106,8 +106,14 @@ export function resolveTraining(user: TrainingUser, recipe: { lr: number; epochs
     resume: user.resume ?? false,
     overwrite: user.overwrite ?? false,
     ...(user.gradientCheckpointing ? { gradientCheckpointing: true as const } : {}),
-    ...(user.optimizerState === 'bf16' ? { optimizerState: 'bf16' as const } : {}),
+    // SGD without momentum keeps no state: bf16 would change nothing, so it is not recorded (optimizerStateNotice says so).
+    ...(user.optimizerState === 'bf16' && (optimizer !== 'sgd' || (user.momentum ?? 0) > 0) ? { optimizerState: 'bf16' as const } : {}),
   };
+}
+
+/** The line a command prints when --optimizer-state bf16 was asked for a run that keeps no optimiser state, else null. */
+export function optimizerStateNotice(user: { optimizerState?: 'f32' | 'bf16' }, r: ResolvedTraining): string | null {
+  return user.optimizerState === 'bf16' && r.optimizerState === undefined ? '--optimizer-state bf16: SGD without momentum keeps no optimiser state, so there is nothing to store in bfloat16; the run is as without it' : null;
 }
 
 export function optimizerChoice(r: ResolvedTraining): OptimizerChoice {

@@ -98,6 +98,11 @@ export interface SweepFileOptions {
  * file (one line naming the file and field), a bad trial, or a DIR holding another sweep.
  */
 export async function runSweepFile(opts: SweepFileOptions): Promise<SweepFile> {
-  const sweep = await expandSweep(readSweepSpec(opts.file), { resolve: resolveTrialConfig });
+  const spec = readSweepSpec(opts.file);
+  // A trial's bad value is found while resolving it: its one line names the sweep file too.
+  const sweep = await expandSweep(spec, { resolve: resolveTrialConfig }).catch((err: unknown) => {
+    if (err instanceof LetheError && !err.message.startsWith(opts.file)) throw new LetheError(`${opts.file}: ${err.message}`, err.exitCode);
+    throw err;
+  });
   return runSweep({ sweep, outDir: opts.outDir, ...(opts.queue ? { queue: opts.queue } : { runner: realTrialRunner(opts.runner) }), signal: opts.signal, onProgress: opts.onProgress });
 }

@@ -44,6 +44,7 @@ import { pickTemplate, unlearningSets } from '../data-sources.ts';
 import { evaluateModel, type EvaluationOptions } from '../evaluate.ts';
 import { resolveMethodFor, resolveUnlearnOptions, unlearnSchema, type ResolvedUnlearnOptions } from '../options/unlearn.ts';
 import { runOptions } from '../options/training.ts';
+import { describeIssue } from '../options/layers.ts';
 import type { MetricFamilies } from '../results-file.ts';
 import { writeResolvedConfig } from '../run-config.ts';
 import { silentProgress, type ProgressFactory } from '../progress.ts';
@@ -85,8 +86,9 @@ function unlearnOptionsOf(config: TrialConfig, paths: Record<string, string | un
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue.path[0] ?? '');
-    const field = key === 'scope' ? 'scope' : (LOOP_SETTINGS as readonly string[]).includes(key) ? `loop.${key}` : key || '(trial)';
-    throw new LetheError(`${config.method} trial: ${field}: ${issue.message}`);
+    const field = key === 'scope' ? issue.path.map(String).join('.') : (LOOP_SETTINGS as readonly string[]).includes(key) ? `loop.${key}` : key || '(trial)';
+    const value = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), user);
+    throw new LetheError(`${field}: ${describeIssue(issue, value)} (in the ${config.method} trial)`);
   }
   const resolved = resolveUnlearnOptions(parsed.data);
   const method = getMethod(config.method);
