@@ -107,7 +107,7 @@ export function resolveTraining(user: TrainingUser, recipe: { lr: number; epochs
     overwrite: user.overwrite ?? false,
     ...(user.gradientCheckpointing ? { gradientCheckpointing: true as const } : {}),
     // SGD without momentum keeps no state: bf16 would change nothing, so it is not recorded (optimizerStateNotice says so).
-    ...(user.optimizerState === 'bf16' && (optimizer !== 'sgd' || (user.momentum ?? 0) > 0) ? { optimizerState: 'bf16' as const } : {}),
+    ...(user.optimizerState === 'bf16' && keepsState(optimizer, user.momentum) ? { optimizerState: 'bf16' as const } : {}),
   };
 }
 
@@ -124,7 +124,10 @@ export function optimizerChoice(r: ResolvedTraining): OptimizerChoice {
 }
 
 /** Whether the run keeps optimiser state in float32 (so --optimizer-state bf16 would save memory). */
-export const keepsFloat32State = (r: ResolvedTraining): boolean => r.optimizerState !== 'bf16' && (r.optimizer !== 'sgd' || (r.momentum ?? 0) > 0);
+export const keepsFloat32State = (r: ResolvedTraining): boolean => r.optimizerState !== 'bf16' && keepsState(r.optimizer, r.momentum);
+
+/** Whether an optimiser keeps state between steps: all but SGD without momentum (engine/optimizers.ts, slotNames). */
+const keepsState = (optimizer: ResolvedTraining['optimizer'], momentum: number | undefined): boolean => optimizer !== 'sgd' || (momentum ?? 0) > 0;
 
 /** Steps of one epoch of `items` (for warm-up in epochs). */
 export const stepsPerEpoch = (items: number, r: ResolvedTraining) => Math.ceil(Math.ceil(items / r.batchSize) / r.accumulation);
