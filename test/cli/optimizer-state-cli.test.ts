@@ -18,7 +18,7 @@ before(async () => {
 });
 
 const common = ['unlearn', '--model', 'model', '--method', 'ga', '--forget', 'f.jsonl', '--batch-size', '2', '--epochs', '2', '--checkpoint-every', '1', '--max-memory', '64'];
-const trainingState = (stdout: string) => Number(/training state (\d+\.\d+) GB/.exec(stdout)?.[1]);
+const trainingState = (stdout: string) => Number(/training state (\d+\.\d+) GiB/.exec(stdout)?.[1]);
 
 test('--optimizer-state bf16: recorded, BF16 moments in the checkpoints, half the state in the estimate, resumed only with it', async () => {
   const f32 = lethe(root, ...common, '--out', 'f32');

@@ -50,7 +50,7 @@ test('the estimate counts one head slice for label-only losses, and at a step\'s
   assert.equal(wide.peakAt, 'outputs');
   assert.equal(wide.parts.stepOutputs, 12e9);
   assert.equal(wide.total, wide.parts.base + 1e9 + 8e9 + 12e9);
-  assert.match(describeEstimate(wide), /the peak is at a step's end, where the copies of its outputs \(11\.2 GB\)/);
+  assert.match(describeEstimate(wide), /the peak is at a step's end, where the copies of its outputs \(11\.2 GiB\)/);
   // Moments in bfloat16: 2 bytes each, between steps and in the outputs' copies; parameters stay 4.
   const halved = estimateTrainingMemory({ ...base, trainable: 1e9, fullLogits: false, batchSize: 1, seqLength: 8, stateBytes: 2 });
   assert.equal(halved.parts.stepOutputs, 8e9);
@@ -85,7 +85,7 @@ test('a run estimated not to fit is refused (exit 2, one line: estimate, limit, 
   const args = ['unlearn', '--model', 'model', '--method', 'ga', '--forget', 'f32.jsonl', '--overlong', 'skip', '--batch-size', '16', '--epochs', '1'];
   const ok = lethe(root, ...args, '--max-memory', '64', '--out', 'run');
   assert.equal(ok.status, 0, ok.stderr);
-  const said = /memory estimate (0\.\d+) GB .*runtime (0\.\d+) GB\) at peak; 64\.0 GB of --max-memory/.exec(ok.stdout);
+  const said = /memory estimate (0\.\d+) GiB .*runtime (0\.\d+) GiB\) at peak; 64\.0 GiB of --max-memory/.exec(ok.stdout);
   assert.ok(said, ok.stdout);
   const [total, runtime] = [Number(said[1]), Number(said[2])];
   assert.ok(total - runtime >= 0.03, `the run's own part is ${total - runtime} GB`);
@@ -95,15 +95,15 @@ test('a run estimated not to fit is refused (exit 2, one line: estimate, limit, 
   assert.equal(r.status, 2, r.stderr);
   // One line besides the notice of the two items longer than the context (skipped).
   assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('lethe unlearn: --overlong skip')).length, 1, r.stderr);
-  assert.match(r.stderr, /this run needs about 0\.\d\d GB \(weights .* GB, training state .* GB, activations .* GB, runtime .* GB\) at peak, more than the 0\.\d+ GB of --max-memory; try a smaller --batch-size, --scope lora, --gradient-checkpointing, --optimizer-state bf16, a shorter --context-length/);
+  assert.match(r.stderr, /this run needs about 0\.\d\d GiB \(weights .* GiB, training state .* GiB, activations .* GiB, runtime .* GiB\) at peak, more than the 0\.\d+ GiB of --max-memory; try a smaller --batch-size, --scope lora, --gradient-checkpointing, --optimizer-state bf16, a shorter --context-length/);
   assert.equal(existsSync(join(root, 'refused')), false);
   // A limit below the runtime alone: no change to the run would help, and the line says so.
   const low = lethe(root, ...args, '--max-memory', '0.001', '--out', 'refused');
   assert.equal(low.status, 2, low.stderr);
-  assert.match(low.stderr, /the runtime alone \(Node, ONNX Runtime, the loaded data\) is more than the 0\.001 GB of --max-memory: give --max-memory (0\.\d+) GB or more$/m);
+  assert.match(low.stderr, /the runtime alone \(Node, ONNX Runtime, the loaded data\) is more than the 0\.001 GiB of --max-memory: give --max-memory (0\.\d+) GiB or more$/m);
   // The amount it names is the estimate, rounded up: enough for this run.
-  const enough = Number(/give --max-memory (0\.\d+) GB/.exec(low.stderr)![1]);
-  const estimated = Number(/needs about (0\.\d+) GB/.exec(low.stderr)![1]);
+  const enough = Number(/give --max-memory (0\.\d+) GiB/.exec(low.stderr)![1]);
+  const estimated = Number(/needs about (0\.\d+) GiB/.exec(low.stderr)![1]);
   assert.ok(enough >= estimated && enough - estimated <= 0.0101, `${enough} for an estimate of ${estimated}`);
   assert.equal(existsSync(join(root, 'refused')), false);
 });
@@ -112,7 +112,7 @@ test('lethe train --model estimates its peak too: said when it fits, refused bef
   const args = ['train', '--model', 'model', '--data', 'f.jsonl', '--batch-size', '16', '--accumulation', '1', '--epochs', '1'];
   const ok = lethe(root, ...args, '--max-memory', '64', '--out', 'tuned');
   assert.equal(ok.status, 0, ok.stderr);
-  const said = /lethe train: memory estimate (0\.\d+) GB .*runtime (0\.\d+) GB\) at peak; 64\.0 GB of --max-memory/.exec(ok.stdout);
+  const said = /lethe train: memory estimate (0\.\d+) GiB .*runtime (0\.\d+) GiB\) at peak; 64\.0 GiB of --max-memory/.exec(ok.stdout);
   assert.ok(said, ok.stdout);
   const [total, runtime] = [Number(said[1]), Number(said[2])];
   assert.ok(total > runtime, `${total} GB in all, ${runtime} GB runtime`);
@@ -120,7 +120,7 @@ test('lethe train --model estimates its peak too: said when it fits, refused bef
   const r = lethe(root, ...args, '--max-memory', limit, '--out', 'refused-train');
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /this run needs about 0\.\d+ GB \(weights .*\) at peak, more than the 0\.\d+ GB of --max-memory; try a smaller --batch-size, --gradient-checkpointing, --optimizer-state bf16, a shorter --context-length/);
+  assert.match(r.stderr, /this run needs about 0\.\d+ GiB \(weights .*\) at peak, more than the 0\.\d+ GiB of --max-memory; try a smaller --batch-size, --gradient-checkpointing, --optimizer-state bf16, a shorter --context-length/);
   assert.doesNotMatch(r.stderr, /--scope/);
   assert.equal(existsSync(join(root, 'refused-train')), false);
   // What the run itself would refuse is refused before the estimate and before anything is written.
@@ -137,7 +137,7 @@ test('lethe train --model estimates its peak too: said when it fits, refused bef
 test('a refusal never shows the estimate and the limit as the same number', () => {
   const GB = 2 ** 30;
   const estimate = { total: 0.2031 * GB, peakAt: 'step' as const, parts: { base: 0.17 * GB, weights: 0.01 * GB, trainingState: 0.003 * GB, activations: 0.02 * GB, stepOutputs: 0 } };
-  assert.throws(() => checkMemoryFits(estimate, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.203 GB \(weights .* more than the 0\.200 GB of --max-memory/.test(e.message));
-  assert.throws(() => checkMemoryFits({ ...estimate, total: 0.5 * GB }, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.50 GB \(.* more than the 0\.20 GB/.test(e.message));
+  assert.throws(() => checkMemoryFits(estimate, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.203 GiB \(weights .* more than the 0\.200 GiB of --max-memory/.test(e.message));
+  assert.throws(() => checkMemoryFits({ ...estimate, total: 0.5 * GB }, { bytes: 0.2 * GB, source: '--max-memory' }, { kind: 'all' }), (e: Error) => /needs about 0\.50 GiB \(.* more than the 0\.20 GiB/.test(e.message));
   assert.doesNotThrow(() => checkMemoryFits(estimate, { bytes: 0.3 * GB, source: '--max-memory' }, { kind: 'all' }));
 });

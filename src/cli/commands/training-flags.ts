@@ -27,7 +27,7 @@ export function addTrainingFlags(command: Command): Command {
     .option('--template <name>', 'prompt template: auto (the chat template when the tokenizer has one), plain, chat')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--overwrite', 'start over in an --out that already holds a run')
-    .option('--max-memory <GB>', 'memory the run may use, in GB of 2^30 bytes (GiB; default: what the machine has available); a run estimated to need more is refused before it starts')
+    .option('--max-memory <GiB>', 'memory the run may use, in GiB (2^30 bytes; default: what the machine has available); a run estimated to need more is refused before it starts')
     .option('--config <file>', 'YAML file of options; flags override it')
     .option('-o, --out <dir>', 'run folder to write (required)');
 }

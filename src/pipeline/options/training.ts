@@ -47,7 +47,7 @@ export const trainingFields = {
   gradientCheckpointing: flag().optional(),
   /** How the optimiser state is stored: f32 (default) or bf16 (half the bytes, rounded stochastically; engine/optimizers.ts). */
   optimizerState: z.enum(['f32', 'bf16']).optional(),
-  /** Memory (GB) the run may use, instead of what the machine reports available; the run is refused when its estimate exceeds it. Not part of the run's record. */
+  /** Memory (GiB, 2^30 bytes) the run may use, instead of what the machine reports available; the run is refused when its estimate exceeds it. Not part of the run's record. */
   maxMemory: positive().optional(),
 };
 
