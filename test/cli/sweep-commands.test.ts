@@ -44,7 +44,7 @@ test('lethe sweep and lethe worker: bad input is one line, exit 2', () => {
   const spec = readFileSync(setup.specPath, 'utf8');
   for (const [file, text, message] of [
     ['bad-state.yaml', spec.replace(/^loop:\n/m, 'loop:\n  optimizerState: fp8\n'), /bad-state\.yaml: loop\.optimizerState: expected one of f32, bf16, got "fp8" \(in the \w+ trial\)$/m],
-    ['bad-epochs.yaml', spec.replace(/^  epochs: .*$/m, '  epochs: x'), /bad-epochs\.yaml: loop\.epochs: expected (a number|an integer), got "x" \(in the \w+ trial\)$/m],
+    ['bad-epochs.yaml', spec.replace(/^ {2}epochs: .*$/m, '  epochs: x'), /bad-epochs\.yaml: loop\.epochs: expected (a number|an integer), got "x" \(in the \w+ trial\)$/m],
   ] as const) {
     assert.notEqual(text, spec, file);
     writeFileSync(join(setup.root, file), text);
