@@ -229,39 +229,21 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
   }
   // Gradient contributions per tensor, combined when the reverse walk reaches the tensor (all
   // its consumers have higher ids, so all contributions are in by then). A graph input's are
-  // combined as soon as its last consumer is walked instead: ONNX Runtime runs nodes in file
-  // order, and a weight read by two passes (forget and retain) would otherwise keep both passes'
-  // gradients of every layer until the end of the backward pass (2.3 GB on the SmolLM2-360M shape).
+  // combined as soon as its last reader (the lowest id) is walked instead, so that with
+  // checkpointing the segment that sent the last contribution can wait for the sum
+  // (Recompute.summed): ONNX Runtime otherwise adds a weight's forget- and retain-pass
+  // gradients at the end of the step, keeping both of every layer until then (2.3 GB on the
+  // SmolLM2-360M shape).
   const parts = new Map<number, Tensor[]>();
   parts.set(loss.id, [g.scalar(1, loss.dtype)]);
-  const consumersLeft = new Map<number, number>();
-  for (let i = 0; i <= loss.id; i++) for (const x of g.nodes[i].inputs) if (x.op === 'input' && fromWrt[x.id]) consumersLeft.set(x.id, (consumersLeft.get(x.id) ?? 0) + 1);
+  const lastReader = new Map<number, number>();
+  for (let i = loss.id; i >= 0; i--) for (const x of g.nodes[i].inputs) if (x.op === 'input' && fromWrt[x.id]) lastReader.set(x.id, i);
   const total = (id: number): Tensor | undefined => {
     const list = parts.get(id);
     return list ? combine(list) : undefined;
   };
   const recompute = g.checkpoints.length > 0 ? new Recompute(g, loss.id) : null;
-  const walked = (y: Tensor) => {
-    for (const x of y.inputs) {
-      const left = consumersLeft.get(x.id);
-      if (left === undefined) continue;
-      consumersLeft.set(x.id, left - 1);
-      const list = parts.get(x.id);
-      if (left === 1 && list && list.length > 1) {
-        const sum = combine(list);
-        parts.set(x.id, [sum]);
-        recompute?.summed(list.at(-1)!, sum);
-      }
-    }
-  };
-  for (let i = loss.id; i >= 0; i--) {
-    const y = g.nodes[i];
-    walk(i, y);
-    walked(y);
-  }
-  return wrt.map((w) => total(w.id) ?? o.zerosLike(w));
-
-  function walk(i: number, y: Tensor): void {
+  const walk = (i: number, y: Tensor): void => {
     let gy = total(i);
     if (gy && recompute) gy = recompute.released(y, gy);
     if (gy) recompute?.gradientOf(y, gy);
@@ -278,7 +260,19 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
       if (list) list.push(reduced);
       else parts.set(x.id, [reduced]);
     });
+  };
+  for (let i = loss.id; i >= 0; i--) {
+    const y = g.nodes[i];
+    walk(i, y);
+    for (const x of new Set(y.inputs)) {
+      const list = parts.get(x.id);
+      if (lastReader.get(x.id) !== i || !list || list.length < 2) continue;
+      const sum = combine(list);
+      parts.set(x.id, [sum]);
+      recompute?.summed(list.at(-1)!, sum);
+    }
   }
+  return wrt.map((w) => total(w.id) ?? o.zerosLike(w));
 }
 
 /**

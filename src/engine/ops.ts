@@ -324,11 +324,11 @@ export function cast(x: Tensor, to: DType): Tensor {
  * last axis (the same for every row, which keeps the noise a vector), where `noise` (int64 scalar)
  * is fed a fresh uniform draw per run: for every element, the roundings of successive runs are
  * independent and uniform, so each is unbiased; within a run, elements of one column round
- * alike. Rounding to nearest would lose every change smaller
- * than half an ulp (2⁻⁹ of the value), e.g. all of an Adam second moment's (1 − β2)·g² increments
- * once they are 0.2% of it, which stochastic rounding keeps in expectation (Gupta et al. 2015,
- * "Deep learning with limited numerical precision"). Exported with BitCast (opset 26): the sum of
- * the float32 bits and the noise, shifted right by 16. No gradient.
+ * alike. Rounding to nearest would lose every change smaller than half an ulp (2⁻⁹ of the
+ * value), e.g. all of an Adam second moment's (1 − β2)·g² increments once they are 0.2% of it,
+ * which stochastic rounding keeps in expectation (Gupta et al. 2015, "Deep learning with limited
+ * numerical precision"). Exported with BitCast (opset 26): the sum of the float32 bits and the
+ * noise, shifted right by 16. No gradient.
  */
 export function roundBf16(x: Tensor, noise: Tensor): Tensor {
   if (x.dtype !== 'float32') throw new ShapeError(`roundBf16: expected float32, got ${x}`);

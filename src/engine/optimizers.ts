@@ -16,7 +16,7 @@ interface Common {
   /**
    * How the state slots are stored between steps: float32 (default), or bfloat16, half the bytes,
    * rounded stochastically (ops.ts, roundBf16) after each update, which is computed in float32.
-   * The parameters stay float32. As torchao's bf16 optimiser states, with the rounding unbiased.
+   * The parameters stay float32. Rounding to nearest would stall Adam's second moment (ops.ts).
    */
   stateDtype?: 'float32' | 'bfloat16';
 }
