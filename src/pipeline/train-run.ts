@@ -12,6 +12,7 @@ import { PRESETS, presetConfig } from '../models/presets.ts';
 import { loadTokenizer } from '../models/tokenizer/load-tokenizer.ts';
 import { trainTokenizer } from '../models/tokenizer/train-tokenizer.ts';
 import type { ResolvedTrainOptions } from './options/train.ts';
+import { optimizerChoice } from './options/training.ts';
 import { templatePairs, type PromptPair, type PromptTemplate } from '../data/templates.ts';
 import { type Model } from '../models/model.ts';
 import { saveModel } from '../models/save-model.ts';
@@ -131,7 +132,7 @@ export function trainingMemoryEstimate(model: Model, tokenizer: Tokenizer, resol
   }
   return estimateRunMemory(model, {
     scope: { kind: 'all' },
-    optimizer: { kind: resolved.optimizer, momentum: resolved.momentum, ...(resolved.optimizerState === 'bf16' ? { stateDtype: 'bfloat16' as const } : {}) },
+    optimizer: optimizerChoice(resolved),
     batchSize: resolved.batchSize,
     seqLength: longest,
     passes: 1,

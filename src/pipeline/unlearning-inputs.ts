@@ -17,6 +17,7 @@ import { planRun } from '../unlearn/run-plan.ts';
 import { pickTemplate, readIdk, unlearningSets } from './data-sources.ts';
 import { readMcSides, type McSides } from './eval-mc.ts';
 import { resolveMethodFor, type ResolvedUnlearnOptions } from './options/unlearn.ts';
+import { optimizerChoice } from './options/training.ts';
 import { fitPairs } from './overlong.ts';
 import { checkSets, pairItems } from './set-overlap.ts';
 
@@ -87,7 +88,7 @@ export function unlearningMemoryEstimate(model: Model, tokenizer: Tokenizer, res
   for (const p of [...sets.forget, ...sets.retain]) longest = Math.max(longest, tokenizer.encode(p.prompt).length + tokenizer.encode(p.target).length + 2);
   return estimateRunMemory(model, {
     scope: plan.scope,
-    optimizer: { kind: resolved.optimizer, momentum: resolved.momentum, ...(resolved.optimizerState === 'bf16' ? { stateDtype: 'bfloat16' as const } : {}) },
+    optimizer: optimizerChoice(resolved),
     batchSize: resolved.batchSize,
     seqLength: Math.min(context, longest),
     passes: passesOf(plan),

@@ -135,12 +135,16 @@ export function parseLayers<S extends z.ZodType>(schema: S, layers: readonly Lay
     if (source === 'flags' || source === undefined) where = `--${kebab(head)}${rest.length ? ` ${rest.join('.')}` : ''}`;
     else where = `${source}: ${[head, ...rest].join('.')}`;
   }
-  const message = describeIssue(issue, 'input' in issue ? issue.input : lookup(values, issue.path));
+  const message = describeIssue(issue, values);
   throw new LetheError(where ? `${where}: ${message}` : message);
 }
 
-/** What is wrong with `value` by a schema's `issue`, said as the option messages say it ("expected one of f32, bf16, got \"fp8\""). */
-export function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+/**
+ * What a schema's `issue` found wrong in `values` (what was parsed), said as the option messages
+ * say it: "expected one of f32, bf16, got \"fp8\"".
+ */
+export function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>): string {
+  const value = 'input' in issue ? issue.input : lookup(values, issue.path);
   const expected: Record<string, string> = { number: 'a number', int: 'an integer', boolean: 'true or false', string: 'a string', object: 'a mapping', array: 'a list' };
   if (issue.code === 'invalid_type') return value === undefined ? 'missing (required)' : `expected ${expected[issue.expected] ?? issue.expected}, got ${describe(value)}`;
   if (issue.code === 'invalid_value') return `expected one of ${issue.values.map(String).join(', ')}, got ${describe(value)}`;

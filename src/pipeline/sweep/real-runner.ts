@@ -87,8 +87,7 @@ function unlearnOptionsOf(config: TrialConfig, paths: Record<string, string | un
     const issue = parsed.error.issues[0];
     const key = String(issue.path[0] ?? '');
     const field = key === 'scope' ? issue.path.map(String).join('.') : (LOOP_SETTINGS as readonly string[]).includes(key) ? `loop.${key}` : key || '(trial)';
-    const value = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), user);
-    throw new LetheError(`${field}: ${describeIssue(issue, value)} (in the ${config.method} trial)`);
+    throw new LetheError(`${field}: ${describeIssue(issue, user)} (in the ${config.method} trial)`);
   }
   const resolved = resolveUnlearnOptions(parsed.data);
   const method = getMethod(config.method);
