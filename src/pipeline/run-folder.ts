@@ -46,8 +46,8 @@ export function nothingToResume(out: string, resume: boolean): string | null {
   return resume && !existsSync(join(out, CONFIG_FILE)) ? `--resume: nothing to resume in ${out} (no ${CONFIG_FILE}); starting a new run` : null;
 }
 
-/** Options a run records only when set (runs saved before them resume unchanged), and what their absence means. */
-const UNRECORDED_DEFAULTS: Record<string, unknown> = { optimizerState: 'f32', gradientCheckpointing: false };
+/** Options a run records only when set (runs saved before them resume unchanged) that a resume must match, and what their absence means. */
+const UNRECORDED_DEFAULTS: Record<string, unknown> = { optimizerState: 'f32' };
 
 /** A resumed run must ask for what the saved run did (its config.yaml). */
 export function checkResumeMatches(out: string, resolved: object): void {
