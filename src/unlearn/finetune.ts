@@ -31,7 +31,9 @@ export async function finetune(input: Model, tokenizer: Tokenizer, opts: RunOpti
   const step = TrainStep.create({ loss, params: [...fwd.params.values()], data: [d.ids, d.labels, d.mask], optimizer: toOptimizer(opts.optimizer, opts.batchSize) }, model.params);
   const schedule = new BatchSchedule(batches.length, opts.epochs ?? 1, opts.accumulation ?? 1, opts.seed ?? 0);
   const pick = (k: number) => batches[schedule.batchOf(k)];
-  const current = () => new Model(model.config, new Map(names.map((n) => [n, step.get(n)])), null, model.source);
+  // A LoRA model keeps its adapters' settings: without them its forward pass would ignore the
+  // adapters (a relearning attack on a LoRA result then started from the base model).
+  const current = () => new Model(model.config, new Map(names.map((n) => [n, step.get(n)])), model.lora, model.source);
   const loop = await runLoop(step, loopOptions(opts, schedule.steps), {
     ...schedule.hooks((k) => batchFeeds('data', pick(k)), (k) => batchTokens(pick(k))),
     evaluate: opts.evaluate ? (s) => opts.evaluate!(current(), s) : undefined,
