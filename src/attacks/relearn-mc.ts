@@ -28,6 +28,7 @@ import { textPairs, type PromptPair, type PromptTemplate } from '../data/templat
 import { evaluateMultipleChoice, multipleChoiceScorer, type McEvalOptions, type McSetResult } from '../eval/multiple-choice/score-mc.ts';
 import { isInterval, meanInterval } from '../eval/stats/bootstrap.ts';
 import type { Model } from '../models/model.ts';
+import { mergeLora } from '../models/lora.ts';
 import type { Tokenizer } from '../models/tokenizer/tokenizer.ts';
 import { finetune } from '../unlearn/finetune.ts';
 import { recoveredFraction } from './attack-outcome.ts';
@@ -125,7 +126,8 @@ export async function relearnMcAttack(model: Model, o: McRelearnOptions, before?
   const runDir = o.runDir ?? (await mkdtemp(join(tmpdir(), 'lethe-relearn-mc-')));
   let run;
   try {
-    run = await finetune(model, o.tokenizer, {
+    // The model's weights, a LoRA result's adapters merged first (as relearn.ts).
+    run = await finetune(mergeLora(model), o.tokenizer, {
       data: pairs, template: o.template, lr, optimizer: { kind: 'adamw', weightDecay: 0 },
       epochs, batchSize, seed, runDir, contextLength: o.contextLength,
     });

@@ -24,6 +24,7 @@ import { LetheError } from '../engine/errors.ts';
 import type { PromptPair } from '../data/templates.ts';
 import { finetune } from '../unlearn/finetune.ts';
 import type { ModelConfig } from '../models/formats/model-config.ts';
+import { mergeLora } from '../models/lora.ts';
 import { mean, meanAt, recoveredFraction, type AttackOutcome } from './attack-outcome.ts';
 import { chooseIndices, standardProbes } from './attack-context.ts';
 import { forgetScores, type Probe } from './probe.ts';
@@ -92,7 +93,9 @@ export async function relearnAttack(base: Probe, options: RelearnOptions = {}): 
   const runDir = options.runDir ?? (await mkdtemp(join(tmpdir(), 'lethe-relearn-')));
   let run;
   try {
-    run = await finetune(model, ctx.tokenizer, {
+    // The attacker fine-tunes the model's weights: a LoRA result's adapters merged first, as the
+    // quantisation attack does (training the base and the adapters side by side relearns faster).
+    run = await finetune(mergeLora(model), ctx.tokenizer, {
       data: pairs, template: ctx.template, lr, optimizer: { kind: 'adamw', weightDecay: 0 },
       epochs, batchSize, seed, runDir, contextLength: ctx.contextLength,
     });

@@ -11,6 +11,7 @@ import { Probe } from '../../src/attacks/probe.ts';
 import { relearnAttack, relearnLr } from '../../src/attacks/relearn.ts';
 import { chooseIndices, type AttackContext } from '../../src/attacks/attack-context.ts';
 import { LetheError } from '../../src/engine/errors.ts';
+import { mergeLora } from '../../src/models/lora.ts';
 import type { Model } from '../../src/models/model.ts';
 import { tinyTofuTarget } from '../helpers/tiny-target.ts';
 import { unlearn } from '../../src/unlearn/run.ts';
@@ -73,4 +74,24 @@ test('relearn: defaults and bad options', async () => {
   await assert.rejects(relearnAttack(probe, { fraction: 0 }), LetheError);
   await assert.rejects(relearnAttack(probe, { steps: 0 }), LetheError);
   await probe.dispose();
+});
+
+test('relearning a LoRA result fine-tunes its merged weights: the outcome of relearning mergeLora of it', async () => {
+  // The demo's npo-lora after-relearn once scored the relearned base without the adapters.
+  const { tokenizer, target, template, forget, retain } = await tinyTofuTarget();
+  const lora = (await unlearn(target, tokenizer, {
+    method: 'npo', forget, retain, template, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 0 }, scope: { kind: 'lora', r: 4, alpha: 8, dropout: 0 },
+    epochs: 2, batchSize: 8, seed: 3, runDir: join(dir, 'unlearn-lora'),
+  })).model;
+  assert.ok(lora.lora, 'a LoRA result with its adapters beside the base');
+  const outcome = async (m: Model) => {
+    const probe = new Probe({ model: m }, ctx);
+    const r = await relearnAttack(probe, { seed: 0, steps: 5 });
+    await probe.dispose();
+    return r;
+  };
+  const [viaLora, viaMerged] = [await outcome(lora), await outcome(mergeLora(lora))];
+  assert.ok(Math.abs(viaLora.before.forgetProb - viaMerged.before.forgetProb) < 1e-6, `${viaLora.before.forgetProb} vs ${viaMerged.before.forgetProb}`);
+  assert.ok(Math.abs(viaLora.after.forgetProb - viaMerged.after.forgetProb) < 1e-6, `after relearning: ${viaLora.after.forgetProb} vs ${viaMerged.after.forgetProb}`);
+  assert.notEqual(viaLora.after.forgetProb, viaLora.before.forgetProb);
 });
